@@ -1,0 +1,15 @@
+//! rapidata: Rapidata labeling work as code.
+//!
+//! The modules follow the data flow of a run: [`manifest`] reads the desired state,
+//! [`remote`] talks to the API and observes the remote state, [`plan`] diffs the two,
+//! [`apply`] executes a plan, and [`report`] renders plans, failures and diagnostics.
+//! [`emulator`] is the local stand-in for the API (test double and offline feature);
+//! [`cli`] is the command-line surface, a thin layer over the library.
+
+pub mod apply;
+pub mod cli;
+pub mod emulator;
+pub mod manifest;
+pub mod plan;
+pub mod remote;
+pub mod report;

@@ -1,0 +1,3 @@
+//! Manifests: the desired state, read from YAML.
+pub mod model;
+pub use model::*;

@@ -1,0 +1,263 @@
+//! The desired state after parsing and validation: what `plan` diffs against the remote.
+//!
+//! These types are deliberately free of YAML concerns (spans, raw shapes); the parser in
+//! this module resolves sources (JSONL, CSV, globs), paths and keys before building them,
+//! so everything downstream can trust them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where something was declared, so every later message (plan, failure report) can point
+/// the user back at the manifest line that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    /// Path as the user sees it (relative to the working directory when possible).
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// All resources of all manifests given on the command line, in a stable order
+/// (file path order, then document order).
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// The manifest root: local asset paths must stay inside it.
+    pub root: PathBuf,
+    pub resources: Vec<Resource>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Resource {
+    JobDefinition(JobDefinition),
+    Order(Order),
+    Job(Job),
+    Audience(Audience),
+}
+
+impl Resource {
+    pub fn name(&self) -> &str {
+        match self {
+            Resource::JobDefinition(r) => &r.name,
+            Resource::Order(r) => &r.name,
+            Resource::Job(r) => &r.name,
+            Resource::Audience(r) => &r.name,
+        }
+    }
+
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Resource::JobDefinition(_) => ResourceKind::JobDefinition,
+            Resource::Order(_) => ResourceKind::Order,
+            Resource::Job(_) => ResourceKind::Job,
+            Resource::Audience(_) => ResourceKind::Audience,
+        }
+    }
+
+    pub fn origin(&self) -> &Origin {
+        match self {
+            Resource::JobDefinition(r) => &r.origin,
+            Resource::Order(r) => &r.origin,
+            Resource::Job(r) => &r.origin,
+            Resource::Audience(r) => &r.origin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum ResourceKind {
+    Audience,
+    JobDefinition,
+    Order,
+    Job,
+}
+
+impl std::fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResourceKind::Audience => "Audience",
+            ResourceKind::JobDefinition => "JobDefinition",
+            ResourceKind::Order => "Order",
+            ResourceKind::Job => "Job",
+        })
+    }
+}
+
+/// The labeling task: one variant per workflow the official SDK offers. Each maps to one
+/// rapid spec (or the grouped ranking workflow) on the wire; see `remote::wire_build`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Task {
+    /// Pick one of `answer_options` (rapid `Classify`).
+    Classify { instruction: String, answer_options: Vec<String> },
+    /// Pick the better of two or more assets (rapid `Compare`, `MultiAssetInput`).
+    Compare { instruction: String },
+    /// Free text answer (rapid `FreeText`).
+    FreeText { instruction: String },
+    /// Click a point (rapid `Locate`).
+    Locate { instruction: String },
+    /// Draw lines (rapid `Line`).
+    Draw { instruction: String },
+    /// Select words of a sentence (rapid `Transcription`, the datapoint's `sentence`).
+    SelectWords { instruction: String },
+    /// Mark a moment in audio or video (rapid `Scrub`).
+    Timestamp { instruction: String },
+    /// Rank the datapoints of each group by pairwise comparisons (`GroupedRankingWorkflow`).
+    Ranking {
+        instruction: String,
+        comparison_budget_per_ranking: u32,
+        responses_per_comparison: u32,
+    },
+}
+
+impl Task {
+    pub fn instruction(&self) -> &str {
+        match self {
+            Task::Classify { instruction, .. }
+            | Task::Compare { instruction }
+            | Task::FreeText { instruction }
+            | Task::Locate { instruction }
+            | Task::Draw { instruction }
+            | Task::SelectWords { instruction }
+            | Task::Timestamp { instruction }
+            | Task::Ranking { instruction, .. } => instruction,
+        }
+    }
+
+    /// The manifest spelling of the job type (`type:` field).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Task::Classify { .. } => "classify",
+            Task::Compare { .. } => "compare",
+            Task::FreeText { .. } => "freeText",
+            Task::Locate { .. } => "locate",
+            Task::Draw { .. } => "draw",
+            Task::SelectWords { .. } => "selectWords",
+            Task::Timestamp { .. } => "timestamp",
+            Task::Ranking { .. } => "ranking",
+        }
+    }
+}
+
+/// How many responses a datapoint gets. Mirrors the SDK: a fixed count (`NaiveReferee`),
+/// or stop early when answers agree (`QuorumReferee`, `EarlyStoppingReferee`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Referee {
+    Naive { responses_per_datapoint: u32 },
+    Quorum { threshold: u32, max_votes: u32 },
+    EarlyStopping { confidence_threshold: f64, max_votes: u32 },
+}
+
+impl Default for Referee {
+    /// The SDK's default: 10 responses per datapoint.
+    fn default() -> Self {
+        Referee::Naive { responses_per_datapoint: 10 }
+    }
+}
+
+/// What a job definition and an order share: the task, who judges, and the data.
+#[derive(Debug, Clone)]
+pub struct LabelingSpec {
+    pub task: Task,
+    pub referee: Referee,
+    /// Feature flags (`settings:` in the manifest), sent as `rapidFeatureFlags`.
+    pub settings: BTreeMap<String, String>,
+    /// Fraction (0..=1) of datapoints that may fail while the job is still assigned or
+    /// the order still submitted. Default 0, like the SDK.
+    pub failure_tolerance: f64,
+    /// Remove remote datapoints that are no longer in the manifest.
+    pub prune: bool,
+    pub datapoints: Vec<Datapoint>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobDefinition {
+    pub name: String,
+    pub origin: Origin,
+    pub spec: LabelingSpec,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub name: String,
+    pub origin: Origin,
+    pub spec: LabelingSpec,
+    /// Submit the order once its datapoints are in (within tolerance).
+    pub run: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub origin: Origin,
+    /// Manifest name of the JobDefinition.
+    pub definition: String,
+    pub audience: AudienceRef,
+    /// Pin to a revision; `None` follows the latest.
+    pub revision: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudienceRef {
+    /// A remote audience id, such as `global`.
+    Id(String),
+    /// The name of an `Audience` manifest.
+    Manifest(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Audience {
+    pub name: String,
+    pub origin: Origin,
+    pub description: Option<String>,
+    /// Wire-shaped `IAudienceFilter` objects (with `_t`), passed through as written.
+    pub filters: Vec<serde_json::Value>,
+}
+
+/// One datapoint, with its identity resolved.
+#[derive(Debug, Clone)]
+pub struct Datapoint {
+    /// Stable identity: the explicit `key`, or else the fingerprint.
+    pub key: String,
+    /// Whether `key` was written by the user (then a content change is "changed", not
+    /// "remove one, add another").
+    pub explicit_key: bool,
+    /// blake3 (hex) over the canonical encoding of everything that defines the datapoint;
+    /// local files contribute their bytes' hash, not their path.
+    pub fingerprint: String,
+    /// The manifest line (inline datapoint) or source line (JSONL/CSV row) it came from.
+    pub origin: Origin,
+    /// One asset, or several for `compare`.
+    pub assets: Vec<Asset>,
+    pub context: Option<String>,
+    pub context_asset: Option<Asset>,
+    pub private_metadata: BTreeMap<String, String>,
+    pub group: Option<String>,
+    /// The sentence for `selectWords` (the SDK's transcription segment).
+    pub sentence: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Asset {
+    /// A local media file, already checked to be inside the manifest root.
+    File {
+        /// Absolute, canonical path used for reading.
+        path: PathBuf,
+        /// The file name sent in the multipart upload.
+        file_name: String,
+        size: u64,
+        /// blake3 (hex) of the file's bytes; two datapoints with the same bytes share one
+        /// upload.
+        content_hash: String,
+    },
+    Url(String),
+    Text(String),
+}

@@ -1,0 +1,3 @@
+//! The Rapidata API: client, authentication, wire format, observed state.
+pub mod model;
+pub use model::*;

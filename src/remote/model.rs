@@ -1,0 +1,84 @@
+//! The observed remote state, reduced to what `plan` and `apply` reason about.
+//!
+//! Wire shapes stay in the client; these types are what it returns, so the diff never has
+//! to know about `_t` discriminators or paging.
+
+use serde_json::Value;
+
+/// Where `apply` stores a datapoint's identity on the remote: as `TextMetadataInput`
+/// entries on the datapoint's top-level `asset` (visibility `Customers`, never shown to
+/// labelers). The list endpoint returns asset metadata, so one paged listing is enough to
+/// recognise every managed datapoint.
+pub const KEY_METADATA: &str = "rapidata-key";
+pub const FINGERPRINT_METADATA: &str = "rapidata-fingerprint";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteDatapoint {
+    pub id: String,
+    /// `None` for datapoints made by other tools: unmanaged, left alone.
+    pub key: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteJobDefinition {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// The latest (or a given) revision of a job definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteRevision {
+    pub definition_id: String,
+    pub number: u32,
+    pub dataset_id: String,
+    /// Wire `IOrderWorkflowInput`, as returned.
+    pub workflow: Value,
+    /// Wire `IReferee`, as returned.
+    pub referee: Value,
+    /// Wire `FeatureFlag` list (`featureFlags`).
+    pub feature_flags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteJob {
+    pub id: String,
+    pub name: String,
+    pub definition_id: String,
+    pub audience_id: String,
+    pub revision_number: u32,
+    pub state: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteAudience {
+    pub id: String,
+    pub name: String,
+    pub filters: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteOrder {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    /// Known from `POST /order` and from the emulator's `GET /order/{id}` (an extension
+    /// field); `None` when the server does not say.
+    pub dataset_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DatasetProgress {
+    pub total: u64,
+    pub ready: u64,
+    pub pending: u64,
+    pub failed: u64,
+}
+
+/// Outcome of one URL in a batch upload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UrlUpload {
+    Completed { file_name: String },
+    Failed { message: String, stage: Option<String>, upstream_http_status: Option<u16> },
+}
