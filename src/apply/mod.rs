@@ -1,1 +1,213 @@
-//! TODO
+//! Apply: make the remote match the manifests, and keep at it until it does.
+//!
+//! Like a kube-rs reconciler: each round observes, diffs, and executes what is still to
+//! do; a round never trusts its own bookkeeping over a fresh observation. That is what
+//! makes creates with an unknown outcome safe (the next observation tells whether they
+//! happened) and a killed run recoverable (the next run simply observes and continues).
+
+pub mod cancel;
+pub mod execute;
+pub mod progress;
+pub mod upload;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+pub use cancel::Cancel;
+pub use progress::{ApplyProgress, Silent};
+
+use crate::manifest::{Project, Resource, ResourceKind};
+use crate::plan::{make_plan, Action, ObserveError, Plan, PlanOptions};
+use crate::remote::Client;
+use crate::report::failures::{ApplyReport, FailureRecord, ResourceOutcome};
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Datapoints in flight at once (each waits for its assets first).
+    pub parallelism: usize,
+    /// Rounds of observe → execute before giving up on what is still missing.
+    pub max_rounds: u32,
+    /// Pause before the second round; doubled each round.
+    pub round_backoff: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: DEFAULT_PARALLELISM, max_rounds: 3, round_backoff: Duration::from_secs(1) }
+    }
+}
+
+/// Chosen by measurement (see `benches/apply.rs` and the README): beyond this the
+/// emulator and the client's CPU, not latency, bound the throughput.
+pub const DEFAULT_PARALLELISM: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
+}
+
+/// How an apply ended.
+#[derive(Debug, Clone)]
+pub struct ApplyOutcome {
+    pub report: ApplyReport,
+    /// The last observation's plan: what is still to do (empty when converged).
+    pub remaining: Plan,
+}
+
+impl ApplyOutcome {
+    pub fn converged(&self) -> bool {
+        self.report.converged
+    }
+}
+
+type FailureKey = (ResourceKind, String, String);
+
+/// Apply until converged or `max_rounds` rounds have run. `first` is a plan the user
+/// already approved (or loaded from a file); later rounds plan afresh.
+pub async fn apply(
+    client: &Client,
+    project: &Project,
+    plan_options: &PlanOptions,
+    options: &ApplyOptions,
+    first: Plan,
+    progress: &dyn ApplyProgress,
+    cancel: &Cancel,
+) -> Result<ApplyOutcome, ApplyError> {
+    let started_at = chrono::Utc::now();
+    let api = first.api.clone();
+    let requests_before = client.stats().total;
+    let mut last_failure: HashMap<FailureKey, FailureRecord> = HashMap::new();
+    let mut permanent: HashSet<FailureKey> = HashSet::new();
+    let mut notes: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
+    let mut plan = first;
+    let mut rounds = 0;
+    while rounds < options.max_rounds && !cancel.is_cancelled() && has_work(&plan, &permanent) {
+        rounds += 1;
+        progress.round(rounds, options.max_rounds, &plan.summary());
+        let executor = execute::Executor { client, project, options, progress, cancel, skip: &permanent };
+        let out = executor.execute(&plan).await;
+        for f in out.failures {
+            let key = (f.item.resource_kind, f.item.resource.clone(), f.item.key.clone());
+            if f.permanent {
+                permanent.insert(key.clone());
+            }
+            last_failure.insert(key, f);
+        }
+        notes = out.notes;
+        if cancel.is_cancelled() {
+            break;
+        }
+        if rounds < options.max_rounds {
+            let pause = options.round_backoff.saturating_mul(1 << (rounds - 1).min(6));
+            // Nothing failed transiently: observe at once.
+            if out.resource_errors > 0 || last_failure.values().any(|f| !f.permanent) {
+                cancel.sleep(pause).await;
+            }
+        }
+        let next = make_plan(client, project, plan_options, &api).await?;
+        // No progress and nothing left that a retry could fix: stop early.
+        let stuck = next.resources == plan.resources
+            && out.resource_errors == 0
+            && last_failure.values().all(|f| f.permanent);
+        plan = next;
+        if stuck {
+            break;
+        }
+    }
+    let interrupted = cancel.is_cancelled();
+    // Only failures of datapoints still missing count: a later round may have fixed them.
+    let missing: HashSet<FailureKey> = plan
+        .resources
+        .iter()
+        .flat_map(|r| {
+            r.datapoints
+                .iter()
+                .flat_map(|d| d.add.iter())
+                .map(move |k| (r.kind, r.name.clone(), k.clone()))
+        })
+        .collect();
+    let mut failures: Vec<FailureRecord> =
+        last_failure.into_iter().filter(|(k, _)| missing.contains(k)).map(|(_, f)| f).collect();
+    failures.sort_by(|a, b| {
+        (&a.item.resource, &a.item.file, a.item.line, &a.item.key).cmp(&(
+            &b.item.resource,
+            &b.item.file,
+            b.item.line,
+            &b.item.key,
+        ))
+    });
+    let resources = outcomes(project, &plan, &mut notes);
+    let mut failures_by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for f in &failures {
+        *failures_by_reason.entry(f.error_message.clone()).or_default() += 1;
+    }
+    let report = ApplyReport {
+        format_version: 1,
+        api,
+        started_at,
+        finished_at: chrono::Utc::now(),
+        rounds,
+        converged: !plan.has_changes() && !interrupted,
+        interrupted,
+        requests: client.stats().total.saturating_sub(requests_before),
+        resources,
+        failures_by_reason,
+        failures,
+    };
+    Ok(ApplyOutcome { report, remaining: plan })
+}
+
+/// Whether a round could change anything: some change other than re-uploading datapoints
+/// that already failed for good.
+fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
+    plan.resources.iter().any(|r| {
+        let data = r.datapoints.as_ref().is_some_and(|d| {
+            d.deletions().next().is_some()
+                || d.add.iter().any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())))
+        });
+        let resource = !matches!(r.action, Action::NoChange | Action::Blocked | Action::UpdateData);
+        data || resource
+    })
+}
+
+fn outcomes(
+    project: &Project,
+    plan: &Plan,
+    notes: &mut BTreeMap<(ResourceKind, String), Vec<String>>,
+) -> Vec<ResourceOutcome> {
+    plan.resources
+        .iter()
+        .map(|r| {
+            let spec = project.resources.iter().find_map(|res| match res {
+                Resource::JobDefinition(d) if r.kind == ResourceKind::JobDefinition && d.name == r.name => {
+                    Some(&d.spec)
+                }
+                Resource::Order(o) if r.kind == ResourceKind::Order && o.name == r.name => Some(&o.spec),
+                _ => None,
+            });
+            let desired = spec.map_or(0, |s| s.datapoints.len() as u64);
+            let failed = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
+            let tolerance = spec.map_or(0.0, |s| s.failure_tolerance);
+            let rate = if desired == 0 { 0.0 } else { failed as f64 / desired as f64 };
+            let mut n = notes.remove(&(r.kind, r.name.clone())).unwrap_or_default();
+            if r.action == Action::Blocked {
+                if let Some(reason) = &r.reason {
+                    n.push(format!("blocked: {reason}"));
+                }
+            }
+            ResourceOutcome {
+                kind: r.kind,
+                name: r.name.clone(),
+                remote_id: r.remote_id.clone(),
+                desired,
+                present: desired.saturating_sub(failed),
+                failed,
+                failure_rate: rate,
+                failure_tolerance: tolerance,
+                within_tolerance: rate <= tolerance + f64::EPSILON,
+                notes: n,
+            }
+        })
+        .collect()
+}

@@ -1,9 +1,144 @@
-//! `rapidata apply`.
+//! `rapidata apply`: plan, confirm, converge, report.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use super::common::{connect, load_project, root_of, runtime, style};
+use super::plan::SelectArgs;
+use super::{ColorChoice, RemoteArgs};
+use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
+use crate::plan::{make_plan, staleness, PlanOptions, SavedPlan};
+use crate::report::progress::{Bars, Lines};
+use crate::report::{apply_text, plan_text};
+
+/// Exit code when apply ran but failures remain (the report says which).
+pub const EXIT_FAILURES: u8 = 3;
+/// Exit code when interrupted with Ctrl-C.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, clap::Args)]
-pub struct ApplyArgs {}
+pub struct ApplyArgs {
+    /// Manifest files or directories (default: the current directory), or one saved plan
+    /// file from `rapidata plan --out`.
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Apply without asking (for CI).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Datapoints uploaded at once.
+    #[arg(long, default_value_t = apply::DEFAULT_PARALLELISM)]
+    pub parallelism: usize,
+    /// Observe-and-apply rounds before giving up on what is still missing.
+    #[arg(long, default_value_t = 3)]
+    pub max_rounds: u32,
+    /// Also write the JSON report here (it always goes under `.rapidata/reports/`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Only errors and the final result.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub color: ColorChoice,
+}
 
-pub fn run(_args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`rapidata apply` is not implemented yet")
+fn read_saved(path: &Path) -> Option<SavedPlan> {
+    if !path.is_file() {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice::<SavedPlan>(&bytes).ok()
+}
+
+pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let saved = match args.paths.as_slice() {
+        [one] => read_saved(one),
+        _ => None,
+    };
+    let (paths, opts, allow_outside) = match &saved {
+        Some(s) => (
+            s.paths.clone(),
+            PlanOptions { prune: s.prune, targets: s.targets.clone(), excludes: s.excludes.clone() },
+            args.select.allow_outside_root,
+        ),
+        None => (super::common::paths_or_cwd(&args.paths), args.select.plan_options(), args.select.allow_outside_root),
+    };
+    let project = load_project(&paths, allow_outside)?;
+    let style = style(args.color);
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !args.auto_approve && saved.is_none() && !interactive {
+        bail!("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve (as in CI), or apply a reviewed plan file from `rapidata plan --out FILE`");
+    }
+    let root = root_of(&project);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
+        let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;
+        if let Some(s) = &saved {
+            let why = staleness(&s.plan, &plan);
+            if !why.is_empty() {
+                bail!(
+                    "the saved plan is stale and was not applied:\n  - {}\nRun `rapidata plan --out FILE` again and review the new plan.",
+                    why.join("\n  - ")
+                );
+            }
+        }
+        if !args.quiet || !plan.has_changes() {
+            eprint!("{}", plan_text::render(&plan, &project, &style));
+        }
+        if !plan.has_changes() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !args.auto_approve && saved.is_none() && !confirm()? {
+            eprintln!("Apply cancelled; nothing was changed.");
+            return Ok(ExitCode::from(1));
+        }
+        let cancel = Cancel::new();
+        let on_signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nStopping: no new uploads start; waiting for those in flight. A re-run continues from here.");
+                on_signal.cancel();
+            }
+        });
+        let progress: Box<dyn ApplyProgress> = if args.quiet {
+            Box::new(Silent)
+        } else if std::io::stderr().is_terminal() {
+            Box::new(Bars::new())
+        } else {
+            Box::new(Lines::new(Duration::from_secs(5)))
+        };
+        let options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
+        let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, progress.as_ref(), &cancel).await?;
+        let report = &outcome.report;
+        let stamp = report.started_at.format("%Y%m%dT%H%M%SZ");
+        let default_path = root.join(".rapidata").join("reports").join(format!("apply-{stamp}.json"));
+        report.write(&default_path).with_context(|| format!("writing the report to {}", default_path.display()))?;
+        if let Some(p) = &args.report {
+            report.write(p).with_context(|| format!("writing the report to {}", p.display()))?;
+        }
+        eprint!("{}", apply_text::render(report, &style));
+        eprintln!("Report: {}", args.report.as_deref().unwrap_or(&default_path).display());
+        Ok(if report.interrupted {
+            ExitCode::from(EXIT_INTERRUPTED)
+        } else if report.converged {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_FAILURES)
+        })
+    })
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
 }

@@ -4,6 +4,7 @@
 
 mod apply;
 mod auth;
+mod common;
 mod emulator;
 mod plan;
 mod schema;
@@ -45,11 +46,11 @@ pub enum Command {
 pub struct RemoteArgs {
     /// Rapidata environment: `https://api.{env}` and `https://auth.{env}`. `local` runs the
     /// embedded emulator with its state in `.rapidata/local/`.
-    #[arg(long, env = "RAPIDATA_ENVIRONMENT", default_value = "rapidata.ai", global = true)]
+    #[arg(long, env = "RAPIDATA_ENVIRONMENT", default_value = "rapidata.ai")]
     pub environment: String,
     /// Base URL serving both the API and the token endpoints (e.g. an emulator). Overrides
     /// --environment.
-    #[arg(long, env = "RAPIDATA_ENDPOINT", global = true)]
+    #[arg(long, env = "RAPIDATA_ENDPOINT")]
     pub endpoint: Option<String>,
 }
 

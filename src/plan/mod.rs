@@ -1,1 +1,32 @@
-//! TODO
+//! Plan: observe the remote, diff it against the manifests, say what apply will do.
+//!
+//! Shaped like uv's `Planner` → `Plan` → installer: [`observe`] gathers facts, [`diff`] is a
+//! pure function from (desired, observed) to a [`Plan`], and apply executes the plan.
+
+pub mod diff;
+pub mod identity;
+pub mod model;
+pub mod observe;
+pub mod saved;
+
+pub use diff::{datapoint_plan, desired_digest, diff, PlanOptions};
+pub use identity::remote_fingerprint;
+pub use model::*;
+pub use saved::{staleness, SavedPlan};
+pub use observe::{observe, ObserveError, Observation, Observed, ObservedDefinition, ObservedOrder};
+
+use crate::manifest::Project;
+use crate::remote::Client;
+
+/// Observe and diff in one go: the plan of what apply would do now.
+pub async fn make_plan(
+    client: &Client,
+    project: &Project,
+    opts: &PlanOptions,
+    api: &str,
+) -> Result<Plan, ObserveError> {
+    let selection = opts.selection(project);
+    let selected = |r: &crate::manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
+    let observed = observe(client, project, &selected).await?;
+    Ok(diff(project, &observed, opts, api))
+}

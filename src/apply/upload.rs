@@ -1,0 +1,231 @@
+//! The datapoint pipeline: upload each distinct asset once (local files as multipart,
+//! URLs in batches), create each datapoint as soon as its assets are in, with bounded
+//! concurrency. Like the SDK's uploader, but async and without re-sending creates whose
+//! outcome is unknown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{self, StreamExt};
+
+use super::cancel::Cancel;
+use super::progress::ApplyProgress;
+use crate::manifest::{Asset, Datapoint, LabelingSpec, ResourceKind};
+use crate::plan::remote_fingerprint;
+use crate::remote::{wire_build, ApiError, Client, UrlUpload};
+use crate::report::failures::FailureRecord;
+
+/// URLs per batch-upload request.
+const URL_BATCH: usize = 100;
+
+/// Why an asset could not be uploaded; shared by every datapoint that uses the asset.
+#[derive(Debug, Clone)]
+pub struct AssetFailure {
+    pub message: String,
+    pub trace_id: Option<String>,
+    pub stage: Option<String>,
+    pub http_status: Option<u16>,
+    pub permanent: bool,
+}
+
+impl From<&ApiError> for AssetFailure {
+    fn from(e: &ApiError) -> Self {
+        AssetFailure {
+            message: e.reason(),
+            trace_id: e.trace_id().map(str::to_string),
+            stage: e.stage().map(str::to_string),
+            http_status: e.http_status(),
+            permanent: !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. }),
+        }
+    }
+}
+
+type AssetResult = Result<String, AssetFailure>;
+type SharedAsset = Shared<BoxFuture<'static, AssetResult>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum AssetKey {
+    File(String),
+    Url(String),
+}
+
+fn asset_key(a: &Asset) -> Option<AssetKey> {
+    match a {
+        Asset::File { content_hash, .. } => Some(AssetKey::File(content_hash.clone())),
+        Asset::Url(u) => Some(AssetKey::Url(u.clone())),
+        Asset::Text(_) => None,
+    }
+}
+
+/// What one upload pass achieved.
+#[derive(Debug, Default)]
+pub struct UploadOutcome {
+    pub created: u64,
+    /// Keys whose creation outcome is unknown: the next observation decides.
+    pub unknown: Vec<String>,
+    pub failures: Vec<FailureRecord>,
+}
+
+pub struct UploadTask<'a> {
+    pub client: &'a Client,
+    pub kind: ResourceKind,
+    pub resource: &'a str,
+    pub dataset_id: &'a str,
+    pub spec: &'a LabelingSpec,
+    pub datapoints: Vec<&'a Datapoint>,
+    pub parallelism: usize,
+}
+
+impl UploadTask<'_> {
+    pub async fn run(self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
+        let assets = self.asset_futures(progress);
+        progress.uploads_started(self.resource, self.datapoints.len() as u64, assets.len() as u64);
+        let assets = &assets;
+        let results: Vec<(&Datapoint, Result<String, FailureRecord>)> = stream::iter(self.datapoints.iter().copied())
+            .take_while(|_| futures::future::ready(!cancel.is_cancelled()))
+            .map(|dp| async move {
+                let r = self.create_one(dp, assets).await;
+                progress.datapoint_done(r.is_ok());
+                (dp, r)
+            })
+            .buffer_unordered(self.parallelism.max(1))
+            .collect()
+            .await;
+        progress.uploads_finished(self.resource);
+        let mut out = UploadOutcome::default();
+        for (dp, r) in results {
+            match r {
+                Ok(_) => out.created += 1,
+                Err(f) if f.error_type == "OutcomeUnknown" => {
+                    out.unknown.push(dp.key.clone());
+                    out.failures.push(f);
+                }
+                Err(f) => out.failures.push(f),
+            }
+        }
+        out
+    }
+
+    fn failure(&self, dp: &Datapoint, error_type: &str, message: String, permanent: bool) -> FailureRecord {
+        FailureRecord::new(self.kind, self.resource, &dp.key, &dp.origin, error_type, message, permanent)
+    }
+
+    async fn create_one(&self, dp: &Datapoint, assets: &HashMap<AssetKey, SharedAsset>) -> Result<String, FailureRecord> {
+        let mut names: HashMap<AssetKey, String> = HashMap::new();
+        for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
+            let Some(k) = asset_key(a) else { continue };
+            let Some(fut) = assets.get(&k) else { continue };
+            match fut.clone().await {
+                Ok(name) => {
+                    names.insert(k, name);
+                }
+                Err(e) => {
+                    let mut f = self.failure(dp, "AssetUploadFailed", e.message, e.permanent);
+                    f.trace_id = e.trace_id;
+                    f.stage = e.stage;
+                    f.http_status = e.http_status;
+                    return Err(f);
+                }
+            }
+        }
+        let mut uploaded = dp.clone();
+        uploaded.fingerprint = remote_fingerprint(&self.spec.task, dp);
+        let lookup = |a: &Asset| asset_key(a).and_then(|k| names.get(&k).cloned());
+        let Some(body) = wire_build::datapoint_body(&self.spec.task, &uploaded, &lookup) else {
+            return Err(self.failure(dp, "InvalidDatapoint", "the datapoint does not fit the job type".into(), true));
+        };
+        self.client.create_datapoint(self.dataset_id, &body).await.map_err(|e| {
+            let permanent = !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. });
+            let mut f = self.failure(dp, e.kind(), e.reason(), permanent);
+            f.trace_id = e.trace_id().map(str::to_string);
+            f.http_status = e.http_status();
+            f.stage = e.stage().map(str::to_string);
+            f
+        })
+    }
+
+    /// One shared future per distinct asset: awaited by every datapoint that uses it,
+    /// run once.
+    fn asset_futures(&self, progress: &dyn ApplyProgress) -> HashMap<AssetKey, SharedAsset> {
+        let _ = progress;
+        let mut files: HashMap<AssetKey, SharedAsset> = HashMap::new();
+        let mut urls: Vec<String> = Vec::new();
+        for dp in &self.datapoints {
+            for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
+                match a {
+                    Asset::File { path, file_name, content_hash, .. } => {
+                        let key = AssetKey::File(content_hash.clone());
+                        if files.contains_key(&key) {
+                            continue;
+                        }
+                        let client = self.client.clone();
+                        let path = path.clone();
+                        let file_name = file_name.clone();
+                        let fut = async move {
+                            if tokio::fs::metadata(&path).await.is_err() {
+                                return Err(AssetFailure {
+                                    message: format!("file not found: {}", path.display()),
+                                    trace_id: None,
+                                    stage: None,
+                                    http_status: None,
+                                    permanent: true,
+                                });
+                            }
+                            client.upload_file(&path, &file_name).await.map_err(|e| AssetFailure::from(&e))
+                        }
+                        .boxed()
+                        .shared();
+                        files.insert(key, fut);
+                    }
+                    Asset::Url(u) => {
+                        if !files.contains_key(&AssetKey::Url(u.clone())) && !urls.contains(u) {
+                            urls.push(u.clone());
+                        }
+                    }
+                    Asset::Text(_) => {}
+                }
+            }
+        }
+        for batch in urls.chunks(URL_BATCH) {
+            let client = self.client.clone();
+            let batch_urls: Vec<String> = batch.to_vec();
+            let batch_fut = async move {
+                let r = client.upload_urls(&batch_urls).await;
+                Arc::new(r.map_err(|e| AssetFailure::from(&e)))
+            }
+            .boxed()
+            .shared();
+            for u in batch {
+                let b = batch_fut.clone();
+                let url = u.clone();
+                let fut = async move {
+                    match &*b.await {
+                        Err(e) => Err(e.clone()),
+                        Ok(items) => match items.iter().find(|(x, _)| *x == url).map(|(_, r)| r) {
+                            Some(UrlUpload::Completed { file_name }) => Ok(file_name.clone()),
+                            Some(UrlUpload::Failed { message, stage, upstream_http_status }) => Err(AssetFailure {
+                                message: message.clone(),
+                                trace_id: None,
+                                stage: stage.clone(),
+                                http_status: *upstream_http_status,
+                                permanent: true,
+                            }),
+                            None => Err(AssetFailure {
+                                message: "the batch upload did not report this URL".into(),
+                                trace_id: None,
+                                stage: None,
+                                http_status: None,
+                                permanent: false,
+                            }),
+                        },
+                    }
+                }
+                .boxed()
+                .shared();
+                files.insert(AssetKey::Url(u.clone()), fut);
+            }
+        }
+        files
+    }
+}

@@ -1,0 +1,105 @@
+//! What plan, apply and status share: loading manifests, connecting (to the real API or
+//! the embedded emulator), colour.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use super::{ColorChoice, RemoteArgs};
+use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
+use crate::manifest::{self, Project};
+use crate::remote::{self, Client, ClientConfig, Credentials, Endpoints};
+use crate::report::style::Style;
+
+/// The manifest paths, defaulting to the current directory.
+pub fn paths_or_cwd(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+/// Load and validate manifests; diagnostics are printed and turn into an error.
+pub fn load_project(paths: &[PathBuf], allow_outside_root: bool) -> anyhow::Result<Project> {
+    let opts = manifest::LoadOptions { allow_outside_root, ..Default::default() };
+    match manifest::load(paths, &opts) {
+        Ok(p) => Ok(p),
+        Err(diags) => {
+            eprintln!("{diags}");
+            bail!("the manifests are not valid (see above); `rapidata validate` checks them offline")
+        }
+    }
+}
+
+pub fn style(choice: ColorChoice) -> Style {
+    Style::detect(match choice {
+        ColorChoice::Auto => None,
+        ColorChoice::Always => Some(true),
+        ColorChoice::Never => Some(false),
+    })
+}
+
+/// A connected client; keeps the embedded emulator alive for as long as it lives.
+pub struct Connection {
+    pub client: Client,
+    /// What the plan records as its target (base URL).
+    pub api: String,
+    pub emulator: Option<EmulatorHandle>,
+}
+
+/// Connect as `--environment` / `--endpoint` say. `local` starts the emulator in-process
+/// on a loopback port with its state in `<root>/.rapidata/local/`.
+pub async fn connect(remote: &RemoteArgs, root: &Path, max_concurrency: usize) -> anyhow::Result<Connection> {
+    let (endpoints, credentials, emulator) = if remote.endpoint.is_none() && remote.environment == "local" {
+        let data_dir = root.join(".rapidata").join("local");
+        let config = EmulatorConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            data_dir: data_dir.clone(),
+            ..EmulatorConfig::default()
+        };
+        let credentials = Credentials::ClientSecret {
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone().into(),
+        };
+        let handle = emulator::start(config).await.context("starting the local emulator")?;
+        eprintln!(
+            "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
+            handle.base_url(),
+            data_dir.display()
+        );
+        (Endpoints::single(&handle.base_url()), credentials, Some(handle))
+    } else {
+        let endpoints = match &remote.endpoint {
+            Some(url) => Endpoints::single(url),
+            None => Endpoints::for_environment(&remote.environment),
+        };
+        let (credentials, _source) = remote::resolve_credentials(&endpoints)
+            .context("no credentials; `rapidata auth status` says where they are looked for")?;
+        (endpoints, credentials, None)
+    };
+    let api = endpoints.api.clone();
+    let client = Client::new(ClientConfig {
+        endpoints,
+        credentials,
+        request_timeout: Duration::from_secs(60),
+        max_concurrency,
+        retry: Default::default(),
+    })
+    .context("building the API client")?;
+    Ok(Connection { client, api, emulator })
+}
+
+/// The project root for local state (`.rapidata/`).
+pub fn root_of(project: &Project) -> PathBuf {
+    if project.root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        project.root.clone()
+    }
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}

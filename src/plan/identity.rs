@@ -1,0 +1,26 @@
+//! The identity a datapoint carries on the remote.
+//!
+//! The manifest gives every datapoint a key (explicit, or its content fingerprint) and a
+//! fingerprint of its own content. What is uploaded also contains what the task adds to
+//! every datapoint (the answer options of a classification, which the API stores per
+//! datapoint), so the fingerprint stored remotely covers both: changing the answer
+//! options changes every datapoint, and the plan says so.
+
+use crate::manifest::{Datapoint, Task};
+
+/// The fingerprint stored on (and compared with) the remote datapoint.
+pub fn remote_fingerprint(task: &Task, dp: &Datapoint) -> String {
+    match task {
+        Task::Classify { answer_options, .. } => {
+            let mut h = blake3::Hasher::new();
+            h.update(b"rapidata-fp-v1\0");
+            h.update(dp.fingerprint.as_bytes());
+            for o in answer_options {
+                h.update(&(o.len() as u64).to_le_bytes());
+                h.update(o.as_bytes());
+            }
+            h.finalize().to_hex().to_string()
+        }
+        _ => dp.fingerprint.clone(),
+    }
+}

@@ -1,0 +1,177 @@
+//! The plan for people: `+ ~ - -/+` per resource, datapoint changes as counts with a few
+//! samples, text diffs for long fields, and one summary line.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use similar::{ChangeTag, TextDiff};
+
+use super::style::{bytes, thousands, Style};
+use crate::manifest::{Origin, Project, Resource};
+use crate::plan::{Action, DatapointPlan, FieldChange, Plan, ResourcePlan, Summary};
+
+/// How many sample datapoints to show per change kind.
+pub const SAMPLES: usize = 3;
+
+/// Where each datapoint key of the project was declared, for samples.
+pub fn origins(project: &Project) -> HashMap<(String, String), Origin> {
+    let mut m = HashMap::new();
+    for r in &project.resources {
+        let spec = match r {
+            Resource::JobDefinition(d) => &d.spec,
+            Resource::Order(o) => &o.spec,
+            _ => continue,
+        };
+        for dp in &spec.datapoints {
+            m.insert((r.name().to_string(), dp.key.clone()), dp.origin.clone());
+        }
+    }
+    m
+}
+
+pub fn summary_line(s: &Summary) -> String {
+    let mut line = format!(
+        "Plan: {} to create, {} to change, {} to replace, {} to delete",
+        s.create, s.change, s.replace, s.delete
+    );
+    if s.blocked > 0 {
+        let _ = write!(line, ", {} blocked", s.blocked);
+    }
+    let _ = write!(
+        line,
+        "; {} datapoints to upload ({} assets, {}), {} to remove.",
+        thousands(s.upload),
+        thousands(s.upload_assets),
+        bytes(s.upload_bytes),
+        thousands(s.remove)
+    );
+    line
+}
+
+pub fn verb(a: Action) -> &'static str {
+    match a {
+        Action::NoChange => "no change",
+        Action::Create => "create",
+        Action::Update => "update in place (new revision)",
+        Action::UpdateData => "update datapoints",
+        Action::Replace => "replace",
+        Action::Delete => "delete",
+        Action::Blocked => "cannot be applied",
+    }
+}
+
+/// One line per datapoint change kind, e.g. "+12 to upload (12 assets, 3.2 KiB), -1 ...".
+pub fn datapoint_counts(d: &DatapointPlan) -> String {
+    let mut parts = vec![format!(
+        "{} to upload ({} assets, {})",
+        thousands(d.add.len() as u64),
+        thousands(d.upload_assets),
+        bytes(d.upload_bytes)
+    )];
+    let removed = d.remove.len() as u64;
+    parts.push(format!("{} to remove", thousands(removed)));
+    if !d.changed.is_empty() {
+        parts.push(format!("{} changed", thousands(d.changed.len() as u64)));
+    }
+    if !d.duplicates.is_empty() {
+        parts.push(format!("{} duplicates to remove", thousands(d.duplicates.len() as u64)));
+    }
+    parts.push(format!("{} unchanged", thousands(d.unchanged)));
+    if d.orphaned > 0 {
+        parts.push(format!("{} no longer in the manifest (kept; prune to remove)", thousands(d.orphaned)));
+    }
+    if d.unmanaged > 0 {
+        parts.push(format!("{} unmanaged (left alone)", thousands(d.unmanaged)));
+    }
+    parts.join(", ")
+}
+
+fn header(style: &Style, r: &ResourcePlan) -> String {
+    let sym = r.action.symbol();
+    let effective = if r.action == Action::NoChange && r.datapoints.as_ref().is_some_and(|d| d.has_changes()) {
+        "~"
+    } else {
+        sym
+    };
+    let painted = match effective {
+        "+" => style.green(effective),
+        "-" => style.red(effective),
+        "~" | "-/+" => style.yellow(effective),
+        "!" => style.red(effective),
+        s => s.to_string(),
+    };
+    let mut h = format!("{painted:>3} {} {}", r.kind, style.bold(&r.name));
+    if let Some(id) = &r.remote_id {
+        let _ = write!(h, " {}", style.dim(&format!("[{id}{}]", r.revision.map(|n| format!(", revision {n}")).unwrap_or_default())));
+    }
+    let _ = write!(h, " — {}", verb(r.action));
+    h
+}
+
+/// A field change: short values inline, long or multi-line text as a line diff.
+pub fn field_change(style: &Style, c: &FieldChange, indent: &str) -> String {
+    let before = c.before.as_deref().unwrap_or("(none)");
+    let after = c.after.as_deref().unwrap_or("(none)");
+    if before.len() + after.len() < 100 && !before.contains('\n') && !after.contains('\n') {
+        return format!("{indent}~ {}: {} → {}\n", c.field, style.red(before), style.green(after));
+    }
+    let mut out = format!("{indent}~ {}:\n", c.field);
+    let diff = TextDiff::from_words(before, after);
+    let mut line = String::new();
+    for change in diff.iter_all_changes() {
+        let v = change.value();
+        match change.tag() {
+            ChangeTag::Equal => line.push_str(v),
+            ChangeTag::Delete => line.push_str(&style.red(&format!("[-{v}-]"))),
+            ChangeTag::Insert => line.push_str(&style.green(&format!("{{+{v}+}}"))),
+        }
+    }
+    for l in line.lines() {
+        let _ = writeln!(out, "{indent}    {l}");
+    }
+    out
+}
+
+pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
+    let origins = origins(project);
+    let mut out = String::new();
+    let mut shown = 0;
+    for r in &plan.resources {
+        if !r.has_changes() && r.action != Action::Blocked {
+            continue;
+        }
+        shown += 1;
+        let _ = writeln!(out, "{}", header(style, r));
+        if let Some(o) = &r.origin {
+            let _ = writeln!(out, "      {}", style.dim(&o.to_string()));
+        }
+        if let Some(reason) = &r.reason {
+            let _ = writeln!(out, "      {}", if r.action == Action::Blocked { style.red(reason) } else { reason.clone() });
+        }
+        for c in &r.changes {
+            out.push_str(&field_change(style, c, "      "));
+        }
+        if let Some(d) = &r.datapoints {
+            if d.has_changes() || d.orphaned > 0 {
+                let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
+                for k in d.add.iter().take(SAMPLES) {
+                    let at = origins.get(&(r.name.clone(), k.clone())).map(|o| format!(" ({o})")).unwrap_or_default();
+                    let _ = writeln!(out, "        {} {k}{}", style.green("+"), style.dim(&at));
+                }
+                if d.add.len() > SAMPLES {
+                    let _ = writeln!(out, "        … and {} more to upload", thousands((d.add.len() - SAMPLES) as u64));
+                }
+                for x in d.deletions().take(SAMPLES) {
+                    let _ = writeln!(out, "        {} {} {}", style.red("-"), x.key, style.dim(&format!("[{}]", x.id)));
+                }
+            }
+        }
+    }
+    if shown == 0 {
+        out.push_str("No changes. The remote matches the manifests.\n");
+    } else {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+    out
+}
