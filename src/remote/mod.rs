@@ -1,3 +1,16 @@
 //! The Rapidata API: client, authentication, wire format, observed state.
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod media;
 pub mod model;
+pub mod transport;
+pub mod wire_build;
+pub(crate) mod wire_read;
+
+pub use client::Client;
+pub use config::*;
+pub use error::*;
 pub use model::*;
+pub use transport::ClientStats;

@@ -1,0 +1,544 @@
+//! The async Rapidata API client: one method per operation `plan`/`apply` need.
+//!
+//! Cheap to clone; all clones share one connection pool, one token cache and one
+//! concurrency limit, so `apply` can fan out freely without overrunning the server.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::config::{ClientConfig, Endpoints};
+use super::error::ApiError;
+use super::model::*;
+use super::transport::{seg, Body, ClientStats, Request, Safety, Transport};
+use super::{media, wire_read};
+
+/// Items per page for every list call (the SDK's largest page).
+const PAGE_SIZE: u32 = 100;
+/// URLs per batch upload, like the SDK's default `batchSize`.
+const URL_BATCH: usize = 1000;
+/// Give up waiting for a URL batch after this long.
+const URL_BATCH_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Transport>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, ApiError> {
+        Ok(Client {
+            inner: Arc::new(Transport::new(config)?),
+        })
+    }
+
+    pub fn stats(&self) -> ClientStats {
+        self.inner.stats()
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        self.inner.endpoints()
+    }
+
+    /// Fetch an access token now, to fail early on bad credentials.
+    pub async fn check_credentials(&self) -> Result<(), ApiError> {
+        self.inner.check_token().await
+    }
+
+    async fn call(&self, req: Request) -> Result<Value, ApiError> {
+        let route = format!("{} {}", req.method, req.route);
+        let resp = self.inner.send(&req).await?;
+        if resp.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode {
+            route,
+            message: e.to_string(),
+        })
+    }
+
+    async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
+        let route = format!("{} {}", req.method, req.route);
+        let v = self.call(req).await?;
+        wire_read::req_str(&v, field).map_err(|message| ApiError::Decode { route, message })
+    }
+
+    /// All pages of a list endpoint: page 1 first (to learn the page count), the rest
+    /// concurrently.
+    async fn all_pages(&self, make: impl Fn(u64) -> Request) -> Result<Vec<Value>, ApiError> {
+        let first_req = make(1);
+        let route = format!("{} {}", first_req.method, first_req.route);
+        let decode = |message: String| ApiError::Decode {
+            route: route.clone(),
+            message,
+        };
+        let first = self.call(first_req).await?;
+        let pages = wire_read::page_count(&first);
+        let mut out = wire_read::items(&first).map_err(decode)?.clone();
+        let rest = futures::future::try_join_all((2..=pages).map(|p| self.call(make(p)))).await?;
+        for page in &rest {
+            out.extend(wire_read::items(page).map_err(decode)?.iter().cloned());
+        }
+        Ok(out)
+    }
+
+    fn decode<T>(route: &str, r: Result<T, String>) -> Result<T, ApiError> {
+        r.map_err(|message| ApiError::Decode {
+            route: route.to_string(),
+            message,
+        })
+    }
+
+    // ---- datasets & assets ----
+
+    pub async fn create_dataset(&self, name: &str, schema: &[Value]) -> Result<String, ApiError> {
+        let req = Request::new(Method::POST, "/dataset", "/dataset".into(), Safety::Create)
+            .json(json!({ "name": name, "schema": schema }));
+        self.call_field(req, "datasetId").await
+    }
+
+    pub async fn dataset_progress(&self, dataset_id: &str) -> Result<DatasetProgress, ApiError> {
+        let path = format!("/dataset/{}/progress", seg(dataset_id));
+        let v = self
+            .call(Request::new(
+                Method::GET,
+                "/dataset/{datasetId}/progress",
+                path,
+                Safety::Repeatable,
+            ))
+            .await?;
+        Self::decode("GET /dataset/{datasetId}/progress", wire_read::progress(&v))
+    }
+
+    /// Group-level segments (context shared by a group), as the SDK posts them.
+    pub async fn create_dataset_group(
+        &self,
+        dataset_id: &str,
+        body: &Value,
+    ) -> Result<(), ApiError> {
+        let path = format!("/dataset/{}/group", seg(dataset_id));
+        self.call(
+            Request::new(
+                Method::POST,
+                "/dataset/{datasetId}/group",
+                path,
+                Safety::Create,
+            )
+            .json(body.clone()),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Upload one local file; returns the `fileName` to reference it by. Safe to repeat:
+    /// a duplicate asset is harmless.
+    pub async fn upload_file(&self, path: &Path, file_name: &str) -> Result<String, ApiError> {
+        let meta = tokio::fs::metadata(path)
+            .await
+            .map_err(|source| ApiError::Io {
+                path: path.into(),
+                source,
+            })?;
+        let mime = media::content_type(path, file_name).await;
+        let mut req = Request::new(
+            Method::POST,
+            "/asset/file",
+            "/asset/file".into(),
+            Safety::Repeatable,
+        );
+        req.body = Body::File {
+            path: path.to_path_buf(),
+            file_name: file_name.to_string(),
+            mime,
+            size: meta.len(),
+        };
+        self.call_field(req, "fileName").await
+    }
+
+    /// Let the server fetch URLs: submit batches, poll until done, read the results. One
+    /// entry per input URL, in input order.
+    pub async fn upload_urls(&self, urls: &[String]) -> Result<Vec<(String, UrlUpload)>, ApiError> {
+        if urls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let correlation_id = uuid_v4();
+        let mut batch_ids = Vec::new();
+        for chunk in urls.chunks(URL_BATCH) {
+            let req = Request::new(
+                Method::POST,
+                "/asset/batch-upload",
+                "/asset/batch-upload".into(),
+                Safety::Repeatable,
+            )
+            .json(json!({ "urls": chunk, "correlationId": correlation_id }));
+            batch_ids.push(self.call_field(req, "batchUploadId").await?);
+        }
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let req = Request::new(
+                Method::GET,
+                "/asset/batch-upload/status",
+                "/asset/batch-upload/status".into(),
+                Safety::Repeatable,
+            )
+            .query("correlationId", &correlation_id);
+            let status = self.call(req).await?;
+            let done: Vec<&str> = status
+                .get("completedBatches")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if batch_ids.iter().all(|id| done.contains(&id.as_str())) {
+                break;
+            }
+            if started.elapsed() > URL_BATCH_DEADLINE {
+                return Err(ApiError::Transport {
+                    route: "GET /asset/batch-upload/status".into(),
+                    message: format!(
+                        "URL batch upload not finished after {:?}",
+                        URL_BATCH_DEADLINE
+                    ),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        let mut results: HashMap<String, UrlUpload> = HashMap::new();
+        for id in &batch_ids {
+            let path = format!("/asset/batch-upload/{}", seg(id));
+            let v = self
+                .call(Request::new(
+                    Method::GET,
+                    "/asset/batch-upload/{batchUploadId}",
+                    path,
+                    Safety::Repeatable,
+                ))
+                .await?;
+            for item in v
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some((url, outcome)) = wire_read::url_result(item) {
+                    results.insert(url, outcome);
+                }
+            }
+        }
+        Ok(urls
+            .iter()
+            .map(|url| {
+                let outcome = results
+                    .get(url)
+                    .cloned()
+                    .unwrap_or_else(|| UrlUpload::Failed {
+                        message: "the batch result does not mention this URL".into(),
+                        stage: None,
+                        upstream_http_status: None,
+                    });
+                (url.clone(), outcome)
+            })
+            .collect())
+    }
+
+    // ---- datapoints ----
+
+    pub async fn create_datapoint(
+        &self,
+        dataset_id: &str,
+        body: &Value,
+    ) -> Result<String, ApiError> {
+        let path = format!("/dataset/{}/datapoint", seg(dataset_id));
+        let req = Request::new(
+            Method::POST,
+            "/dataset/{datasetId}/datapoint",
+            path,
+            Safety::Create,
+        )
+        .json(body.clone());
+        self.call_field(req, "datapointId").await
+    }
+
+    pub async fn list_datapoints(
+        &self,
+        dataset_id: &str,
+    ) -> Result<Vec<RemoteDatapoint>, ApiError> {
+        let path = format!("/dataset/{}/datapoints", seg(dataset_id));
+        let items = self
+            .all_pages(|p| {
+                Request::new(
+                    Method::GET,
+                    "/dataset/{datasetId}/datapoints",
+                    path.clone(),
+                    Safety::Repeatable,
+                )
+                .query("page", p)
+                .query("page_size", PAGE_SIZE)
+                .query("sort", "-created_at")
+            })
+            .await?;
+        let mut out = Self::decode(
+            "GET /dataset/{datasetId}/datapoints",
+            items
+                .iter()
+                .map(wire_read::datapoint)
+                .collect::<Result<Vec<_>, _>>(),
+        )?;
+        // Concurrent pages can overlap when datapoints are added meanwhile.
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|d| seen.insert(d.id.clone()));
+        Ok(out)
+    }
+
+    /// Already gone (404) counts as deleted.
+    pub async fn delete_datapoint(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/datapoint/{}", seg(id));
+        self.delete(Request::new(
+            Method::DELETE,
+            "/datapoint/{datapointId}",
+            path,
+            Safety::Repeatable,
+        ))
+        .await
+    }
+
+    async fn delete(&self, req: Request) -> Result<(), ApiError> {
+        match self.call(req).await {
+            Ok(_) => Ok(()),
+            Err(ApiError::Problem { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- job definitions ----
+
+    /// Definitions named exactly `name` (the API filter is `contains`; filtered here).
+    pub async fn find_job_definitions(
+        &self,
+        name: &str,
+    ) -> Result<Vec<RemoteJobDefinition>, ApiError> {
+        let items = self
+            .list("/job/definitions", "name[contains]", name)
+            .await?;
+        let all = Self::decode(
+            "GET /job/definitions",
+            items
+                .iter()
+                .map(wire_read::job_definition)
+                .collect::<Result<Vec<_>, _>>(),
+        )?;
+        Ok(all.into_iter().filter(|d| d.name == name).collect())
+    }
+
+    async fn list(
+        &self,
+        route: &'static str,
+        filter: &str,
+        value: &str,
+    ) -> Result<Vec<Value>, ApiError> {
+        self.all_pages(|p| {
+            Request::new(Method::GET, route, route.to_string(), Safety::Repeatable)
+                .query("page", p)
+                .query("page_size", PAGE_SIZE)
+                .query("sort", "-created_at")
+                .query(filter, value)
+        })
+        .await
+    }
+
+    pub async fn create_job_definition(&self, body: &Value) -> Result<String, ApiError> {
+        let req = Request::new(
+            Method::POST,
+            "/job/definition",
+            "/job/definition".into(),
+            Safety::Create,
+        )
+        .json(body.clone());
+        self.call_field(req, "definitionId").await
+    }
+
+    pub async fn latest_revision(&self, definition_id: &str) -> Result<RemoteRevision, ApiError> {
+        let path = format!("/job/definition/{}/revision", seg(definition_id));
+        let v = self
+            .call(Request::new(
+                Method::GET,
+                "/job/definition/{definitionId}/revision",
+                path,
+                Safety::Repeatable,
+            ))
+            .await?;
+        Self::decode(
+            "GET /job/definition/{definitionId}/revision",
+            wire_read::revision(&v),
+        )
+    }
+
+    pub async fn create_revision(
+        &self,
+        definition_id: &str,
+        body: &Value,
+    ) -> Result<u32, ApiError> {
+        let route = "/job/definition/{definitionId}/revision";
+        let path = format!("/job/definition/{}/revision", seg(definition_id));
+        let v = self
+            .call(Request::new(Method::POST, route, path, Safety::Create).json(body.clone()))
+            .await?;
+        v.get("revisionNumber")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| ApiError::Decode {
+                route: format!("POST {route}"),
+                message: "missing `revisionNumber`".into(),
+            })
+    }
+
+    pub async fn delete_job_definition(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/job/definition/{}", seg(id));
+        self.delete(Request::new(
+            Method::DELETE,
+            "/job/definition/{definitionId}",
+            path,
+            Safety::Repeatable,
+        ))
+        .await
+    }
+
+    // ---- jobs, audiences, orders ----
+
+    /// Jobs of one definition (filtered server-side and again here).
+    pub async fn find_jobs(&self, definition_id: &str) -> Result<Vec<RemoteJob>, ApiError> {
+        let items = self
+            .list("/jobs", "job_definition_id[eq]", definition_id)
+            .await?;
+        let all = Self::decode(
+            "GET /jobs",
+            items
+                .iter()
+                .map(wire_read::job)
+                .collect::<Result<Vec<_>, _>>(),
+        )?;
+        Ok(all
+            .into_iter()
+            .filter(|j| j.definition_id == definition_id)
+            .collect())
+    }
+
+    pub async fn create_job(&self, body: &Value) -> Result<String, ApiError> {
+        let req =
+            Request::new(Method::POST, "/job", "/job".into(), Safety::Create).json(body.clone());
+        self.call_field(req, "jobId").await
+    }
+
+    pub async fn get_job(&self, id: &str) -> Result<RemoteJob, ApiError> {
+        let path = format!("/job/{}", seg(id));
+        let v = self
+            .call(Request::new(
+                Method::GET,
+                "/job/{jobId}",
+                path,
+                Safety::Repeatable,
+            ))
+            .await?;
+        Self::decode("GET /job/{jobId}", wire_read::job(&v))
+    }
+
+    pub async fn find_audiences(&self, name: &str) -> Result<Vec<RemoteAudience>, ApiError> {
+        let items = self.list("/audiences", "name[contains]", name).await?;
+        let all = Self::decode(
+            "GET /audiences",
+            items
+                .iter()
+                .map(wire_read::audience)
+                .collect::<Result<Vec<_>, _>>(),
+        )?;
+        Ok(all.into_iter().filter(|a| a.name == name).collect())
+    }
+
+    pub async fn create_audience(&self, body: &Value) -> Result<String, ApiError> {
+        let req = Request::new(
+            Method::POST,
+            "/audience",
+            "/audience".into(),
+            Safety::Create,
+        )
+        .json(body.clone());
+        self.call_field(req, "audienceId").await
+    }
+
+    /// Returns the order id and the dataset the server made for it (when it says).
+    pub async fn create_order(&self, body: &Value) -> Result<(String, Option<String>), ApiError> {
+        let req = Request::new(Method::POST, "/order", "/order".into(), Safety::Create)
+            .json(body.clone());
+        let v = self.call(req).await?;
+        let id = Self::decode("POST /order", wire_read::req_str(&v, "orderId"))?;
+        Ok((
+            id,
+            v.get("datasetId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        ))
+    }
+
+    pub async fn find_orders(&self, name: &str) -> Result<Vec<RemoteOrder>, ApiError> {
+        let items = self.list("/orders", "order_name[contains]", name).await?;
+        let all = Self::decode(
+            "GET /orders",
+            items
+                .iter()
+                .map(|v| wire_read::order(v, None))
+                .collect::<Result<Vec<_>, _>>(),
+        )?;
+        Ok(all.into_iter().filter(|o| o.name == name).collect())
+    }
+
+    pub async fn get_order(&self, id: &str) -> Result<RemoteOrder, ApiError> {
+        let path = format!("/order/{}", seg(id));
+        let v = self
+            .call(Request::new(
+                Method::GET,
+                "/order/{orderId}",
+                path,
+                Safety::Repeatable,
+            ))
+            .await?;
+        Self::decode("GET /order/{orderId}", wire_read::order(&v, Some(id)))
+    }
+
+    /// Submit for processing. `apply` checks the failure tolerance itself before calling,
+    /// so failed datapoints are ignored here (`ignoreFailedDatapoints: true`).
+    pub async fn submit_order(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/order/{}/submit", seg(id));
+        let req = Request::new(
+            Method::POST,
+            "/order/{orderId}/submit",
+            path,
+            Safety::Create,
+        )
+        .json(super::wire_build::submit_order_body());
+        self.call(req).await.map(|_| ())
+    }
+}
+
+/// A random (version 4) UUID for batch-upload correlation ids.
+fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    for x in b.iter_mut() {
+        *x = fastrand::u8(..);
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

@@ -1,0 +1,390 @@
+//! Desired state → request bodies, byte-for-byte what SDK 3.27.1 sends for the same job.
+//!
+//! Pure functions, so plans can compare bodies and tests can pin them against the SDK's
+//! recorded wire examples. Null handling follows the SDK's generated models: a nullable
+//! field goes out as explicit `null` only where the SDK sets it explicitly; other unset
+//! fields are left out.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::manifest::model::{Asset, Audience, Datapoint, LabelingSpec, Referee, Task};
+use crate::remote::model::{FINGERPRINT_METADATA, KEY_METADATA};
+
+/// Groups of at most this many items are ranked by all pairs (the SDK's threshold).
+const FULL_PERMUTATION_GROUP_SIZE_THRESHOLD: u64 = 10;
+const BRADLEY_TERRY_DEFAULT_STARTING_SCORE: u64 = 1200;
+/// The SDK's default `random_comparisons_ratio`.
+const RANDOM_COMPARISONS_RATIO: f64 = 0.5;
+
+fn segment_def(key: &str, kind: &str, label: &str, required: bool) -> Value {
+    json!({ "key": key, "kind": kind, "label": label, "required": required })
+}
+
+/// The SDK's `build_schema`: asset, context, context_asset, plus the workflow's segments.
+pub fn dataset_schema(task: &Task) -> Vec<Value> {
+    let mut context = segment_def("context", "Text", "Context", false);
+    context["maxLength"] = json!(400);
+    let mut out = vec![
+        segment_def("asset", "Asset", "Asset", true),
+        context,
+        segment_def("context_asset", "Asset", "Context asset", false),
+    ];
+    match task {
+        Task::Classify { .. } => out.push(segment_def(
+            "answer_options",
+            "OptionList",
+            "Answer options",
+            true,
+        )),
+        Task::SelectWords { .. } => {
+            out.push(segment_def("transcription", "Text", "Transcription", true))
+        }
+        _ => {}
+    }
+    out
+}
+
+/// `POST /dataset`.
+pub fn dataset_body(name: &str, task: &Task) -> Value {
+    json!({ "name": name, "schema": dataset_schema(task) })
+}
+
+fn asset_input(asset: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
+    Some(match asset {
+        Asset::Text(text) => json!({ "_t": "TextAssetInput", "text": text }),
+        Asset::File { .. } | Asset::Url(_) => {
+            json!({ "_t": "ExistingAssetInput", "name": uploaded(asset)? })
+        }
+    })
+}
+
+fn text_metadata(text: &str) -> Value {
+    json!({ "_t": "TextMetadataInput", "text": text, "visibilities": ["Customers"] })
+}
+
+/// `POST /dataset/{id}/datapoint`. `None` when an asset has not been uploaded.
+///
+/// The key and fingerprint ride along as customer-only metadata on the top-level asset,
+/// so one listing of the dataset tells `plan` which datapoints it manages. Like the SDK,
+/// a datapoint in a `group` carries no context: that belongs to the group
+/// ([`group_body`]). `sortIndex` is `null`: it is not a stable identity.
+pub fn datapoint_body(
+    task: &Task,
+    dp: &Datapoint,
+    uploaded: &dyn Fn(&Asset) -> Option<String>,
+) -> Option<Value> {
+    let multi = matches!(task, Task::Compare { .. }) || dp.assets.len() > 1;
+    let mut asset = if multi {
+        let assets = dp
+            .assets
+            .iter()
+            .map(|a| asset_input(a, uploaded))
+            .collect::<Option<Vec<_>>>()?;
+        json!({ "_t": "MultiAssetInput", "assets": assets })
+    } else {
+        asset_input(dp.assets.first()?, uploaded)?
+    };
+    asset["metadata"] = json!({
+        KEY_METADATA: text_metadata(&dp.key),
+        FINGERPRINT_METADATA: text_metadata(&dp.fingerprint),
+    });
+    let mut segments = vec![json!({ "key": "asset", "kind": "Asset", "asset": asset })];
+    if dp.group.is_none() {
+        if let Some(context) = &dp.context {
+            segments.push(json!({ "key": "context", "kind": "Text", "text": context }));
+        }
+        if let Some(ca) = &dp.context_asset {
+            segments.push(json!({ "key": "context_asset", "kind": "Asset", "asset": asset_input(ca, uploaded)? }));
+        }
+    }
+    if let (Task::SelectWords { .. }, Some(sentence)) = (task, &dp.sentence) {
+        segments.push(json!({ "key": "transcription", "kind": "Text", "text": sentence }));
+    }
+    if let Task::Classify { answer_options, .. } = task {
+        let options: Vec<Value> = answer_options
+            .iter()
+            .map(|o| json!({ "label": o, "value": o }))
+            .collect();
+        segments.push(json!({ "key": "answer_options", "kind": "OptionList", "options": options }));
+    }
+    let private = if dp.private_metadata.is_empty() {
+        Value::Null
+    } else {
+        json!(dp.private_metadata)
+    };
+    Some(json!({
+        "segments": segments,
+        "sortIndex": null,
+        "group": dp.group,
+        "privateMetadata": private,
+    }))
+}
+
+/// `POST /dataset/{id}/group`: the context a group of datapoints shares (the SDK takes it
+/// from the group's first datapoint).
+pub fn group_body(
+    group: &str,
+    dp: &Datapoint,
+    uploaded: &dyn Fn(&Asset) -> Option<String>,
+) -> Option<Value> {
+    let mut segments = Vec::new();
+    if let Some(context) = &dp.context {
+        segments.push(json!({ "key": "context", "kind": "Text", "text": context }));
+    }
+    if let Some(ca) = &dp.context_asset {
+        segments.push(
+            json!({ "key": "context_asset", "kind": "Asset", "asset": asset_input(ca, uploaded)? }),
+        );
+    }
+    Some(json!({ "group": group, "segments": segments }))
+}
+
+fn literal(text: &str) -> Value {
+    json!({ "literal": text })
+}
+
+fn simple(rapid: Value) -> Value {
+    json!({ "_t": "SimpleWorkflow", "rapid": rapid })
+}
+
+/// The workflow of a task. For ranking the pair maker depends on the largest group; this
+/// variant assumes large groups (online pair maker). Use [`workflow_for`] with the spec.
+pub fn workflow(task: &Task) -> Value {
+    workflow_with_group_size(task, None)
+}
+
+/// The workflow of a spec: for ranking, sized by the spec's largest group.
+pub fn workflow_for(spec: &LabelingSpec) -> Value {
+    workflow_with_group_size(&spec.task, Some(max_group_size(spec)))
+}
+
+fn max_group_size(spec: &LabelingSpec) -> u64 {
+    let mut sizes: BTreeMap<Option<&str>, u64> = BTreeMap::new();
+    for dp in &spec.datapoints {
+        *sizes.entry(dp.group.as_deref()).or_default() += 1;
+    }
+    sizes.values().copied().max().unwrap_or(0)
+}
+
+fn workflow_with_group_size(task: &Task, max_group: Option<u64>) -> Value {
+    let asset = json!({ "segment": "asset" });
+    match task {
+        Task::Classify { instruction, .. } => simple(json!({
+            "_t": "Classify", "asset": asset, "title": literal(instruction),
+            "categories": { "segment": "answer_options" },
+        })),
+        Task::Compare { instruction } => simple(json!({
+            "_t": "Compare", "asset": asset, "criteria": literal(instruction), "indexIdentifiers": null,
+        })),
+        Task::FreeText { instruction } => simple(json!({
+            "_t": "FreeText", "asset": asset, "question": literal(instruction), "validationSystemPrompt": null,
+        })),
+        Task::Locate { instruction } => {
+            simple(json!({ "_t": "Locate", "asset": asset, "target": literal(instruction) }))
+        }
+        Task::Draw { instruction } => {
+            simple(json!({ "_t": "Line", "asset": asset, "target": literal(instruction) }))
+        }
+        Task::SelectWords { instruction } => simple(json!({
+            "_t": "Transcription", "asset": asset, "title": literal(instruction),
+            "transcription": { "segment": "transcription" },
+        })),
+        Task::Timestamp { instruction } => {
+            simple(json!({ "_t": "Scrub", "asset": asset, "target": literal(instruction) }))
+        }
+        Task::Ranking {
+            instruction,
+            comparison_budget_per_ranking,
+            ..
+        } => {
+            let pair_maker = match max_group {
+                Some(n) if n <= FULL_PERMUTATION_GROUP_SIZE_THRESHOLD => {
+                    json!({ "_t": "FullPermutationPairMaker" })
+                }
+                _ => json!({
+                    "_t": "OnlinePairMaker",
+                    "totalComparisonBudget": comparison_budget_per_ranking,
+                    "randomMatchesRatio": RANDOM_COMPARISONS_RATIO,
+                }),
+            };
+            json!({
+                "_t": "GroupedRankingWorkflow",
+                "criteria": instruction,
+                "pairMakerConfig": pair_maker,
+                "rankingConfig": { "_t": "BradleyTerryRankingConfig", "startingScore": BRADLEY_TERRY_DEFAULT_STARTING_SCORE },
+            })
+        }
+    }
+}
+
+pub fn referee(r: &Referee) -> Value {
+    match r {
+        Referee::Naive {
+            responses_per_datapoint,
+        } => json!({ "_t": "NaiveReferee", "totalVotes": responses_per_datapoint }),
+        Referee::Quorum {
+            threshold,
+            max_votes,
+        } => {
+            json!({ "_t": "QuorumReferee", "maxVotes": max_votes, "threshold": threshold })
+        }
+        Referee::EarlyStopping {
+            confidence_threshold,
+            max_votes,
+        } => {
+            json!({ "_t": "EarlyStoppingReferee", "threshold": confidence_threshold, "maxVotes": max_votes })
+        }
+    }
+}
+
+/// The referee actually sent for a spec. Ranking ignores the manifest referee, like the
+/// SDK: votes per datapoint follow from the comparison budget.
+pub fn referee_for(spec: &LabelingSpec) -> Value {
+    match &spec.task {
+        Task::Ranking {
+            comparison_budget_per_ranking,
+            responses_per_comparison,
+            ..
+        } => {
+            let n = max_group_size(spec);
+            let votes = if n <= FULL_PERMUTATION_GROUP_SIZE_THRESHOLD {
+                let pairs = (n * n.saturating_sub(1) / 2).max(1);
+                (u64::from(*comparison_budget_per_ranking) / pairs).max(1)
+                    * u64::from(*responses_per_comparison)
+            } else {
+                u64::from(*responses_per_comparison)
+            };
+            json!({ "_t": "NaiveReferee", "totalVotes": votes })
+        }
+        _ => referee(&spec.referee),
+    }
+}
+
+pub fn feature_flags(settings: &BTreeMap<String, String>) -> Vec<Value> {
+    settings
+        .iter()
+        .map(|(k, v)| json!({ "key": k, "value": v }))
+        .collect()
+}
+
+/// `POST /job/definition`. `rapidFeatureFlags` only when there are settings (the SDK
+/// passes `None` otherwise, which its model omits).
+pub fn job_definition_body(name: &str, spec: &LabelingSpec, dataset_id: &str) -> Value {
+    let mut body = json!({
+        "definitionName": name,
+        "workflow": workflow_for(spec),
+        "referee": referee_for(spec),
+        "datasetId": dataset_id,
+    });
+    if !spec.settings.is_empty() {
+        body["rapidFeatureFlags"] = json!(feature_flags(&spec.settings));
+    }
+    body
+}
+
+/// `POST /job/definition/{id}/revision`: a complete revision, as the SDK's `save()` sends
+/// it (every field explicit, the workflow in the shape its models re-serialise to).
+pub fn revision_body(spec: &LabelingSpec, dataset_id: &str, base_revision: u32) -> Value {
+    json!({
+        "workflow": roundtrip_workflow(&workflow_for(spec)),
+        "referee": referee_for(spec),
+        "datasetId": dataset_id,
+        "rapidFeatureFlags": feature_flags(&spec.settings),
+        "campaignFeatureFlags": [],
+        "baseRevisionNumber": base_revision,
+        "requireLatest": false,
+        "aggregatorType": null,
+        "validationSetId": null,
+    })
+}
+
+fn fill_nulls(obj: &mut Map<String, Value>, keys: &[&str]) {
+    for k in keys {
+        obj.entry(k.to_string()).or_insert(Value::Null);
+    }
+}
+
+/// The SDK's `save()` sends the workflow after `from_dict`/`to_dict`, which writes every
+/// nullable field of the generated models explicitly.
+fn roundtrip_workflow(w: &Value) -> Value {
+    let mut w = w.clone();
+    let Some(obj) = w.as_object_mut() else {
+        return w;
+    };
+    match obj.get("_t").and_then(Value::as_str) {
+        Some("SimpleWorkflow") => {
+            fill_nulls(obj, &["rapid", "batchSize"]);
+            if let Some(rapid) = obj.get_mut("rapid").and_then(Value::as_object_mut) {
+                fill_nulls(rapid, &["context", "contextAssets"]);
+                match rapid.get("_t").and_then(Value::as_str) {
+                    Some("Compare") => fill_nulls(rapid, &["indexIdentifiers"]),
+                    Some("FreeText") => {
+                        fill_nulls(rapid, &["shouldValidateResponse", "validationSystemPrompt"])
+                    }
+                    _ => {}
+                }
+                for key in ["title", "criteria", "question", "target", "transcription"] {
+                    if let Some(b) = rapid.get_mut(key).and_then(Value::as_object_mut) {
+                        fill_nulls(b, &["literal", "segment", "language"]);
+                    }
+                }
+                if let Some(b) = rapid.get_mut("categories").and_then(Value::as_object_mut) {
+                    fill_nulls(b, &["literal", "segment"]);
+                }
+            }
+        }
+        Some("GroupedRankingWorkflow") => {
+            fill_nulls(obj, &["rankingConfig", "contexts", "contextAssets"])
+        }
+        _ => {}
+    }
+    w
+}
+
+/// `POST /order` (legacy order API; the server makes the order's dataset).
+pub fn order_body(name: &str, spec: &LabelingSpec) -> Value {
+    let mut body = json!({
+        "orderName": name,
+        "workflow": workflow_for(spec),
+        "referee": referee_for(spec),
+    });
+    if !spec.settings.is_empty() {
+        body["rapidFeatureFlags"] = json!(feature_flags(&spec.settings));
+    }
+    body
+}
+
+/// `POST /order/{id}/submit`.
+pub fn submit_order_body() -> Value {
+    json!({ "ignoreFailedDatapoints": true })
+}
+
+/// `POST /audience`.
+pub fn audience_body(a: &Audience) -> Value {
+    let mut body = json!({ "name": a.name, "filters": a.filters });
+    if let Some(d) = &a.description {
+        body["description"] = json!(d);
+    }
+    body
+}
+
+/// `POST /job`, as `audience.assign_job` sends it, plus the manifest name so the job can
+/// be found again.
+pub fn job_body(
+    definition_id: &str,
+    audience_id: &str,
+    revision: Option<u32>,
+    name: &str,
+) -> Value {
+    json!({
+        "jobDefinitionId": definition_id,
+        "audienceId": audience_id,
+        "revisionNumber": revision,
+        "name": name,
+        "precedingJobId": null,
+        "checkForExplicitContent": null,
+        "experimentId": null,
+    })
+}
