@@ -76,7 +76,7 @@ pub async fn apply(
 ) -> Result<ApplyOutcome, ApplyError> {
     let started_at = chrono::Utc::now();
     let api = first.api.clone();
-    let requests_before = client.stats().total;
+    let requests_before = client.stats().requests;
     let mut last_failure: HashMap<FailureKey, FailureRecord> = HashMap::new();
     let mut permanent: HashSet<FailureKey> = HashSet::new();
     let mut notes: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
@@ -150,7 +150,7 @@ pub async fn apply(
         rounds,
         converged: !plan.has_changes() && !interrupted,
         interrupted,
-        requests: client.stats().total.saturating_sub(requests_before),
+        requests: client.stats().requests.saturating_sub(requests_before),
         resources,
         failures_by_reason,
         failures,

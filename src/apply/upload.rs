@@ -78,7 +78,7 @@ pub struct UploadTask<'a> {
 }
 
 impl UploadTask<'_> {
-    pub async fn run(self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
+    pub async fn run(&self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
         let assets = self.asset_futures(progress);
         progress.uploads_started(self.resource, self.datapoints.len() as u64, assets.len() as u64);
         let assets = &assets;

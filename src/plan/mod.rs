@@ -30,3 +30,6 @@ pub async fn make_plan(
     let observed = observe(client, project, &selected).await?;
     Ok(diff(project, &observed, opts, api))
 }
+
+#[cfg(test)]
+mod diff_tests;
