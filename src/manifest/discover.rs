@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Manifest files of `paths`, each path's files sorted; paths that do not exist are
 /// returned as errors.
 pub fn manifest_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
-    let mut files = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
         match std::fs::metadata(p) {
@@ -24,6 +24,14 @@ pub fn manifest_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)
             Err(e) => errors.push((p.clone(), format!("cannot read `{}`: {e}", p.display()))),
         }
     }
+    // `./m.yaml` reads better as `m.yaml` in messages.
+    let mut files: Vec<PathBuf> = files
+        .into_iter()
+        .map(|f| match f.strip_prefix(".") {
+            Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+            _ => f,
+        })
+        .collect();
     let mut seen = std::collections::HashSet::new();
     files.retain(|f| seen.insert(super::paths::normalize(f)));
     (files, errors)

@@ -87,10 +87,10 @@ pub fn parse<T: DeserializeOwned>(seg: Segment<'_>) -> Result<T, YamlError> {
     let mut padded = String::with_capacity(seg.line_offset + seg.text.len());
     padded.extend(std::iter::repeat_n('\n', seg.line_offset));
     padded.push_str(seg.text);
-    serde_saphyr::from_str_with_options::<T>(&padded, options()).map_err(|e| describe(&e, seg))
+    serde_saphyr::from_str_with_options::<T>(&padded, options()).map_err(|e| describe(&e, seg, &padded))
 }
 
-fn describe(err: &serde_saphyr::Error, seg: Segment<'_>) -> YamlError {
+fn describe(err: &serde_saphyr::Error, seg: Segment<'_>, padded: &str) -> YamlError {
     use serde_saphyr::Error as E;
     let err = err.without_snippet();
     let raw = match err {
@@ -110,6 +110,13 @@ fn describe(err: &serde_saphyr::Error, seg: Segment<'_>) -> YamlError {
         ),
         None => (seg.line_offset + 1, 1),
     };
+    let (mut line, mut column) = (line, column);
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        if let Some((l, c)) = locate_key(padded, line, field) {
+            (line, column) = (l, c);
+        }
+    }
     let (message, help) = explain(&raw);
     YamlError { line, column, message, help }
 }
@@ -153,21 +160,54 @@ fn explain(raw: &str) -> (String, Option<String>) {
     (raw.to_owned(), Some("fix the YAML syntax at this position".to_owned()))
 }
 
-/// `name`, expected one of `a`, `b` → ("name", ["a", "b"]).
+/// `name`, expected one of a, b` → ("name", ["a", "b"]); backticks around the
+/// candidates (serde's own wording) are accepted too.
 fn split_expected(rest: &str) -> (String, Vec<String>) {
     let (name, tail) = rest.split_once('`').unwrap_or((rest, ""));
-    let expected = tail
-        .split('`')
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 1)
-        .map(|(_, s)| s.to_owned())
+    let list = tail
+        .split_once("expected one of ")
+        .or_else(|| tail.split_once("expected "))
+        .map_or("", |(_, l)| l);
+    let expected = list
+        .split(", ")
+        .map(|s| s.trim().trim_matches('`').to_owned())
+        .filter(|s| !s.is_empty())
         .collect();
     (name.to_owned(), expected)
+}
+
+/// serde reports an unknown field at the start of its mapping; find the key's own line
+/// (the first line at or after the mapping that writes `field:`).
+fn locate_key(padded: &str, from_line: usize, field: &str) -> Option<(usize, usize)> {
+    for (i, line) in padded.lines().enumerate().skip(from_line.saturating_sub(1)) {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let (dash, t) = match trimmed.strip_prefix("- ") {
+            Some(t) => (2 + (t.len() - t.trim_start().len()), t.trim_start()),
+            None => (0, trimmed),
+        };
+        for q in ["", "\"", "'"] {
+            if let Some(rest) = t.strip_prefix(q).and_then(|r| r.strip_prefix(field)).and_then(|r| r.strip_prefix(q)) {
+                if rest.trim_start().starts_with(':') {
+                    return Some((i + 1, indent + dash + 1));
+                }
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_key_lines() {
+        let text = "a: 1\nb:\n  - x: 1\n    instrution: 2\n";
+        assert_eq!(locate_key(text, 1, "instrution"), Some((4, 5)));
+        assert_eq!(locate_key("- \"k\" : 1\n", 1, "k"), Some((1, 3)));
+        assert_eq!(locate_key("a: 1\n", 1, "zz"), None);
+    }
 
     #[test]
     fn splits_at_markers_only_at_column_zero() {
@@ -182,6 +222,8 @@ mod tests {
 
     #[test]
     fn unknown_field_gets_suggestion() {
+        let (m, h) = explain("unknown field `instrution`, expected one of name, instruction");
+        assert_eq!(h.as_deref(), Some("did you mean `instruction`?"));
         let (m, h) = explain("unknown field `instrution`, expected one of `name`, `instruction`");
         assert_eq!(m, "unknown field `instrution`");
         assert_eq!(h.as_deref(), Some("did you mean `instruction`?"));
