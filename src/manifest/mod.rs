@@ -1,3 +1,301 @@
 //! Manifests: the desired state, read from YAML.
+//!
+//! [`load`] is the one entry point: it reads manifest files, parses and checks every
+//! document, resolves datapoint sources and local files (inside the manifest root only),
+//! hashes files in parallel with a cache, and computes datapoint keys. It reports every
+//! problem of the run at once as [`Diagnostics`].
 pub mod model;
 pub use model::*;
+
+mod context;
+pub mod diagnostics;
+mod discover;
+mod documents;
+mod draft;
+mod finalize;
+pub mod fingerprint;
+pub mod hashing;
+mod labeling;
+pub mod media;
+pub mod paths;
+pub mod raw;
+pub mod schema;
+mod sources;
+pub mod suggest;
+mod yaml;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+pub use diagnostics::{Diagnostic, Diagnostics};
+pub use hashing::HashStats;
+
+use context::{Ctx, Loc};
+use documents::{Broken, Doc, ParsedDoc};
+use labeling::{labeling_raw, PendingSpec};
+use raw::{Located, AUDIENCE_FILTERS};
+use suggest::did_you_mean;
+
+/// How [`load`] treats paths and caches.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Accept local files outside the manifest root (absolute paths, `..`, symlinks).
+    /// Off by default: manifests from a pull request must not read arbitrary files.
+    pub allow_outside_root: bool,
+    /// Where file hashes are cached; default `<root>/.rapidata/cache/`.
+    pub cache_dir: Option<PathBuf>,
+    /// The manifest root; default: the directory argument, or the Git repository
+    /// enclosing a file argument (else its directory).
+    pub root: Option<PathBuf>,
+    /// Neither read nor write the hash cache (read-only checkouts, cold benchmarks).
+    pub no_cache: bool,
+}
+
+/// What a load did, for benchmarks and verbose output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadStats {
+    pub manifests: usize,
+    pub resources: usize,
+    pub datapoints: usize,
+    pub hash: HashStats,
+}
+
+/// Reads, checks and resolves the manifests at `paths` (files or directories).
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Project, Diagnostics> {
+    load_with_stats(paths, opts).0
+}
+
+/// [`load`], also returning counters.
+pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project, Diagnostics>, LoadStats) {
+    let default_paths = [PathBuf::from(".")];
+    let paths = if paths.is_empty() { &default_paths[..] } else { paths };
+    let root = opts.root.clone().unwrap_or_else(|| paths::default_root(paths));
+    let resolver = paths::PathResolver::new(root, opts.allow_outside_root);
+    let mut ctx = Ctx::new(resolver);
+    let mut stats = LoadStats::default();
+
+    let (files, missing) = discover::manifest_files(paths);
+    for (p, msg) in missing {
+        let f = ctx.file_id(&p);
+        ctx.error(Loc::new(f, 0, 0), msg, "pass an existing manifest file or directory");
+    }
+    if files.is_empty() && ctx.diags.is_empty() {
+        let f = ctx.file_id(&paths[0]);
+        ctx.error(Loc::new(f, 0, 0), "no manifest files (*.yaml, *.yml) found", "pass a manifest file or a directory that contains manifests");
+    }
+    stats.manifests = files.len();
+
+    let mut docs = Vec::new();
+    let mut broken = Vec::new();
+    for f in &files {
+        documents::read_file(&mut ctx, f, &mut docs, &mut broken);
+    }
+
+    let pending: Vec<Pending> = docs.into_iter().map(|d| build(&mut ctx, d)).collect();
+
+    let canonical: Vec<PathBuf> = ctx.locals.iter().map(|l| l.canonical.clone()).collect();
+    let cache_dir = if opts.no_cache {
+        None
+    } else {
+        Some(opts.cache_dir.clone().unwrap_or_else(|| ctx.paths.root.join(".rapidata").join("cache")))
+    };
+    let (results, hstats) = hashing::hash_files(&canonical, cache_dir.as_deref());
+    stats.hash = hstats;
+    let hashed = finalize::check_files(&mut ctx, results);
+
+    let mut resources = Vec::new();
+    let mut def_locs = Vec::new();
+    for p in pending {
+        let r = match p {
+            Pending::Labeling { kind_order, name, loc, spec, run } => {
+                let Some(spec) = spec else { continue };
+                let spec = LabelingSpec {
+                    datapoints: finalize::datapoints(&mut ctx, &hashed, spec.drafts),
+                    task: spec.task,
+                    referee: spec.referee,
+                    settings: spec.settings,
+                    failure_tolerance: spec.failure_tolerance,
+                    prune: spec.prune,
+                };
+                stats.datapoints += spec.datapoints.len();
+                let origin = ctx.origin(loc);
+                if kind_order {
+                    Resource::Order(Order { name, origin, spec, run })
+                } else {
+                    Resource::JobDefinition(JobDefinition { name, origin, spec })
+                }
+            }
+            Pending::Ready(r) => r,
+            Pending::Job(j, l) => {
+                def_locs.push((resources.len(), l));
+                Resource::Job(j)
+            }
+        };
+        resources.push(r);
+    }
+    cross_check(&mut ctx, &mut resources, &def_locs, &broken);
+    stats.resources = resources.len();
+
+    let mut diags = ctx.diags;
+    if diags.is_empty() {
+        (Ok(Project { root: ctx.paths.root_canonical, resources }), stats)
+    } else {
+        diags.finish();
+        (Err(diags), stats)
+    }
+}
+
+enum Pending {
+    Labeling { kind_order: bool, name: String, loc: Loc, spec: Option<PendingSpec>, run: bool },
+    Ready(Resource),
+    /// A job and the location of its `definition:` value.
+    Job(Job, Loc),
+}
+
+fn at<T>(file: u32, l: &Located<T>) -> Loc {
+    Loc::new(file, l.line, l.column)
+}
+
+fn check_name(ctx: &mut Ctx, file: u32, name: &Located<String>) {
+    if name.value.trim().is_empty() {
+        ctx.error(at(file, name), "`name` is empty", "give the resource a unique name");
+    }
+}
+
+fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
+    let ParsedDoc { file, base_dir, doc } = d;
+    match doc {
+        Doc::JobDefinition(r) => {
+            check_name(ctx, file, &r.name);
+            let loc = at(file, &r.kind);
+            let name = r.name.value.clone();
+            let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
+            Pending::Labeling { kind_order: false, name, loc, spec, run: false }
+        }
+        Doc::Order(r) => {
+            check_name(ctx, file, &r.name);
+            let loc = at(file, &r.kind);
+            let name = r.name.value.clone();
+            let run = r.run.unwrap_or(false);
+            let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
+            Pending::Labeling { kind_order: true, name, loc, spec, run }
+        }
+        Doc::Job(r) => {
+            check_name(ctx, file, &r.name);
+            if let Some(rev) = &r.revision {
+                if rev.value == 0 {
+                    ctx.error(at(file, rev), "`revision` must be at least 1", "revisions are numbered from 1; remove `revision` to follow the latest");
+                }
+            }
+            let def_loc = at(file, &r.definition);
+            let job = Job {
+                name: r.name.value,
+                origin: ctx.origin(at(file, &r.kind)),
+                definition: r.definition.value,
+                // Resolved against Audience manifests in `cross_check`.
+                audience: AudienceRef::Id(r.audience.value),
+                revision: r.revision.map(|v| v.value),
+            };
+            Pending::Job(job, def_loc)
+        }
+        Doc::Audience(r) => {
+            check_name(ctx, file, &r.name);
+            let filters: Vec<serde_json::Value> = r
+                .filters
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| {
+                    check_filter(ctx, at(file, &f), &f.value, "");
+                    f.value
+                })
+                .collect();
+            Pending::Ready(Resource::Audience(Audience {
+                name: r.name.value,
+                origin: ctx.origin(at(file, &r.kind)),
+                description: r.description,
+                filters,
+            }))
+        }
+    }
+}
+
+/// Each filter (and nested filter) is an object whose `_t` is a known `IAudienceFilter`.
+fn check_filter(ctx: &mut Ctx, loc: Loc, v: &serde_json::Value, path: &str) {
+    let here = if path.is_empty() { String::new() } else { format!(" (at `{path}`)") };
+    let Some(obj) = v.as_object() else {
+        ctx.error(loc, format!("audience filter{here} must be a mapping with `_t`"), "e.g. `{_t: CountryFilter, countries: [DE]}`");
+        return;
+    };
+    match obj.get("_t").and_then(|t| t.as_str()) {
+        None => ctx.error(loc, format!("audience filter{here} has no `_t`"), format!("add `_t:` with one of {}", AUDIENCE_FILTERS.join(", "))),
+        Some(t) if !AUDIENCE_FILTERS.contains(&t) => {
+            let help = match did_you_mean(t, AUDIENCE_FILTERS) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("use one of {}", AUDIENCE_FILTERS.join(", ")),
+            };
+            ctx.error(loc, format!("unknown audience filter `_t: {t}`{here}"), help);
+        }
+        Some(_) => {
+            if let Some(list) = obj.get("filters").and_then(|f| f.as_array()) {
+                for (i, f) in list.iter().enumerate() {
+                    check_filter(ctx, loc, f, &format!("{path}filters[{i}]."));
+                }
+            }
+            if let Some(f) = obj.get("filter") {
+                check_filter(ctx, loc, f, &format!("{path}filter."));
+            }
+        }
+    }
+}
+
+/// Rules across resources: unique names per kind, job references, audience refs.
+fn cross_check(ctx: &mut Ctx, resources: &mut [Resource], def_locs: &[(usize, Loc)], broken: &[Broken]) {
+    let mut seen: HashMap<(ResourceKind, String), Origin> = HashMap::new();
+    for r in resources.iter() {
+        let key = (r.kind(), r.name().to_owned());
+        if let Some(first) = seen.get(&key) {
+            let o = r.origin().clone();
+            ctx.diags.push(Diagnostic {
+                file: o.file,
+                line: o.line,
+                column: o.column,
+                message: format!("duplicate {} name `{}` (first defined at {first})", r.kind(), r.name()),
+                help: Some(format!("names must be unique per kind; rename one of the {}s", r.kind())),
+                source_line: None,
+            });
+        } else {
+            seen.insert(key, r.origin().clone());
+        }
+    }
+    let names = |kind: ResourceKind| -> HashSet<String> {
+        resources
+            .iter()
+            .filter(|r| r.kind() == kind)
+            .map(|r| r.name().to_owned())
+            .chain(broken.iter().filter(|b| b.kind == kind).map(|b| b.name.clone()))
+            .collect()
+    };
+    let definitions = names(ResourceKind::JobDefinition);
+    let orders = names(ResourceKind::Order);
+    let audiences = names(ResourceKind::Audience);
+    let def_list: Vec<&str> = definitions.iter().map(String::as_str).collect();
+    for (i, def_loc) in def_locs {
+        let Some(Resource::Job(job)) = resources.get_mut(*i) else { continue };
+        if !definitions.contains(&job.definition) {
+            let help = if orders.contains(&job.definition) {
+                format!("`{}` is an Order; a Job runs a JobDefinition", job.definition)
+            } else if let Some(s) = did_you_mean(&job.definition, &def_list) {
+                format!("did you mean `{s}`?")
+            } else {
+                "add a JobDefinition manifest with this name, or fix the name".to_owned()
+            };
+            let msg = format!("Job `{}` refers to JobDefinition `{}`, which no manifest defines", job.name, job.definition);
+            ctx.error(*def_loc, msg, help);
+        }
+        if let AudienceRef::Id(a) = &job.audience {
+            if audiences.contains(a) {
+                job.audience = AudienceRef::Manifest(a.clone());
+            }
+        }
+    }
+}

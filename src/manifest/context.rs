@@ -1,0 +1,111 @@
+//! Shared state of one load: the files seen (so locations are small), the diagnostics,
+//! the path rule and the table of local files to hash.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::model::Origin;
+use super::paths::{PathError, PathResolver};
+
+/// A compact location: file index into [`Ctx::files`], 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Loc {
+    pub file: u32,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Loc {
+    pub fn new(file: u32, line: usize, column: usize) -> Loc {
+        Loc { file, line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+    }
+}
+
+/// A local file referenced by some datapoint, hashed once however often it is used.
+#[derive(Debug)]
+pub struct LocalFile {
+    pub canonical: PathBuf,
+    /// Where it is first used, for errors about the file itself.
+    pub first_use: Loc,
+    pub uses: usize,
+}
+
+#[derive(Debug)]
+pub struct Ctx {
+    pub files: Vec<PathBuf>,
+    file_ids: HashMap<PathBuf, u32>,
+    pub diags: Diagnostics,
+    pub paths: PathResolver,
+    pub locals: Vec<LocalFile>,
+    local_ids: HashMap<PathBuf, usize>,
+}
+
+impl Ctx {
+    pub fn new(paths: PathResolver) -> Ctx {
+        Ctx {
+            files: Vec::new(),
+            file_ids: HashMap::new(),
+            diags: Diagnostics::default(),
+            paths,
+            locals: Vec::new(),
+            local_ids: HashMap::new(),
+        }
+    }
+
+    pub fn file_id(&mut self, path: &Path) -> u32 {
+        if let Some(id) = self.file_ids.get(path) {
+            return *id;
+        }
+        let id = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
+        self.files.push(path.to_path_buf());
+        self.file_ids.insert(path.to_path_buf(), id);
+        id
+    }
+
+    pub fn origin(&self, loc: Loc) -> Origin {
+        Origin {
+            file: self.files.get(loc.file as usize).cloned().unwrap_or_default(),
+            line: loc.line as usize,
+            column: loc.column as usize,
+        }
+    }
+
+    pub fn error(&mut self, loc: Loc, message: impl Into<String>, help: impl Into<String>) {
+        let help: String = help.into();
+        let d = Diagnostic {
+            file: self.files.get(loc.file as usize).cloned().unwrap_or_default(),
+            line: loc.line as usize,
+            column: loc.column as usize,
+            message: message.into(),
+            help: if help.is_empty() { None } else { Some(help) },
+            source_line: None,
+        };
+        self.diags.push(d);
+    }
+
+    pub fn path_error(&mut self, loc: Loc, e: &PathError) {
+        self.error(loc, e.to_string(), e.help());
+    }
+
+    /// Registers a local asset, returning its index in [`Ctx::locals`], or reports why
+    /// the path is refused.
+    pub fn local_asset(&mut self, base_dir: &Path, written: &str, loc: Loc) -> Option<usize> {
+        match self.paths.resolve(base_dir, written) {
+            Ok(canonical) => {
+                if let Some(i) = self.local_ids.get(&canonical) {
+                    self.locals[*i].uses += 1;
+                    return Some(*i);
+                }
+                let i = self.locals.len();
+                self.local_ids.insert(canonical.clone(), i);
+                self.locals.push(LocalFile { canonical, first_use: loc, uses: 1 });
+                Some(i)
+            }
+            Err(e) => {
+                self.path_error(loc, &e);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Reading manifest files into raw documents: split, read `apiVersion` and `kind`, then
+//! parse the matching struct. A broken document is reported and skipped; the others are
+//! still checked.
+
+use std::path::{Path, PathBuf};
+
+use super::context::{Ctx, Loc};
+use super::model::ResourceKind;
+use super::raw::{RawAudience, RawHeader, RawJob, RawJobDefinition, RawOrder, API_VERSION, KINDS};
+use super::suggest::did_you_mean;
+use super::yaml::{parse, split_documents, Segment, YamlError};
+
+#[derive(Debug)]
+pub enum Doc {
+    JobDefinition(RawJobDefinition),
+    Order(RawOrder),
+    Job(RawJob),
+    Audience(RawAudience),
+}
+
+#[derive(Debug)]
+pub struct ParsedDoc {
+    pub file: u32,
+    /// The manifest's directory as the user wrote it: relative paths start here.
+    pub base_dir: PathBuf,
+    pub doc: Doc,
+}
+
+/// A document that failed to parse but whose kind and name are known: references to it
+/// are not reported again as "not found".
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub kind: ResourceKind,
+    pub name: String,
+}
+
+fn kind_of(s: &str) -> Option<ResourceKind> {
+    Some(match s {
+        "JobDefinition" => ResourceKind::JobDefinition,
+        "Order" => ResourceKind::Order,
+        "Job" => ResourceKind::Job,
+        "Audience" => ResourceKind::Audience,
+        _ => return None,
+    })
+}
+
+fn report(ctx: &mut Ctx, file: u32, e: YamlError) {
+    ctx.error(Loc::new(file, e.line, e.column), e.message, e.help.unwrap_or_default());
+}
+
+/// Parses every document of `path` into `docs`.
+pub fn read_file(ctx: &mut Ctx, path: &Path, docs: &mut Vec<ParsedDoc>, broken: &mut Vec<Broken>) {
+    let file = ctx.file_id(path);
+    let text = match std::fs::read(path) {
+        Ok(b) => match String::from_utf8(b) {
+            Ok(t) => t,
+            Err(_) => {
+                ctx.error(Loc::new(file, 0, 0), "manifest is not UTF-8 text", "save the file as UTF-8");
+                return;
+            }
+        },
+        Err(e) => {
+            ctx.error(Loc::new(file, 0, 0), format!("cannot read manifest: {e}"), "check the path and permissions");
+            return;
+        }
+    };
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    for seg in split_documents(&text) {
+        if let Some(doc) = read_document(ctx, file, seg, broken) {
+            docs.push(ParsedDoc { file, base_dir: base_dir.clone(), doc });
+        }
+    }
+}
+
+fn first_content_line(seg: Segment<'_>) -> usize {
+    seg.text
+        .lines()
+        .position(|l| {
+            let t = l.trim();
+            !(t.is_empty() || t.starts_with('#') || t.starts_with("---"))
+        })
+        .unwrap_or(0)
+        + seg.line_offset
+        + 1
+}
+
+fn read_document(ctx: &mut Ctx, file: u32, seg: Segment<'_>, broken: &mut Vec<Broken>) -> Option<Doc> {
+    let header: RawHeader = match parse(seg) {
+        Ok(h) => h,
+        Err(e) => {
+            report(ctx, file, e);
+            return None;
+        }
+    };
+    let doc_loc = Loc::new(file, first_content_line(seg), 1);
+    let name = header.name.as_ref().map(|n| n.value.clone());
+    let kind = match &header.kind {
+        None => {
+            ctx.error(doc_loc, "document has no `kind`", format!("add `kind:` with one of {}", KINDS.join(", ")));
+            None
+        }
+        Some(k) => match kind_of(&k.value) {
+            Some(kind) => Some(kind),
+            None => {
+                let help = match did_you_mean(&k.value, KINDS) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("use one of {}", KINDS.join(", ")),
+                };
+                ctx.error(Loc::new(file, k.line, k.column), format!("unknown kind `{}`", k.value), help);
+                None
+            }
+        },
+    };
+    let version_ok = match &header.api_version {
+        None => {
+            ctx.error(doc_loc, "document has no `apiVersion`", format!("add `apiVersion: {API_VERSION}` at the top of the document"));
+            false
+        }
+        Some(v) if v.value != API_VERSION => {
+            ctx.error(
+                Loc::new(file, v.line, v.column),
+                format!("unsupported apiVersion `{}`", v.value),
+                format!("this version of rapidata reads `apiVersion: {API_VERSION}`"),
+            );
+            false
+        }
+        Some(_) => true,
+    };
+    let kind = kind?;
+    let mark_broken = |broken: &mut Vec<Broken>| {
+        if let Some(name) = &name {
+            broken.push(Broken { kind, name: name.clone() });
+        }
+    };
+    if !version_ok {
+        mark_broken(broken);
+        return None;
+    }
+    let parsed = match kind {
+        ResourceKind::JobDefinition => parse(seg).map(Doc::JobDefinition),
+        ResourceKind::Order => parse(seg).map(Doc::Order),
+        ResourceKind::Job => parse(seg).map(Doc::Job),
+        ResourceKind::Audience => parse(seg).map(Doc::Audience),
+    };
+    match parsed {
+        Ok(d) => Some(d),
+        Err(e) => {
+            report(ctx, file, e);
+            mark_broken(broken);
+            None
+        }
+    }
+}
+

@@ -1,0 +1,122 @@
+//! Datapoints before their files are hashed: every way of writing one (inline, JSONL
+//! row, CSV row, file glob) becomes a [`Draft`] with locations for each later check.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::context::{Ctx, Loc};
+use super::raw::{Located, RawAsset, RawTextAsset, RawDatapoint, RowDatapoint};
+
+/// An asset whose local file (if any) is registered in [`Ctx::locals`] but not hashed yet.
+#[derive(Debug, Clone)]
+pub enum DraftAsset {
+    Local { index: usize, file_name: String },
+    Url(String),
+    Text(String),
+    /// The path was refused; the error is already reported.
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub loc: Loc,
+    /// `Some` when written as `asset:` (one), `None` when written as `assets:`.
+    pub single: Option<(DraftAsset, Loc)>,
+    pub multi: Option<Vec<(DraftAsset, Loc)>>,
+    pub context: Option<(String, Loc)>,
+    pub context_asset: Option<(DraftAsset, Loc)>,
+    pub private_metadata: BTreeMap<String, String>,
+    pub group: Option<(String, Loc)>,
+    pub sentence: Option<(String, Loc)>,
+    pub key: Option<(String, Loc)>,
+}
+
+impl Draft {
+    pub fn empty(loc: Loc) -> Draft {
+        Draft {
+            loc,
+            single: None,
+            multi: None,
+            context: None,
+            context_asset: None,
+            private_metadata: BTreeMap::new(),
+            group: None,
+            sentence: None,
+            key: None,
+        }
+    }
+}
+
+/// Turns a written asset into a draft asset, resolving local paths against `base_dir`.
+pub fn draft_asset(ctx: &mut Ctx, base_dir: &Path, raw: RawAsset, loc: Loc) -> DraftAsset {
+    match raw {
+        RawAsset::Text(RawTextAsset { text }) => DraftAsset::Text(text),
+        RawAsset::Path(p) if p.starts_with("http://") || p.starts_with("https://") => DraftAsset::Url(p),
+        RawAsset::Path(p) if p.trim().is_empty() => {
+            ctx.error(loc, "empty asset path", "write a file path, an http(s) URL, or {text: \"...\"}");
+            DraftAsset::Invalid
+        }
+        RawAsset::Path(p) => {
+            let file_name = Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.clone());
+            match ctx.local_asset(base_dir, &p, loc) {
+                Some(index) => DraftAsset::Local { index, file_name },
+                None => DraftAsset::Invalid,
+            }
+        }
+    }
+}
+
+fn at<T>(file: u32, l: &Located<T>) -> Loc {
+    Loc::new(file, l.line, l.column)
+}
+
+/// An inline datapoint of a manifest.
+pub fn from_inline(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: Located<RawDatapoint>) -> Draft {
+    let mut d = Draft::empty(at(file, &raw));
+    let r = raw.value;
+    if let Some(a) = r.asset {
+        let loc = at(file, &a);
+        d.single = Some((draft_asset(ctx, base_dir, a.value, loc), loc));
+    }
+    if let Some(list) = r.assets {
+        let mut v = Vec::with_capacity(list.len());
+        for a in list {
+            let loc = at(file, &a);
+            v.push((draft_asset(ctx, base_dir, a.value, loc), loc));
+        }
+        d.multi = Some(v);
+    }
+    if let Some(a) = r.context_asset {
+        let loc = at(file, &a);
+        d.context_asset = Some((draft_asset(ctx, base_dir, a.value, loc), loc));
+    }
+    d.context = r.context.map(|c| (c.value.clone(), at(file, &c)));
+    d.private_metadata = r.private_metadata.unwrap_or_default();
+    d.group = r.group.map(|g| (g.value.clone(), at(file, &g)));
+    d.sentence = r.sentence.map(|s| (s.value.clone(), at(file, &s)));
+    d.key = r.key.map(|k| (k.value.clone(), at(file, &k)));
+    d
+}
+
+/// A JSONL row: every field is located at the row.
+pub fn from_row(ctx: &mut Ctx, base_dir: &Path, r: RowDatapoint, loc: Loc) -> Draft {
+    let mut d = Draft::empty(loc);
+    if let Some(a) = r.asset {
+        d.single = Some((draft_asset(ctx, base_dir, a, loc), loc));
+    }
+    if let Some(list) = r.assets {
+        d.multi = Some(list.into_iter().map(|a| (draft_asset(ctx, base_dir, a, loc), loc)).collect());
+    }
+    if let Some(a) = r.context_asset {
+        d.context_asset = Some((draft_asset(ctx, base_dir, a, loc), loc));
+    }
+    d.context = r.context.map(|c| (c, loc));
+    d.private_metadata = r.private_metadata.unwrap_or_default();
+    d.group = r.group.map(|g| (g, loc));
+    d.sentence = r.sentence.map(|s| (s, loc));
+    d.key = r.key.map(|k| (k, loc));
+    d
+}

@@ -1,0 +1,123 @@
+//! Datapoint identity. A fingerprint is blake3 over a canonical, tagged, length-prefixed
+//! encoding of everything that defines a datapoint, so the same content gives the same
+//! key on every machine, in any manifest order, whatever the local file is called.
+//!
+//! Encoding (version 1; documented in docs/manifests.md): a sequence of fields, each
+//! `tag: u8, len: u64 little-endian, payload[len]`, in this order:
+//!
+//! | tag | field | payload |
+//! |-----|-------|---------|
+//! | `V` | version | `rapidata.datapoint.v1` |
+//! | `A` | assets (in order) | the asset fields, concatenated |
+//! | `X` | context asset (if any) | one asset field |
+//! | `C` | context (if any) | UTF-8 text |
+//! | `M` | private metadata (if any) | per entry, sorted by key: `K` key field, `W` value field |
+//! | `G` | group (if any) | UTF-8 text |
+//! | `S` | sentence (if any) | UTF-8 text |
+//!
+//! An asset field is `F` with the file's blake3 hex, `U` with the URL, or `T` with the text.
+//! Absent optional fields are omitted, so "absent" and "empty" differ.
+
+use std::collections::BTreeMap;
+
+use super::model::Asset;
+
+/// Prefix of keys derived from the fingerprint; explicit keys may not use it.
+pub const FINGERPRINT_KEY_PREFIX: &str = "fp-";
+
+/// The parts of a datapoint that define it.
+#[derive(Debug, Clone, Copy)]
+pub struct Content<'a> {
+    pub assets: &'a [Asset],
+    pub context: Option<&'a str>,
+    pub context_asset: Option<&'a Asset>,
+    pub private_metadata: &'a BTreeMap<String, String>,
+    pub group: Option<&'a str>,
+    pub sentence: Option<&'a str>,
+}
+
+fn field(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(payload);
+}
+
+fn asset_field(out: &mut Vec<u8>, a: &Asset) {
+    match a {
+        Asset::File { content_hash, .. } => field(out, b'F', content_hash.as_bytes()),
+        Asset::Url(u) => field(out, b'U', u.as_bytes()),
+        Asset::Text(t) => field(out, b'T', t.as_bytes()),
+    }
+}
+
+/// The canonical encoding (exposed so tests and docs can pin it).
+pub fn encode(c: &Content<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    field(&mut out, b'V', b"rapidata.datapoint.v1");
+    let mut assets = Vec::new();
+    for a in c.assets {
+        asset_field(&mut assets, a);
+    }
+    field(&mut out, b'A', &assets);
+    if let Some(a) = c.context_asset {
+        let mut buf = Vec::new();
+        asset_field(&mut buf, a);
+        field(&mut out, b'X', &buf);
+    }
+    if let Some(t) = c.context {
+        field(&mut out, b'C', t.as_bytes());
+    }
+    if !c.private_metadata.is_empty() {
+        let mut buf = Vec::new();
+        for (k, v) in c.private_metadata {
+            field(&mut buf, b'K', k.as_bytes());
+            field(&mut buf, b'W', v.as_bytes());
+        }
+        field(&mut out, b'M', &buf);
+    }
+    if let Some(g) = c.group {
+        field(&mut out, b'G', g.as_bytes());
+    }
+    if let Some(s) = c.sentence {
+        field(&mut out, b'S', s.as_bytes());
+    }
+    out
+}
+
+/// blake3 of [`encode`], lowercase hex (64 characters).
+pub fn fingerprint(c: &Content<'_>) -> String {
+    blake3::hash(&encode(c)).to_hex().to_string()
+}
+
+/// The key of a datapoint without an explicit one: `fp-` and the first 32 hex characters
+/// (128 bits) of its fingerprint.
+pub fn fingerprint_key(fingerprint: &str) -> String {
+    format!("{FINGERPRINT_KEY_PREFIX}{}", &fingerprint[..32.min(fingerprint.len())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(assets: &[Asset], context: Option<&str>) -> String {
+        let meta = BTreeMap::new();
+        fingerprint(&Content {
+            assets,
+            context,
+            context_asset: None,
+            private_metadata: &meta,
+            group: None,
+            sentence: None,
+        })
+    }
+
+    #[test]
+    fn absent_and_empty_differ_and_fields_do_not_bleed() {
+        let a = [Asset::Text("ab".into())];
+        assert_ne!(fp(&a, None), fp(&a, Some("")));
+        let b = [Asset::Text("a".into()), Asset::Text("b".into())];
+        assert_ne!(fp(&a, None), fp(&b, None));
+        assert_ne!(fp(&[Asset::Url("x".into())], None), fp(&[Asset::Text("x".into())], None));
+        assert_eq!(fingerprint_key(&fp(&a, None)).len(), 35);
+    }
+}

@@ -1,0 +1,346 @@
+//! The manifest as written: one struct per kind, every user-facing value wrapped in
+//! [`Located`] so each later check can point at its line. These SAME types derive
+//! `JsonSchema`, so `rapidata schema` can never drift from what the parser accepts.
+//!
+//! No `#[serde(flatten)]` and no internally tagged enums here: both buffer the input and
+//! lose locations. A document's `kind` is read first (see [`RawHeader`]) and the document
+//! is then parsed into the matching struct.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+
+/// The only accepted `apiVersion`.
+pub const API_VERSION: &str = "rapidata.ai/v1";
+
+/// A value with the 1-based line and column of the YAML node it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located<T> {
+    pub value: T,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
+        Ok(Located {
+            value: s.value,
+            line: usize::try_from(s.referenced.line()).unwrap_or(0),
+            column: usize::try_from(s.referenced.column()).unwrap_or(0),
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Located<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// Read before anything else, without rejecting unknown fields, to pick the kind.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawHeader {
+    pub api_version: Option<Located<String>>,
+    pub kind: Option<Located<String>>,
+    pub name: Option<Located<String>>,
+}
+
+/// The kinds a manifest document can have.
+pub const KINDS: &[&str] = &["JobDefinition", "Order", "Job", "Audience"];
+
+fn api_version_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "description": "Manifest format version. Always `rapidata.ai/v1`.",
+        "const": API_VERSION
+    })
+}
+
+/// The labeling workflow of a job definition or order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RawTaskType {
+    /// Pick one of `answerOptions`.
+    Classify,
+    /// Pick the better of two or more `assets`.
+    Compare,
+    /// Answer with free text.
+    FreeText,
+    /// Click a point on the asset.
+    Locate,
+    /// Draw lines on the asset.
+    Draw,
+    /// Select words of the datapoint's `sentence`.
+    SelectWords,
+    /// Mark a moment in audio or video.
+    Timestamp,
+    /// Rank the datapoints of each `group` by pairwise comparisons.
+    Ranking,
+}
+
+/// How many responses a datapoint gets. Exactly one of the three fields; default
+/// `responsesPerDatapoint: 10`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawReferee {
+    /// A fixed number of responses per datapoint.
+    pub responses_per_datapoint: Option<Located<u32>>,
+    /// Stop when `threshold` responses agree, at most `maxVotes`.
+    pub quorum: Option<Located<RawQuorum>>,
+    /// Stop when the answer is known with `confidenceThreshold`, at most `maxVotes`.
+    pub early_stopping: Option<Located<RawEarlyStopping>>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawQuorum {
+    pub threshold: Located<u32>,
+    pub max_votes: Located<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawEarlyStopping {
+    /// Between 0 and 1 (exclusive).
+    pub confidence_threshold: Located<f64>,
+    pub max_votes: Located<u32>,
+}
+
+/// An asset: a local path (relative to the file that names it), an `http(s)://` URL, or
+/// `{text: ...}` for a text asset.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[serde(untagged)]
+pub enum RawAsset {
+    /// Local path relative to the manifest (or source) file, or an `http(s)://` URL.
+    Path(String),
+    /// A text asset.
+    Text(RawTextAsset),
+}
+
+/// `{text: "..."}`: a text shown to labelers instead of a media file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTextAsset {
+    pub text: String,
+}
+
+impl<'de> Deserialize<'de> for RawAsset {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawAsset;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a file path, an http(s) URL, or {text: \"...\"}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAsset, E> {
+                Ok(RawAsset::Path(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawAsset, E> {
+                Ok(RawAsset::Path(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawAsset, A::Error> {
+                let mut text = None;
+                while let Some(k) = map.next_key::<String>()? {
+                    if k == "text" {
+                        if text.is_some() {
+                            return Err(de::Error::duplicate_field("text"));
+                        }
+                        text = Some(map.next_value::<String>()?);
+                    } else {
+                        return Err(de::Error::unknown_field(&k, &["text"]));
+                    }
+                }
+                text.map(|text| RawAsset::Text(RawTextAsset { text })).ok_or_else(|| de::Error::missing_field("text"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One datapoint written inline in a manifest.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawDatapoint {
+    /// The asset to label (all types except `compare`).
+    pub asset: Option<Located<RawAsset>>,
+    /// Two or more assets to compare (`compare` only).
+    pub assets: Option<Vec<Located<RawAsset>>>,
+    /// Text shown with the asset (at most 400 characters).
+    pub context: Option<Located<String>>,
+    /// A second asset shown as context.
+    pub context_asset: Option<Located<RawAsset>>,
+    /// Stored with the datapoint, never shown to labelers.
+    pub private_metadata: Option<BTreeMap<String, String>>,
+    /// Group of the datapoint (required for `ranking`).
+    pub group: Option<Located<String>>,
+    /// The sentence whose words are selected (required for `selectWords`).
+    pub sentence: Option<Located<String>>,
+    /// Explicit stable identity; defaults to the content fingerprint (`fp-...`).
+    pub key: Option<Located<String>>,
+}
+
+/// One datapoint row of a JSONL source: the same fields as an inline datapoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RowDatapoint {
+    pub asset: Option<RawAsset>,
+    pub assets: Option<Vec<RawAsset>>,
+    pub context: Option<String>,
+    pub context_asset: Option<RawAsset>,
+    pub private_metadata: Option<BTreeMap<String, String>>,
+    pub group: Option<String>,
+    pub sentence: Option<String>,
+    pub key: Option<String>,
+}
+
+/// Field names of a datapoint, for "did you mean" in JSONL rows and CSV headers.
+pub const DATAPOINT_FIELDS: &[&str] =
+    &["asset", "assets", "context", "contextAsset", "privateMetadata", "group", "sentence", "key"];
+
+/// Where more datapoints come from. Exactly one field. Paths are relative to the manifest.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawSource {
+    /// A JSON Lines file, one datapoint object per line.
+    pub jsonl: Option<Located<String>>,
+    /// A CSV file with a header row (`asset`, `asset1..N`, `text`, `context`, `group`,
+    /// `key`, `sentence`, `meta.<name>`).
+    pub csv: Option<Located<String>>,
+    /// A glob; one datapoint per matched file, in sorted order.
+    pub files: Option<Located<String>>,
+}
+
+macro_rules! labeling_manifest {
+    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name {
+            #[schemars(schema_with = "api_version_schema")]
+            pub api_version: Located<String>,
+            #[schemars(skip)]
+            pub kind: Located<String>,
+            /// Unique among manifests of this kind; the remote resource's name.
+            pub name: Located<String>,
+            /// The labeling workflow.
+            #[serde(rename = "type")]
+            pub task_type: Located<RawTaskType>,
+            /// What labelers are asked (at most 1,000 characters).
+            pub instruction: Located<String>,
+            /// The choices (`classify` only): at least 2, unique.
+            pub answer_options: Option<Located<Vec<Located<String>>>>,
+            /// Comparisons per group (`ranking` only).
+            pub comparison_budget_per_ranking: Option<Located<u32>>,
+            /// Responses per comparison (`ranking` only).
+            pub responses_per_comparison: Option<Located<u32>>,
+            /// How many responses each datapoint gets; default 10 responses.
+            pub referee: Option<Located<RawReferee>>,
+            /// Feature flags, sent as `rapidFeatureFlags`.
+            pub settings: Option<BTreeMap<String, String>>,
+            /// Fraction (0..1) of datapoints that may fail to upload. Default 0.
+            pub failure_tolerance: Option<Located<f64>>,
+            /// Delete remote datapoints that are no longer in the manifest. Default false.
+            pub prune: Option<bool>,
+            /// Inline datapoints.
+            pub datapoints: Option<Vec<Located<RawDatapoint>>>,
+            /// Files with more datapoints.
+            pub datapoint_sources: Option<Vec<Located<RawSource>>>,
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+    };
+}
+
+labeling_manifest! {
+    /// A reusable job definition: the task, its referee and its datapoints.
+    RawJobDefinition {}
+}
+
+labeling_manifest! {
+    /// A one-off order (the legacy order API): like a job definition, plus `run`.
+    RawOrder {
+        /// Submit the order once its datapoints are uploaded. Default false.
+        run: Option<bool>,
+    }
+}
+
+/// Runs a job definition for an audience.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawJob {
+    #[schemars(schema_with = "api_version_schema")]
+    pub api_version: Located<String>,
+    #[schemars(skip)]
+    pub kind: Located<String>,
+    pub name: Located<String>,
+    /// Name of a `JobDefinition` manifest.
+    pub definition: Located<String>,
+    /// An `Audience` manifest name, or a remote audience id such as `global`.
+    pub audience: Located<String>,
+    /// Pin a revision of the definition; latest when absent.
+    pub revision: Option<Located<u32>>,
+}
+
+/// Known `_t` discriminators of `IAudienceFilter` (API contract 3.27.1).
+pub const AUDIENCE_FILTERS: &[&str] = &[
+    "AndFilter",
+    "CountryFilter",
+    "DemographicFilter",
+    "DeviceFilter",
+    "LanguageFilter",
+    "NotFilter",
+    "OrFilter",
+];
+
+fn filter_schema(_: &mut SchemaGenerator) -> Schema {
+    schemars::json_schema!({
+        "description": "A wire-shaped IAudienceFilter object, e.g. {_t: CountryFilter, countries: [DE]}.",
+        "type": "object",
+        "required": ["_t"],
+        "properties": { "_t": { "enum": AUDIENCE_FILTERS } }
+    })
+}
+
+fn filters_schema(g: &mut SchemaGenerator) -> Schema {
+    let item = filter_schema(g);
+    schemars::json_schema!({ "type": "array", "items": item })
+}
+
+/// A group of labelers selected by filters.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawAudience {
+    #[schemars(schema_with = "api_version_schema")]
+    pub api_version: Located<String>,
+    #[schemars(skip)]
+    pub kind: Located<String>,
+    pub name: Located<String>,
+    pub description: Option<String>,
+    /// `IAudienceFilter` objects as the API takes them, each with `_t`.
+    #[schemars(schema_with = "filters_schema")]
+    pub filters: Option<Vec<Located<serde_json::Value>>>,
+}
+
+/// One manifest document. Only used for the JSON Schema: parsing reads `kind` first and
+/// then the variant's struct, which keeps error locations exact.
+#[derive(Debug, JsonSchema)]
+#[serde(tag = "kind")]
+#[allow(dead_code)]
+pub enum ManifestDocument {
+    JobDefinition(RawJobDefinition),
+    Order(RawOrder),
+    Job(RawJob),
+    Audience(RawAudience),
+}
