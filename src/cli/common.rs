@@ -46,6 +46,7 @@ pub struct Connection {
     pub client: Client,
     /// What the plan records as its target (base URL).
     pub api: String,
+    #[allow(dead_code)]
     pub emulator: Option<EmulatorHandle>,
 }
 
@@ -61,7 +62,7 @@ pub async fn connect(remote: &RemoteArgs, root: &Path, max_concurrency: usize) -
         };
         let credentials = Credentials::ClientSecret {
             client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone().into(),
+            client_secret: remote::Secret::new(config.client_secret.clone()),
         };
         let handle = emulator::start(config).await.context("starting the local emulator")?;
         eprintln!(

@@ -38,7 +38,7 @@ pub async fn env(faults: FaultPlan) -> Env {
 pub fn client_for(base: &str, id: &str, secret: &str) -> Client {
     Client::new(ClientConfig {
         endpoints: Endpoints::single(base),
-        credentials: Credentials::ClientSecret { client_id: id.into(), client_secret: secret.to_string().into() },
+        credentials: Credentials::ClientSecret { client_id: id.into(), client_secret: rapidata::remote::Secret::new(secret) },
         request_timeout: Duration::from_secs(10),
         max_concurrency: 32,
         retry: RetryPolicy { max_retries: 6, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(500) },
