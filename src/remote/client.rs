@@ -279,7 +279,7 @@ impl Client {
                 )
                 .query("page", p)
                 .query("page_size", PAGE_SIZE)
-                .query("sort", "-created_at")
+                .query("sort", "created_at")
             })
             .await?;
         let mut out = Self::decode(
@@ -289,7 +289,8 @@ impl Client {
                 .map(wire_read::datapoint)
                 .collect::<Result<Vec<_>, _>>(),
         )?;
-        // Concurrent pages can overlap when datapoints are added meanwhile.
+        // Oldest first, so datapoints added while paging land on later pages instead of
+        // shifting earlier ones; concurrent pages can still overlap, hence the dedup.
         let mut seen = std::collections::HashSet::new();
         out.retain(|d| seen.insert(d.id.clone()));
         Ok(out)
