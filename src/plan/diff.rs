@@ -336,8 +336,8 @@ fn definition_changes(
     if want_referee != have_referee {
         changes.push(FieldChange {
             field: "referee".into(),
-            before: Some(have_referee.to_string()),
-            after: Some(want_referee.to_string()),
+            before: Some(referee_label(&have_referee)),
+            after: Some(referee_label(&want_referee)),
         });
     }
     let have_flags: BTreeMap<String, String> = rev.feature_flags.iter().cloned().collect();
@@ -352,6 +352,27 @@ fn definition_changes(
         (Action::NoChange, None, changes)
     } else {
         (Action::Update, None, changes)
+    }
+}
+
+/// A referee in manifest terms (`responsesPerDatapoint: 3`), falling back to its JSON.
+pub fn referee_label(r: &Value) -> String {
+    let int = |k: &str| r.get(k).and_then(Value::as_u64);
+    match r.get("_t").and_then(Value::as_str) {
+        Some("NaiveReferee") if int("totalVotes").is_some() => {
+            format!("responsesPerDatapoint: {}", int("totalVotes").unwrap_or_default())
+        }
+        Some("QuorumReferee") => format!(
+            "quorum: threshold {}, maxVotes {}",
+            r.get("threshold").unwrap_or(&Value::Null),
+            r.get("maxVotes").unwrap_or(&Value::Null)
+        ),
+        Some("EarlyStoppingReferee") => format!(
+            "earlyStopping: confidenceThreshold {}, maxVotes {}",
+            r.get("threshold").unwrap_or(&Value::Null),
+            r.get("maxVotes").unwrap_or(&Value::Null)
+        ),
+        _ => r.to_string(),
     }
 }
 

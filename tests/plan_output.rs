@@ -1,0 +1,190 @@
+//! The three plan formats, as snapshots (`tests/snapshots/`; regenerate with
+//! `UPDATE_SNAPSHOTS=1 cargo test --test plan_output` and review the diff), and the
+//! Markdown size limit on very large plans.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rapidata::manifest::*;
+use rapidata::plan::{diff, remote_fingerprint, Observation, Observed, ObservedDefinition, PlanOptions};
+use rapidata::remote::{wire_build, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteRevision};
+use rapidata::report::style::Style;
+use rapidata::report::{plan_markdown, plan_text};
+
+fn origin(file: &str, line: usize) -> Origin {
+    Origin { file: PathBuf::from(file), line, column: 1 }
+}
+
+fn datapoint(i: usize, file: &str) -> Datapoint {
+    Datapoint {
+        key: format!("fp-{i:032x}"),
+        explicit_key: false,
+        fingerprint: format!("{i:064x}"),
+        origin: origin(file, i + 1),
+        assets: vec![Asset::File {
+            path: PathBuf::from(format!("/project/images/{i}.png")),
+            file_name: format!("{i}.png"),
+            size: 1_000 + i as u64,
+            content_hash: format!("{i:064x}"),
+        }],
+        context: None,
+        context_asset: None,
+        private_metadata: BTreeMap::new(),
+        group: None,
+        sentence: None,
+    }
+}
+
+fn spec(n: usize, instruction: &str) -> LabelingSpec {
+    LabelingSpec {
+        task: Task::Classify { instruction: instruction.into(), answer_options: vec!["cat".into(), "dog".into()] },
+        referee: Referee::Naive { responses_per_datapoint: 3 },
+        settings: BTreeMap::new(),
+        failure_tolerance: 0.0,
+        prune: true,
+        datapoints: (0..n).map(|i| datapoint(i, "data/animals.jsonl")).collect(),
+    }
+}
+
+fn definition(name: &str, s: LabelingSpec) -> Resource {
+    Resource::JobDefinition(JobDefinition { name: name.into(), origin: origin("definitions.yaml", 3), spec: s })
+}
+
+/// A plan with one of everything: a new audience, a revised definition with datapoint
+/// changes, a blocked job, a new order.
+fn mixed() -> (Project, rapidata::plan::Plan) {
+    let new_instruction = "Which animal is shown in the picture? Answer with the animal you see first.";
+    let def_spec = spec(6, new_instruction);
+    let project = Project {
+        root: PathBuf::from("/project"),
+        resources: vec![
+            Resource::Audience(Audience {
+                name: "german-speakers".into(),
+                origin: origin("audience.yaml", 3),
+                description: None,
+                filters: vec![serde_json::json!({"_t": "LanguageFilter", "languages": ["de"]})],
+            }),
+            definition("animals", def_spec.clone()),
+            Resource::Order(Order {
+                name: "cuter".into(),
+                origin: origin("order.yaml", 3),
+                spec: LabelingSpec { task: Task::Compare { instruction: "Which is cuter?".into() }, ..spec(2, "") },
+                run: true,
+            }),
+            Resource::Job(Job {
+                name: "animals-global".into(),
+                origin: origin("job.yaml", 3),
+                definition: "animals".into(),
+                audience: AudienceRef::Id("global".into()),
+                revision: None,
+            }),
+        ],
+    };
+    let old_spec = spec(0, "Which animal is shown?");
+    let task = &def_spec.task;
+    let mut remote: Vec<RemoteDatapoint> = def_spec.datapoints[..4]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| RemoteDatapoint {
+            id: format!("dp{i}"),
+            key: Some(d.key.clone()),
+            fingerprint: Some(remote_fingerprint(task, d)),
+        })
+        .collect();
+    remote.push(RemoteDatapoint { id: "dp9".into(), key: Some("fp-gone".into()), fingerprint: Some("x".into()) });
+    remote.push(RemoteDatapoint { id: "dp10".into(), key: None, fingerprint: None });
+    let mut observed = Observed::default();
+    observed.resources.insert((ResourceKind::Audience, "german-speakers".into()), Observation::Audience(None::<RemoteAudience>));
+    observed.resources.insert(
+        (ResourceKind::JobDefinition, "animals".into()),
+        Observation::JobDefinition(Some(ObservedDefinition {
+            definition: RemoteJobDefinition { id: "def1".into(), name: "animals".into(), created_at: "2026-11-01T00:00:00Z".into() },
+            revision: RemoteRevision {
+                definition_id: "def1".into(),
+                number: 1,
+                dataset_id: "ds1".into(),
+                workflow: wire_build::workflow(&old_spec.task),
+                referee: wire_build::referee(&Referee::Naive { responses_per_datapoint: 5 }),
+                feature_flags: vec![],
+            },
+            datapoints: remote,
+        })),
+    );
+    observed.resources.insert((ResourceKind::Order, "cuter".into()), Observation::Order(None));
+    observed.resources.insert(
+        (ResourceKind::Job, "animals-global".into()),
+        Observation::Job(Some(RemoteJob {
+            id: "job1".into(),
+            name: "animals-global".into(),
+            definition_id: "def1".into(),
+            audience_id: "someone-else".into(),
+            revision_number: 1,
+            state: "Running".into(),
+        })),
+    );
+    let plan = diff(&project, &observed, &PlanOptions::default(), "http://127.0.0.1:8080");
+    (project, plan)
+}
+
+fn snapshot(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing snapshot {}; run with UPDATE_SNAPSHOTS=1", path.display()));
+    assert_eq!(actual, expected, "snapshot {name} differs; if intended, rerun with UPDATE_SNAPSHOTS=1 and review");
+}
+
+#[test]
+fn human_snapshot() {
+    let (project, plan) = mixed();
+    snapshot("plan.txt", &plan_text::render(&plan, &project, &Style::PLAIN));
+}
+
+#[test]
+fn markdown_snapshot() {
+    let (project, plan) = mixed();
+    snapshot("plan.md", &plan_markdown::render(&plan, &project));
+}
+
+#[test]
+fn json_snapshot() {
+    let (_, plan) = mixed();
+    let json = serde_json::to_string_pretty(&plan).unwrap();
+    // The JSON is a documented interface: it round-trips.
+    let back: rapidata::plan::Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, plan);
+    snapshot("plan.json", &json);
+}
+
+#[test]
+fn the_mixed_plan_says_what_it_should() {
+    let (_, plan) = mixed();
+    let s = plan.summary();
+    assert_eq!((s.create, s.change, s.blocked), (2, 1, 1));
+    assert_eq!(s.upload, 4, "2 new in the definition + 2 for the order");
+    assert_eq!(s.remove, 1, "prune: the datapoint no longer in the manifest");
+}
+
+#[test]
+fn markdown_of_a_200k_datapoint_plan_stays_under_the_limit() {
+    let project = Project { root: PathBuf::from("/p"), resources: vec![definition("big", spec(200_000, "Which animal?"))] };
+    let plan = diff(&project, &Observed::default(), &PlanOptions::default(), "http://x");
+    assert_eq!(plan.summary().upload, 200_000);
+    let md = plan_markdown::render(&plan, &project);
+    assert!(md.len() < plan_markdown::LIMIT, "{} characters", md.len());
+    assert!(md.contains("200,000 datapoints to upload"), "{md}");
+}
+
+#[test]
+fn markdown_of_thousands_of_resources_is_cut_with_a_pointer_to_json() {
+    let resources = (0..3_000).map(|i| definition(&format!("definition-{i:04}-with-a-long-name"), spec(3, "Which animal?"))).collect();
+    let project = Project { root: PathBuf::from("/p"), resources };
+    let plan = diff(&project, &Observed::default(), &PlanOptions::default(), "http://x");
+    let md = plan_markdown::render(&plan, &project);
+    assert!(md.len() < plan_markdown::LIMIT, "{} characters", md.len());
+    assert!(md.contains("more changed resources are not shown"), "the cut is announced");
+    assert!(md.contains("--format json"), "and points to the JSON");
+}
