@@ -12,7 +12,11 @@ fn failing_every_tenth() -> Vec<usize> {
 
 fn unsupported_media() -> FaultPlan {
     FaultPlan {
-        asset_failures: vec![AssetFailure { pattern: "FAILME*".into(), title: Some("Unsupported media".into()), ..Default::default() }],
+        asset_failures: vec![AssetFailure {
+            pattern: "FAILME*".into(),
+            title: Some("Unsupported media".into()),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -21,7 +25,15 @@ fn unsupported_media() -> FaultPlan {
 async fn permanent_failures_within_tolerance_still_assign_the_job() {
     let env = env(unsupported_media()).await;
     let failing = failing_every_tenth();
-    let root = write_project(env.dir.path(), &ProjectSpec { images: 50, failing: &failing, tolerance: 0.2, ..Default::default() });
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 50,
+            failing: &failing,
+            tolerance: 0.2,
+            ..Default::default()
+        },
+    );
     let project = load(&root);
     let out = apply(&env, &project, 3).await;
     let r = &out.report;
@@ -31,11 +43,18 @@ async fn permanent_failures_within_tolerance_still_assign_the_job() {
     // Failures: one per failing image, grouped under the asset service's reason.
     assert_eq!(r.failures.len(), 5);
     assert_eq!(r.failures_by_reason.get("Unsupported media"), Some(&5));
-    assert!(r.failures.iter().all(|f| f.error_type == "AssetUploadFailed" && f.permanent));
+    assert!(r
+        .failures
+        .iter()
+        .all(|f| f.error_type == "AssetUploadFailed" && f.permanent));
     // Within tolerance (10% ≤ 20%): the job is assigned.
     let defs = env.client.find_job_definitions("animals").await.unwrap();
     assert_eq!(env.client.find_jobs(&defs[0].id).await.unwrap().len(), 1);
-    let def = r.resources.iter().find(|x| x.kind == ResourceKind::JobDefinition).unwrap();
+    let def = r
+        .resources
+        .iter()
+        .find(|x| x.kind == ResourceKind::JobDefinition)
+        .unwrap();
     assert_eq!((def.desired, def.present, def.failed), (50, 45, 5));
     assert!(def.within_tolerance);
     // Permanent failures are not retried: each failing file was sent once.
@@ -47,7 +66,15 @@ async fn permanent_failures_within_tolerance_still_assign_the_job() {
 async fn permanent_failures_above_tolerance_block_the_assignment() {
     let env = env(unsupported_media()).await;
     let failing = failing_every_tenth();
-    let root = write_project(env.dir.path(), &ProjectSpec { images: 50, failing: &failing, tolerance: 0.05, ..Default::default() });
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 50,
+            failing: &failing,
+            tolerance: 0.05,
+            ..Default::default()
+        },
+    );
     let project = load(&root);
     let out = apply(&env, &project, 3).await;
     // The definition is still created with what uploaded (the SDK's semantics)...
@@ -55,8 +82,17 @@ async fn permanent_failures_above_tolerance_block_the_assignment() {
     assert_eq!(defs.len(), 1);
     // ...but not assigned.
     assert!(env.client.find_jobs(&defs[0].id).await.unwrap().is_empty());
-    let job = out.report.resources.iter().find(|x| x.kind == ResourceKind::Job).unwrap();
-    assert!(job.notes.iter().any(|n| n.contains("not assigned")), "{:?}", job.notes);
+    let job = out
+        .report
+        .resources
+        .iter()
+        .find(|x| x.kind == ResourceKind::Job)
+        .unwrap();
+    assert!(
+        job.notes.iter().any(|n| n.contains("not assigned")),
+        "{:?}",
+        job.notes
+    );
     assert!(!out.converged());
 }
 
@@ -65,18 +101,37 @@ async fn transient_faults_and_lost_responses_converge_without_duplicates() {
     let faults = FaultPlan {
         seed: 7,
         routes: vec![
-            RouteFault { route: "*".into(), error_rate: 0.05, status: Some(503), ..Default::default() },
-            RouteFault { route: "POST /dataset/{datasetId}/datapoint".into(), lost_response_rate: 0.02, ..Default::default() },
+            RouteFault {
+                route: "*".into(),
+                error_rate: 0.05,
+                status: Some(503),
+                ..Default::default()
+            },
+            RouteFault {
+                route: "POST /dataset/{datasetId}/datapoint".into(),
+                lost_response_rate: 0.02,
+                ..Default::default()
+            },
             RouteFault {
                 route: "POST /asset/file".into(),
-                burst_429: Some(Burst429 { period: 40, length: 3, retry_after_secs: 1 }),
+                burst_429: Some(Burst429 {
+                    period: 40,
+                    length: 3,
+                    retry_after_secs: 1,
+                }),
                 ..Default::default()
             },
         ],
         ..Default::default()
     };
     let env = env(faults).await;
-    let root = write_project(env.dir.path(), &ProjectSpec { images: 200, ..Default::default() });
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 200,
+            ..Default::default()
+        },
+    );
     let project = load(&root);
     let out = apply(&env, &project, 6).await;
     assert!(out.converged(), "{:#?}", out.report.resources);

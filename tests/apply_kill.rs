@@ -13,7 +13,14 @@ fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_rapidata"));
     c.arg("apply")
         .arg(root)
-        .args(["--endpoint", &env.emulator.base_url(), "--auto-approve", "--quiet", "--parallelism", "8"])
+        .args([
+            "--endpoint",
+            &env.emulator.base_url(),
+            "--auto-approve",
+            "--quiet",
+            "--parallelism",
+            "8",
+        ])
         .env("RAPIDATA_CLIENT_ID", &env.client_id)
         .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
         .env_remove("RAPIDATA_TOKEN_FILE")
@@ -27,11 +34,21 @@ fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
 async fn kill_nine_at_random_moments_then_converge() {
     // Latency stretches the run so the kills land mid-upload.
     let faults = FaultPlan {
-        routes: vec![RouteFault { route: "POST *".into(), latency_ms: 5, ..Default::default() }],
+        routes: vec![RouteFault {
+            route: "POST *".into(),
+            latency_ms: 5,
+            ..Default::default()
+        }],
         ..Default::default()
     };
     let env = env(faults).await;
-    let root = write_project(env.dir.path(), &ProjectSpec { images: 150, ..Default::default() });
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 150,
+            ..Default::default()
+        },
+    );
     let mut rng = fastrand::Rng::with_seed(42);
     for _ in 0..10 {
         let mut child = apply_cmd(&env, &root).spawn().unwrap();
@@ -50,7 +67,10 @@ async fn kill_nine_at_random_moments_then_converge() {
     let ds = dataset_of(&env.client, "animals").await;
     let counts = key_counts(&env.client, &ds).await;
     assert_eq!(counts.len(), 150);
-    assert!(counts.values().all(|&n| n == 1), "no duplicates: {counts:?}");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "no duplicates: {counts:?}"
+    );
     let defs = env.client.find_job_definitions("animals").await.unwrap();
     assert_eq!(defs.len(), 1);
     assert_eq!(env.client.find_jobs(&defs[0].id).await.unwrap().len(), 1);

@@ -6,13 +6,21 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rapidata::manifest::*;
-use rapidata::plan::{diff, remote_fingerprint, Observation, Observed, ObservedDefinition, PlanOptions};
-use rapidata::remote::{wire_build, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteRevision};
+use rapidata::plan::{
+    diff, remote_fingerprint, Observation, Observed, ObservedDefinition, PlanOptions,
+};
+use rapidata::remote::{
+    wire_build, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteRevision,
+};
 use rapidata::report::style::Style;
 use rapidata::report::{plan_markdown, plan_text};
 
 fn origin(file: &str, line: usize) -> Origin {
-    Origin { file: PathBuf::from(file), line, column: 1 }
+    Origin {
+        file: PathBuf::from(file),
+        line,
+        column: 1,
+    }
 }
 
 fn datapoint(i: usize, file: &str) -> Datapoint {
@@ -37,8 +45,13 @@ fn datapoint(i: usize, file: &str) -> Datapoint {
 
 fn spec(n: usize, instruction: &str) -> LabelingSpec {
     LabelingSpec {
-        task: Task::Classify { instruction: instruction.into(), answer_options: vec!["cat".into(), "dog".into()] },
-        referee: Referee::Naive { responses_per_datapoint: 3 },
+        task: Task::Classify {
+            instruction: instruction.into(),
+            answer_options: vec!["cat".into(), "dog".into()],
+        },
+        referee: Referee::Naive {
+            responses_per_datapoint: 3,
+        },
         settings: BTreeMap::new(),
         failure_tolerance: 0.0,
         prune: true,
@@ -47,13 +60,18 @@ fn spec(n: usize, instruction: &str) -> LabelingSpec {
 }
 
 fn definition(name: &str, s: LabelingSpec) -> Resource {
-    Resource::JobDefinition(JobDefinition { name: name.into(), origin: origin("definitions.yaml", 3), spec: s })
+    Resource::JobDefinition(JobDefinition {
+        name: name.into(),
+        origin: origin("definitions.yaml", 3),
+        spec: s,
+    })
 }
 
 /// A plan with one of everything: a new audience, a revised definition with datapoint
 /// changes, a blocked job, a new order.
 fn mixed() -> (Project, rapidata::plan::Plan) {
-    let new_instruction = "Which animal is shown in the picture? Answer with the animal you see first.";
+    let new_instruction =
+        "Which animal is shown in the picture? Answer with the animal you see first.";
     let def_spec = spec(6, new_instruction);
     let project = Project {
         root: PathBuf::from("/project"),
@@ -68,7 +86,12 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             Resource::Order(Order {
                 name: "cuter".into(),
                 origin: origin("order.yaml", 3),
-                spec: LabelingSpec { task: Task::Compare { instruction: "Which is cuter?".into() }, ..spec(2, "") },
+                spec: LabelingSpec {
+                    task: Task::Compare {
+                        instruction: "Which is cuter?".into(),
+                    },
+                    ..spec(2, "")
+                },
                 run: true,
             }),
             Resource::Job(Job {
@@ -91,26 +114,46 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             fingerprint: Some(remote_fingerprint(task, d)),
         })
         .collect();
-    remote.push(RemoteDatapoint { id: "dp9".into(), key: Some("fp-gone".into()), fingerprint: Some("x".into()) });
-    remote.push(RemoteDatapoint { id: "dp10".into(), key: None, fingerprint: None });
+    remote.push(RemoteDatapoint {
+        id: "dp9".into(),
+        key: Some("fp-gone".into()),
+        fingerprint: Some("x".into()),
+    });
+    remote.push(RemoteDatapoint {
+        id: "dp10".into(),
+        key: None,
+        fingerprint: None,
+    });
     let mut observed = Observed::default();
-    observed.resources.insert((ResourceKind::Audience, "german-speakers".into()), Observation::Audience(None::<RemoteAudience>));
+    observed.resources.insert(
+        (ResourceKind::Audience, "german-speakers".into()),
+        Observation::Audience(None::<RemoteAudience>),
+    );
     observed.resources.insert(
         (ResourceKind::JobDefinition, "animals".into()),
         Observation::JobDefinition(Some(ObservedDefinition {
-            definition: RemoteJobDefinition { id: "def1".into(), name: "animals".into(), created_at: "2026-11-01T00:00:00Z".into() },
+            definition: RemoteJobDefinition {
+                id: "def1".into(),
+                name: "animals".into(),
+                created_at: "2026-11-01T00:00:00Z".into(),
+            },
             revision: RemoteRevision {
                 definition_id: "def1".into(),
                 number: 1,
                 dataset_id: "ds1".into(),
                 workflow: wire_build::workflow(&old_spec.task),
-                referee: wire_build::referee(&Referee::Naive { responses_per_datapoint: 5 }),
+                referee: wire_build::referee(&Referee::Naive {
+                    responses_per_datapoint: 5,
+                }),
                 feature_flags: vec![],
             },
             datapoints: remote,
         })),
     );
-    observed.resources.insert((ResourceKind::Order, "cuter".into()), Observation::Order(None));
+    observed.resources.insert(
+        (ResourceKind::Order, "cuter".into()),
+        Observation::Order(None),
+    );
     observed.resources.insert(
         (ResourceKind::Job, "animals-global".into()),
         Observation::Job(Some(RemoteJob {
@@ -122,25 +165,42 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             state: "Running".into(),
         })),
     );
-    let plan = diff(&project, &observed, &PlanOptions::default(), "http://127.0.0.1:8080");
+    let plan = diff(
+        &project,
+        &observed,
+        &PlanOptions::default(),
+        "http://127.0.0.1:8080",
+    );
     (project, plan)
 }
 
 fn snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing snapshot {}; run with UPDATE_SNAPSHOTS=1", path.display()));
-    assert_eq!(actual, expected, "snapshot {name} differs; if intended, rerun with UPDATE_SNAPSHOTS=1 and review");
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} differs; if intended, rerun with UPDATE_SNAPSHOTS=1 and review"
+    );
 }
 
 #[test]
 fn human_snapshot() {
     let (project, plan) = mixed();
-    snapshot("plan.txt", &plan_text::render(&plan, &project, &Style::PLAIN));
+    snapshot(
+        "plan.txt",
+        &plan_text::render(&plan, &project, &Style::PLAIN),
+    );
 }
 
 #[test]
@@ -165,13 +225,24 @@ fn the_mixed_plan_says_what_it_should() {
     let s = plan.summary();
     assert_eq!((s.create, s.change, s.blocked), (2, 1, 1));
     assert_eq!(s.upload, 4, "2 new in the definition + 2 for the order");
-    assert_eq!(s.remove, 1, "prune: the datapoint no longer in the manifest");
+    assert_eq!(
+        s.remove, 1,
+        "prune: the datapoint no longer in the manifest"
+    );
 }
 
 #[test]
 fn markdown_of_a_200k_datapoint_plan_stays_under_the_limit() {
-    let project = Project { root: PathBuf::from("/p"), resources: vec![definition("big", spec(200_000, "Which animal?"))] };
-    let plan = diff(&project, &Observed::default(), &PlanOptions::default(), "http://x");
+    let project = Project {
+        root: PathBuf::from("/p"),
+        resources: vec![definition("big", spec(200_000, "Which animal?"))],
+    };
+    let plan = diff(
+        &project,
+        &Observed::default(),
+        &PlanOptions::default(),
+        "http://x",
+    );
     assert_eq!(plan.summary().upload, 200_000);
     let md = plan_markdown::render(&plan, &project);
     assert!(md.len() < plan_markdown::LIMIT, "{} characters", md.len());
@@ -180,11 +251,29 @@ fn markdown_of_a_200k_datapoint_plan_stays_under_the_limit() {
 
 #[test]
 fn markdown_of_thousands_of_resources_is_cut_with_a_pointer_to_json() {
-    let resources = (0..3_000).map(|i| definition(&format!("definition-{i:04}-with-a-long-name"), spec(3, "Which animal?"))).collect();
-    let project = Project { root: PathBuf::from("/p"), resources };
-    let plan = diff(&project, &Observed::default(), &PlanOptions::default(), "http://x");
+    let resources = (0..3_000)
+        .map(|i| {
+            definition(
+                &format!("definition-{i:04}-with-a-long-name"),
+                spec(3, "Which animal?"),
+            )
+        })
+        .collect();
+    let project = Project {
+        root: PathBuf::from("/p"),
+        resources,
+    };
+    let plan = diff(
+        &project,
+        &Observed::default(),
+        &PlanOptions::default(),
+        "http://x",
+    );
     let md = plan_markdown::render(&plan, &project);
     assert!(md.len() < plan_markdown::LIMIT, "{} characters", md.len());
-    assert!(md.contains("more changed resources are not shown"), "the cut is announced");
+    assert!(
+        md.contains("more changed resources are not shown"),
+        "the cut is announced"
+    );
     assert!(md.contains("--format json"), "and points to the JSON");
 }

@@ -13,8 +13,8 @@ use super::progress::ApplyProgress;
 use super::upload::UploadTask;
 use super::ApplyOptions;
 use crate::manifest::{AudienceRef, Datapoint, LabelingSpec, Project, Resource, ResourceKind};
-use crate::plan::{Action, DatapointPlan, Plan, ResourcePlan};
 use crate::plan::observe::{observe_audience, observe_definition, observe_order};
+use crate::plan::{dataset_name, Action, DatapointPlan, Plan, ResourcePlan};
 use crate::remote::{wire_build, ApiError, Client};
 use crate::report::failures::FailureRecord;
 
@@ -38,6 +38,8 @@ pub struct Executor<'a> {
     pub cancel: &'a Cancel,
     /// Datapoints that failed permanently in an earlier round: not retried.
     pub skip: &'a HashSet<(ResourceKind, String, String)>,
+    /// Marks what this run creates (see `plan::dataset_name`).
+    pub project_name: Option<&'a str>,
 }
 
 /// Failure rate of a labeling resource after this round: desired datapoints still missing.
@@ -63,7 +65,10 @@ impl Rate {
 
 impl Executor<'_> {
     fn resource(&self, kind: ResourceKind, name: &str) -> Option<&Resource> {
-        self.project.resources.iter().find(|r| r.kind() == kind && r.name() == name)
+        self.project
+            .resources
+            .iter()
+            .find(|r| r.kind() == kind && r.name() == name)
     }
 
     pub async fn execute(&self, plan: &Plan) -> RoundOutcome {
@@ -88,12 +93,32 @@ impl Executor<'_> {
             if self.cancel.is_cancelled() {
                 break;
             }
-            let Some(resource) = self.resource(rp.kind, &rp.name) else { continue };
+            if rp.action == Action::Delete {
+                if let Err(msg) = self.delete(rp).await {
+                    out.notes
+                        .entry((rp.kind, rp.name.clone()))
+                        .or_default()
+                        .push(msg);
+                    out.resource_errors += 1;
+                }
+                continue;
+            }
+            let Some(resource) = self.resource(rp.kind, &rp.name) else {
+                continue;
+            };
             let id: ResourceId = (rp.kind, rp.name.clone());
             let result = match resource {
                 Resource::Audience(a) => self.audience(rp, a, &mut audience_ids).await,
                 Resource::JobDefinition(d) => {
-                    self.definition(rp, &d.name, &d.spec, &mut definition_ids, &mut rates, &mut out).await
+                    self.definition(
+                        rp,
+                        &d.name,
+                        &d.spec,
+                        &mut definition_ids,
+                        &mut rates,
+                        &mut out,
+                    )
+                    .await
                 }
                 Resource::Order(o) => self.order(rp, &o.name, &o.spec, o.run, &mut out).await,
                 Resource::Job(j) => {
@@ -110,7 +135,9 @@ impl Executor<'_> {
                                 "not assigned: job definition `{}` does not exist yet",
                                 j.definition
                             )),
-                            (_, None, _) => Err("not assigned: its audience does not exist yet".to_string()),
+                            (_, None, _) => {
+                                Err("not assigned: its audience does not exist yet".to_string())
+                            }
                             (_, _, Some(r)) if !r.within() => {
                                 out.notes.entry(id.clone()).or_default().push(format!(
                                     "not assigned: {} of {} datapoints of `{}` are missing ({:.1}%), above its \
@@ -127,7 +154,8 @@ impl Executor<'_> {
                                 let body = wire_build::job_body(def_id, &aud, j.revision, &j.name);
                                 match self.client.create_job(&body).await {
                                     Ok(job_id) => {
-                                        self.progress.step(&format!("assigned Job {} ({job_id})", j.name));
+                                        self.progress
+                                            .step(&format!("assigned Job {} ({job_id})", j.name));
                                         Ok(())
                                     }
                                     Err(e) => Err(describe("assigning the job", &e)),
@@ -138,12 +166,31 @@ impl Executor<'_> {
                 }
             };
             if let Err(msg) = result {
-                self.progress.step(&format!("{} {}: {msg}", rp.kind, rp.name));
+                self.progress
+                    .step(&format!("{} {}: {msg}", rp.kind, rp.name));
                 out.notes.entry(id).or_default().push(msg);
                 out.resource_errors += 1;
             }
         }
         out
+    }
+
+    /// Delete a remote resource the manifests no longer have (only job definitions can be
+    /// deleted through the API).
+    async fn delete(&self, rp: &ResourcePlan) -> Result<(), String> {
+        let Some(id) = &rp.remote_id else {
+            return Ok(());
+        };
+        if rp.kind != ResourceKind::JobDefinition {
+            return Err(format!("the API cannot delete a {}", rp.kind));
+        }
+        self.client
+            .delete_job_definition(id)
+            .await
+            .map_err(|e| describe("deleting the job definition", &e))?;
+        self.progress
+            .step(&format!("deleted JobDefinition {} ({id})", rp.name));
+        Ok(())
     }
 
     async fn audience(
@@ -155,9 +202,14 @@ impl Executor<'_> {
         if rp.action != Action::Create {
             return Ok(());
         }
-        match self.client.create_audience(&wire_build::audience_body(a)).await {
+        match self
+            .client
+            .create_audience(&wire_build::audience_body(a))
+            .await
+        {
             Ok(id) => {
-                self.progress.step(&format!("created Audience {} ({id})", a.name));
+                self.progress
+                    .step(&format!("created Audience {} ({id})", a.name));
                 ids.insert(a.name.clone(), id);
                 Ok(())
             }
@@ -188,7 +240,14 @@ impl Executor<'_> {
         let total = spec.datapoints.len() as u64;
         let planned_missing = rp.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
         let tolerance = spec.failure_tolerance;
-        rates.insert(name.to_string(), Rate { missing: planned_missing, total, tolerance });
+        rates.insert(
+            name.to_string(),
+            Rate {
+                missing: planned_missing,
+                total,
+                tolerance,
+            },
+        );
         let mut dataset_id = rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone());
         match rp.action {
             Action::Replace => {
@@ -197,7 +256,9 @@ impl Executor<'_> {
                         .delete_job_definition(old)
                         .await
                         .map_err(|e| describe("deleting the job definition to replace it", &e))?;
-                    self.progress.step(&format!("deleted JobDefinition {name} ({old}) to replace it"));
+                    self.progress.step(&format!(
+                        "deleted JobDefinition {name} ({old}) to replace it"
+                    ));
                 }
                 let (id, ds) = self.create_definition(name, spec).await?;
                 ids.insert(name.to_string(), id);
@@ -209,25 +270,36 @@ impl Executor<'_> {
                 dataset_id = Some(ds);
             }
             Action::Update => {
-                let (Some(id), Some(rev), Some(ds)) = (&rp.remote_id, rp.revision, &dataset_id) else {
-                    return Err("cannot revise: the remote definition was not fully observed".into());
+                let (Some(id), Some(rev), Some(ds)) = (&rp.remote_id, rp.revision, &dataset_id)
+                else {
+                    return Err(
+                        "cannot revise: the remote definition was not fully observed".into(),
+                    );
                 };
                 let body = wire_build::revision_body(spec, ds, rev);
                 match self.client.create_revision(id, &body).await {
-                    Ok(n) => self.progress.step(&format!("revised JobDefinition {name}: revision {n}")),
+                    Ok(n) => self
+                        .progress
+                        .step(&format!("revised JobDefinition {name}: revision {n}")),
                     // The next observation shows whether the revision exists.
                     Err(e) => return Err(describe("creating a revision", &e)),
                 }
             }
             _ => {}
         }
-        let (Some(dp_plan), Some(ds)) = (&rp.datapoints, dataset_id) else { return Ok(()) };
+        let (Some(dp_plan), Some(ds)) = (&rp.datapoints, dataset_id) else {
+            return Ok(());
+        };
         let created = self
             .sync_datapoints(ResourceKind::JobDefinition, name, &ds, spec, dp_plan, out)
             .await;
         rates.insert(
             name.to_string(),
-            Rate { missing: planned_missing.saturating_sub(created), total, tolerance },
+            Rate {
+                missing: planned_missing.saturating_sub(created),
+                total,
+                tolerance,
+            },
         );
         Ok(())
     }
@@ -235,22 +307,32 @@ impl Executor<'_> {
     /// Create the dataset, then at once the definition pointing at it, so the definition
     /// (found by name) always leads to its dataset: a crash after this point leaves nothing
     /// a re-run cannot find. A crash between the two leaves one empty dataset.
-    async fn create_definition(&self, name: &str, spec: &LabelingSpec) -> Result<(String, String), String> {
+    async fn create_definition(
+        &self,
+        name: &str,
+        spec: &LabelingSpec,
+    ) -> Result<(String, String), String> {
         let ds = self
             .client
-            .create_dataset(&format!("{name}_dataset"), &wire_build::dataset_schema(&spec.task))
+            .create_dataset(
+                &dataset_name(name, self.project_name),
+                &wire_build::dataset_schema(&spec.task),
+            )
             .await
             .map_err(|e| describe("creating the dataset", &e))?;
         let body = wire_build::job_definition_body(name, spec, &ds);
         match self.client.create_job_definition(&body).await {
             Ok(id) => {
-                self.progress.step(&format!("created JobDefinition {name} ({id})"));
+                self.progress
+                    .step(&format!("created JobDefinition {name} ({id})"));
                 Ok((id, ds))
             }
-            Err(e @ ApiError::OutcomeUnknown { .. }) => match observe_definition(self.client, name).await {
-                Ok(Some(found)) => Ok((found.definition.id, found.revision.dataset_id)),
-                _ => Err(describe("creating the job definition", &e)),
-            },
+            Err(e @ ApiError::OutcomeUnknown { .. }) => {
+                match observe_definition(self.client, name).await {
+                    Ok(Some(found)) => Ok((found.definition.id, found.revision.dataset_id)),
+                    _ => Err(describe("creating the job definition", &e)),
+                }
+            }
             Err(e) => Err(describe("creating the job definition", &e)),
         }
     }
@@ -266,34 +348,48 @@ impl Executor<'_> {
         let mut order_id = rp.remote_id.clone();
         let mut dataset_id = rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone());
         if rp.action == Action::Create {
-            match self.client.create_order(&wire_build::order_body(name, spec)).await {
+            match self
+                .client
+                .create_order(&wire_build::order_body(name, spec))
+                .await
+            {
                 Ok((id, ds)) => {
                     self.progress.step(&format!("created Order {name} ({id})"));
                     order_id = Some(id);
                     dataset_id = ds;
                 }
-                Err(e @ ApiError::OutcomeUnknown { .. }) => match observe_order(self.client, name).await {
-                    Ok(Some(found)) => {
-                        order_id = Some(found.order.id);
-                        dataset_id = found.order.dataset_id;
+                Err(e @ ApiError::OutcomeUnknown { .. }) => {
+                    match observe_order(self.client, name).await {
+                        Ok(Some(found)) => {
+                            order_id = Some(found.order.id);
+                            dataset_id = found.order.dataset_id;
+                        }
+                        _ => return Err(describe("creating the order", &e)),
                     }
-                    _ => return Err(describe("creating the order", &e)),
-                },
+                }
                 Err(e) => return Err(describe("creating the order", &e)),
             }
         }
-        let Some(order_id) = order_id else { return Ok(()) };
+        let Some(order_id) = order_id else {
+            return Ok(());
+        };
         let total = spec.datapoints.len() as u64;
         let mut missing = rp.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
         if let (Some(dp_plan), Some(ds)) = (&rp.datapoints, &dataset_id) {
             if rp.action != Action::Blocked {
-                let created = self.sync_datapoints(ResourceKind::Order, name, ds, spec, dp_plan, out).await;
+                let created = self
+                    .sync_datapoints(ResourceKind::Order, name, ds, spec, dp_plan, out)
+                    .await;
                 missing = missing.saturating_sub(created);
             }
         }
         let submitted = rp.changes.iter().any(|c| c.field == "state");
         if run && (rp.action == Action::Create || submitted) {
-            let rate = Rate { missing, total, tolerance: spec.failure_tolerance };
+            let rate = Rate {
+                missing,
+                total,
+                tolerance: spec.failure_tolerance,
+            };
             if !rate.within() {
                 out.notes.entry((ResourceKind::Order, name.to_string())).or_default().push(format!(
                     "not submitted: {} of {} datapoints are missing ({:.1}%), above its failure tolerance of {:.1}%",
@@ -304,7 +400,10 @@ impl Executor<'_> {
                 ));
                 return Ok(());
             }
-            self.client.submit_order(&order_id).await.map_err(|e| describe("submitting the order", &e))?;
+            self.client
+                .submit_order(&order_id)
+                .await
+                .map_err(|e| describe("submitting the order", &e))?;
             self.progress.step(&format!("submitted Order {name}"));
         }
         Ok(())
@@ -332,7 +431,11 @@ impl Executor<'_> {
             self.progress.step(&format!(
                 "{kind} {name}: removed {} datapoints{}",
                 deletions.len() - failed,
-                if failed > 0 { format!(" ({failed} removals failed; retried next round)") } else { String::new() }
+                if failed > 0 {
+                    format!(" ({failed} removals failed; retried next round)")
+                } else {
+                    String::new()
+                }
             ));
             if failed > 0 {
                 out.resource_errors += 1;

@@ -33,7 +33,11 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: DEFAULT_PARALLELISM, max_rounds: 3, round_backoff: Duration::from_secs(1) }
+        ApplyOptions {
+            parallelism: DEFAULT_PARALLELISM,
+            max_rounds: 3,
+            round_backoff: Duration::from_secs(1),
+        }
     }
 }
 
@@ -85,10 +89,22 @@ pub async fn apply(
     while rounds < options.max_rounds && !cancel.is_cancelled() && has_work(&plan, &permanent) {
         rounds += 1;
         progress.round(rounds, options.max_rounds, &plan.summary());
-        let executor = execute::Executor { client, project, options, progress, cancel, skip: &permanent };
+        let executor = execute::Executor {
+            client,
+            project,
+            options,
+            progress,
+            cancel,
+            skip: &permanent,
+            project_name: plan_options.project.as_deref(),
+        };
         let out = executor.execute(&plan).await;
         for f in out.failures {
-            let key = (f.item.resource_kind, f.item.resource.clone(), f.item.key.clone());
+            let key = (
+                f.item.resource_kind,
+                f.item.resource.clone(),
+                f.item.key.clone(),
+            );
             if f.permanent {
                 permanent.insert(key.clone());
             }
@@ -99,7 +115,9 @@ pub async fn apply(
             break;
         }
         if rounds < options.max_rounds {
-            let pause = options.round_backoff.saturating_mul(1 << (rounds - 1).min(6));
+            let pause = options
+                .round_backoff
+                .saturating_mul(1 << (rounds - 1).min(6));
             // Nothing failed transiently: observe at once.
             if out.resource_errors > 0 || last_failure.values().any(|f| !f.permanent) {
                 cancel.sleep(pause).await;
@@ -127,8 +145,11 @@ pub async fn apply(
                 .map(move |k| (r.kind, r.name.clone(), k.clone()))
         })
         .collect();
-    let mut failures: Vec<FailureRecord> =
-        last_failure.into_iter().filter(|(k, _)| missing.contains(k)).map(|(_, f)| f).collect();
+    let mut failures: Vec<FailureRecord> = last_failure
+        .into_iter()
+        .filter(|(k, _)| missing.contains(k))
+        .map(|(_, f)| f)
+        .collect();
     failures.sort_by(|a, b| {
         (&a.item.resource, &a.item.file, a.item.line, &a.item.key).cmp(&(
             &b.item.resource,
@@ -140,7 +161,9 @@ pub async fn apply(
     let resources = outcomes(project, &plan, &mut notes);
     let mut failures_by_reason: BTreeMap<String, u64> = BTreeMap::new();
     for f in &failures {
-        *failures_by_reason.entry(f.error_message.clone()).or_default() += 1;
+        *failures_by_reason
+            .entry(f.error_message.clone())
+            .or_default() += 1;
     }
     let report = ApplyReport {
         format_version: 1,
@@ -155,7 +178,10 @@ pub async fn apply(
         failures_by_reason,
         failures,
     };
-    Ok(ApplyOutcome { report, remaining: plan })
+    Ok(ApplyOutcome {
+        report,
+        remaining: plan,
+    })
 }
 
 /// Whether a round could change anything: some change other than re-uploading datapoints
@@ -164,9 +190,14 @@ fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
     plan.resources.iter().any(|r| {
         let data = r.datapoints.as_ref().is_some_and(|d| {
             d.deletions().next().is_some()
-                || d.add.iter().any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())))
+                || d.add
+                    .iter()
+                    .any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())))
         });
-        let resource = !matches!(r.action, Action::NoChange | Action::Blocked | Action::UpdateData);
+        let resource = !matches!(
+            r.action,
+            Action::NoChange | Action::Blocked | Action::UpdateData
+        );
         data || resource
     })
 }
@@ -180,16 +211,24 @@ fn outcomes(
         .iter()
         .map(|r| {
             let spec = project.resources.iter().find_map(|res| match res {
-                Resource::JobDefinition(d) if r.kind == ResourceKind::JobDefinition && d.name == r.name => {
+                Resource::JobDefinition(d)
+                    if r.kind == ResourceKind::JobDefinition && d.name == r.name =>
+                {
                     Some(&d.spec)
                 }
-                Resource::Order(o) if r.kind == ResourceKind::Order && o.name == r.name => Some(&o.spec),
+                Resource::Order(o) if r.kind == ResourceKind::Order && o.name == r.name => {
+                    Some(&o.spec)
+                }
                 _ => None,
             });
             let desired = spec.map_or(0, |s| s.datapoints.len() as u64);
             let failed = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
             let tolerance = spec.map_or(0.0, |s| s.failure_tolerance);
-            let rate = if desired == 0 { 0.0 } else { failed as f64 / desired as f64 };
+            let rate = if desired == 0 {
+                0.0
+            } else {
+                failed as f64 / desired as f64
+            };
             let mut n = notes.remove(&(r.kind, r.name.clone())).unwrap_or_default();
             if r.action == Action::Blocked {
                 if let Some(reason) = &r.reason {

@@ -80,18 +80,23 @@ pub struct UploadTask<'a> {
 impl UploadTask<'_> {
     pub async fn run(&self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
         let assets = self.asset_futures(progress);
-        progress.uploads_started(self.resource, self.datapoints.len() as u64, assets.len() as u64);
+        progress.uploads_started(
+            self.resource,
+            self.datapoints.len() as u64,
+            assets.len() as u64,
+        );
         let assets = &assets;
-        let results: Vec<(&Datapoint, Result<String, FailureRecord>)> = stream::iter(self.datapoints.iter().copied())
-            .take_while(|_| futures::future::ready(!cancel.is_cancelled()))
-            .map(|dp| async move {
-                let r = self.create_one(dp, assets).await;
-                progress.datapoint_done(r.is_ok());
-                (dp, r)
-            })
-            .buffer_unordered(self.parallelism.max(1))
-            .collect()
-            .await;
+        let results: Vec<(&Datapoint, Result<String, FailureRecord>)> =
+            stream::iter(self.datapoints.iter().copied())
+                .take_while(|_| futures::future::ready(!cancel.is_cancelled()))
+                .map(|dp| async move {
+                    let r = self.create_one(dp, assets).await;
+                    progress.datapoint_done(r.is_ok());
+                    (dp, r)
+                })
+                .buffer_unordered(self.parallelism.max(1))
+                .collect()
+                .await;
         progress.uploads_finished(self.resource);
         let mut out = UploadOutcome::default();
         for (dp, r) in results {
@@ -107,11 +112,29 @@ impl UploadTask<'_> {
         out
     }
 
-    fn failure(&self, dp: &Datapoint, error_type: &str, message: String, permanent: bool) -> FailureRecord {
-        FailureRecord::new(self.kind, self.resource, &dp.key, &dp.origin, error_type, message, permanent)
+    fn failure(
+        &self,
+        dp: &Datapoint,
+        error_type: &str,
+        message: String,
+        permanent: bool,
+    ) -> FailureRecord {
+        FailureRecord::new(
+            self.kind,
+            self.resource,
+            &dp.key,
+            &dp.origin,
+            error_type,
+            message,
+            permanent,
+        )
     }
 
-    async fn create_one(&self, dp: &Datapoint, assets: &HashMap<AssetKey, SharedAsset>) -> Result<String, FailureRecord> {
+    async fn create_one(
+        &self,
+        dp: &Datapoint,
+        assets: &HashMap<AssetKey, SharedAsset>,
+    ) -> Result<String, FailureRecord> {
         let mut names: HashMap<AssetKey, String> = HashMap::new();
         for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
             let Some(k) = asset_key(a) else { continue };
@@ -133,16 +156,24 @@ impl UploadTask<'_> {
         uploaded.fingerprint = remote_fingerprint(&self.spec.task, dp);
         let lookup = |a: &Asset| asset_key(a).and_then(|k| names.get(&k).cloned());
         let Some(body) = wire_build::datapoint_body(&self.spec.task, &uploaded, &lookup) else {
-            return Err(self.failure(dp, "InvalidDatapoint", "the datapoint does not fit the job type".into(), true));
+            return Err(self.failure(
+                dp,
+                "InvalidDatapoint",
+                "the datapoint does not fit the job type".into(),
+                true,
+            ));
         };
-        self.client.create_datapoint(self.dataset_id, &body).await.map_err(|e| {
-            let permanent = !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. });
-            let mut f = self.failure(dp, e.kind(), e.reason(), permanent);
-            f.trace_id = e.trace_id().map(str::to_string);
-            f.http_status = e.http_status();
-            f.stage = e.stage().map(str::to_string);
-            f
-        })
+        self.client
+            .create_datapoint(self.dataset_id, &body)
+            .await
+            .map_err(|e| {
+                let permanent = !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. });
+                let mut f = self.failure(dp, e.kind(), e.reason(), permanent);
+                f.trace_id = e.trace_id().map(str::to_string);
+                f.http_status = e.http_status();
+                f.stage = e.stage().map(str::to_string);
+                f
+            })
     }
 
     /// One shared future per distinct asset: awaited by every datapoint that uses it,
@@ -154,7 +185,12 @@ impl UploadTask<'_> {
         for dp in &self.datapoints {
             for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
                 match a {
-                    Asset::File { path, file_name, content_hash, .. } => {
+                    Asset::File {
+                        path,
+                        file_name,
+                        content_hash,
+                        ..
+                    } => {
                         let key = AssetKey::File(content_hash.clone());
                         if files.contains_key(&key) {
                             continue;
@@ -172,7 +208,10 @@ impl UploadTask<'_> {
                                     permanent: true,
                                 });
                             }
-                            client.upload_file(&path, &file_name).await.map_err(|e| AssetFailure::from(&e))
+                            client
+                                .upload_file(&path, &file_name)
+                                .await
+                                .map_err(|e| AssetFailure::from(&e))
                         }
                         .boxed()
                         .shared();
@@ -204,7 +243,11 @@ impl UploadTask<'_> {
                         Err(e) => Err(e.clone()),
                         Ok(items) => match items.iter().find(|(x, _)| *x == url).map(|(_, r)| r) {
                             Some(UrlUpload::Completed { file_name }) => Ok(file_name.clone()),
-                            Some(UrlUpload::Failed { message, stage, upstream_http_status }) => Err(AssetFailure {
+                            Some(UrlUpload::Failed {
+                                message,
+                                stage,
+                                upstream_http_status,
+                            }) => Err(AssetFailure {
                                 message: message.clone(),
                                 trace_id: None,
                                 stage: stage.clone(),

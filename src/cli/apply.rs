@@ -64,10 +64,19 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let (paths, opts, allow_outside) = match &saved {
         Some(s) => (
             s.paths.clone(),
-            PlanOptions { prune: s.prune, targets: s.targets.clone(), excludes: s.excludes.clone() },
+            PlanOptions {
+                prune: s.prune,
+                targets: s.targets.clone(),
+                excludes: s.excludes.clone(),
+                project: s.project.clone(),
+            },
             args.select.allow_outside_root,
         ),
-        None => (super::common::paths_or_cwd(&args.paths), args.select.plan_options(), args.select.allow_outside_root),
+        None => (
+            super::common::paths_or_cwd(&args.paths),
+            args.select.plan_options(),
+            args.select.allow_outside_root,
+        ),
     };
     let project = load_project(&paths, allow_outside)?;
     let style = style(args.color);

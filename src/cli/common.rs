@@ -23,12 +23,17 @@ pub fn paths_or_cwd(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Load and validate manifests; diagnostics are printed and turn into an error.
 pub fn load_project(paths: &[PathBuf], allow_outside_root: bool) -> anyhow::Result<Project> {
-    let opts = manifest::LoadOptions { allow_outside_root, ..Default::default() };
+    let opts = manifest::LoadOptions {
+        allow_outside_root,
+        ..Default::default()
+    };
     match manifest::load(paths, &opts) {
         Ok(p) => Ok(p),
         Err(diags) => {
             eprintln!("{diags}");
-            bail!("the manifests are not valid (see above); `rapidata validate` checks them offline")
+            bail!(
+                "the manifests are not valid (see above); `rapidata validate` checks them offline"
+            )
         }
     }
 }
@@ -52,34 +57,45 @@ pub struct Connection {
 
 /// Connect as `--environment` / `--endpoint` say. `local` starts the emulator in-process
 /// on a loopback port with its state in `<root>/.rapidata/local/`.
-pub async fn connect(remote: &RemoteArgs, root: &Path, max_concurrency: usize) -> anyhow::Result<Connection> {
-    let (endpoints, credentials, emulator) = if remote.endpoint.is_none() && remote.environment == "local" {
-        let data_dir = root.join(".rapidata").join("local");
-        let config = EmulatorConfig {
-            listen: ([127, 0, 0, 1], 0).into(),
-            data_dir: data_dir.clone(),
-            ..EmulatorConfig::default()
+pub async fn connect(
+    remote: &RemoteArgs,
+    root: &Path,
+    max_concurrency: usize,
+) -> anyhow::Result<Connection> {
+    let (endpoints, credentials, emulator) =
+        if remote.endpoint.is_none() && remote.environment == "local" {
+            let data_dir = root.join(".rapidata").join("local");
+            let config = EmulatorConfig {
+                listen: ([127, 0, 0, 1], 0).into(),
+                data_dir: data_dir.clone(),
+                ..EmulatorConfig::default()
+            };
+            let credentials = Credentials::ClientSecret {
+                client_id: config.client_id.clone(),
+                client_secret: remote::Secret::new(config.client_secret.clone()),
+            };
+            let handle = emulator::start(config)
+                .await
+                .context("starting the local emulator")?;
+            eprintln!(
+                "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
+                handle.base_url(),
+                data_dir.display()
+            );
+            (
+                Endpoints::single(&handle.base_url()),
+                credentials,
+                Some(handle),
+            )
+        } else {
+            let endpoints = match &remote.endpoint {
+                Some(url) => Endpoints::single(url),
+                None => Endpoints::for_environment(&remote.environment),
+            };
+            let (credentials, _source) = remote::resolve_credentials(&endpoints)
+                .context("no credentials; `rapidata auth status` says where they are looked for")?;
+            (endpoints, credentials, None)
         };
-        let credentials = Credentials::ClientSecret {
-            client_id: config.client_id.clone(),
-            client_secret: remote::Secret::new(config.client_secret.clone()),
-        };
-        let handle = emulator::start(config).await.context("starting the local emulator")?;
-        eprintln!(
-            "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
-            handle.base_url(),
-            data_dir.display()
-        );
-        (Endpoints::single(&handle.base_url()), credentials, Some(handle))
-    } else {
-        let endpoints = match &remote.endpoint {
-            Some(url) => Endpoints::single(url),
-            None => Endpoints::for_environment(&remote.environment),
-        };
-        let (credentials, _source) = remote::resolve_credentials(&endpoints)
-            .context("no credentials; `rapidata auth status` says where they are looked for")?;
-        (endpoints, credentials, None)
-    };
     let api = endpoints.api.clone();
     let client = Client::new(ClientConfig {
         endpoints,
@@ -89,7 +105,11 @@ pub async fn connect(remote: &RemoteArgs, root: &Path, max_concurrency: usize) -
         retry: Default::default(),
     })
     .context("building the API client")?;
-    Ok(Connection { client, api, emulator })
+    Ok(Connection {
+        client,
+        api,
+        emulator,
+    })
 }
 
 /// The project root for local state (`.rapidata/`).
@@ -102,5 +122,8 @@ pub fn root_of(project: &Project) -> PathBuf {
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

@@ -16,7 +16,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "rapidata", version, about = "Rapidata labeling work as code: validate, plan and apply YAML manifests")]
+#[command(
+    name = "rapidata",
+    version,
+    about = "Rapidata labeling work as code: validate, plan and apply YAML manifests"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -25,11 +25,20 @@ pub struct SelectArgs {
     /// Allow local asset paths outside the manifest root.
     #[arg(long)]
     pub allow_outside_root: bool,
+    /// Project name: marks the job definitions apply creates, so that `--prune` can find
+    /// and delete those no longer in the manifests.
+    #[arg(long, env = "RAPIDATA_PROJECT")]
+    pub project: Option<String>,
 }
 
 impl SelectArgs {
     pub fn plan_options(&self) -> PlanOptions {
-        PlanOptions { prune: self.prune, targets: self.targets.clone(), excludes: self.excludes.clone() }
+        PlanOptions {
+            prune: self.prune,
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+            project: self.project.clone(),
+        }
     }
 }
 
@@ -75,11 +84,20 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             prune: opts.prune,
             targets: opts.targets.clone(),
             excludes: opts.excludes.clone(),
+            project: opts.project.clone(),
             plan: plan.clone(),
         };
         std::fs::write(out, serde_json::to_vec_pretty(&saved)?)
             .with_context(|| format!("writing the plan to {}", out.display()))?;
-        eprintln!("Saved the plan to {}; `rapidata apply {}` applies exactly it.", out.display(), out.display());
+        eprintln!(
+            "Saved the plan to {}; `rapidata apply {}` applies exactly it.",
+            out.display(),
+            out.display()
+        );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

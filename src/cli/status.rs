@@ -49,7 +49,12 @@ struct Counts {
 
 impl From<DatasetProgress> for Counts {
     fn from(p: DatasetProgress) -> Self {
-        Counts { total: p.total, ready: p.ready, pending: p.pending, failed: p.failed }
+        Counts {
+            total: p.total,
+            ready: p.ready,
+            pending: p.pending,
+            failed: p.failed,
+        }
     }
 }
 
@@ -88,7 +93,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     row.id = Some(d.definition.id.clone());
                     row.revision = Some(d.revision.number);
                     row.dataset_id = Some(d.revision.dataset_id.clone());
-                    row.dataset = conn.client.dataset_progress(&d.revision.dataset_id).await.ok().map(Counts::from);
+                    row.dataset = conn
+                        .client
+                        .dataset_progress(&d.revision.dataset_id)
+                        .await
+                        .ok()
+                        .map(Counts::from);
                 }
                 Some(Observation::Order(Some(o))) => {
                     row.exists = true;
@@ -96,7 +106,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     row.state = Some(o.order.state.clone());
                     row.dataset_id = o.order.dataset_id.clone();
                     if let Some(ds) = &o.order.dataset_id {
-                        row.dataset = conn.client.dataset_progress(ds).await.ok().map(Counts::from);
+                        row.dataset = conn
+                            .client
+                            .dataset_progress(ds)
+                            .await
+                            .ok()
+                            .map(Counts::from);
                     }
                 }
                 Some(Observation::Job(Some(j))) => {
@@ -119,7 +134,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     println!("{} {}: not created yet", r.kind, r.name);
                     continue;
                 }
-                let mut line = format!("{} {}: id {}", r.kind, r.name, r.id.as_deref().unwrap_or("?"));
+                let mut line = format!(
+                    "{} {}: id {}",
+                    r.kind,
+                    r.name,
+                    r.id.as_deref().unwrap_or("?")
+                );
                 if let Some(n) = r.revision {
                     line.push_str(&format!(", revision {n}"));
                 }

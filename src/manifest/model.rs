@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 /// Where something was declared, so every later message (plan, failure report) can point
 /// the user back at the manifest line that caused it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Origin {
     /// Path as the user sees it (relative to the working directory when possible).
     pub file: PathBuf,
@@ -71,7 +73,9 @@ impl Resource {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ResourceKind {
     Audience,
     JobDefinition,
@@ -96,7 +100,10 @@ impl std::fmt::Display for ResourceKind {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Task {
     /// Pick one of `answer_options` (rapid `Classify`).
-    Classify { instruction: String, answer_options: Vec<String> },
+    Classify {
+        instruction: String,
+        answer_options: Vec<String>,
+    },
     /// Pick the better of two or more assets (rapid `Compare`, `MultiAssetInput`).
     Compare { instruction: String },
     /// Free text answer (rapid `FreeText`).
@@ -151,15 +158,25 @@ impl Task {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Referee {
-    Naive { responses_per_datapoint: u32 },
-    Quorum { threshold: u32, max_votes: u32 },
-    EarlyStopping { confidence_threshold: f64, max_votes: u32 },
+    Naive {
+        responses_per_datapoint: u32,
+    },
+    Quorum {
+        threshold: u32,
+        max_votes: u32,
+    },
+    EarlyStopping {
+        confidence_threshold: f64,
+        max_votes: u32,
+    },
 }
 
 impl Default for Referee {
     /// The SDK's default: 10 responses per datapoint.
     fn default() -> Self {
-        Referee::Naive { responses_per_datapoint: 10 }
+        Referee::Naive {
+            responses_per_datapoint: 10,
+        }
     }
 }
 

@@ -24,7 +24,22 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     /// Leave these resource names out.
     pub excludes: Vec<String>,
+    /// The project name rapidata marks what it creates with (in the dataset name). With
+    /// `prune`, remote job definitions of this project that are no longer in the manifests
+    /// are deleted; without a project nothing remote is ever attributed to the manifests.
+    pub project: Option<String>,
 }
+
+/// The dataset name of a definition: the SDK's `{name}_dataset`, plus the project marker.
+pub fn dataset_name(definition: &str, project: Option<&str>) -> String {
+    match project {
+        Some(p) => format!("{definition}_dataset{PROJECT_MARKER}{p}"),
+        None => format!("{definition}_dataset"),
+    }
+}
+
+/// Separates the definition's dataset name from the project that created it.
+pub const PROJECT_MARKER: &str = " #rapidata-project=";
 
 impl PlanOptions {
     /// Which manifest resources the plan covers: the targets (all when none) and their
@@ -63,7 +78,9 @@ pub fn desired_digest(project: &Project) -> String {
                 h.update(a.description.as_deref().unwrap_or("").as_bytes());
             }
             Resource::Job(j) => {
-                h.update(format!("{}\0{:?}\0{:?}", j.definition, j.audience, j.revision).as_bytes());
+                h.update(
+                    format!("{}\0{:?}\0{:?}", j.definition, j.audience, j.revision).as_bytes(),
+                );
             }
             Resource::JobDefinition(d) => hash_spec(&mut h, &d.spec),
             Resource::Order(o) => {
@@ -77,9 +94,23 @@ pub fn desired_digest(project: &Project) -> String {
 }
 
 fn hash_spec(h: &mut blake3::Hasher, spec: &LabelingSpec) {
-    h.update(serde_json::to_string(&spec.task).unwrap_or_default().as_bytes());
-    h.update(serde_json::to_string(&spec.referee).unwrap_or_default().as_bytes());
-    h.update(format!("{:?}\0{}\0{}\0", spec.settings, spec.failure_tolerance, spec.prune).as_bytes());
+    h.update(
+        serde_json::to_string(&spec.task)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update(
+        serde_json::to_string(&spec.referee)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update(
+        format!(
+            "{:?}\0{}\0{}\0",
+            spec.settings, spec.failure_tolerance, spec.prune
+        )
+        .as_bytes(),
+    );
     for dp in &spec.datapoints {
         h.update(format!("{}\0{}\n", dp.key, remote_fingerprint(&spec.task, dp)).as_bytes());
     }
@@ -257,6 +288,30 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
             }
         });
     }
+    if opts.prune {
+        for orphan in &observed.orphans {
+            let excluded = opts.excludes.iter().any(|e| e == &orphan.name);
+            let targeted =
+                opts.targets.is_empty() || opts.targets.iter().any(|t| t == &orphan.name);
+            if excluded || !targeted {
+                continue;
+            }
+            resources.push(ResourcePlan {
+                kind: ResourceKind::JobDefinition,
+                name: orphan.name.clone(),
+                origin: None,
+                action: Action::Delete,
+                remote_id: Some(orphan.id.clone()),
+                revision: None,
+                reason: Some(format!(
+                    "created by project `{}` and no longer in its manifests",
+                    opts.project.as_deref().unwrap_or_default()
+                )),
+                changes: Vec::new(),
+                datapoints: None,
+            });
+        }
+    }
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         api: api.to_string(),
@@ -303,7 +358,11 @@ fn definition_changes(
     let have_type = workflow_type(&have_workflow);
     let mut changes = Vec::new();
     if want_type != have_type {
-        changes.push(FieldChange { field: "type".into(), before: Some(have_type.clone()), after: Some(want_type.clone()) });
+        changes.push(FieldChange {
+            field: "type".into(),
+            before: Some(have_type.clone()),
+            after: Some(want_type.clone()),
+        });
         return (
             Action::Replace,
             Some(format!(
@@ -317,7 +376,11 @@ fn definition_changes(
         let before = instruction_of(&have_workflow);
         let after = instruction_of(&want_workflow);
         if before != after {
-            changes.push(FieldChange { field: "instruction".into(), before, after });
+            changes.push(FieldChange {
+                field: "instruction".into(),
+                before,
+                after,
+            });
         }
         let mut w1 = want_workflow.clone();
         let mut w2 = have_workflow.clone();
@@ -360,7 +423,10 @@ pub fn referee_label(r: &Value) -> String {
     let int = |k: &str| r.get(k).and_then(Value::as_u64);
     match r.get("_t").and_then(Value::as_str) {
         Some("NaiveReferee") if int("totalVotes").is_some() => {
-            format!("responsesPerDatapoint: {}", int("totalVotes").unwrap_or_default())
+            format!(
+                "responsesPerDatapoint: {}",
+                int("totalVotes").unwrap_or_default()
+            )
         }
         Some("QuorumReferee") => format!(
             "quorum: threshold {}, maxVotes {}",
@@ -380,7 +446,10 @@ fn format_flags(f: &BTreeMap<String, String>) -> String {
     if f.is_empty() {
         return "{}".into();
     }
-    f.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+    f.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The rapid type (or the workflow type when it has no rapid).
@@ -399,12 +468,18 @@ const INSTRUCTION_FIELDS: [&str; 4] = ["title", "criteria", "question", "target"
 pub fn instruction_of(w: &Value) -> Option<String> {
     if let Some(rapid) = w.get("rapid") {
         for f in INSTRUCTION_FIELDS {
-            if let Some(s) = rapid.get(f).and_then(|b| b.get("literal")).and_then(Value::as_str) {
+            if let Some(s) = rapid
+                .get(f)
+                .and_then(|b| b.get("literal"))
+                .and_then(Value::as_str)
+            {
                 return Some(s.to_string());
             }
         }
     }
-    w.get("criteria").and_then(Value::as_str).map(str::to_string)
+    w.get("criteria")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn strip_instruction(w: &mut Value) {
@@ -444,7 +519,10 @@ pub fn datapoint_plan(
     dataset_id: Option<String>,
     prune: bool,
 ) -> DatapointPlan {
-    let mut plan = DatapointPlan { dataset_id, ..Default::default() };
+    let mut plan = DatapointPlan {
+        dataset_id,
+        ..Default::default()
+    };
     let desired: HashMap<&str, (String, &Datapoint)> = spec
         .datapoints
         .iter()
@@ -457,14 +535,18 @@ pub fn datapoint_plan(
             None => plan.unmanaged += 1,
         }
     }
-    let rref = |r: &RemoteDatapoint, k: &str| RemoteRef { id: r.id.clone(), key: k.to_string() };
+    let rref = |r: &RemoteDatapoint, k: &str| RemoteRef {
+        id: r.id.clone(),
+        key: k.to_string(),
+    };
     let mut present: BTreeSet<&str> = BTreeSet::new();
     for (key, mut copies) in by_key {
         copies.sort_by(|a, b| a.id.cmp(&b.id));
         match desired.get(key) {
             Some((fp, _)) => {
-                let (same, other): (Vec<_>, Vec<_>) =
-                    copies.into_iter().partition(|r| r.fingerprint.as_deref() == Some(fp.as_str()));
+                let (same, other): (Vec<_>, Vec<_>) = copies
+                    .into_iter()
+                    .partition(|r| r.fingerprint.as_deref() == Some(fp.as_str()));
                 if let Some((keep, extra)) = same.split_first() {
                     let _ = keep;
                     plan.unchanged += 1;
@@ -476,7 +558,9 @@ pub fn datapoint_plan(
                 }
             }
             None => {
-                let (first, extra) = copies.split_first().map_or((None, &[][..]), |(f, e)| (Some(*f), e));
+                let (first, extra) = copies
+                    .split_first()
+                    .map_or((None, &[][..]), |(f, e)| (Some(*f), e));
                 plan.duplicates.extend(extra.iter().map(|r| rref(r, key)));
                 if let Some(first) = first {
                     if prune {
@@ -496,7 +580,9 @@ pub fn datapoint_plan(
         plan.add.push(dp.key.clone());
         for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
             match a {
-                Asset::File { content_hash, size, .. } => {
+                Asset::File {
+                    content_hash, size, ..
+                } => {
                     assets.insert(format!("file:{content_hash}"), *size);
                 }
                 Asset::Url(u) => {

@@ -13,7 +13,11 @@ fn dp(key: &str, fp: &str, explicit: bool) -> Datapoint {
         key: key.into(),
         explicit_key: explicit,
         fingerprint: fp.into(),
-        origin: Origin { file: PathBuf::from("m.yaml"), line: 1, column: 1 },
+        origin: Origin {
+            file: PathBuf::from("m.yaml"),
+            line: 1,
+            column: 1,
+        },
         assets: vec![Asset::File {
             path: PathBuf::from(format!("/x/{key}.png")),
             file_name: format!("{key}.png"),
@@ -30,7 +34,9 @@ fn dp(key: &str, fp: &str, explicit: bool) -> Datapoint {
 
 fn spec(dps: Vec<Datapoint>) -> LabelingSpec {
     LabelingSpec {
-        task: Task::FreeText { instruction: "Describe".into() },
+        task: Task::FreeText {
+            instruction: "Describe".into(),
+        },
         referee: Referee::default(),
         settings: BTreeMap::new(),
         failure_tolerance: 0.0,
@@ -40,7 +46,11 @@ fn spec(dps: Vec<Datapoint>) -> LabelingSpec {
 }
 
 fn remote(id: &str, key: Option<&str>, fp: Option<&str>) -> RemoteDatapoint {
-    RemoteDatapoint { id: id.into(), key: key.map(Into::into), fingerprint: fp.map(Into::into) }
+    RemoteDatapoint {
+        id: id.into(),
+        key: key.map(Into::into),
+        fingerprint: fp.map(Into::into),
+    }
 }
 
 #[test]
@@ -78,15 +88,31 @@ fn seeded_remote_gives_exact_counts() {
     ];
     let p = datapoint_plan(&s, &r, Some("ds".into()), false);
     assert_eq!(p.add, vec!["missing", "changed"]);
-    assert_eq!(p.changed.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec!["2"]);
-    assert_eq!(p.duplicates.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec!["4", "5"]);
+    assert_eq!(
+        p.changed.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
+        vec!["2"]
+    );
+    assert_eq!(
+        p.duplicates
+            .iter()
+            .map(|x| x.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["4", "5"]
+    );
     assert_eq!(p.unchanged, 2);
     assert_eq!(p.unmanaged, 2);
     assert!(p.remove.is_empty(), "no prune: the extra is kept");
     assert_eq!(p.orphaned, 1);
 
     let pruned = datapoint_plan(&s, &r, Some("ds".into()), true);
-    assert_eq!(pruned.remove.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), vec!["6"]);
+    assert_eq!(
+        pruned
+            .remove
+            .iter()
+            .map(|x| x.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["6"]
+    );
     assert_eq!(pruned.orphaned, 0);
     assert_eq!(pruned.deletions().count(), 4);
 }
@@ -94,7 +120,10 @@ fn seeded_remote_gives_exact_counts() {
 #[test]
 fn converged_remote_has_no_changes() {
     let s = spec(vec![dp("a", "fa", false), dp("b", "fb", false)]);
-    let r = vec![remote("1", Some("a"), Some("fa")), remote("2", Some("b"), Some("fb"))];
+    let r = vec![
+        remote("1", Some("a"), Some("fa")),
+        remote("2", Some("b"), Some("fb")),
+    ];
     let p = datapoint_plan(&s, &r, Some("ds".into()), true);
     assert!(!p.has_changes());
     assert_eq!(p.unchanged, 2);
@@ -103,10 +132,19 @@ fn converged_remote_has_no_changes() {
 #[test]
 fn answer_options_are_part_of_the_remote_fingerprint() {
     let d = dp("a", "fa", false);
-    let t1 = Task::Classify { instruction: "x".into(), answer_options: vec!["cat".into(), "dog".into()] };
-    let t2 = Task::Classify { instruction: "x".into(), answer_options: vec!["cat".into(), "bird".into()] };
+    let t1 = Task::Classify {
+        instruction: "x".into(),
+        answer_options: vec!["cat".into(), "dog".into()],
+    };
+    let t2 = Task::Classify {
+        instruction: "x".into(),
+        answer_options: vec!["cat".into(), "bird".into()],
+    };
     assert_ne!(remote_fingerprint(&t1, &d), remote_fingerprint(&t2, &d));
-    assert_eq!(remote_fingerprint(&t1, &d), remote_fingerprint(&t1.clone(), &d.clone()));
+    assert_eq!(
+        remote_fingerprint(&t1, &d),
+        remote_fingerprint(&t1.clone(), &d.clone())
+    );
     // A changed option list turns every datapoint into "changed".
     let mut s = spec(vec![d.clone()]);
     s.task = t2;

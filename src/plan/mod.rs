@@ -9,11 +9,13 @@ pub mod model;
 pub mod observe;
 pub mod saved;
 
-pub use diff::{datapoint_plan, desired_digest, diff, PlanOptions};
+pub use diff::{datapoint_plan, dataset_name, desired_digest, diff, PlanOptions};
 pub use identity::remote_fingerprint;
 pub use model::*;
+pub use observe::{
+    observe, Observation, ObserveError, Observed, ObservedDefinition, ObservedOrder,
+};
 pub use saved::{staleness, SavedPlan};
-pub use observe::{observe, ObserveError, Observation, Observed, ObservedDefinition, ObservedOrder};
 
 use crate::manifest::Project;
 use crate::remote::Client;
@@ -26,8 +28,18 @@ pub async fn make_plan(
     api: &str,
 ) -> Result<Plan, ObserveError> {
     let selection = opts.selection(project);
-    let selected = |r: &crate::manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
-    let observed = observe(client, project, &selected).await?;
+    let selected =
+        |r: &crate::manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
+    let mut observed = observe(client, project, &selected).await?;
+    if let (true, Some(name)) = (opts.prune, &opts.project) {
+        let keep = project
+            .resources
+            .iter()
+            .filter(|r| r.kind() == crate::manifest::ResourceKind::JobDefinition)
+            .map(|r| r.name().to_string())
+            .collect();
+        observed.orphans = observe::find_orphans(client, name, &keep).await?;
+    }
     Ok(diff(project, &observed, opts, api))
 }
 

@@ -78,7 +78,10 @@ impl ResourcePlan {
     /// Whether apply has anything to do for this resource.
     pub fn has_changes(&self) -> bool {
         !matches!(self.action, Action::NoChange | Action::Blocked)
-            || self.datapoints.as_ref().is_some_and(DatapointPlan::has_changes)
+            || self
+                .datapoints
+                .as_ref()
+                .is_some_and(DatapointPlan::has_changes)
     }
 }
 
@@ -125,7 +128,10 @@ impl DatapointPlan {
 
     /// Every remote datapoint apply deletes.
     pub fn deletions(&self) -> impl Iterator<Item = &RemoteRef> {
-        self.remove.iter().chain(&self.changed).chain(&self.duplicates)
+        self.remove
+            .iter()
+            .chain(&self.changed)
+            .chain(&self.duplicates)
     }
 }
 
@@ -162,7 +168,10 @@ impl Plan {
                 Action::Delete => s.delete += 1,
                 Action::Blocked => s.blocked += 1,
                 Action::NoChange => {
-                    if r.datapoints.as_ref().is_some_and(DatapointPlan::has_changes) {
+                    if r.datapoints
+                        .as_ref()
+                        .is_some_and(DatapointPlan::has_changes)
+                    {
                         s.change += 1
                     }
                 }

@@ -8,8 +8,8 @@ use futures::future::try_join_all;
 
 use crate::manifest::{Project, Resource, ResourceKind};
 use crate::remote::{
-    ApiError, Client, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition,
-    RemoteOrder, RemoteRevision,
+    ApiError, Client, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteOrder,
+    RemoteRevision,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +19,11 @@ pub enum ObserveError {
          so the name must be unique. Rename or delete the extra ones in the Rapidata dashboard, \
          or rename the manifest resource."
     , count = ids.len(), ids = ids.join(", "))]
-    Ambiguous { kind: ResourceKind, name: String, ids: Vec<String> },
+    Ambiguous {
+        kind: ResourceKind,
+        name: String,
+        ids: Vec<String>,
+    },
     #[error("observing {kind} `{name}`: {source}")]
     Api {
         kind: ResourceKind,
@@ -58,6 +62,9 @@ pub enum Observation {
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     pub resources: BTreeMap<(ResourceKind, String), Observation>,
+    /// Job definitions the project created that are no longer in its manifests (only
+    /// looked for with `--prune` and a project name).
+    pub orphans: Vec<RemoteJobDefinition>,
 }
 
 impl Observed {
@@ -89,17 +96,30 @@ impl Observed {
                 Observation::Audience(a) => {
                     if let Some(a) = a {
                         h.update(a.id.as_bytes());
-                        h.update(serde_json::Value::Array(a.filters.clone()).to_string().as_bytes());
+                        h.update(
+                            serde_json::Value::Array(a.filters.clone())
+                                .to_string()
+                                .as_bytes(),
+                        );
                     }
                 }
                 Observation::Job(j) => {
                     if let Some(j) = j {
-                        h.update(format!("{}\0{}\0{}", j.id, j.audience_id, j.revision_number).as_bytes());
+                        h.update(
+                            format!("{}\0{}\0{}", j.id, j.audience_id, j.revision_number)
+                                .as_bytes(),
+                        );
                     }
                 }
                 Observation::JobDefinition(d) => {
                     if let Some(d) = d {
-                        h.update(format!("{}\0{}\0{}\0", d.definition.id, d.revision.number, d.revision.dataset_id).as_bytes());
+                        h.update(
+                            format!(
+                                "{}\0{}\0{}\0",
+                                d.definition.id, d.revision.number, d.revision.dataset_id
+                            )
+                            .as_bytes(),
+                        );
                         hash_datapoints(&mut h, &d.datapoints);
                     }
                 }
@@ -113,6 +133,9 @@ impl Observed {
                 }
             }
             h.update(b"\n");
+        }
+        for o in &self.orphans {
+            h.update(format!("orphan\0{}\0{}\n", o.id, o.name).as_bytes());
         }
         h.finalize().to_hex().to_string()
     }
@@ -156,7 +179,11 @@ fn unique<T>(
 }
 
 fn api(kind: ResourceKind, name: &str) -> impl Fn(ApiError) -> ObserveError + '_ {
-    move |source| ObserveError::Api { kind, name: name.to_string(), source }
+    move |source| ObserveError::Api {
+        kind,
+        name: name.to_string(),
+        source,
+    }
 }
 
 /// Observe one job definition by name.
@@ -165,24 +192,43 @@ pub async fn observe_definition(
     name: &str,
 ) -> Result<Option<ObservedDefinition>, ObserveError> {
     let kind = ResourceKind::JobDefinition;
-    let found = client.find_job_definitions(name).await.map_err(api(kind, name))?;
+    let found = client
+        .find_job_definitions(name)
+        .await
+        .map_err(api(kind, name))?;
     let Some(definition) = unique(kind, name, found, |d| &d.id)? else {
         return Ok(None);
     };
-    let revision = client.latest_revision(&definition.id).await.map_err(api(kind, name))?;
-    let datapoints = client.list_datapoints(&revision.dataset_id).await.map_err(api(kind, name))?;
-    Ok(Some(ObservedDefinition { definition, revision, datapoints }))
+    let revision = client
+        .latest_revision(&definition.id)
+        .await
+        .map_err(api(kind, name))?;
+    let datapoints = client
+        .list_datapoints(&revision.dataset_id)
+        .await
+        .map_err(api(kind, name))?;
+    Ok(Some(ObservedDefinition {
+        definition,
+        revision,
+        datapoints,
+    }))
 }
 
 /// Observe one order by name.
-pub async fn observe_order(client: &Client, name: &str) -> Result<Option<ObservedOrder>, ObserveError> {
+pub async fn observe_order(
+    client: &Client,
+    name: &str,
+) -> Result<Option<ObservedOrder>, ObserveError> {
     let kind = ResourceKind::Order;
     let found = client.find_orders(name).await.map_err(api(kind, name))?;
     let Some(listed) = unique(kind, name, found, |o| &o.id)? else {
         return Ok(None);
     };
     // The list does not carry the dataset; the single-order read may.
-    let order = client.get_order(&listed.id).await.map_err(api(kind, name))?;
+    let order = client
+        .get_order(&listed.id)
+        .await
+        .map_err(api(kind, name))?;
     let datapoints = match &order.dataset_id {
         Some(ds) => Some(client.list_datapoints(ds).await.map_err(api(kind, name))?),
         None => None,
@@ -190,7 +236,10 @@ pub async fn observe_order(client: &Client, name: &str) -> Result<Option<Observe
     Ok(Some(ObservedOrder { order, datapoints }))
 }
 
-pub async fn observe_audience(client: &Client, name: &str) -> Result<Option<RemoteAudience>, ObserveError> {
+pub async fn observe_audience(
+    client: &Client,
+    name: &str,
+) -> Result<Option<RemoteAudience>, ObserveError> {
     let kind = ResourceKind::Audience;
     let found = client.find_audiences(name).await.map_err(api(kind, name))?;
     unique(kind, name, found, |a| &a.id)
@@ -228,7 +277,9 @@ pub async fn observe(
         let key = (r.kind(), r.name().to_string());
         let fut = async move {
             let obs = match r {
-                Resource::Audience(a) => Observation::Audience(observe_audience(client, &a.name).await?),
+                Resource::Audience(a) => {
+                    Observation::Audience(observe_audience(client, &a.name).await?)
+                }
                 Resource::JobDefinition(d) => {
                     Observation::JobDefinition(observe_definition(client, &d.name).await?)
                 }
@@ -240,13 +291,19 @@ pub async fn observe(
         (r.kind() != ResourceKind::Job).then_some(fut)
     }))
     .await?;
-    let mut observed = Observed { resources: first.into_iter().flatten().collect() };
+    let mut observed = Observed {
+        resources: first.into_iter().flatten().collect(),
+        orphans: Vec::new(),
+    };
     let mut defs: BTreeMap<String, String> = BTreeMap::new();
     for r in &project.resources {
         if let Resource::Job(j) = r {
             if let Some(d) = observed.definition(&j.definition) {
                 defs.insert(j.definition.clone(), d.definition.id.clone());
-            } else if !observed.resources.contains_key(&(ResourceKind::JobDefinition, j.definition.clone())) {
+            } else if !observed
+                .resources
+                .contains_key(&(ResourceKind::JobDefinition, j.definition.clone()))
+            {
                 // The definition was not selected; look it up so the job can be found.
                 if let Some(found) = client
                     .find_job_definitions(&j.definition)
@@ -260,17 +317,58 @@ pub async fn observe(
             }
         }
     }
-    let jobs = try_join_all(resources.iter().filter_map(|r| match r {
-        Resource::Job(j) => Some(j),
-        _ => None,
-    }).map(|j| {
-        let def = defs.get(&j.definition).cloned();
-        async move {
-            let obs = observe_job(client, &j.name, def.as_deref()).await?;
-            Ok::<_, ObserveError>(((ResourceKind::Job, j.name.clone()), Observation::Job(obs)))
-        }
-    }))
+    let jobs = try_join_all(
+        resources
+            .iter()
+            .filter_map(|r| match r {
+                Resource::Job(j) => Some(j),
+                _ => None,
+            })
+            .map(|j| {
+                let def = defs.get(&j.definition).cloned();
+                async move {
+                    let obs = observe_job(client, &j.name, def.as_deref()).await?;
+                    Ok::<_, ObserveError>((
+                        (ResourceKind::Job, j.name.clone()),
+                        Observation::Job(obs),
+                    ))
+                }
+            }),
+    )
     .await?;
     observed.resources.extend(jobs);
     Ok(observed)
+}
+
+/// Job definitions created by `project` (marked in their dataset's name) whose names are
+/// not among `keep`. Costs one listing plus two reads per unknown definition, so it only
+/// runs with `--prune --project`.
+pub async fn find_orphans(
+    client: &Client,
+    project: &str,
+    keep: &std::collections::BTreeSet<String>,
+) -> Result<Vec<RemoteJobDefinition>, ObserveError> {
+    let kind = ResourceKind::JobDefinition;
+    let all = client
+        .list_job_definitions()
+        .await
+        .map_err(api(kind, "*"))?;
+    let marker = format!("{}{project}", super::diff::PROJECT_MARKER);
+    let candidates = all.into_iter().filter(|d| !keep.contains(&d.name));
+    let checked = try_join_all(candidates.map(|d| {
+        let marker = marker.clone();
+        async move {
+            let rev = client
+                .latest_revision(&d.id)
+                .await
+                .map_err(api(kind, &d.name))?;
+            let name = client
+                .dataset_name(&rev.dataset_id)
+                .await
+                .map_err(api(kind, &d.name))?;
+            Ok::<_, ObserveError>(name.ends_with(&marker).then_some(d))
+        }
+    }))
+    .await?;
+    Ok(checked.into_iter().flatten().collect())
 }

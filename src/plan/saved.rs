@@ -16,6 +16,8 @@ pub struct SavedPlan {
     pub prune: bool,
     pub targets: Vec<String>,
     pub excludes: Vec<String>,
+    #[serde(default)]
+    pub project: Option<String>,
     pub plan: Plan,
 }
 
@@ -23,7 +25,10 @@ pub struct SavedPlan {
 pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<String> {
     let mut why = Vec::new();
     if saved.api != fresh.api {
-        why.push(format!("it was made against {}, not {}", saved.api, fresh.api));
+        why.push(format!(
+            "it was made against {}, not {}",
+            saved.api, fresh.api
+        ));
     }
     if saved.desired_digest != fresh.desired_digest {
         why.push("the manifests changed since it was made".to_string());
@@ -32,15 +37,24 @@ pub fn staleness(saved: &Plan, fresh: &Plan) -> Vec<String> {
         why.push("the remote state changed since it was made".to_string());
     }
     for r in &fresh.resources {
-        let old = saved.resources.iter().find(|o| o.kind == r.kind && o.name == r.name);
+        let old = saved
+            .resources
+            .iter()
+            .find(|o| o.kind == r.kind && o.name == r.name);
         match old {
             None => why.push(format!("{} {} is new in the plan", r.kind, r.name)),
-            Some(o) if o != r => why.push(format!("{} {}: {}", r.kind, r.name, describe_change(o, r))),
+            Some(o) if o != r => {
+                why.push(format!("{} {}: {}", r.kind, r.name, describe_change(o, r)))
+            }
             _ => {}
         }
     }
     for o in &saved.resources {
-        if !fresh.resources.iter().any(|r| r.kind == o.kind && r.name == o.name) {
+        if !fresh
+            .resources
+            .iter()
+            .any(|r| r.kind == o.kind && r.name == o.name)
+        {
             why.push(format!("{} {} is no longer in the plan", o.kind, o.name));
         }
     }

@@ -336,6 +336,42 @@ impl Client {
         Ok(all.into_iter().filter(|d| d.name == name).collect())
     }
 
+    /// Every job definition the credentials can see, for finding the ones a project
+    /// created that are no longer in its manifests (`--prune --project`).
+    pub async fn list_job_definitions(&self) -> Result<Vec<RemoteJobDefinition>, ApiError> {
+        let items = self
+            .all_pages(|p| {
+                Request::new(
+                    Method::GET,
+                    "/job/definitions",
+                    "/job/definitions".into(),
+                    Safety::Repeatable,
+                )
+                .query("page", p)
+                .query("page_size", PAGE_SIZE)
+                .query("sort", "-created_at")
+            })
+            .await?;
+        Self::decode(
+            "GET /job/definitions",
+            items
+                .iter()
+                .map(wire_read::job_definition)
+                .collect::<Result<Vec<_>, _>>(),
+        )
+    }
+
+    /// A dataset's name: where rapidata records which project created it.
+    pub async fn dataset_name(&self, dataset_id: &str) -> Result<String, ApiError> {
+        let req = Request::new(
+            Method::GET,
+            "/dataset/{datasetId}",
+            format!("/dataset/{}", seg(dataset_id)),
+            Safety::Repeatable,
+        );
+        self.call_field(req, "name").await
+    }
+
     async fn list(
         &self,
         route: &'static str,

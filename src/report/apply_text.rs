@@ -36,9 +36,18 @@ pub fn render(report: &ApplyReport, style: &Style) -> String {
         }
     }
     if !report.failures.is_empty() {
-        let _ = writeln!(out, "\n{} datapoints failed, by reason:", thousands(report.failures.len() as u64));
+        let _ = writeln!(
+            out,
+            "\n{} datapoints failed, by reason:",
+            thousands(report.failures.len() as u64)
+        );
         for (reason, items) in by_reason(&report.failures) {
-            let _ = writeln!(out, "  {} × {}", thousands(items.len() as u64), style.red(&reason));
+            let _ = writeln!(
+                out,
+                "  {} × {}",
+                thousands(items.len() as u64),
+                style.red(&reason)
+            );
             for f in items.iter().take(ITEMS_PER_REASON) {
                 let _ = writeln!(
                     out,
@@ -47,11 +56,18 @@ pub fn render(report: &ApplyReport, style: &Style) -> String {
                     f.item.line,
                     f.item.key,
                     f.error_type,
-                    f.trace_id.as_deref().map(|t| format!(", trace {t}")).unwrap_or_default()
+                    f.trace_id
+                        .as_deref()
+                        .map(|t| format!(", trace {t}"))
+                        .unwrap_or_default()
                 );
             }
             if items.len() > ITEMS_PER_REASON {
-                let _ = writeln!(out, "      … and {} more", thousands((items.len() - ITEMS_PER_REASON) as u64));
+                let _ = writeln!(
+                    out,
+                    "      … and {} more",
+                    thousands((items.len() - ITEMS_PER_REASON) as u64)
+                );
             }
         }
     }

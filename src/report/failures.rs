@@ -74,8 +74,10 @@ pub fn by_reason(failures: &[FailureRecord]) -> Vec<(String, Vec<&FailureRecord>
     for f in failures {
         groups.entry(f.error_message.as_str()).or_default().push(f);
     }
-    let mut out: Vec<(String, Vec<&FailureRecord>)> =
-        groups.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut out: Vec<(String, Vec<&FailureRecord>)> = groups
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     out.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     out
 }

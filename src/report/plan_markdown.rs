@@ -14,7 +14,9 @@ pub const LIMIT: usize = 60_000;
 const RESERVE: usize = 1_000;
 
 fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Truncate to at most `max` characters on a char boundary.
@@ -32,7 +34,11 @@ pub fn render(plan: &Plan, project: &Project) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### rapidata plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
-    let changed: Vec<_> = plan.resources.iter().filter(|r| r.has_changes() || r.action == Action::Blocked).collect();
+    let changed: Vec<_> = plan
+        .resources
+        .iter()
+        .filter(|r| r.has_changes() || r.action == Action::Blocked)
+        .collect();
     if changed.is_empty() {
         let _ = writeln!(out, "No changes. The remote matches the manifests.");
         return out;
@@ -70,11 +76,18 @@ pub fn render(plan: &Plan, project: &Project) -> String {
         if let Some(d) = &r.datapoints {
             let _ = writeln!(s, "Datapoints: {}.\n", datapoint_counts(d));
             for k in d.add.iter().take(SAMPLES) {
-                let at = origins.get(&(r.name.clone(), k.clone())).map(|o| format!(" ({o})")).unwrap_or_default();
+                let at = origins
+                    .get(&(r.name.clone(), k.clone()))
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default();
                 let _ = writeln!(s, "- `+ {}`{}", escape(&clip(k, 80)), escape(&at));
             }
             if d.add.len() > SAMPLES {
-                let _ = writeln!(s, "- … and {} more to upload", thousands((d.add.len() - SAMPLES) as u64));
+                let _ = writeln!(
+                    s,
+                    "- … and {} more to upload",
+                    thousands((d.add.len() - SAMPLES) as u64)
+                );
             }
             for x in d.deletions().take(SAMPLES) {
                 let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));

@@ -74,11 +74,17 @@ pub fn datapoint_counts(d: &DatapointPlan) -> String {
         parts.push(format!("{} changed", thousands(d.changed.len() as u64)));
     }
     if !d.duplicates.is_empty() {
-        parts.push(format!("{} duplicates to remove", thousands(d.duplicates.len() as u64)));
+        parts.push(format!(
+            "{} duplicates to remove",
+            thousands(d.duplicates.len() as u64)
+        ));
     }
     parts.push(format!("{} unchanged", thousands(d.unchanged)));
     if d.orphaned > 0 {
-        parts.push(format!("{} no longer in the manifest (kept; prune to remove)", thousands(d.orphaned)));
+        parts.push(format!(
+            "{} no longer in the manifest (kept; prune to remove)",
+            thousands(d.orphaned)
+        ));
     }
     if d.unmanaged > 0 {
         parts.push(format!("{} unmanaged (left alone)", thousands(d.unmanaged)));
@@ -88,11 +94,12 @@ pub fn datapoint_counts(d: &DatapointPlan) -> String {
 
 fn header(style: &Style, r: &ResourcePlan) -> String {
     let sym = r.action.symbol();
-    let effective = if r.action == Action::NoChange && r.datapoints.as_ref().is_some_and(|d| d.has_changes()) {
-        "~"
-    } else {
-        sym
-    };
+    let effective =
+        if r.action == Action::NoChange && r.datapoints.as_ref().is_some_and(|d| d.has_changes()) {
+            "~"
+        } else {
+            sym
+        };
     let painted = match effective {
         "+" => style.green(effective),
         "-" => style.red(effective),
@@ -102,7 +109,16 @@ fn header(style: &Style, r: &ResourcePlan) -> String {
     };
     let mut h = format!("{painted:>3} {} {}", r.kind, style.bold(&r.name));
     if let Some(id) = &r.remote_id {
-        let _ = write!(h, " {}", style.dim(&format!("[{id}{}]", r.revision.map(|n| format!(", revision {n}")).unwrap_or_default())));
+        let _ = write!(
+            h,
+            " {}",
+            style.dim(&format!(
+                "[{id}{}]",
+                r.revision
+                    .map(|n| format!(", revision {n}"))
+                    .unwrap_or_default()
+            ))
+        );
     }
     let _ = write!(h, " — {}", verb(r.action));
     h
@@ -113,7 +129,12 @@ pub fn field_change(style: &Style, c: &FieldChange, indent: &str) -> String {
     let before = c.before.as_deref().unwrap_or("(none)");
     let after = c.after.as_deref().unwrap_or("(none)");
     if before.len() + after.len() < 100 && !before.contains('\n') && !after.contains('\n') {
-        return format!("{indent}~ {}: {} → {}\n", c.field, style.red(before), style.green(after));
+        return format!(
+            "{indent}~ {}: {} → {}\n",
+            c.field,
+            style.red(before),
+            style.green(after)
+        );
     }
     let mut out = format!("{indent}~ {}:\n", c.field);
     let diff = TextDiff::from_words(before, after);
@@ -146,7 +167,15 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
             let _ = writeln!(out, "      {}", style.dim(&o.to_string()));
         }
         if let Some(reason) = &r.reason {
-            let _ = writeln!(out, "      {}", if r.action == Action::Blocked { style.red(reason) } else { reason.clone() });
+            let _ = writeln!(
+                out,
+                "      {}",
+                if r.action == Action::Blocked {
+                    style.red(reason)
+                } else {
+                    reason.clone()
+                }
+            );
         }
         for c in &r.changes {
             out.push_str(&field_change(style, c, "      "));
@@ -155,14 +184,27 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
             if d.has_changes() || d.orphaned > 0 {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
                 for k in d.add.iter().take(SAMPLES) {
-                    let at = origins.get(&(r.name.clone(), k.clone())).map(|o| format!(" ({o})")).unwrap_or_default();
+                    let at = origins
+                        .get(&(r.name.clone(), k.clone()))
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default();
                     let _ = writeln!(out, "        {} {k}{}", style.green("+"), style.dim(&at));
                 }
                 if d.add.len() > SAMPLES {
-                    let _ = writeln!(out, "        … and {} more to upload", thousands((d.add.len() - SAMPLES) as u64));
+                    let _ = writeln!(
+                        out,
+                        "        … and {} more to upload",
+                        thousands((d.add.len() - SAMPLES) as u64)
+                    );
                 }
                 for x in d.deletions().take(SAMPLES) {
-                    let _ = writeln!(out, "        {} {} {}", style.red("-"), x.key, style.dim(&format!("[{}]", x.id)));
+                    let _ = writeln!(
+                        out,
+                        "        {} {} {}",
+                        style.red("-"),
+                        x.key,
+                        style.dim(&format!("[{}]", x.id))
+                    );
                 }
             }
         }

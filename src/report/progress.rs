@@ -18,7 +18,9 @@ pub struct Bars {
 
 impl Bars {
     pub fn new() -> Self {
-        Bars { bar: Mutex::new(None) }
+        Bars {
+            bar: Mutex::new(None),
+        }
     }
     fn with_bar(&self, f: impl FnOnce(&ProgressBar)) {
         if let Ok(guard) = self.bar.lock() {
@@ -52,9 +54,11 @@ impl ApplyProgress for Bars {
     fn uploads_started(&self, resource: &str, datapoints: u64, assets: u64) {
         let bar = ProgressBar::with_draw_target(Some(datapoints), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("  {prefix} [{bar:30}] {pos}/{len} datapoints, {per_sec}, ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "  {prefix} [{bar:30}] {pos}/{len} datapoints, {per_sec}, ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_prefix(format!("{resource} ({assets} assets)"));
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -99,8 +103,16 @@ impl Lines {
         let done = self.done.load(Ordering::Relaxed);
         let failed = self.failed.load(Ordering::Relaxed);
         let total = self.total.load(Ordering::Relaxed);
-        let secs = self.started.lock().map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0).max(0.001);
-        eprintln!("  {resource}: {done}/{total} datapoints ({failed} failed), {:.0}/s", done as f64 / secs);
+        let secs = self
+            .started
+            .lock()
+            .map(|s| s.elapsed().as_secs_f64())
+            .unwrap_or(0.0)
+            .max(0.001);
+        eprintln!(
+            "  {resource}: {done}/{total} datapoints ({failed} failed), {:.0}/s",
+            done as f64 / secs
+        );
     }
 }
 

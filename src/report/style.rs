@@ -13,7 +13,10 @@ impl Style {
     pub fn detect(choice: Option<bool>) -> Style {
         let color = match choice {
             Some(c) => c,
-            None => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            None => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         };
         Style { color }
     }

@@ -32,16 +32,29 @@ pub async fn env(faults: FaultPlan) -> Env {
     let client_secret = config.client_secret.clone();
     let emulator = emulator::start(config).await.unwrap();
     let client = client_for(&emulator.base_url(), &client_id, &client_secret);
-    Env { dir, emulator, client, client_id, client_secret }
+    Env {
+        dir,
+        emulator,
+        client,
+        client_id,
+        client_secret,
+    }
 }
 
 pub fn client_for(base: &str, id: &str, secret: &str) -> Client {
     Client::new(ClientConfig {
         endpoints: Endpoints::single(base),
-        credentials: Credentials::ClientSecret { client_id: id.into(), client_secret: rapidata::remote::Secret::new(secret) },
+        credentials: Credentials::ClientSecret {
+            client_id: id.into(),
+            client_secret: rapidata::remote::Secret::new(secret),
+        },
         request_timeout: Duration::from_secs(10),
         max_concurrency: 32,
-        retry: RetryPolicy { max_retries: 6, base_delay: Duration::from_millis(20), max_delay: Duration::from_millis(500) },
+        retry: RetryPolicy {
+            max_retries: 6,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(500),
+        },
     })
     .unwrap()
 }
@@ -66,7 +79,15 @@ pub struct ProjectSpec<'a> {
 
 impl Default for ProjectSpec<'_> {
     fn default() -> Self {
-        ProjectSpec { name: "animals", images: 20, failing: &[], tolerance: 0.0, instruction: "What animal is this?", with_job: true, prune: false }
+        ProjectSpec {
+            name: "animals",
+            images: 20,
+            failing: &[],
+            tolerance: 0.0,
+            instruction: "What animal is this?",
+            with_job: true,
+            prune: false,
+        }
     }
 }
 
@@ -76,7 +97,11 @@ pub fn write_project(dir: &Path, spec: &ProjectSpec) -> PathBuf {
     let images = root.join("images");
     std::fs::create_dir_all(&images).unwrap();
     for i in 0..spec.images {
-        let name = if spec.failing.contains(&i) { format!("FAILME-{i:05}.png") } else { format!("img-{i:05}.png") };
+        let name = if spec.failing.contains(&i) {
+            format!("FAILME-{i:05}.png")
+        } else {
+            format!("img-{i:05}.png")
+        };
         std::fs::write(images.join(name), png(i as u64)).unwrap();
     }
     let mut yaml = format!(
@@ -101,14 +126,33 @@ pub fn load(root: &Path) -> Project {
 }
 
 pub async fn plan(env: &Env, project: &Project, prune: bool) -> Plan {
-    let opts = PlanOptions { prune, ..Default::default() };
-    make_plan(&env.client, project, &opts, &env.emulator.base_url()).await.unwrap()
+    let opts = PlanOptions {
+        prune,
+        ..Default::default()
+    };
+    make_plan(&env.client, project, &opts, &env.emulator.base_url())
+        .await
+        .unwrap()
 }
 
 pub async fn apply(env: &Env, project: &Project, max_rounds: u32) -> ApplyOutcome {
     let first = plan(env, project, false).await;
-    let opts = ApplyOptions { parallelism: 16, max_rounds, round_backoff: Duration::from_millis(50) };
-    apply::apply(&env.client, project, &PlanOptions::default(), &opts, first, &Silent, &Cancel::new()).await.unwrap()
+    let opts = ApplyOptions {
+        parallelism: 16,
+        max_rounds,
+        round_backoff: Duration::from_millis(50),
+    };
+    apply::apply(
+        &env.client,
+        project,
+        &PlanOptions::default(),
+        &opts,
+        first,
+        &Silent,
+        &Cancel::new(),
+    )
+    .await
+    .unwrap()
 }
 
 /// How often each key occurs in a dataset (unmanaged datapoints under "").
@@ -124,5 +168,9 @@ pub async fn key_counts(client: &Client, dataset_id: &str) -> BTreeMap<String, u
 pub async fn dataset_of(client: &Client, name: &str) -> String {
     let defs = client.find_job_definitions(name).await.unwrap();
     assert_eq!(defs.len(), 1, "exactly one definition named {name}");
-    client.latest_revision(&defs[0].id).await.unwrap().dataset_id
+    client
+        .latest_revision(&defs[0].id)
+        .await
+        .unwrap()
+        .dataset_id
 }
