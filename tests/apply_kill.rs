@@ -36,7 +36,7 @@ async fn kill_nine_at_random_moments_then_converge() {
     let faults = FaultPlan {
         routes: vec![RouteFault {
             route: "POST *".into(),
-            latency_ms: 5,
+            latency_ms: 10,
             ..Default::default()
         }],
         ..Default::default()
@@ -45,18 +45,27 @@ async fn kill_nine_at_random_moments_then_converge() {
     let root = write_project(
         env.dir.path(),
         &ProjectSpec {
-            images: 150,
+            images: 600,
             ..Default::default()
         },
     );
     let mut rng = fastrand::Rng::with_seed(42);
+    let mut killed_mid_run = 0;
     for _ in 0..10 {
         let mut child = apply_cmd(&env, &root).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(rng.u64(100..900))).await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(50..700))).await;
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
         // SIGKILL: no cleanup, no report.
         let _ = child.kill();
         let _ = child.wait();
     }
+    eprintln!("killed mid-run: {killed_mid_run} of 10");
+    assert!(
+        killed_mid_run >= 8,
+        "the kills must land while apply runs ({killed_mid_run} of 10 did)"
+    );
     let status = tokio::task::spawn_blocking({
         let mut c = apply_cmd(&env, &root);
         move || c.status().unwrap()
@@ -66,7 +75,7 @@ async fn kill_nine_at_random_moments_then_converge() {
     assert_eq!(status.code(), Some(0), "the final run converges");
     let ds = dataset_of(&env.client, "animals").await;
     let counts = key_counts(&env.client, &ds).await;
-    assert_eq!(counts.len(), 150);
+    assert_eq!(counts.len(), 600);
     assert!(
         counts.values().all(|&n| n == 1),
         "no duplicates: {counts:?}"
@@ -74,4 +83,67 @@ async fn kill_nine_at_random_moments_then_converge() {
     let defs = env.client.find_job_definitions("animals").await.unwrap();
     assert_eq!(defs.len(), 1);
     assert_eq!(env.client.find_jobs(&defs[0].id).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
+    let faults = FaultPlan {
+        routes: vec![RouteFault {
+            route: "POST *".into(),
+            latency_ms: 20,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let env = env(faults).await;
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 300,
+            ..Default::default()
+        },
+    );
+    let mut child = apply_cmd(&env, &root).spawn().unwrap();
+    // Let it get into the uploads (definition and dataset are created first).
+    let ds = loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Ok(defs) = env.client.find_job_definitions("animals").await {
+            if let Some(d) = defs.first() {
+                let ds = env.client.latest_revision(&d.id).await.unwrap().dataset_id;
+                if !env.client.list_datapoints(&ds).await.unwrap().is_empty() {
+                    break ds;
+                }
+            }
+        }
+    };
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "interrupted apply exits 130");
+    let reports: Vec<_> = std::fs::read_dir(root.join(".rapidata/reports"))
+        .unwrap()
+        .collect();
+    assert_eq!(reports.len(), 1, "the report was written");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports[0].as_ref().unwrap().path()).unwrap())
+            .unwrap();
+    assert_eq!(report["interrupted"], true);
+    let partial = env.client.list_datapoints(&ds).await.unwrap().len();
+    assert!(partial < 300, "it stopped before the end ({partial})");
+
+    let status = tokio::task::spawn_blocking({
+        let mut c = apply_cmd(&env, &root);
+        move || c.status().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let counts = key_counts(&env.client, &ds).await;
+    assert_eq!(counts.len(), 300);
+    assert!(counts.values().all(|&n| n == 1));
 }
