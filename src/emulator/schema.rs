@@ -187,7 +187,7 @@ impl Contract {
             self.check(alt, value, path, &mut errs, depth + 1);
             if errs.is_empty() {
                 matched += 1;
-            } else if best.as_ref().map_or(true, |b| errs.len() < b.len()) {
+            } else if best.as_ref().map_or(true, |b| closer(&errs, b, path)) {
                 // Report the alternative that came closest; for `X | null` that is X's errors.
                 best = Some(errs);
             }
@@ -243,6 +243,18 @@ impl Contract {
                 ));
             }
         }
+    }
+}
+
+/// Whether the errors `a` of one alternative describe the value better than `b`: an
+/// alternative of the wrong type at this level (`expected null, found array`) is the worst
+/// explanation; otherwise fewer errors win.
+fn closer(a: &[Violation], b: &[Violation], path: &str) -> bool {
+    let wrong_type = |errs: &[Violation]| errs.len() == 1 && errs[0].path == path && errs[0].message.starts_with("expected ");
+    match (wrong_type(a), wrong_type(b)) {
+        (false, true) => true,
+        (true, false) => false,
+        _ => a.len() < b.len(),
     }
 }
 
