@@ -79,6 +79,12 @@ pub struct DatasetProgress {
 /// Outcome of one URL in a batch upload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UrlUpload {
-    Completed { file_name: String },
-    Failed { message: String, stage: Option<String>, upstream_http_status: Option<u16> },
+    Completed {
+        file_name: String,
+    },
+    Failed {
+        message: String,
+        stage: Option<String>,
+        upstream_http_status: Option<u16>,
+    },
 }
