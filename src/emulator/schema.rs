@@ -1,0 +1,278 @@
+//! The API contract (vendored `contract-3.27.1.json`) and a validator for the subset of JSON
+//! Schema it uses.
+//!
+//! The emulator validates request bodies against the same schemas the SDK was generated from,
+//! so a client that passes against the emulator sends what the real API accepts; tests use the
+//! same contract to check every response body. The subset: `$ref` into `#/definitions/`,
+//! `type`, `properties`, `required`, `additionalProperties`, `items`, `anyOf`, `oneOf` (with
+//! the `_t` discriminator shortcut, so an unknown `_t` is reported as such), and `enum`.
+//! `format` and `pattern` are annotations here: the contract has one `pattern` and the real
+//! service is not stricter about formats than the SDK.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+const CONTRACT_TEXT: &str = include_str!("../../third_party/api/contract-3.27.1.json");
+
+/// One schema violation: the JSON path (`segments[0].asset`, in the API's error-key style)
+/// and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub message: String,
+}
+
+/// The parsed contract. Loaded once per process (it is embedded in the binary).
+#[derive(Debug)]
+pub struct Contract {
+    root: Value,
+}
+
+impl Contract {
+    /// The embedded contract. The file is part of the crate, so a parse failure is a build
+    /// defect; it is reported as an empty contract (every lookup fails) rather than a panic.
+    pub fn get() -> &'static Contract {
+        static CONTRACT: OnceLock<Contract> = OnceLock::new();
+        CONTRACT.get_or_init(|| Contract {
+            root: serde_json::from_str(CONTRACT_TEXT).unwrap_or(Value::Null),
+        })
+    }
+
+    /// The whole contract document.
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// A schema in `definitions` by name.
+    pub fn definition(&self, name: &str) -> Option<&Value> {
+        self.root.get("definitions")?.get(name)
+    }
+
+    /// The endpoint entry for `"METHOD /path/{template}"`.
+    pub fn endpoint(&self, id: &str) -> Option<&Value> {
+        self.root
+            .get("endpoints")?
+            .as_array()?
+            .iter()
+            .find(|e| e.get("id").and_then(Value::as_str) == Some(id))
+    }
+
+    /// The declared response schema of an endpoint for a status (`None` when the status has no
+    /// body schema or the endpoint is unknown).
+    pub fn response_schema(&self, endpoint_id: &str, status: u16) -> Option<&Value> {
+        self.endpoint(endpoint_id)?.get("responses")?.get(status.to_string())?.get("schema")
+    }
+
+    /// Validates `value` against the definition `name`.
+    pub fn validate_definition(&self, name: &str, value: &Value) -> Vec<Violation> {
+        match self.definition(name) {
+            Some(schema) => self.validate(schema, value),
+            None => vec![Violation { path: String::new(), message: format!("unknown schema {name}") }],
+        }
+    }
+
+    /// Validates `value` against an arbitrary schema taken from this contract.
+    pub fn validate(&self, schema: &Value, value: &Value) -> Vec<Violation> {
+        let mut out = Vec::new();
+        self.check(schema, value, "", &mut out, 0);
+        out
+    }
+
+    fn resolve<'a>(&'a self, reference: &str) -> Option<&'a Value> {
+        let name = reference.strip_prefix("#/definitions/")?;
+        self.definition(name)
+    }
+
+    fn check(&self, schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>, depth: usize) {
+        if depth > 64 {
+            out.push(violation(path, "value is nested too deeply"));
+            return;
+        }
+        let Some(obj) = schema.as_object() else { return };
+        if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+            match self.resolve(r) {
+                Some(target) => self.check(target, value, path, out, depth + 1),
+                None => out.push(violation(path, &format!("unresolvable reference {r}"))),
+            }
+            return;
+        }
+        if let Some(any) = obj.get("anyOf").and_then(Value::as_array) {
+            self.check_alternatives(any, value, path, out, depth, false);
+        }
+        if let Some(one) = obj.get("oneOf").and_then(Value::as_array) {
+            if let Some(mapping) = obj.get("discriminator").and_then(|d| d.get("mapping")) {
+                self.check_discriminated(mapping, value, path, out, depth);
+            } else {
+                self.check_alternatives(one, value, path, out, depth, true);
+            }
+        }
+        if let Some(t) = obj.get("type") {
+            if !type_matches(t, value) {
+                out.push(violation(path, &format!("expected {}, found {}", type_name(t), json_kind(value))));
+                return;
+            }
+        }
+        if let Some(allowed) = obj.get("enum").and_then(Value::as_array) {
+            if !allowed.contains(value) {
+                let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
+                out.push(violation(path, &format!("{value} is not one of {}", list.join(", "))));
+            }
+        }
+        if let Value::Object(map) = value {
+            if let Some(required) = obj.get("required").and_then(Value::as_array) {
+                for key in required.iter().filter_map(Value::as_str) {
+                    if !map.contains_key(key) {
+                        out.push(violation(&join(path, key), "the field is required"));
+                    }
+                }
+            }
+            let props = obj.get("properties").and_then(Value::as_object);
+            for (key, v) in map {
+                match props.and_then(|p| p.get(key)) {
+                    Some(s) => self.check(s, v, &join(path, key), out, depth + 1),
+                    None => match obj.get("additionalProperties") {
+                        Some(Value::Bool(false)) => out.push(violation(&join(path, key), "unknown field")),
+                        Some(s @ Value::Object(_)) => self.check(s, v, &join(path, key), out, depth + 1),
+                        _ => {}
+                    },
+                }
+            }
+        }
+        if let (Value::Array(items), Some(item_schema)) = (value, obj.get("items")) {
+            for (i, item) in items.iter().enumerate() {
+                self.check(item_schema, item, &format!("{path}[{i}]"), out, depth + 1);
+            }
+        }
+    }
+
+    fn check_alternatives(
+        &self,
+        alternatives: &[Value],
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Violation>,
+        depth: usize,
+        exactly_one: bool,
+    ) {
+        let mut matched = 0;
+        let mut best: Option<Vec<Violation>> = None;
+        for alt in alternatives {
+            let mut errs = Vec::new();
+            self.check(alt, value, path, &mut errs, depth + 1);
+            if errs.is_empty() {
+                matched += 1;
+            } else if best.as_ref().map_or(true, |b| errs.len() < b.len()) {
+                // Report the alternative that came closest; for `X | null` that is X's errors.
+                best = Some(errs);
+            }
+        }
+        if matched == 0 {
+            if let Some(errs) = best {
+                out.extend(errs);
+            }
+        } else if exactly_one && matched > 1 {
+            out.push(violation(path, "value matches more than one alternative"));
+        }
+    }
+
+    fn check_discriminated(&self, mapping: &Value, value: &Value, path: &str, out: &mut Vec<Violation>, depth: usize) {
+        let Some(map) = value.as_object() else {
+            out.push(violation(path, &format!("expected object, found {}", json_kind(value))));
+            return;
+        };
+        let Some(tag) = map.get("_t") else {
+            out.push(violation(&join(path, "_t"), "the discriminator `_t` is required"));
+            return;
+        };
+        let target = tag.as_str().and_then(|t| mapping.get(t)).and_then(Value::as_str);
+        match target.and_then(|r| self.resolve(r)) {
+            Some(schema) => self.check(schema, value, path, out, depth + 1),
+            None => {
+                let known: Vec<&str> = mapping.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+                out.push(violation(&join(path, "_t"), &format!("unknown discriminator {tag}; expected one of {}", known.join(", "))));
+            }
+        }
+    }
+}
+
+fn violation(path: &str, message: &str) -> Violation {
+    Violation { path: path.to_string(), message: message.to_string() }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn type_matches(t: &Value, value: &Value) -> bool {
+    match t {
+        Value::String(s) => single_type_matches(s, value),
+        Value::Array(list) => list.iter().filter_map(Value::as_str).any(|s| single_type_matches(s, value)),
+        _ => true,
+    }
+}
+
+fn single_type_matches(t: &str, value: &Value) -> bool {
+    match t {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "null" => value.is_null(),
+        _ => true,
+    }
+}
+
+fn type_name(t: &Value) -> String {
+    match t {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_f64() => "number",
+        Value::Number(_) => "integer",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accepts_a_wire_example_datapoint() {
+        let body = json!({"segments": [{"key": "asset", "kind": "Asset", "asset": {"_t": "TextAssetInput", "text": "x"}}],
+            "sortIndex": 0, "group": null, "privateMetadata": null});
+        assert!(Contract::get().validate_definition("CreateDatapointEndpointInput", &body).is_empty());
+    }
+
+    #[test]
+    fn reports_unknown_discriminator_and_missing_fields_with_paths() {
+        let body = json!({"segments": [{"key": "asset", "kind": "Asset", "asset": {"_t": "Bogus"}}, {"kind": "Text"}]});
+        let errs = Contract::get().validate_definition("CreateDatapointEndpointInput", &body);
+        let paths: Vec<&str> = errs.iter().map(|v| v.path.as_str()).collect();
+        assert!(paths.contains(&"segments[0].asset._t"), "{errs:?}");
+        assert!(paths.contains(&"segments[1].key"), "{errs:?}");
+    }
+
+    #[test]
+    fn reports_wrong_types_and_enums() {
+        let body = json!({"name": 5, "schema": [{"key": "a", "kind": "Video", "required": true}]});
+        let errs = Contract::get().validate_definition("CreateDatasetEndpointInput", &body);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+    }
+}
