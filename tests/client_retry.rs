@@ -486,7 +486,8 @@ async fn find_job_definitions_filters_exact_names_and_encodes_like_the_sdk() {
 
 #[tokio::test]
 async fn upload_file_sends_one_multipart_file_part() {
-    let got: Arc<Mutex<Option<(String, String, String, Vec<u8>)>>> = Arc::default();
+    type Part = (String, String, String, Vec<u8>);
+    let got: Arc<Mutex<Option<Part>>> = Arc::default();
     let g = got.clone();
     let app = Router::new().route(
         "/asset/file",

@@ -99,7 +99,8 @@ pub enum ApiError {
     #[error("{route}: HTTP {status}: {}{}", problem.title.as_deref().unwrap_or("error"), trace_id.as_ref().map(|t| format!(" (trace {t})")).unwrap_or_default())]
     Problem {
         status: u16,
-        problem: ProblemDetails,
+        /// Boxed: keeps `Result<_, ApiError>` small on the hot path.
+        problem: Box<ProblemDetails>,
         trace_id: Option<String>,
         route: String,
     },

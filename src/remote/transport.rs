@@ -292,7 +292,7 @@ impl Transport {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string)
                         .filter(|s| !s.is_empty());
-                    let problem = ProblemDetails::from_body(status, &body);
+                    let problem = Box::new(ProblemDetails::from_body(status, &body));
                     let trace_id = trace_id.or_else(|| problem.trace_id.clone());
                     return Err(ApiError::Problem {
                         status,
