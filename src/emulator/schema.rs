@@ -250,7 +250,9 @@ impl Contract {
 /// alternative of the wrong type at this level (`expected null, found array`) is the worst
 /// explanation; otherwise fewer errors win.
 fn closer(a: &[Violation], b: &[Violation], path: &str) -> bool {
-    let wrong_type = |errs: &[Violation]| errs.len() == 1 && errs[0].path == path && errs[0].message.starts_with("expected ");
+    let wrong_type = |errs: &[Violation]| {
+        errs.len() == 1 && errs[0].path == path && errs[0].message.starts_with("expected ")
+    };
     match (wrong_type(a), wrong_type(b)) {
         (false, true) => true,
         (true, false) => false,
