@@ -19,6 +19,9 @@ use super::{media, wire_read};
 
 /// Items per page for every list call (the SDK's largest page).
 const PAGE_SIZE: u32 = 100;
+/// Datapoint listings are the big ones (a plan reads every datapoint of a dataset): ask for
+/// large pages; a server that serves less says so in `pageSize`, and paging follows it.
+const DATAPOINT_PAGE_SIZE: u32 = 1000;
 /// URLs per batch upload, like the SDK's default `batchSize`.
 const URL_BATCH: usize = 1000;
 /// Give up waiting for a URL batch after this long.
@@ -278,7 +281,7 @@ impl Client {
                     Safety::Repeatable,
                 )
                 .query("page", p)
-                .query("page_size", PAGE_SIZE)
+                .query("page_size", DATAPOINT_PAGE_SIZE)
                 .query("sort", "created_at")
             })
             .await?;
