@@ -451,6 +451,8 @@ impl Executor<'_> {
         if datapoints.is_empty() {
             return 0;
         }
+        self.create_groups(kind, name, dataset_id, spec, &wanted, &datapoints, out)
+            .await;
         let task = UploadTask {
             client: self.client,
             kind,
@@ -463,6 +465,96 @@ impl Executor<'_> {
         let outcome = task.run(self.progress, self.cancel).await;
         out.failures.extend(outcome.failures);
         outcome.created
+    }
+}
+
+impl Executor<'_> {
+    /// Grouped datapoints keep their context on the dataset group (as the SDK does): create
+    /// each group whose datapoints are all new, from its first datapoint. A group that
+    /// already has datapoints remotely already exists.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_groups(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        dataset_id: &str,
+        spec: &LabelingSpec,
+        wanted: &HashSet<&str>,
+        adding: &[&Datapoint],
+        out: &mut RoundOutcome,
+    ) {
+        let mut firsts: BTreeMap<&str, &Datapoint> = BTreeMap::new();
+        for dp in adding {
+            if let Some(g) = &dp.group {
+                firsts.entry(g.as_str()).or_insert(dp);
+            }
+        }
+        for (group, first) in firsts {
+            if first.context.is_none() && first.context_asset.is_none() {
+                continue;
+            }
+            let all_new = spec
+                .datapoints
+                .iter()
+                .filter(|d| d.group.as_deref() == Some(group))
+                .all(|d| wanted.contains(d.key.as_str()));
+            if !all_new {
+                continue;
+            }
+            let context_asset = match &first.context_asset {
+                Some(a) => match self.upload_one(a).await {
+                    Ok(name) => name,
+                    Err(e) => {
+                        out.notes
+                            .entry((kind, name.to_string()))
+                            .or_default()
+                            .push(describe(
+                                &format!("uploading the context asset of group `{group}`"),
+                                &e,
+                            ));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let lookup = |_: &crate::manifest::Asset| context_asset.clone();
+            let Some(body) = wire_build::group_body(group, first, &lookup) else {
+                continue;
+            };
+            match self.client.create_dataset_group(dataset_id, &body).await {
+                Ok(()) => {}
+                // Made by an earlier, interrupted run.
+                Err(e) if e.reason().contains("already exists") => {}
+                Err(e) => {
+                    out.resource_errors += 1;
+                    out.notes
+                        .entry((kind, name.to_string()))
+                        .or_default()
+                        .push(describe(
+                            &format!("creating the context of group `{group}`"),
+                            &e,
+                        ));
+                }
+            }
+        }
+    }
+
+    /// Upload a single asset outside the datapoint pipeline (a group's context asset).
+    async fn upload_one(&self, a: &crate::manifest::Asset) -> Result<Option<String>, ApiError> {
+        use crate::manifest::Asset;
+        match a {
+            Asset::File {
+                path, file_name, ..
+            } => self.client.upload_file(path, file_name).await.map(Some),
+            Asset::Url(u) => {
+                let r = self.client.upload_urls(std::slice::from_ref(u)).await?;
+                Ok(r.into_iter().find_map(|(_, x)| match x {
+                    crate::remote::UrlUpload::Completed { file_name } => Some(file_name),
+                    crate::remote::UrlUpload::Failed { .. } => None,
+                }))
+            }
+            Asset::Text(_) => Ok(None),
+        }
     }
 }
 

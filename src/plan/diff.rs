@@ -352,7 +352,7 @@ fn definition_changes(
     spec: &LabelingSpec,
     rev: &crate::remote::RemoteRevision,
 ) -> (Action, Option<String>, Vec<FieldChange>) {
-    let want_workflow = normalize(&wire_build::workflow(&spec.task));
+    let want_workflow = normalize(&wire_build::workflow_for(spec));
     let have_workflow = normalize(&rev.workflow);
     let want_type = workflow_type(&want_workflow);
     let have_type = workflow_type(&have_workflow);
@@ -394,7 +394,7 @@ fn definition_changes(
             });
         }
     }
-    let want_referee = normalize(&wire_build::referee(&spec.referee));
+    let want_referee = normalize(&wire_build::referee_for(spec));
     let have_referee = normalize(&rev.referee);
     if want_referee != have_referee {
         changes.push(FieldChange {
