@@ -24,22 +24,36 @@ fn expectations(path: &Path) -> Vec<Expect> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if let Some(t) = line.trim_start().strip_prefix("# expect-next:") {
-            out.push(Expect { file: own.clone(), line: i + 2, text: t.trim().to_owned() });
+            out.push(Expect {
+                file: own.clone(),
+                line: i + 2,
+                text: t.trim().to_owned(),
+            });
         } else if let Some(t) = line.trim_start().strip_prefix("# expect:") {
             let parts: Vec<&str> = t.trim().splitn(3, ':').collect();
             let (file, line, text) = match parts.as_slice() {
-                [f, l, t] if l.trim().parse::<usize>().is_ok() => (f.trim().to_owned(), l.trim().parse().unwrap(), *t),
+                [f, l, t] if l.trim().parse::<usize>().is_ok() => {
+                    (f.trim().to_owned(), l.trim().parse().unwrap(), *t)
+                }
                 [l, t, ..] => (own.clone(), l.trim().parse().unwrap(), *t),
                 _ => panic!("bad expect line in {own}: {line}"),
             };
-            out.push(Expect { file, line, text: text.trim().to_owned() });
+            out.push(Expect {
+                file,
+                line,
+                text: text.trim().to_owned(),
+            });
         }
     }
     out
 }
 
 fn run(path: &Path) -> Diagnostics {
-    let opts = LoadOptions { root: Some(fixtures_dir()), no_cache: true, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        root: Some(fixtures_dir()),
+        no_cache: true,
+        ..LoadOptions::default()
+    };
     match load(&[path.to_path_buf()], &opts) {
         Ok(_) => panic!("{} should be invalid", path.display()),
         Err(d) => d,
@@ -54,16 +68,26 @@ fn every_invalid_fixture_reports_its_errors_at_the_right_lines() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     fixtures.sort();
-    assert!(fixtures.len() >= 15, "expected at least 15 invalid fixtures, found {}", fixtures.len());
+    assert!(
+        fixtures.len() >= 15,
+        "expected at least 15 invalid fixtures, found {}",
+        fixtures.len()
+    );
     let mut failures = Vec::new();
     for f in &fixtures {
         let exps = expectations(f);
-        assert!(!exps.is_empty(), "{} has no `# expect` comment", f.display());
+        assert!(
+            !exps.is_empty(),
+            "{} has no `# expect` comment",
+            f.display()
+        );
         let diags = run(f);
         for e in &exps {
             let hit = diags.errors.iter().any(|d| {
                 d.line == e.line
-                    && d.file.file_name().is_some_and(|n| n.to_string_lossy() == e.file)
+                    && d.file
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy() == e.file)
                     && d.message.contains(&e.text)
             });
             if !hit {
@@ -99,7 +123,10 @@ fn human_output_shows_location_source_line_caret_and_help() {
     assert!(text.contains("unknown-field.yaml:8:3"), "{text}");
     assert!(text.contains("  responsesPerDatapont: 3"), "{text}");
     assert!(text.contains("|   ^"), "{text}");
-    assert!(text.contains("help: did you mean `responsesPerDatapoint`?"), "{text}");
+    assert!(
+        text.contains("help: did you mean `responsesPerDatapoint`?"),
+        "{text}"
+    );
     assert!(text.ends_with("1 error"), "{text}");
 }
 

@@ -11,47 +11,89 @@ fn examples() -> PathBuf {
 }
 
 fn opts() -> LoadOptions {
-    LoadOptions { no_cache: true, ..LoadOptions::default() }
+    LoadOptions {
+        no_cache: true,
+        ..LoadOptions::default()
+    }
 }
 
 #[test]
 fn examples_validate_and_resolve() {
     let project = load(&[examples()], &opts()).unwrap_or_else(|d| panic!("examples invalid:\n{d}"));
-    let kinds: Vec<String> = project.resources.iter().map(|r| format!("{}:{}", r.kind(), r.name())).collect();
+    let kinds: Vec<String> = project
+        .resources
+        .iter()
+        .map(|r| format!("{}:{}", r.kind(), r.name()))
+        .collect();
     // Sorted file order: audience, job-definition, job, order.
     assert_eq!(
         kinds,
-        ["Audience:german-speakers", "JobDefinition:animal-classification", "Job:animal-classification-de", "Order:cuter-animal"]
+        [
+            "Audience:german-speakers",
+            "JobDefinition:animal-classification",
+            "Job:animal-classification-de",
+            "Order:cuter-animal"
+        ]
     );
     let mut total = 0;
     for r in &project.resources {
         match r {
             Resource::JobDefinition(d) => {
-                assert!(matches!(&d.spec.task, Task::Classify { answer_options, .. } if answer_options.len() == 4));
-                assert_eq!(d.spec.referee, Referee::Naive { responses_per_datapoint: 5 });
+                assert!(
+                    matches!(&d.spec.task, Task::Classify { answer_options, .. } if answer_options.len() == 4)
+                );
+                assert_eq!(
+                    d.spec.referee,
+                    Referee::Naive {
+                        responses_per_datapoint: 5
+                    }
+                );
                 assert_eq!(d.spec.datapoints.len(), 5);
                 let first = &d.spec.datapoints[0];
                 assert_eq!(first.key, "control-pixel");
                 assert!(first.explicit_key);
                 let row = &d.spec.datapoints[1];
-                assert!(row.key.starts_with("fp-") && row.key.len() == 35, "{}", row.key);
+                assert!(
+                    row.key.starts_with("fp-") && row.key.len() == 35,
+                    "{}",
+                    row.key
+                );
                 assert!(row.origin.file.ends_with("data/animals.jsonl"));
                 assert_eq!(row.origin.line, 1);
                 match &row.assets[0] {
-                    Asset::File { path, file_name, size, content_hash } => {
+                    Asset::File {
+                        path,
+                        file_name,
+                        size,
+                        content_hash,
+                    } => {
                         assert_eq!(file_name, "cat.png");
                         assert!(path.is_absolute() && path.ends_with("examples/images/cat.png"));
                         assert_eq!(*size, std::fs::metadata(path).unwrap().len());
-                        assert_eq!(content_hash, &blake3::hash(&std::fs::read(path).unwrap()).to_hex().to_string());
+                        assert_eq!(
+                            content_hash,
+                            &blake3::hash(&std::fs::read(path).unwrap())
+                                .to_hex()
+                                .to_string()
+                        );
                     }
                     other => panic!("expected a file asset, got {other:?}"),
                 }
-                assert_eq!(row.private_metadata.get("id").map(String::as_str), Some("a-001"));
+                assert_eq!(
+                    row.private_metadata.get("id").map(String::as_str),
+                    Some("a-001")
+                );
                 total += d.spec.datapoints.len();
             }
             Resource::Order(o) => {
                 assert!(!o.run);
-                assert_eq!(o.spec.referee, Referee::Quorum { threshold: 3, max_votes: 5 });
+                assert_eq!(
+                    o.spec.referee,
+                    Referee::Quorum {
+                        threshold: 3,
+                        max_votes: 5
+                    }
+                );
                 assert!(o.spec.datapoints.iter().all(|d| d.assets.len() == 2));
                 total += o.spec.datapoints.len();
             }
@@ -66,7 +108,10 @@ fn examples_validate_and_resolve() {
             }
         }
     }
-    assert!(total <= 10, "examples must stay small, found {total} datapoints");
+    assert!(
+        total <= 10,
+        "examples must stay small, found {total} datapoints"
+    );
 }
 
 #[test]
@@ -76,7 +121,9 @@ fn each_example_file_validates_on_its_own_except_for_references() {
         load(&[examples().join(name)], &opts()).unwrap_or_else(|d| panic!("{name}:\n{d}"));
     }
     let err = load(&[examples().join("job.yaml")], &opts()).unwrap_err();
-    assert!(err.to_string().contains("refers to JobDefinition `animal-classification`"));
+    assert!(err
+        .to_string()
+        .contains("refers to JobDefinition `animal-classification`"));
 }
 
 #[test]
@@ -86,7 +133,9 @@ fn examples_start_with_the_schema_modeline() {
         if p.extension().is_some_and(|x| x == "yaml") {
             let text = std::fs::read_to_string(&p).unwrap();
             assert!(
-                text.starts_with("# yaml-language-server: $schema=../schemas/manifest.schema.json\n"),
+                text.starts_with(
+                    "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
+                ),
                 "{} lacks the schema modeline",
                 p.display()
             );
@@ -97,29 +146,59 @@ fn examples_start_with_the_schema_modeline() {
 #[test]
 fn cli_exit_codes_and_json_output() {
     let bin = env!("CARGO_BIN_EXE_rapidata");
-    let ok = Command::new(bin).args(["validate", "--no-cache", "--format", "json"]).arg(examples()).output().unwrap();
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let ok = Command::new(bin)
+        .args(["validate", "--no-cache", "--format", "json"])
+        .arg(examples())
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["datapoints"], 7);
 
-    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests/invalid/many-errors.yaml");
-    let out = Command::new(bin).args(["validate", "--no-cache", "--format", "json"]).arg(&bad).output().unwrap();
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/manifests/invalid/many-errors.yaml");
+    let out = Command::new(bin)
+        .args(["validate", "--no-cache", "--format", "json"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
     assert!(v["errors"].as_array().unwrap().len() >= 3);
 
-    let human = Command::new(bin).args(["validate", "--no-cache"]).arg(&bad).output().unwrap();
+    let human = Command::new(bin)
+        .args(["validate", "--no-cache"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(human.status.code(), Some(1));
     let text = String::from_utf8_lossy(&human.stderr);
-    assert!(text.contains("many-errors.yaml:6:7") && text.contains("help: did you mean `freeText`?"), "{text}");
+    assert!(
+        text.contains("many-errors.yaml:6:7") && text.contains("help: did you mean `freeText`?"),
+        "{text}"
+    );
 }
 
 #[test]
 fn cli_defaults_to_the_current_directory() {
     let bin = env!("CARGO_BIN_EXE_rapidata");
-    let out = Command::new(bin).args(["validate", "--no-cache"]).current_dir(examples()).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin)
+        .args(["validate", "--no-cache"])
+        .current_dir(examples())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("4 resource(s), 7 datapoint(s)"));
 }

@@ -14,7 +14,10 @@ fn header(name: &str) -> String {
 }
 
 fn datapoints(dir: &Path, cache: bool) -> BTreeMap<String, Vec<Datapoint>> {
-    let opts = LoadOptions { no_cache: !cache, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        no_cache: !cache,
+        ..LoadOptions::default()
+    };
     let p = load(&[dir.to_path_buf()], &opts).unwrap_or_else(|d| panic!("{d}"));
     p.resources
         .into_iter()
@@ -26,7 +29,9 @@ fn datapoints(dir: &Path, cache: bool) -> BTreeMap<String, Vec<Datapoint>> {
 }
 
 fn keyed(dps: &[Datapoint]) -> BTreeMap<String, String> {
-    dps.iter().map(|d| (d.key.clone(), d.fingerprint.clone())).collect()
+    dps.iter()
+        .map(|d| (d.key.clone(), d.fingerprint.clone()))
+        .collect()
 }
 
 const ITEMS: [&str; 4] = [
@@ -41,7 +46,11 @@ fn keys_are_stable_under_reordering_renaming_and_across_runs() {
     let one = tempfile::tempdir().unwrap();
     std::fs::write(one.path().join("a.png"), PNG_A).unwrap();
     std::fs::write(one.path().join("b.png"), PNG_B).unwrap();
-    std::fs::write(one.path().join("m.yaml"), format!("{}datapoints:\n{}", header("d"), ITEMS.concat())).unwrap();
+    std::fs::write(
+        one.path().join("m.yaml"),
+        format!("{}datapoints:\n{}", header("d"), ITEMS.concat()),
+    )
+    .unwrap();
 
     // Same content, other order, other file names, other metadata order, other folder.
     let two = tempfile::tempdir().unwrap();
@@ -54,7 +63,11 @@ fn keys_are_stable_under_reordering_renaming_and_across_runs() {
         ITEMS[2].to_owned(),
         "  - asset: img/renamed-second.png\n".to_owned(),
     ];
-    std::fs::write(two.path().join("m.yaml"), format!("{}datapoints:\n{}", header("d"), reordered.concat())).unwrap();
+    std::fs::write(
+        two.path().join("m.yaml"),
+        format!("{}datapoints:\n{}", header("d"), reordered.concat()),
+    )
+    .unwrap();
 
     let a = datapoints(one.path(), false);
     let b = datapoints(two.path(), false);

@@ -35,7 +35,13 @@ fn schema_is_draft07_and_covers_every_kind() {
 
 #[test]
 fn cli_prints_the_same_schema() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapidata")).arg("schema").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapidata"))
+        .arg("schema")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), rapidata::manifest::schema::manifest_schema_string());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        rapidata::manifest::schema::manifest_schema_string()
+    );
 }

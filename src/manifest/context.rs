@@ -18,7 +18,11 @@ pub struct Loc {
 
 impl Loc {
     pub fn new(file: u32, line: usize, column: usize) -> Loc {
-        Loc { file, line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+        Loc {
+            file,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
     }
 }
 
@@ -65,7 +69,11 @@ impl Ctx {
 
     pub fn origin(&self, loc: Loc) -> Origin {
         Origin {
-            file: self.files.get(loc.file as usize).cloned().unwrap_or_default(),
+            file: self
+                .files
+                .get(loc.file as usize)
+                .cloned()
+                .unwrap_or_default(),
             line: loc.line as usize,
             column: loc.column as usize,
         }
@@ -74,7 +82,11 @@ impl Ctx {
     pub fn error(&mut self, loc: Loc, message: impl Into<String>, help: impl Into<String>) {
         let help: String = help.into();
         let d = Diagnostic {
-            file: self.files.get(loc.file as usize).cloned().unwrap_or_default(),
+            file: self
+                .files
+                .get(loc.file as usize)
+                .cloned()
+                .unwrap_or_default(),
             line: loc.line as usize,
             column: loc.column as usize,
             message: message.into(),
@@ -99,7 +111,11 @@ impl Ctx {
                 }
                 let i = self.locals.len();
                 self.local_ids.insert(canonical.clone(), i);
-                self.locals.push(LocalFile { canonical, first_use: loc, uses: 1 });
+                self.locals.push(LocalFile {
+                    canonical,
+                    first_use: loc,
+                    uses: 1,
+                });
                 Some(i)
             }
             Err(e) => {

@@ -43,7 +43,8 @@ impl Diagnostics {
     /// Sorts by file and position, drops exact duplicates and attaches the source lines.
     /// Each file is read at most once, and only files that have errors.
     pub(crate) fn finish(&mut self) {
-        self.errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.errors
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         self.errors.dedup();
         let mut texts: HashMap<PathBuf, Option<Vec<String>>> = HashMap::new();
         for d in &mut self.errors {
@@ -51,9 +52,12 @@ impl Diagnostics {
                 continue;
             }
             let lines = texts.entry(d.file.clone()).or_insert_with(|| {
-                std::fs::read(&d.file)
-                    .ok()
-                    .map(|b| String::from_utf8_lossy(&b).lines().map(str::to_owned).collect())
+                std::fs::read(&d.file).ok().map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(str::to_owned)
+                        .collect()
+                })
             });
             if let Some(lines) = lines {
                 d.source_line = lines.get(d.line - 1).cloned();
@@ -68,13 +72,22 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             writeln!(f, "  --> {}", self.file.display())?;
         } else {
-            writeln!(f, "  --> {}:{}:{}", self.file.display(), self.line, self.column)?;
+            writeln!(
+                f,
+                "  --> {}:{}:{}",
+                self.file.display(),
+                self.line,
+                self.column
+            )?;
         }
         if let Some(src) = &self.source_line {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
             // Tabs would misalign the caret; show them as single spaces.
-            let shown: String = src.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let shown: String = src
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
             let shown = truncate(&shown, 200);
             writeln!(f, " {pad} |")?;
             writeln!(f, " {num} | {shown}")?;

@@ -45,7 +45,11 @@ fn kind_of(s: &str) -> Option<ResourceKind> {
 }
 
 fn report(ctx: &mut Ctx, file: u32, e: YamlError) {
-    ctx.error(Loc::new(file, e.line, e.column), e.message, e.help.unwrap_or_default());
+    ctx.error(
+        Loc::new(file, e.line, e.column),
+        e.message,
+        e.help.unwrap_or_default(),
+    );
 }
 
 /// Parses every document of `path` into `docs`.
@@ -55,19 +59,31 @@ pub fn read_file(ctx: &mut Ctx, path: &Path, docs: &mut Vec<ParsedDoc>, broken: 
         Ok(b) => match String::from_utf8(b) {
             Ok(t) => t,
             Err(_) => {
-                ctx.error(Loc::new(file, 0, 0), "manifest is not UTF-8 text", "save the file as UTF-8");
+                ctx.error(
+                    Loc::new(file, 0, 0),
+                    "manifest is not UTF-8 text",
+                    "save the file as UTF-8",
+                );
                 return;
             }
         },
         Err(e) => {
-            ctx.error(Loc::new(file, 0, 0), format!("cannot read manifest: {e}"), "check the path and permissions");
+            ctx.error(
+                Loc::new(file, 0, 0),
+                format!("cannot read manifest: {e}"),
+                "check the path and permissions",
+            );
             return;
         }
     };
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for seg in split_documents(&text) {
         if let Some(doc) = read_document(ctx, file, seg, broken) {
-            docs.push(ParsedDoc { file, base_dir: base_dir.clone(), doc });
+            docs.push(ParsedDoc {
+                file,
+                base_dir: base_dir.clone(),
+                doc,
+            });
         }
     }
 }
@@ -84,7 +100,12 @@ fn first_content_line(seg: Segment<'_>) -> usize {
         + 1
 }
 
-fn read_document(ctx: &mut Ctx, file: u32, seg: Segment<'_>, broken: &mut Vec<Broken>) -> Option<Doc> {
+fn read_document(
+    ctx: &mut Ctx,
+    file: u32,
+    seg: Segment<'_>,
+    broken: &mut Vec<Broken>,
+) -> Option<Doc> {
     let header: RawHeader = match parse(seg) {
         Ok(h) => h,
         Err(e) => {
@@ -96,7 +117,11 @@ fn read_document(ctx: &mut Ctx, file: u32, seg: Segment<'_>, broken: &mut Vec<Br
     let name = header.name.as_ref().map(|n| n.value.clone());
     let kind = match &header.kind {
         None => {
-            ctx.error(doc_loc, "document has no `kind`", format!("add `kind:` with one of {}", KINDS.join(", ")));
+            ctx.error(
+                doc_loc,
+                "document has no `kind`",
+                format!("add `kind:` with one of {}", KINDS.join(", ")),
+            );
             None
         }
         Some(k) => match kind_of(&k.value) {
@@ -106,14 +131,22 @@ fn read_document(ctx: &mut Ctx, file: u32, seg: Segment<'_>, broken: &mut Vec<Br
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("use one of {}", KINDS.join(", ")),
                 };
-                ctx.error(Loc::new(file, k.line, k.column), format!("unknown kind `{}`", k.value), help);
+                ctx.error(
+                    Loc::new(file, k.line, k.column),
+                    format!("unknown kind `{}`", k.value),
+                    help,
+                );
                 None
             }
         },
     };
     let version_ok = match &header.api_version {
         None => {
-            ctx.error(doc_loc, "document has no `apiVersion`", format!("add `apiVersion: {API_VERSION}` at the top of the document"));
+            ctx.error(
+                doc_loc,
+                "document has no `apiVersion`",
+                format!("add `apiVersion: {API_VERSION}` at the top of the document"),
+            );
             false
         }
         Some(v) if v.value != API_VERSION => {
@@ -129,7 +162,10 @@ fn read_document(ctx: &mut Ctx, file: u32, seg: Segment<'_>, broken: &mut Vec<Br
     let kind = kind?;
     let mark_broken = |broken: &mut Vec<Broken>| {
         if let Some(name) = &name {
-            broken.push(Broken { kind, name: name.clone() });
+            broken.push(Broken {
+                kind,
+                name: name.clone(),
+            });
         }
     };
     if !version_ok {
@@ -151,4 +187,3 @@ fn read_document(ctx: &mut Ctx, file: u32, seg: Segment<'_>, broken: &mut Vec<Br
         }
     }
 }
-

@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::context::{Ctx, Loc};
-use super::raw::{Located, RawAsset, RawTextAsset, RawDatapoint, RowDatapoint};
+use super::raw::{Located, RawAsset, RawDatapoint, RawTextAsset, RowDatapoint};
 
 /// An asset whose local file (if any) is registered in [`Ctx::locals`] but not hashed yet.
 #[derive(Debug, Clone)]
 pub enum DraftAsset {
-    Local { index: usize, file_name: String },
+    Local {
+        index: usize,
+        file_name: String,
+    },
     Url(String),
     Text(String),
     /// The path was refused; the error is already reported.
@@ -51,9 +54,15 @@ impl Draft {
 pub fn draft_asset(ctx: &mut Ctx, base_dir: &Path, raw: RawAsset, loc: Loc) -> DraftAsset {
     match raw {
         RawAsset::Text(RawTextAsset { text }) => DraftAsset::Text(text),
-        RawAsset::Path(p) if p.starts_with("http://") || p.starts_with("https://") => DraftAsset::Url(p),
+        RawAsset::Path(p) if p.starts_with("http://") || p.starts_with("https://") => {
+            DraftAsset::Url(p)
+        }
         RawAsset::Path(p) if p.trim().is_empty() => {
-            ctx.error(loc, "empty asset path", "write a file path, an http(s) URL, or {text: \"...\"}");
+            ctx.error(
+                loc,
+                "empty asset path",
+                "write a file path, an http(s) URL, or {text: \"...\"}",
+            );
             DraftAsset::Invalid
         }
         RawAsset::Path(p) => {
@@ -108,7 +117,11 @@ pub fn from_row(ctx: &mut Ctx, base_dir: &Path, r: RowDatapoint, loc: Loc) -> Dr
         d.single = Some((draft_asset(ctx, base_dir, a, loc), loc));
     }
     if let Some(list) = r.assets {
-        d.multi = Some(list.into_iter().map(|a| (draft_asset(ctx, base_dir, a, loc), loc)).collect());
+        d.multi = Some(
+            list.into_iter()
+                .map(|a| (draft_asset(ctx, base_dir, a, loc), loc))
+                .collect(),
+        );
     }
     if let Some(a) = r.context_asset {
         d.context_asset = Some((draft_asset(ctx, base_dir, a, loc), loc));

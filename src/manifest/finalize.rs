@@ -20,10 +20,18 @@ pub fn check_files(ctx: &mut Ctx, results: Vec<Result<FileInfo, String>>) -> Has
             let l = &ctx.locals[i];
             (l.first_use, l.uses, l.canonical.display().to_string())
         };
-        let also = if uses > 1 { format!(" (used by {uses} datapoints)") } else { String::new() };
+        let also = if uses > 1 {
+            format!(" (used by {uses} datapoints)")
+        } else {
+            String::new()
+        };
         match r {
             Err(e) => {
-                ctx.error(loc, format!("cannot read `{shown}`: {e}{also}"), "check the file's permissions");
+                ctx.error(
+                    loc,
+                    format!("cannot read `{shown}`: {e}{also}"),
+                    "check the file's permissions",
+                );
                 out.push(None);
             }
             Ok(info) if info.media.is_none() => {
@@ -68,7 +76,11 @@ pub fn datapoints(ctx: &mut Ctx, hashed: &Hashed, drafts: Vec<Draft>) -> Vec<Dat
             (None, Some(v)) => v.iter().map(|(a, _)| a).collect(),
             (None, None) => continue,
         };
-        let Some(assets) = written.into_iter().map(|a| asset(ctx, hashed, a)).collect::<Option<Vec<_>>>() else {
+        let Some(assets) = written
+            .into_iter()
+            .map(|a| asset(ctx, hashed, a))
+            .collect::<Option<Vec<_>>>()
+        else {
             continue;
         };
         let context_asset = match &d.context_asset {
@@ -93,7 +105,11 @@ pub fn datapoints(ctx: &mut Ctx, hashed: &Hashed, drafts: Vec<Draft>) -> Vec<Dat
         if let Some(first) = seen.get(&key) {
             let first = ctx.origin(*first);
             if explicit_key {
-                ctx.error(key_loc, format!("duplicate datapoint key `{key}` (first used at {first})"), "keys must be unique within a resource; change one of them");
+                ctx.error(
+                    key_loc,
+                    format!("duplicate datapoint key `{key}` (first used at {first})"),
+                    "keys must be unique within a resource; change one of them",
+                );
             } else {
                 ctx.error(
                     key_loc,

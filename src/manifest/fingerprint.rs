@@ -92,7 +92,10 @@ pub fn fingerprint(c: &Content<'_>) -> String {
 /// The key of a datapoint without an explicit one: `fp-` and the first 32 hex characters
 /// (128 bits) of its fingerprint.
 pub fn fingerprint_key(fingerprint: &str) -> String {
-    format!("{FINGERPRINT_KEY_PREFIX}{}", &fingerprint[..32.min(fingerprint.len())])
+    format!(
+        "{FINGERPRINT_KEY_PREFIX}{}",
+        &fingerprint[..32.min(fingerprint.len())]
+    )
 }
 
 #[cfg(test)]
@@ -117,7 +120,10 @@ mod tests {
         assert_ne!(fp(&a, None), fp(&a, Some("")));
         let b = [Asset::Text("a".into()), Asset::Text("b".into())];
         assert_ne!(fp(&a, None), fp(&b, None));
-        assert_ne!(fp(&[Asset::Url("x".into())], None), fp(&[Asset::Text("x".into())], None));
+        assert_ne!(
+            fp(&[Asset::Url("x".into())], None),
+            fp(&[Asset::Text("x".into())], None)
+        );
         assert_eq!(fingerprint_key(&fp(&a, None)).len(), 35);
     }
 }

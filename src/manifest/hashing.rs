@@ -45,9 +45,15 @@ pub struct HashStats {
 
 /// Hashes `paths` (canonical) with up to `available_parallelism` threads, using and
 /// updating the cache in `cache_dir` when given. Results are in input order.
-pub fn hash_files(paths: &[PathBuf], cache_dir: Option<&Path>) -> (Vec<Result<FileInfo, String>>, HashStats) {
+pub fn hash_files(
+    paths: &[PathBuf],
+    cache_dir: Option<&Path>,
+) -> (Vec<Result<FileInfo, String>>, HashStats) {
     let cache = cache_dir.map(load_cache).unwrap_or_default();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8).min(paths.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+        .min(paths.len().max(1));
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<(Result<FileInfo, String>, Option<CacheEntry>, bool, u64)>> =
         (0..paths.len()).map(|_| None).collect();
@@ -75,7 +81,10 @@ pub fn hash_files(paths: &[PathBuf], cache_dir: Option<&Path>) -> (Vec<Result<Fi
             }
         }
     });
-    let mut stats = HashStats { files: paths.len(), ..HashStats::default() };
+    let mut stats = HashStats {
+        files: paths.len(),
+        ..HashStats::default()
+    };
     let mut updates = Vec::new();
     let out = results
         .into_iter()
@@ -116,14 +125,23 @@ fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>) -> HashOutcome {
     if let Some(mtime_ns) = mtime_ns {
         if let Some(e) = cache.get(path) {
             if e.size == size && e.mtime_ns == mtime_ns {
-                let info = FileInfo { size, hash: e.hash.clone(), media: e.media };
+                let info = FileInfo {
+                    size,
+                    hash: e.hash.clone(),
+                    media: e.media,
+                };
                 return (Ok(info), None, true, 0);
             }
         }
     }
     match read_and_hash(path) {
         Ok((hash, media, read)) => {
-            let entry = mtime_ns.map(|mtime_ns| CacheEntry { size, mtime_ns, hash: hash.clone(), media });
+            let entry = mtime_ns.map(|mtime_ns| CacheEntry {
+                size,
+                mtime_ns,
+                hash: hash.clone(),
+                media,
+            });
             (Ok(FileInfo { size, hash, media }), entry, false, read)
         }
         Err(e) => (Err(e.to_string()), None, false, 0),
@@ -179,7 +197,15 @@ fn parse_line(line: &str) -> Option<(PathBuf, CacheEntry)> {
     if !path.is_absolute() {
         return None;
     }
-    Some((path, CacheEntry { size, mtime_ns, hash: hash.to_owned(), media }))
+    Some((
+        path,
+        CacheEntry {
+            size,
+            mtime_ns,
+            hash: hash.to_owned(),
+            media,
+        },
+    ))
 }
 
 fn save_cache(dir: &Path, entries: &HashMap<PathBuf, CacheEntry>) -> std::io::Result<()> {
@@ -200,7 +226,11 @@ fn save_cache(dir: &Path, entries: &HashMap<PathBuf, CacheEntry>) -> std::io::Re
                 continue;
             }
             let media = e.media.map_or("-", Media::as_str);
-            writeln!(w, "{}\t{}\t{}\t{}\t{}", e.size, e.mtime_ns, e.hash, media, p)?;
+            writeln!(
+                w,
+                "{}\t{}\t{}\t{}\t{}",
+                e.size, e.mtime_ns, e.hash, media, p
+            )?;
         }
         w.flush()?;
     }
@@ -224,7 +254,10 @@ mod tests {
         assert_eq!(s2.cache_hits, 1);
         assert_eq!(s2.bytes_read, 0);
         assert_eq!(r1[0].as_ref().unwrap(), r2[0].as_ref().unwrap());
-        assert_eq!(r1[0].as_ref().unwrap().hash, blake3::hash(b"GIF89a-some-bytes").to_hex().to_string());
+        assert_eq!(
+            r1[0].as_ref().unwrap().hash,
+            blake3::hash(b"GIF89a-some-bytes").to_hex().to_string()
+        );
         // Garbage in the cache: ignored, rebuilt.
         std::fs::write(cache.join(CACHE_FILE), "garbage\n1\t2\tzz\tpng\t/x\n\0\0").unwrap();
         let (r3, s3) = hash_files(std::slice::from_ref(&f), Some(&cache));

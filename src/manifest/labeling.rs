@@ -6,10 +6,10 @@ use std::path::Path;
 
 use super::context::{Ctx, Loc};
 use super::draft::{from_inline, Draft};
+use super::fingerprint::FINGERPRINT_KEY_PREFIX;
 use super::model::{Referee, Task};
 use super::raw::{Located, RawDatapoint, RawReferee, RawSource, RawTaskType};
 use super::sources::read_source;
-use super::fingerprint::FINGERPRINT_KEY_PREFIX;
 
 /// Longest instruction accepted (characters). The API does not publish a limit; 1,000 is
 /// far above any instruction labelers read and catches pasted documents early.
@@ -72,14 +72,22 @@ fn at<T>(file: u32, l: &Located<T>) -> Loc {
 pub fn build(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: LabelingRaw) -> Option<PendingSpec> {
     let ty = raw.task_type.value;
     let task = build_task(ctx, file, &raw);
-    let referee = raw.referee.as_ref().and_then(|r| build_referee(ctx, file, r)).unwrap_or_default();
+    let referee = raw
+        .referee
+        .as_ref()
+        .and_then(|r| build_referee(ctx, file, r))
+        .unwrap_or_default();
     let settings = raw.settings.unwrap_or_default();
     let mut failure_tolerance = 0.0;
     if let Some(ft) = &raw.failure_tolerance {
         if (0.0..=1.0).contains(&ft.value) {
             failure_tolerance = ft.value;
         } else {
-            ctx.error(at(file, ft), format!("failureTolerance {} is outside 0..1", ft.value), "use a fraction such as 0.05 (5% may fail)");
+            ctx.error(
+                at(file, ft),
+                format!("failureTolerance {} is outside 0..1", ft.value),
+                "use a fraction such as 0.05 (5% may fail)",
+            );
         }
     }
     let mut drafts = Vec::new();
@@ -90,7 +98,14 @@ pub fn build(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: LabelingRaw) -> Opt
         read_source(ctx, file, base_dir, s, &mut drafts);
     }
     check_drafts(ctx, ty, &drafts);
-    Some(PendingSpec { task: task?, referee, settings, failure_tolerance, prune: raw.prune.unwrap_or(false), drafts })
+    Some(PendingSpec {
+        task: task?,
+        referee,
+        settings,
+        failure_tolerance,
+        prune: raw.prune.unwrap_or(false),
+        drafts,
+    })
 }
 
 fn type_name(t: RawTaskType) -> &'static str {
@@ -112,26 +127,47 @@ fn build_task(ctx: &mut Ctx, file: u32, raw: &LabelingRaw) -> Option<Task> {
     let instr = &raw.instruction;
     let mut ok = true;
     if instr.value.trim().is_empty() {
-        ctx.error(at(file, instr), "`instruction` is empty", "say what labelers should do, e.g. `Which animal is shown?`");
+        ctx.error(
+            at(file, instr),
+            "`instruction` is empty",
+            "say what labelers should do, e.g. `Which animal is shown?`",
+        );
         ok = false;
     } else if instr.value.chars().count() > MAX_INSTRUCTION {
         ctx.error(
             at(file, instr),
-            format!("`instruction` has {} characters, more than the limit of {MAX_INSTRUCTION}", instr.value.chars().count()),
+            format!(
+                "`instruction` has {} characters, more than the limit of {MAX_INSTRUCTION}",
+                instr.value.chars().count()
+            ),
             "shorten the instruction",
         );
         ok = false;
     }
     if ty != RawTaskType::Classify {
         if let Some(a) = &raw.answer_options {
-            ctx.error(at(file, a), format!("`answerOptions` is only used by type `classify`, not `{tname}`"), "remove `answerOptions` or change `type` to `classify`");
+            ctx.error(
+                at(file, a),
+                format!("`answerOptions` is only used by type `classify`, not `{tname}`"),
+                "remove `answerOptions` or change `type` to `classify`",
+            );
             ok = false;
         }
     }
     if ty != RawTaskType::Ranking {
-        for (f, v) in [("comparisonBudgetPerRanking", &raw.comparison_budget_per_ranking), ("responsesPerComparison", &raw.responses_per_comparison)] {
+        for (f, v) in [
+            (
+                "comparisonBudgetPerRanking",
+                &raw.comparison_budget_per_ranking,
+            ),
+            ("responsesPerComparison", &raw.responses_per_comparison),
+        ] {
             if let Some(v) = v {
-                ctx.error(at(file, v), format!("`{f}` is only used by type `ranking`, not `{tname}`"), format!("remove `{f}` or change `type` to `ranking`"));
+                ctx.error(
+                    at(file, v),
+                    format!("`{f}` is only used by type `ranking`, not `{tname}`"),
+                    format!("remove `{f}` or change `type` to `ranking`"),
+                );
                 ok = false;
             }
         }
@@ -140,24 +176,46 @@ fn build_task(ctx: &mut Ctx, file: u32, raw: &LabelingRaw) -> Option<Task> {
     let task = match ty {
         RawTaskType::Classify => {
             let Some(opts) = &raw.answer_options else {
-                ctx.error(at(file, &raw.task_type), "type `classify` needs `answerOptions`", "add `answerOptions: [yes, no]` (at least 2 distinct options)");
+                ctx.error(
+                    at(file, &raw.task_type),
+                    "type `classify` needs `answerOptions`",
+                    "add `answerOptions: [yes, no]` (at least 2 distinct options)",
+                );
                 return None;
             };
             if opts.value.len() < 2 {
-                ctx.error(at(file, opts), format!("`answerOptions` has {} option(s); classify needs at least 2", opts.value.len()), "add more options");
+                ctx.error(
+                    at(file, opts),
+                    format!(
+                        "`answerOptions` has {} option(s); classify needs at least 2",
+                        opts.value.len()
+                    ),
+                    "add more options",
+                );
                 ok = false;
             }
             let mut seen = HashSet::new();
             for o in &opts.value {
                 if o.value.trim().is_empty() {
-                    ctx.error(at(file, o), "empty answer option", "remove it or give it a label");
+                    ctx.error(
+                        at(file, o),
+                        "empty answer option",
+                        "remove it or give it a label",
+                    );
                     ok = false;
                 } else if !seen.insert(o.value.as_str()) {
-                    ctx.error(at(file, o), format!("duplicate answer option `{}`", o.value), "answer options must be unique; remove the repeat");
+                    ctx.error(
+                        at(file, o),
+                        format!("duplicate answer option `{}`", o.value),
+                        "answer options must be unique; remove the repeat",
+                    );
                     ok = false;
                 }
             }
-            Task::Classify { instruction, answer_options: opts.value.iter().map(|o| o.value.clone()).collect() }
+            Task::Classify {
+                instruction,
+                answer_options: opts.value.iter().map(|o| o.value.clone()).collect(),
+            }
         }
         RawTaskType::Compare => Task::Compare { instruction },
         RawTaskType::FreeText => Task::FreeText { instruction },
@@ -169,19 +227,34 @@ fn build_task(ctx: &mut Ctx, file: u32, raw: &LabelingRaw) -> Option<Task> {
             let mut get = |f: &str, v: &Option<Located<u32>>| -> Option<u32> {
                 match v {
                     None => {
-                        ctx.error(at(file, &raw.task_type), format!("type `ranking` needs `{f}`"), format!("add `{f}: 10` (a positive number)"));
+                        ctx.error(
+                            at(file, &raw.task_type),
+                            format!("type `ranking` needs `{f}`"),
+                            format!("add `{f}: 10` (a positive number)"),
+                        );
                         None
                     }
                     Some(v) if v.value == 0 => {
-                        ctx.error(at(file, v), format!("`{f}` must be at least 1"), "use a positive number");
+                        ctx.error(
+                            at(file, v),
+                            format!("`{f}` must be at least 1"),
+                            "use a positive number",
+                        );
                         None
                     }
                     Some(v) => Some(v.value),
                 }
             };
-            let budget = get("comparisonBudgetPerRanking", &raw.comparison_budget_per_ranking);
+            let budget = get(
+                "comparisonBudgetPerRanking",
+                &raw.comparison_budget_per_ranking,
+            );
             let rpc = get("responsesPerComparison", &raw.responses_per_comparison);
-            Task::Ranking { instruction, comparison_budget_per_ranking: budget?, responses_per_comparison: rpc? }
+            Task::Ranking {
+                instruction,
+                comparison_budget_per_ranking: budget?,
+                responses_per_comparison: rpc?,
+            }
         }
     };
     ok.then_some(task)
@@ -189,7 +262,9 @@ fn build_task(ctx: &mut Ctx, file: u32, raw: &LabelingRaw) -> Option<Task> {
 
 fn build_referee(ctx: &mut Ctx, file: u32, r: &Located<RawReferee>) -> Option<Referee> {
     let v = &r.value;
-    let n = usize::from(v.responses_per_datapoint.is_some()) + usize::from(v.quorum.is_some()) + usize::from(v.early_stopping.is_some());
+    let n = usize::from(v.responses_per_datapoint.is_some())
+        + usize::from(v.quorum.is_some())
+        + usize::from(v.early_stopping.is_some());
     if n != 1 {
         ctx.error(
             at(file, r),
@@ -200,34 +275,65 @@ fn build_referee(ctx: &mut Ctx, file: u32, r: &Located<RawReferee>) -> Option<Re
     }
     if let Some(x) = &v.responses_per_datapoint {
         if x.value == 0 {
-            ctx.error(at(file, x), "`responsesPerDatapoint` must be at least 1", "use a positive number; the SDK default is 10");
+            ctx.error(
+                at(file, x),
+                "`responsesPerDatapoint` must be at least 1",
+                "use a positive number; the SDK default is 10",
+            );
             return None;
         }
-        return Some(Referee::Naive { responses_per_datapoint: x.value });
+        return Some(Referee::Naive {
+            responses_per_datapoint: x.value,
+        });
     }
     if let Some(q) = &v.quorum {
         let (t, m) = (&q.value.threshold, &q.value.max_votes);
         if t.value == 0 {
-            ctx.error(at(file, t), "quorum `threshold` must be at least 1", "use a positive number");
+            ctx.error(
+                at(file, t),
+                "quorum `threshold` must be at least 1",
+                "use a positive number",
+            );
             return None;
         }
         if m.value < t.value {
-            ctx.error(at(file, m), format!("quorum `maxVotes` ({}) is below `threshold` ({})", m.value, t.value), "maxVotes must be at least threshold");
+            ctx.error(
+                at(file, m),
+                format!(
+                    "quorum `maxVotes` ({}) is below `threshold` ({})",
+                    m.value, t.value
+                ),
+                "maxVotes must be at least threshold",
+            );
             return None;
         }
-        return Some(Referee::Quorum { threshold: t.value, max_votes: m.value });
+        return Some(Referee::Quorum {
+            threshold: t.value,
+            max_votes: m.value,
+        });
     }
     if let Some(e) = &v.early_stopping {
         let (c, m) = (&e.value.confidence_threshold, &e.value.max_votes);
         if !(c.value > 0.0 && c.value < 1.0) {
-            ctx.error(at(file, c), format!("`confidenceThreshold` {} is outside 0..1", c.value), "use a probability such as 0.95");
+            ctx.error(
+                at(file, c),
+                format!("`confidenceThreshold` {} is outside 0..1", c.value),
+                "use a probability such as 0.95",
+            );
             return None;
         }
         if m.value == 0 {
-            ctx.error(at(file, m), "`maxVotes` must be at least 1", "use a positive number");
+            ctx.error(
+                at(file, m),
+                "`maxVotes` must be at least 1",
+                "use a positive number",
+            );
             return None;
         }
-        return Some(Referee::EarlyStopping { confidence_threshold: c.value, max_votes: m.value });
+        return Some(Referee::EarlyStopping {
+            confidence_threshold: c.value,
+            max_votes: m.value,
+        });
     }
     None
 }
@@ -238,53 +344,120 @@ fn check_drafts(ctx: &mut Ctx, ty: RawTaskType, drafts: &[Draft]) {
     let mut groups: HashMap<&str, (usize, Loc)> = HashMap::new();
     for d in drafts {
         match (ty, &d.single, &d.multi) {
-            (_, Some(_), Some(_)) => ctx.error(d.loc, "datapoint has both `asset` and `assets`", "use `assets` for compare, `asset` otherwise"),
-            (RawTaskType::Compare, Some((_, l)), None) => ctx.error(*l, "type `compare` needs `assets` with at least 2 assets", "write `assets: [a.png, b.png]` instead of `asset:`"),
-            (RawTaskType::Compare, None, Some(v)) if v.len() < 2 => ctx.error(d.loc, format!("type `compare` needs at least 2 assets, this datapoint has {}", v.len()), "add another asset to `assets`"),
-            (RawTaskType::Compare, None, None) => ctx.error(d.loc, "datapoint has no `assets`", "add `assets: [a.png, b.png]`"),
+            (_, Some(_), Some(_)) => ctx.error(
+                d.loc,
+                "datapoint has both `asset` and `assets`",
+                "use `assets` for compare, `asset` otherwise",
+            ),
+            (RawTaskType::Compare, Some((_, l)), None) => ctx.error(
+                *l,
+                "type `compare` needs `assets` with at least 2 assets",
+                "write `assets: [a.png, b.png]` instead of `asset:`",
+            ),
+            (RawTaskType::Compare, None, Some(v)) if v.len() < 2 => ctx.error(
+                d.loc,
+                format!(
+                    "type `compare` needs at least 2 assets, this datapoint has {}",
+                    v.len()
+                ),
+                "add another asset to `assets`",
+            ),
+            (RawTaskType::Compare, None, None) => ctx.error(
+                d.loc,
+                "datapoint has no `assets`",
+                "add `assets: [a.png, b.png]`",
+            ),
             (RawTaskType::Compare, None, Some(_)) => {}
-            (_, None, Some(v)) => ctx.error(v.first().map_or(d.loc, |a| a.1), format!("`assets` is only for type `compare`; type `{tname}` takes one `asset`"), "write `asset: path`"),
-            (_, None, None) => ctx.error(d.loc, "datapoint has no `asset`", "add `asset: path/to/file.png` (or a URL, or {text: ...})"),
+            (_, None, Some(v)) => ctx.error(
+                v.first().map_or(d.loc, |a| a.1),
+                format!("`assets` is only for type `compare`; type `{tname}` takes one `asset`"),
+                "write `asset: path`",
+            ),
+            (_, None, None) => ctx.error(
+                d.loc,
+                "datapoint has no `asset`",
+                "add `asset: path/to/file.png` (or a URL, or {text: ...})",
+            ),
             (_, Some(_), None) => {}
         }
         if let Some((c, l)) = &d.context {
             let n = c.chars().count();
             if n > MAX_CONTEXT {
-                ctx.error(*l, format!("`context` has {n} characters, more than the limit of {MAX_CONTEXT}"), "shorten the context (dataset schema maxLength 400)");
+                ctx.error(
+                    *l,
+                    format!("`context` has {n} characters, more than the limit of {MAX_CONTEXT}"),
+                    "shorten the context (dataset schema maxLength 400)",
+                );
             }
         }
         match (ty, &d.sentence) {
-            (RawTaskType::SelectWords, None) => ctx.error(d.loc, "type `selectWords` needs a `sentence` on every datapoint", "add `sentence: \"the words to select from\"`"),
-            (RawTaskType::SelectWords, Some((s, l))) if s.trim().is_empty() => ctx.error(*l, "`sentence` is empty", "write the sentence whose words are selected"),
+            (RawTaskType::SelectWords, None) => ctx.error(
+                d.loc,
+                "type `selectWords` needs a `sentence` on every datapoint",
+                "add `sentence: \"the words to select from\"`",
+            ),
+            (RawTaskType::SelectWords, Some((s, l))) if s.trim().is_empty() => ctx.error(
+                *l,
+                "`sentence` is empty",
+                "write the sentence whose words are selected",
+            ),
             (RawTaskType::SelectWords, Some(_)) | (_, None) => {}
-            (_, Some((_, l))) => ctx.error(*l, format!("`sentence` is only used by type `selectWords`, not `{tname}`"), "remove `sentence`"),
+            (_, Some((_, l))) => ctx.error(
+                *l,
+                format!("`sentence` is only used by type `selectWords`, not `{tname}`"),
+                "remove `sentence`",
+            ),
         }
         if ty == RawTaskType::Ranking {
             match &d.group {
-                None => ctx.error(d.loc, "type `ranking` needs a `group` on every datapoint", "add `group: <name>`; datapoints of one group are ranked against each other"),
+                None => ctx.error(
+                    d.loc,
+                    "type `ranking` needs a `group` on every datapoint",
+                    "add `group: <name>`; datapoints of one group are ranked against each other",
+                ),
                 Some((g, l)) => groups.entry(g.as_str()).or_insert((0, *l)).0 += 1,
             }
         }
         if let Some((k, l)) = &d.key {
             if k.trim().is_empty() {
-                ctx.error(*l, "empty `key`", "remove `key` to use the content fingerprint, or give a non-empty key");
+                ctx.error(
+                    *l,
+                    "empty `key`",
+                    "remove `key` to use the content fingerprint, or give a non-empty key",
+                );
             } else if k.starts_with(FINGERPRINT_KEY_PREFIX) {
                 ctx.error(*l, format!("explicit key `{k}` starts with `{FINGERPRINT_KEY_PREFIX}`, which is reserved for fingerprint keys"), "choose another key or remove it");
             } else if k.chars().count() > MAX_KEY {
-                ctx.error(*l, format!("`key` is longer than {MAX_KEY} characters"), "use a shorter key");
+                ctx.error(
+                    *l,
+                    format!("`key` is longer than {MAX_KEY} characters"),
+                    "use a shorter key",
+                );
             } else if k.chars().any(char::is_control) {
-                ctx.error(*l, "`key` contains control characters", "use printable characters only");
+                ctx.error(
+                    *l,
+                    "`key` contains control characters",
+                    "use printable characters only",
+                );
             }
         }
         for k in d.private_metadata.keys() {
             if k.is_empty() {
-                ctx.error(d.loc, "empty `privateMetadata` key", "name every metadata entry");
+                ctx.error(
+                    d.loc,
+                    "empty `privateMetadata` key",
+                    "name every metadata entry",
+                );
             }
         }
     }
     let mut small: Vec<_> = groups.into_iter().filter(|(_, (n, _))| *n < 2).collect();
     small.sort_by_key(|(_, (_, l))| (l.file, l.line));
     for (g, (_, l)) in small {
-        ctx.error(l, format!("ranking group `{g}` has only one datapoint"), "a group needs at least 2 datapoints to be ranked");
+        ctx.error(
+            l,
+            format!("ranking group `{g}` has only one datapoint"),
+            "a group needs at least 2 datapoints to be ranked",
+        );
     }
 }

@@ -25,9 +25,16 @@ impl Media {
     }
 
     pub fn parse(s: &str) -> Option<Media> {
-        [Media::Jpeg, Media::Png, Media::Gif, Media::Webp, Media::Mp4, Media::Mp3]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        [
+            Media::Jpeg,
+            Media::Png,
+            Media::Gif,
+            Media::Webp,
+            Media::Mp4,
+            Media::Mp3,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 }
 
@@ -46,7 +53,9 @@ pub fn sniff(head: &[u8]) -> Option<Media> {
         Some(Media::Webp)
     } else if head.len() >= 8 && &head[4..8] == b"ftyp" {
         Some(Media::Mp4)
-    } else if head.starts_with(b"ID3") || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0) {
+    } else if head.starts_with(b"ID3")
+        || (head.len() >= 2 && head[0] == 0xFF && head[1] & 0xE0 == 0xE0)
+    {
         Some(Media::Mp3)
     } else {
         None
@@ -59,7 +68,10 @@ mod tests {
 
     #[test]
     fn recognises_magic_bytes() {
-        assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]), Some(Media::Png));
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]),
+            Some(Media::Png)
+        );
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Media::Jpeg));
         assert_eq!(sniff(b"GIF89a..."), Some(Media::Gif));
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Media::Webp));

@@ -66,10 +66,20 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Project, Diagnostic
 }
 
 /// [`load`], also returning counters.
-pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project, Diagnostics>, LoadStats) {
+pub fn load_with_stats(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+) -> (Result<Project, Diagnostics>, LoadStats) {
     let default_paths = [PathBuf::from(".")];
-    let paths = if paths.is_empty() { &default_paths[..] } else { paths };
-    let root = opts.root.clone().unwrap_or_else(|| paths::default_root(paths));
+    let paths = if paths.is_empty() {
+        &default_paths[..]
+    } else {
+        paths
+    };
+    let root = opts
+        .root
+        .clone()
+        .unwrap_or_else(|| paths::default_root(paths));
     let resolver = paths::PathResolver::new(root, opts.allow_outside_root);
     let mut ctx = Ctx::new(resolver);
     let mut stats = LoadStats::default();
@@ -77,11 +87,19 @@ pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project
     let (files, missing) = discover::manifest_files(paths);
     for (p, msg) in missing {
         let f = ctx.file_id(&p);
-        ctx.error(Loc::new(f, 0, 0), msg, "pass an existing manifest file or directory");
+        ctx.error(
+            Loc::new(f, 0, 0),
+            msg,
+            "pass an existing manifest file or directory",
+        );
     }
     if files.is_empty() && ctx.diags.is_empty() {
         let f = ctx.file_id(&paths[0]);
-        ctx.error(Loc::new(f, 0, 0), "no manifest files (*.yaml, *.yml) found", "pass a manifest file or a directory that contains manifests");
+        ctx.error(
+            Loc::new(f, 0, 0),
+            "no manifest files (*.yaml, *.yml) found",
+            "pass a manifest file or a directory that contains manifests",
+        );
     }
     stats.manifests = files.len();
 
@@ -97,7 +115,11 @@ pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project
     let cache_dir = if opts.no_cache {
         None
     } else {
-        Some(opts.cache_dir.clone().unwrap_or_else(|| ctx.paths.root.join(".rapidata").join("cache")))
+        Some(
+            opts.cache_dir
+                .clone()
+                .unwrap_or_else(|| ctx.paths.root.join(".rapidata").join("cache")),
+        )
     };
     let (results, hstats) = hashing::hash_files(&canonical, cache_dir.as_deref());
     stats.hash = hstats;
@@ -107,7 +129,13 @@ pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project
     let mut def_locs = Vec::new();
     for p in pending {
         let r = match p {
-            Pending::Labeling { kind_order, name, loc, spec, run } => {
+            Pending::Labeling {
+                kind_order,
+                name,
+                loc,
+                spec,
+                run,
+            } => {
                 let Some(spec) = spec else { continue };
                 let spec = LabelingSpec {
                     datapoints: finalize::datapoints(&mut ctx, &hashed, spec.drafts),
@@ -120,7 +148,12 @@ pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project
                 stats.datapoints += spec.datapoints.len();
                 let origin = ctx.origin(loc);
                 if kind_order {
-                    Resource::Order(Order { name, origin, spec, run })
+                    Resource::Order(Order {
+                        name,
+                        origin,
+                        spec,
+                        run,
+                    })
                 } else {
                     Resource::JobDefinition(JobDefinition { name, origin, spec })
                 }
@@ -138,7 +171,13 @@ pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project
 
     let mut diags = ctx.diags;
     if diags.is_empty() {
-        (Ok(Project { root: ctx.paths.root_canonical, resources }), stats)
+        (
+            Ok(Project {
+                root: ctx.paths.root_canonical,
+                resources,
+            }),
+            stats,
+        )
     } else {
         diags.finish();
         (Err(diags), stats)
@@ -146,7 +185,13 @@ pub fn load_with_stats(paths: &[PathBuf], opts: &LoadOptions) -> (Result<Project
 }
 
 enum Pending {
-    Labeling { kind_order: bool, name: String, loc: Loc, spec: Option<PendingSpec>, run: bool },
+    Labeling {
+        kind_order: bool,
+        name: String,
+        loc: Loc,
+        spec: Option<PendingSpec>,
+        run: bool,
+    },
     Ready(Resource),
     /// A job and the location of its `definition:` value.
     Job(Job, Loc),
@@ -158,19 +203,33 @@ fn at<T>(file: u32, l: &Located<T>) -> Loc {
 
 fn check_name(ctx: &mut Ctx, file: u32, name: &Located<String>) {
     if name.value.trim().is_empty() {
-        ctx.error(at(file, name), "`name` is empty", "give the resource a unique name");
+        ctx.error(
+            at(file, name),
+            "`name` is empty",
+            "give the resource a unique name",
+        );
     }
 }
 
 fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
-    let ParsedDoc { file, base_dir, doc } = d;
+    let ParsedDoc {
+        file,
+        base_dir,
+        doc,
+    } = d;
     match doc {
         Doc::JobDefinition(r) => {
             check_name(ctx, file, &r.name);
             let loc = at(file, &r.kind);
             let name = r.name.value.clone();
             let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
-            Pending::Labeling { kind_order: false, name, loc, spec, run: false }
+            Pending::Labeling {
+                kind_order: false,
+                name,
+                loc,
+                spec,
+                run: false,
+            }
         }
         Doc::Order(r) => {
             check_name(ctx, file, &r.name);
@@ -178,13 +237,23 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             let name = r.name.value.clone();
             let run = r.run.unwrap_or(false);
             let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
-            Pending::Labeling { kind_order: true, name, loc, spec, run }
+            Pending::Labeling {
+                kind_order: true,
+                name,
+                loc,
+                spec,
+                run,
+            }
         }
         Doc::Job(r) => {
             check_name(ctx, file, &r.name);
             if let Some(rev) = &r.revision {
                 if rev.value == 0 {
-                    ctx.error(at(file, rev), "`revision` must be at least 1", "revisions are numbered from 1; remove `revision` to follow the latest");
+                    ctx.error(
+                        at(file, rev),
+                        "`revision` must be at least 1",
+                        "revisions are numbered from 1; remove `revision` to follow the latest",
+                    );
                 }
             }
             let def_loc = at(file, &r.definition);
@@ -221,19 +290,35 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
 
 /// Each filter (and nested filter) is an object whose `_t` is a known `IAudienceFilter`.
 fn check_filter(ctx: &mut Ctx, loc: Loc, v: &serde_json::Value, path: &str) {
-    let here = if path.is_empty() { String::new() } else { format!(" (at `{path}`)") };
+    let here = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" (at `{path}`)")
+    };
     let Some(obj) = v.as_object() else {
-        ctx.error(loc, format!("audience filter{here} must be a mapping with `_t`"), "e.g. `{_t: CountryFilter, countries: [DE]}`");
+        ctx.error(
+            loc,
+            format!("audience filter{here} must be a mapping with `_t`"),
+            "e.g. `{_t: CountryFilter, countries: [DE]}`",
+        );
         return;
     };
     match obj.get("_t").and_then(|t| t.as_str()) {
-        None => ctx.error(loc, format!("audience filter{here} has no `_t`"), format!("add `_t:` with one of {}", AUDIENCE_FILTERS.join(", "))),
+        None => ctx.error(
+            loc,
+            format!("audience filter{here} has no `_t`"),
+            format!("add `_t:` with one of {}", AUDIENCE_FILTERS.join(", ")),
+        ),
         Some(t) if !AUDIENCE_FILTERS.contains(&t) => {
             let help = match did_you_mean(t, AUDIENCE_FILTERS) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("use one of {}", AUDIENCE_FILTERS.join(", ")),
             };
-            ctx.error(loc, format!("unknown audience filter `_t: {t}`{here}"), help);
+            ctx.error(
+                loc,
+                format!("unknown audience filter `_t: {t}`{here}"),
+                help,
+            );
         }
         Some(_) => {
             if let Some(list) = obj.get("filters").and_then(|f| f.as_array()) {
@@ -249,7 +334,12 @@ fn check_filter(ctx: &mut Ctx, loc: Loc, v: &serde_json::Value, path: &str) {
 }
 
 /// Rules across resources: unique names per kind, job references, audience refs.
-fn cross_check(ctx: &mut Ctx, resources: &mut [Resource], def_locs: &[(usize, Loc)], broken: &[Broken]) {
+fn cross_check(
+    ctx: &mut Ctx,
+    resources: &mut [Resource],
+    def_locs: &[(usize, Loc)],
+    broken: &[Broken],
+) {
     let mut seen: HashMap<(ResourceKind, String), Origin> = HashMap::new();
     for r in resources.iter() {
         let key = (r.kind(), r.name().to_owned());
@@ -259,8 +349,15 @@ fn cross_check(ctx: &mut Ctx, resources: &mut [Resource], def_locs: &[(usize, Lo
                 file: o.file,
                 line: o.line,
                 column: o.column,
-                message: format!("duplicate {} name `{}` (first defined at {first})", r.kind(), r.name()),
-                help: Some(format!("names must be unique per kind; rename one of the {}s", r.kind())),
+                message: format!(
+                    "duplicate {} name `{}` (first defined at {first})",
+                    r.kind(),
+                    r.name()
+                ),
+                help: Some(format!(
+                    "names must be unique per kind; rename one of the {}s",
+                    r.kind()
+                )),
                 source_line: None,
             });
         } else {
@@ -272,7 +369,12 @@ fn cross_check(ctx: &mut Ctx, resources: &mut [Resource], def_locs: &[(usize, Lo
             .iter()
             .filter(|r| r.kind() == kind)
             .map(|r| r.name().to_owned())
-            .chain(broken.iter().filter(|b| b.kind == kind).map(|b| b.name.clone()))
+            .chain(
+                broken
+                    .iter()
+                    .filter(|b| b.kind == kind)
+                    .map(|b| b.name.clone()),
+            )
             .collect()
     };
     let definitions = names(ResourceKind::JobDefinition);
@@ -280,16 +382,24 @@ fn cross_check(ctx: &mut Ctx, resources: &mut [Resource], def_locs: &[(usize, Lo
     let audiences = names(ResourceKind::Audience);
     let def_list: Vec<&str> = definitions.iter().map(String::as_str).collect();
     for (i, def_loc) in def_locs {
-        let Some(Resource::Job(job)) = resources.get_mut(*i) else { continue };
+        let Some(Resource::Job(job)) = resources.get_mut(*i) else {
+            continue;
+        };
         if !definitions.contains(&job.definition) {
             let help = if orders.contains(&job.definition) {
-                format!("`{}` is an Order; a Job runs a JobDefinition", job.definition)
+                format!(
+                    "`{}` is an Order; a Job runs a JobDefinition",
+                    job.definition
+                )
             } else if let Some(s) = did_you_mean(&job.definition, &def_list) {
                 format!("did you mean `{s}`?")
             } else {
                 "add a JobDefinition manifest with this name, or fix the name".to_owned()
             };
-            let msg = format!("Job `{}` refers to JobDefinition `{}`, which no manifest defines", job.name, job.definition);
+            let msg = format!(
+                "Job `{}` refers to JobDefinition `{}`, which no manifest defines",
+                job.name, job.definition
+            );
             ctx.error(*def_loc, msg, help);
         }
         if let AudienceRef::Id(a) = &job.audience {

@@ -31,7 +31,10 @@ pub fn default_root(paths: &[PathBuf]) -> PathBuf {
         if n.is_dir() {
             n
         } else {
-            let dir = n.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+            let dir = n
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/"));
             git_root(&dir).unwrap_or(dir)
         }
     });
@@ -49,7 +52,10 @@ pub fn default_root(paths: &[PathBuf]) -> PathBuf {
 }
 
 fn git_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|a| a.join(".git").exists()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// Why a local path was refused.
@@ -100,7 +106,12 @@ impl PathResolver {
     pub fn new(root: PathBuf, allow_outside_root: bool) -> PathResolver {
         let root = normalize(&root);
         let root_canonical = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
-        PathResolver { root, root_canonical, allow_outside_root, cache: HashMap::new() }
+        PathResolver {
+            root,
+            root_canonical,
+            allow_outside_root,
+            cache: HashMap::new(),
+        }
     }
 
     /// The canonical path of `written` (relative to `base_dir`), or why it is refused.
@@ -153,7 +164,10 @@ impl PathResolver {
         }
         let joined = normalize(&base_dir.join(p));
         if !self.allow_outside_root && !joined.starts_with(&self.root) {
-            return Err(PathError::Escapes(pattern.to_owned(), self.root.display().to_string()));
+            return Err(PathError::Escapes(
+                pattern.to_owned(),
+                self.root.display().to_string(),
+            ));
         }
         Ok(base_dir.join(p))
     }
@@ -165,7 +179,10 @@ mod tests {
 
     #[test]
     fn normalizes_dot_dot() {
-        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
         assert_eq!(normalize(Path::new("/a/../../x")), PathBuf::from("/x"));
     }
 }

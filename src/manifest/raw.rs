@@ -163,7 +163,8 @@ impl<'de> Deserialize<'de> for RawAsset {
                         return Err(de::Error::unknown_field(&k, &["text"]));
                     }
                 }
-                text.map(|text| RawAsset::Text(RawTextAsset { text })).ok_or_else(|| de::Error::missing_field("text"))
+                text.map(|text| RawAsset::Text(RawTextAsset { text }))
+                    .ok_or_else(|| de::Error::missing_field("text"))
             }
         }
         d.deserialize_any(V)
@@ -207,8 +208,16 @@ pub struct RowDatapoint {
 }
 
 /// Field names of a datapoint, for "did you mean" in JSONL rows and CSV headers.
-pub const DATAPOINT_FIELDS: &[&str] =
-    &["asset", "assets", "context", "contextAsset", "privateMetadata", "group", "sentence", "key"];
+pub const DATAPOINT_FIELDS: &[&str] = &[
+    "asset",
+    "assets",
+    "context",
+    "contextAsset",
+    "privateMetadata",
+    "group",
+    "sentence",
+    "key",
+];
 
 /// Where more datapoints come from. Exactly one field. Paths are relative to the manifest.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

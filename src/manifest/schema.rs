@@ -9,7 +9,10 @@ use super::raw::ManifestDocument;
 pub fn manifest_schema() -> serde_json::Value {
     let generator = SchemaSettings::draft07().into_generator();
     let mut schema = generator.into_root_schema_for::<ManifestDocument>();
-    schema.insert("title".into(), "rapidata manifest (apiVersion rapidata.ai/v1)".into());
+    schema.insert(
+        "title".into(),
+        "rapidata manifest (apiVersion rapidata.ai/v1)".into(),
+    );
     schema.to_value()
 }
 

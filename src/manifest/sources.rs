@@ -5,14 +5,22 @@ use std::path::{Path, PathBuf};
 
 use super::context::{Ctx, Loc};
 use super::draft::{draft_asset, from_row, Draft};
-use super::raw::{Located, RawAsset, RawTextAsset, RawSource, RowDatapoint, DATAPOINT_FIELDS};
+use super::raw::{Located, RawAsset, RawSource, RawTextAsset, RowDatapoint, DATAPOINT_FIELDS};
 use super::suggest::did_you_mean;
 
 /// Drafts of one `datapointSources` entry, appended to `out`.
-pub fn read_source(ctx: &mut Ctx, file: u32, base_dir: &Path, src: Located<RawSource>, out: &mut Vec<Draft>) {
+pub fn read_source(
+    ctx: &mut Ctx,
+    file: u32,
+    base_dir: &Path,
+    src: Located<RawSource>,
+    out: &mut Vec<Draft>,
+) {
     let loc = Loc::new(file, src.line, src.column);
     let s = src.value;
-    let given = usize::from(s.jsonl.is_some()) + usize::from(s.csv.is_some()) + usize::from(s.files.is_some());
+    let given = usize::from(s.jsonl.is_some())
+        + usize::from(s.csv.is_some())
+        + usize::from(s.files.is_some());
     if given != 1 {
         ctx.error(
             loc,
@@ -48,12 +56,20 @@ fn open(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc) -> Option<(Path
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => Some((shown, t)),
             Err(_) => {
-                ctx.error(loc, format!("`{written}` is not UTF-8 text"), "save the source file as UTF-8");
+                ctx.error(
+                    loc,
+                    format!("`{written}` is not UTF-8 text"),
+                    "save the source file as UTF-8",
+                );
                 None
             }
         },
         Err(e) => {
-            ctx.error(loc, format!("cannot read `{written}`: {e}"), "check the path and permissions");
+            ctx.error(
+                loc,
+                format!("cannot read `{written}`: {e}"),
+                "check the path and permissions",
+            );
             None
         }
     }
@@ -77,8 +93,9 @@ fn read_jsonl(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
                 let msg = e.to_string();
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
                 let col_loc = Loc::new(file, i + 1, e.column().max(1));
-                let help = unknown_field_help(&msg)
-                    .unwrap_or_else(|| "each line must be one JSON object with datapoint fields".to_owned());
+                let help = unknown_field_help(&msg).unwrap_or_else(|| {
+                    "each line must be one JSON object with datapoint fields".to_owned()
+                });
                 ctx.error(col_loc, msg, help);
             }
         }
@@ -108,7 +125,15 @@ enum Column {
     Meta(String),
 }
 
-const CSV_COLUMNS: &[&str] = &["asset", "text", "context", "contextAsset", "group", "key", "sentence"];
+const CSV_COLUMNS: &[&str] = &[
+    "asset",
+    "text",
+    "context",
+    "contextAsset",
+    "group",
+    "key",
+    "sentence",
+];
 
 fn column(name: &str) -> Option<Column> {
     Some(match name {
@@ -137,11 +162,17 @@ fn column(name: &str) -> Option<Column> {
 fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
     let file = ctx.file_id(path);
     let base = dir_of(path);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            ctx.error(Loc::new(file, 1, 1), format!("invalid CSV header: {e}"), "the first row must name the columns");
+            ctx.error(
+                Loc::new(file, 1, 1),
+                format!("invalid CSV header: {e}"),
+                "the first row must name the columns",
+            );
             return;
         }
     };
@@ -156,12 +187,18 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "columns: asset (or asset1..N, or text), context, contextAsset, group, key, sentence, meta.<name>".to_owned(),
                 };
-                ctx.error(Loc::new(file, 1, 1), format!("unknown CSV column `{h}`"), help);
+                ctx.error(
+                    Loc::new(file, 1, 1),
+                    format!("unknown CSV column `{h}`"),
+                    help,
+                );
             }
         }
     }
     let has_multi = cols.iter().any(|c| matches!(c, Column::AssetN(_)));
-    let has_single = cols.iter().any(|c| matches!(c, Column::Asset | Column::Text));
+    let has_single = cols
+        .iter()
+        .any(|c| matches!(c, Column::Asset | Column::Text));
     if has_multi && has_single {
         ctx.error(
             Loc::new(file, 1, 1),
@@ -178,7 +215,11 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                ctx.error(Loc::new(file, line, 1), format!("invalid CSV row: {e}"), "every row needs as many cells as the header");
+                ctx.error(
+                    Loc::new(file, line, 1),
+                    format!("invalid CSV row: {e}"),
+                    "every row needs as many cells as the header",
+                );
                 continue;
             }
         };
@@ -192,12 +233,20 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
             }
             let cell = cell.to_owned();
             match c {
-                Column::Asset => d.single = Some((draft_asset(ctx, &base, RawAsset::Path(cell), loc), loc)),
-                Column::Text => d.single = Some((draft_asset(ctx, &base, RawAsset::Text(RawTextAsset { text: cell }), loc), loc)),
+                Column::Asset => {
+                    d.single = Some((draft_asset(ctx, &base, RawAsset::Path(cell), loc), loc))
+                }
+                Column::Text => {
+                    d.single = Some((
+                        draft_asset(ctx, &base, RawAsset::Text(RawTextAsset { text: cell }), loc),
+                        loc,
+                    ))
+                }
                 Column::AssetN(n) => multi.push((*n, cell)),
                 Column::Context => d.context = Some((cell, loc)),
                 Column::ContextAsset => {
-                    d.context_asset = Some((draft_asset(ctx, &base, RawAsset::Path(cell), loc), loc))
+                    d.context_asset =
+                        Some((draft_asset(ctx, &base, RawAsset::Path(cell), loc), loc))
                 }
                 Column::Group => d.group = Some((cell, loc)),
                 Column::Key => d.key = Some((cell, loc)),
@@ -210,7 +259,10 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
         if has_multi {
             multi.sort_by_key(|(n, _)| *n);
             d.multi = Some(
-                multi.into_iter().map(|(_, p)| (draft_asset(ctx, &base, RawAsset::Path(p), loc), loc)).collect(),
+                multi
+                    .into_iter()
+                    .map(|(_, p)| (draft_asset(ctx, &base, RawAsset::Path(p), loc), loc))
+                    .collect(),
             );
         }
         out.push(d);
@@ -226,26 +278,48 @@ fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut 
         }
     };
     let Some(full_str) = full.to_str() else {
-        ctx.error(loc, "the glob's directory is not valid UTF-8", "rename the directory");
+        ctx.error(
+            loc,
+            "the glob's directory is not valid UTF-8",
+            "rename the directory",
+        );
         return;
     };
     let paths = match glob::glob(full_str) {
         Ok(p) => p,
         Err(e) => {
-            ctx.error(loc, format!("invalid glob `{pattern}`: {e}"), "use `*`, `?`, `[...]` and `**` only");
+            ctx.error(
+                loc,
+                format!("invalid glob `{pattern}`: {e}"),
+                "use `*`, `?`, `[...]` and `**` only",
+            );
             return;
         }
     };
-    let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    let mut matched: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
     matched.sort();
     if matched.is_empty() {
-        ctx.error(loc, format!("glob `{pattern}` matches no files"), "check the pattern; it is relative to the manifest file");
+        ctx.error(
+            loc,
+            format!("glob `{pattern}` matches no files"),
+            "check the pattern; it is relative to the manifest file",
+        );
         return;
     }
     for p in matched {
-        let written = p.strip_prefix(base_dir).unwrap_or(&p).to_string_lossy().into_owned();
+        let written = p
+            .strip_prefix(base_dir)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .into_owned();
         let mut d = Draft::empty(loc);
-        d.single = Some((draft_asset(ctx, base_dir, RawAsset::Path(written), loc), loc));
+        d.single = Some((
+            draft_asset(ctx, base_dir, RawAsset::Path(written), loc),
+            loc,
+        ));
         out.push(d);
     }
 }

@@ -24,7 +24,11 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| {
-            let d = if c.eq_ignore_ascii_case(word) { 0 } else { levenshtein(word, c) };
+            let d = if c.eq_ignore_ascii_case(word) {
+                0
+            } else {
+                levenshtein(word, c)
+            };
             (d, *c)
         })
         .filter(|(d, _)| *d <= limit)
@@ -47,7 +51,10 @@ mod tests {
     fn suggestions() {
         let fields = ["instruction", "answerOptions", "referee", "name"];
         assert_eq!(did_you_mean("instrution", &fields), Some("instruction"));
-        assert_eq!(did_you_mean("answeroptions", &fields), Some("answerOptions"));
+        assert_eq!(
+            did_you_mean("answeroptions", &fields),
+            Some("answerOptions")
+        );
         assert_eq!(did_you_mean("colour", &fields), None);
     }
 }

@@ -25,13 +25,19 @@ pub fn split_documents(src: &str) -> Vec<Segment<'_>> {
     let mut offset = 0usize;
     for (i, line) in src.split_inclusive('\n').enumerate() {
         if i > 0 && is_marker(line, "---") {
-            out.push(Segment { text: &src[start..offset], line_offset: start_line });
+            out.push(Segment {
+                text: &src[start..offset],
+                line_offset: start_line,
+            });
             start = offset;
             start_line = i;
         }
         offset += line.len();
     }
-    out.push(Segment { text: &src[start..], line_offset: start_line });
+    out.push(Segment {
+        text: &src[start..],
+        line_offset: start_line,
+    });
     out.retain(|s| !is_empty_document(s.text));
     out
 }
@@ -44,7 +50,11 @@ fn is_marker(line: &str, marker: &str) -> bool {
 fn is_empty_document(text: &str) -> bool {
     text.lines().all(|l| {
         let t = l.trim();
-        t.is_empty() || t.starts_with('#') || t.starts_with('%') || is_marker(t, "---") || is_marker(t, "...")
+        t.is_empty()
+            || t.starts_with('#')
+            || t.starts_with('%')
+            || is_marker(t, "---")
+            || is_marker(t, "...")
     })
 }
 
@@ -87,7 +97,8 @@ pub fn parse<T: DeserializeOwned>(seg: Segment<'_>) -> Result<T, YamlError> {
     let mut padded = String::with_capacity(seg.line_offset + seg.text.len());
     padded.extend(std::iter::repeat_n('\n', seg.line_offset));
     padded.push_str(seg.text);
-    serde_saphyr::from_str_with_options::<T>(&padded, options()).map_err(|e| describe(&e, seg, &padded))
+    serde_saphyr::from_str_with_options::<T>(&padded, options())
+        .map_err(|e| describe(&e, seg, &padded))
 }
 
 fn describe(err: &serde_saphyr::Error, seg: Segment<'_>, padded: &str) -> YamlError {
@@ -118,7 +129,12 @@ fn describe(err: &serde_saphyr::Error, seg: Segment<'_>, padded: &str) -> YamlEr
         }
     }
     let (message, help) = explain(&raw);
-    YamlError { line, column, message, help }
+    YamlError {
+        line,
+        column,
+        message,
+        help,
+    }
 }
 
 /// Turns serde's wording into a message plus a concrete fix.
@@ -143,13 +159,22 @@ fn explain(raw: &str) -> (String, Option<String>) {
     }
     if let Some(rest) = raw.strip_prefix("missing field `") {
         let field = rest.trim_end_matches('`');
-        return (format!("missing required field `{field}`"), Some(format!("add `{field}:` to this mapping")));
+        return (
+            format!("missing required field `{field}`"),
+            Some(format!("add `{field}:` to this mapping")),
+        );
     }
     if raw.contains("duplicate") {
-        return (raw.to_owned(), Some("remove or rename one of the repeated keys".to_owned()));
+        return (
+            raw.to_owned(),
+            Some("remove or rename one of the repeated keys".to_owned()),
+        );
     }
     if raw.starts_with("invalid type") || raw.starts_with("invalid value") {
-        return (raw.to_owned(), Some("change the value to the expected type".to_owned()));
+        return (
+            raw.to_owned(),
+            Some("change the value to the expected type".to_owned()),
+        );
     }
     if raw.contains("budget") || raw.contains("alias") || raw.contains("too large") {
         return (
@@ -157,7 +182,10 @@ fn explain(raw: &str) -> (String, Option<String>) {
             Some("manifests must not expand aliases into huge documents; write the values out or split the file".to_owned()),
         );
     }
-    (raw.to_owned(), Some("fix the YAML syntax at this position".to_owned()))
+    (
+        raw.to_owned(),
+        Some("fix the YAML syntax at this position".to_owned()),
+    )
 }
 
 /// `name`, expected one of a, b` → ("name", ["a", "b"]); backticks around the
@@ -187,7 +215,11 @@ fn locate_key(padded: &str, from_line: usize, field: &str) -> Option<(usize, usi
             None => (0, trimmed),
         };
         for q in ["", "\"", "'"] {
-            if let Some(rest) = t.strip_prefix(q).and_then(|r| r.strip_prefix(field)).and_then(|r| r.strip_prefix(q)) {
+            if let Some(rest) = t
+                .strip_prefix(q)
+                .and_then(|r| r.strip_prefix(field))
+                .and_then(|r| r.strip_prefix(q))
+            {
                 if rest.trim_start().starts_with(':') {
                     return Some((i + 1, indent + dash + 1));
                 }
