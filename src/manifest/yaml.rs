@@ -95,7 +95,7 @@ pub struct YamlError {
 /// location the parser reports is already a line of the file.
 pub fn parse<T: DeserializeOwned>(seg: Segment<'_>) -> Result<T, YamlError> {
     let mut padded = String::with_capacity(seg.line_offset + seg.text.len());
-    padded.extend(std::iter::repeat_n('\n', seg.line_offset));
+    padded.push_str(&"\n".repeat(seg.line_offset));
     padded.push_str(seg.text);
     serde_saphyr::from_str_with_options::<T>(&padded, options())
         .map_err(|e| describe(&e, seg, &padded))
@@ -255,6 +255,7 @@ mod tests {
     #[test]
     fn unknown_field_gets_suggestion() {
         let (m, h) = explain("unknown field `instrution`, expected one of name, instruction");
+        assert_eq!(m, "unknown field `instrution`");
         assert_eq!(h.as_deref(), Some("did you mean `instruction`?"));
         let (m, h) = explain("unknown field `instrution`, expected one of `name`, `instruction`");
         assert_eq!(m, "unknown field `instrution`");
