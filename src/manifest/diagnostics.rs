@@ -21,7 +21,7 @@ pub struct Diagnostic {
     pub source_line: Option<String>,
 }
 
-/// All errors of a run, in the order the files were read.
+/// All errors of a run, sorted by file and position once the run is over.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostics {
     pub errors: Vec<Diagnostic>,

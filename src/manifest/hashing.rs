@@ -55,8 +55,7 @@ pub fn hash_files(
         .clamp(1, 8)
         .min(paths.len().max(1));
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<(Result<FileInfo, String>, Option<CacheEntry>, bool, u64)>> =
-        (0..paths.len()).map(|_| None).collect();
+    let mut results: Vec<Option<HashOutcome>> = (0..paths.len()).map(|_| None).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {

@@ -121,12 +121,14 @@ impl PathResolver {
         if w.is_absolute() && !self.allow_outside_root {
             return Err(PathError::Absolute(written.to_owned()));
         }
-        let joined = normalize(&base_dir.join(w));
-        if let Some(r) = self.cache.get(&joined) {
+        // Keyed by the joined path as written: many datapoints name the same file, and
+        // normalizing (which asks for the working directory) is the expensive part.
+        let raw = base_dir.join(w);
+        if let Some(r) = self.cache.get(&raw) {
             return r.clone();
         }
-        let r = self.check(&joined, written);
-        self.cache.insert(joined, r.clone());
+        let r = self.check(&normalize(&raw), written);
+        self.cache.insert(raw, r.clone());
         r
     }
 

@@ -52,7 +52,7 @@ impl<T: JsonSchema> JsonSchema for Located<T> {
 
 /// Read before anything else, without rejecting unknown fields, to pick the kind.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename = "ManifestHeader", rename_all = "camelCase")]
 pub struct RawHeader {
     pub api_version: Option<Located<String>>,
     pub kind: Option<Located<String>>,
@@ -71,7 +71,7 @@ fn api_version_schema(_: &mut SchemaGenerator) -> Schema {
 
 /// The labeling workflow of a job definition or order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename = "TaskType", rename_all = "camelCase")]
 pub enum RawTaskType {
     /// Pick one of `answerOptions`.
     Classify,
@@ -94,7 +94,7 @@ pub enum RawTaskType {
 /// How many responses a datapoint gets. Exactly one of the three fields; default
 /// `responsesPerDatapoint: 10`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename = "Referee", deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawReferee {
     /// A fixed number of responses per datapoint.
     pub responses_per_datapoint: Option<Located<u32>>,
@@ -105,14 +105,18 @@ pub struct RawReferee {
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename = "Quorum", deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawQuorum {
     pub threshold: Located<u32>,
     pub max_votes: Located<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    rename = "EarlyStopping",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
 pub struct RawEarlyStopping {
     /// Between 0 and 1 (exclusive).
     pub confidence_threshold: Located<f64>,
@@ -123,6 +127,7 @@ pub struct RawEarlyStopping {
 /// `{text: ...}` for a text asset.
 #[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
 #[serde(untagged)]
+#[serde(rename = "Asset")]
 pub enum RawAsset {
     /// Local path relative to the manifest (or source) file, or an `http(s)://` URL.
     Path(String),
@@ -132,7 +137,7 @@ pub enum RawAsset {
 
 /// `{text: "..."}`: a text shown to labelers instead of a media file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "TextAsset", deny_unknown_fields)]
 pub struct RawTextAsset {
     pub text: String,
 }
@@ -173,7 +178,7 @@ impl<'de> Deserialize<'de> for RawAsset {
 
 /// One datapoint written inline in a manifest.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename = "Datapoint", deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawDatapoint {
     /// The asset to label (all types except `compare`).
     pub asset: Option<Located<RawAsset>>,
@@ -195,7 +200,11 @@ pub struct RawDatapoint {
 
 /// One datapoint row of a JSONL source: the same fields as an inline datapoint.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    rename = "JsonlDatapoint",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
 pub struct RowDatapoint {
     pub asset: Option<RawAsset>,
     pub assets: Option<Vec<RawAsset>>,
@@ -221,7 +230,11 @@ pub const DATAPOINT_FIELDS: &[&str] = &[
 
 /// Where more datapoints come from. Exactly one field. Paths are relative to the manifest.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(
+    rename = "DatapointSource",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
 pub struct RawSource {
     /// A JSON Lines file, one datapoint object per line.
     pub jsonl: Option<Located<String>>,
@@ -233,10 +246,11 @@ pub struct RawSource {
 }
 
 macro_rules! labeling_manifest {
-    ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
+    ($(#[$meta:meta])* $name:ident as $rename:literal { $($(#[$fmeta:meta])* $field:ident : $ty:ty,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        #[serde(rename = $rename)]
         pub struct $name {
             #[schemars(schema_with = "api_version_schema")]
             pub api_version: Located<String>,
@@ -274,12 +288,12 @@ macro_rules! labeling_manifest {
 
 labeling_manifest! {
     /// A reusable job definition: the task, its referee and its datapoints.
-    RawJobDefinition {}
+    RawJobDefinition as "JobDefinition" {}
 }
 
 labeling_manifest! {
     /// A one-off order (the legacy order API): like a job definition, plus `run`.
-    RawOrder {
+    RawOrder as "Order" {
         /// Submit the order once its datapoints are uploaded. Default false.
         run: Option<bool>,
     }
@@ -287,7 +301,7 @@ labeling_manifest! {
 
 /// Runs a job definition for an audience.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename = "Job", deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawJob {
     #[schemars(schema_with = "api_version_schema")]
     pub api_version: Located<String>,
@@ -329,7 +343,7 @@ fn filters_schema(g: &mut SchemaGenerator) -> Schema {
 
 /// A group of labelers selected by filters.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename = "Audience", deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawAudience {
     #[schemars(schema_with = "api_version_schema")]
     pub api_version: Located<String>,

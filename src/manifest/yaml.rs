@@ -95,7 +95,7 @@ pub struct YamlError {
 /// location the parser reports is already a line of the file.
 pub fn parse<T: DeserializeOwned>(seg: Segment<'_>) -> Result<T, YamlError> {
     let mut padded = String::with_capacity(seg.line_offset + seg.text.len());
-    padded.extend(std::iter::repeat_n('\n', seg.line_offset));
+    padded.push_str(&"\n".repeat(seg.line_offset));
     padded.push_str(seg.text);
     serde_saphyr::from_str_with_options::<T>(&padded, options())
         .map_err(|e| describe(&e, seg, &padded))
@@ -107,7 +107,7 @@ fn describe(err: &serde_saphyr::Error, seg: Segment<'_>, padded: &str) -> YamlEr
     let raw = match err {
         E::Message { msg, .. } | E::HookError { msg, .. } => msg.clone(),
         E::Eof { .. } => "unexpected end of input".to_owned(),
-        E::Unexpected { expected, .. } => format!("unexpected YAML structure: expected {expected}"),
+        E::Unexpected { expected, .. } => format!("wrong kind of value: expected {expected}"),
         E::ContainerEndMismatch { .. } => "list or mapping ends without a start".to_owned(),
         E::UnknownAnchor { .. } => "alias refers to an unknown anchor".to_owned(),
         E::Budget { breach, .. } => format!("YAML too large or too deeply aliased ({breach:?})"),
@@ -168,6 +168,12 @@ fn explain(raw: &str) -> (String, Option<String>) {
         return (
             raw.to_owned(),
             Some("remove or rename one of the repeated keys".to_owned()),
+        );
+    }
+    if raw.starts_with("wrong kind of value") {
+        return (
+            raw.to_owned(),
+            Some("check the indentation and the field's type (mapping, list or scalar) in docs/manifests.md".to_owned()),
         );
     }
     if raw.starts_with("invalid type") || raw.starts_with("invalid value") {
@@ -255,6 +261,7 @@ mod tests {
     #[test]
     fn unknown_field_gets_suggestion() {
         let (m, h) = explain("unknown field `instrution`, expected one of name, instruction");
+        assert_eq!(m, "unknown field `instrution`");
         assert_eq!(h.as_deref(), Some("did you mean `instruction`?"));
         let (m, h) = explain("unknown field `instrution`, expected one of `name`, `instruction`");
         assert_eq!(m, "unknown field `instrution`");
