@@ -12,7 +12,10 @@ use rapidata::emulator::{self, EmulatorConfig, FaultPlan, MAX_PAGE_SIZE};
 use serde_json::{json, Value};
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn datapoint(i: u64) -> Value {
@@ -27,7 +30,10 @@ fn datapoint(i: u64) -> Value {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(run());
 }
 
@@ -47,7 +53,10 @@ async fn run() {
     let (id, secret) = (config.client_id.clone(), config.client_secret.clone());
     let emu = emulator::start(config).await.expect("start");
     let base = emu.base_url();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("client");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client");
     let token: Value = http
         .post(format!("{base}/connect/token"))
         .basic_auth(&id, Some(&secret))
@@ -59,13 +68,17 @@ async fn run() {
         .json()
         .await
         .expect("token json");
-    let token = token["access_token"].as_str().expect("access_token").to_string();
+    let token = token["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
     let schema = json!([
         {"key": "asset", "kind": "Asset", "label": "Asset", "required": true},
         {"key": "answer_options", "kind": "OptionList", "label": "Answer options", "required": true}
     ]);
     let new_dataset = |name: &'static str| {
-        let (http, base, token, schema) = (http.clone(), base.clone(), token.clone(), schema.clone());
+        let (http, base, token, schema) =
+            (http.clone(), base.clone(), token.clone(), schema.clone());
         async move {
             let v: Value = http
                 .post(format!("{base}/dataset"))
@@ -88,7 +101,12 @@ async fn run() {
     let failures = futures::stream::iter(0..create_n)
         .map(|i| {
             let req = http.post(&url).bearer_auth(&token).json(&datapoint(i));
-            async move { req.send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+            async move {
+                req.send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+            }
         })
         .buffer_unordered(concurrency)
         .filter(|ok| futures::future::ready(!ok))
@@ -103,8 +121,13 @@ async fn run() {
     // 2. Seed a large dataset directly, then read it page by page over HTTP.
     let big = new_dataset("bench-list").await;
     let started = Instant::now();
-    emu.bulk_insert_datapoints(&big, datapoint(0)["segments"].clone(), list_n).await.expect("bulk insert");
-    println!("seed: {list_n} datapoints inserted in {:.2} s (bulk helper, one transaction)", started.elapsed().as_secs_f64());
+    emu.bulk_insert_datapoints(&big, datapoint(0)["segments"].clone(), list_n)
+        .await
+        .expect("bulk insert");
+    println!(
+        "seed: {list_n} datapoints inserted in {:.2} s (bulk helper, one transaction)",
+        started.elapsed().as_secs_f64()
+    );
 
     let started = Instant::now();
     let mut page = 1;
@@ -112,7 +135,9 @@ async fn run() {
     let mut bytes = 0usize;
     loop {
         let resp = http
-            .get(format!("{base}/dataset/{big}/datapoints?page={page}&page_size={page_size}"))
+            .get(format!(
+                "{base}/dataset/{big}/datapoints?page={page}&page_size={page_size}"
+            ))
             .bearer_auth(&token)
             .send()
             .await

@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 /// Checks one answer against the contract entry `endpoint` and records the endpoint as covered.
 fn check(covered: &mut BTreeSet<String>, endpoint: &str, a: &Answer) {
     let contract = Contract::get();
-    assert!(contract.endpoint(endpoint).is_some(), "{endpoint} is not in the contract");
+    assert!(
+        contract.endpoint(endpoint).is_some(),
+        "{endpoint} is not in the contract"
+    );
     let status = a.status.as_u16();
     assert!(a.trace_id.is_some(), "{endpoint}: no x-trace-id");
     if status == 204 {
@@ -38,25 +41,73 @@ async fn every_endpoint_answers_on_contract() {
     let api = Api::connect(&emu).await;
     let mut c = BTreeSet::new();
 
-    let a = api.post("/dataset", json!({"name": "contract", "schema": sdk_schema()})).await;
+    let a = api
+        .post(
+            "/dataset",
+            json!({"name": "contract", "schema": sdk_schema()}),
+        )
+        .await;
     check(&mut c, "POST /dataset", &a);
     let ds = a.body["datasetId"].as_str().unwrap().to_string();
-    check(&mut c, "GET /dataset/{datasetId}", &api.get(&format!("/dataset/{ds}")).await);
-    check(&mut c, "POST /dataset", &api.post("/dataset", json!({"name": 1})).await);
+    check(
+        &mut c,
+        "GET /dataset/{datasetId}",
+        &api.get(&format!("/dataset/{ds}")).await,
+    );
+    check(
+        &mut c,
+        "POST /dataset",
+        &api.post("/dataset", json!({"name": 1})).await,
+    );
 
     let up = api.upload("cat.png", vec![9; 16]).await;
     check(&mut c, "POST /asset/file", &up);
     let file_name = up.body["fileName"].as_str().unwrap().to_string();
-    let url = api.post("/asset/url?url=https%3A%2F%2Fa.example%2Fdog.jpg", Value::Null).await;
+    let url = api
+        .post(
+            "/asset/url?url=https%3A%2F%2Fa.example%2Fdog.jpg",
+            Value::Null,
+        )
+        .await;
     check(&mut c, "POST /asset/url", &url);
     let batch = api.post("/asset/batch-upload", json!({"urls": ["https://a.example/x.jpg"], "correlationId": "corr", "compression": null})).await;
     check(&mut c, "POST /asset/batch-upload", &batch);
     let batch_id = batch.body["batchUploadId"].as_str().unwrap().to_string();
-    check(&mut c, "GET /asset/batch-upload/status", &api.get("/asset/batch-upload/status?correlationId=corr").await);
-    check(&mut c, "GET /asset/batch-upload/status", &api.get(&format!("/asset/batch-upload/status?batchUploadIds={batch_id}")).await);
-    check(&mut c, "GET /asset/batch-upload/{batchUploadId}", &api.get(&format!("/asset/batch-upload/{batch_id}")).await);
-    check(&mut c, "POST /asset/batch-upload/{batchUploadId}/abort", &api.post(&format!("/asset/batch-upload/{batch_id}/abort"), Value::Null).await);
-    let from_batch = api.get(&format!("/asset/batch-upload/{batch_id}")).await.body["items"][0]["fileName"].as_str().unwrap().to_string();
+    check(
+        &mut c,
+        "GET /asset/batch-upload/status",
+        &api.get("/asset/batch-upload/status?correlationId=corr")
+            .await,
+    );
+    check(
+        &mut c,
+        "GET /asset/batch-upload/status",
+        &api.get(&format!(
+            "/asset/batch-upload/status?batchUploadIds={batch_id}"
+        ))
+        .await,
+    );
+    check(
+        &mut c,
+        "GET /asset/batch-upload/{batchUploadId}",
+        &api.get(&format!("/asset/batch-upload/{batch_id}")).await,
+    );
+    check(
+        &mut c,
+        "POST /asset/batch-upload/{batchUploadId}/abort",
+        &api.post(
+            &format!("/asset/batch-upload/{batch_id}/abort"),
+            Value::Null,
+        )
+        .await,
+    );
+    let from_batch = api
+        .get(&format!("/asset/batch-upload/{batch_id}"))
+        .await
+        .body["items"][0]["fileName"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Datapoints with every asset kind.
     let options = json!([{"label": "a", "value": "a"}]);
@@ -76,17 +127,57 @@ async fn every_endpoint_answers_on_contract() {
         check(&mut c, "POST /dataset/{datasetId}/datapoint", &a);
         dp_ids.push(a.body["datapointId"].as_str().unwrap().to_string());
     }
-    check(&mut c, "POST /dataset/{datasetId}/datapoint", &api.post(&format!("/dataset/{ds}/datapoint"), json!({"segments": [{"key": "asset"}]})).await);
-    check(&mut c, "GET /dataset/{datasetId}/datapoints", &api.get(&format!("/dataset/{ds}/datapoints?page=1&page_size=2&sort=-created_at")).await);
-    check(&mut c, "GET /dataset/{datasetId}/datapoints", &api.get(&format!("/dataset/{ds}/datapoints?sort=sort_index")).await);
+    check(
+        &mut c,
+        "POST /dataset/{datasetId}/datapoint",
+        &api.post(
+            &format!("/dataset/{ds}/datapoint"),
+            json!({"segments": [{"key": "asset"}]}),
+        )
+        .await,
+    );
+    check(
+        &mut c,
+        "GET /dataset/{datasetId}/datapoints",
+        &api.get(&format!(
+            "/dataset/{ds}/datapoints?page=1&page_size=2&sort=-created_at"
+        ))
+        .await,
+    );
+    check(
+        &mut c,
+        "GET /dataset/{datasetId}/datapoints",
+        &api.get(&format!("/dataset/{ds}/datapoints?sort=sort_index"))
+            .await,
+    );
     for id in &dp_ids {
-        check(&mut c, "GET /datapoint/{datapointId}", &api.get(&format!("/datapoint/{id}")).await);
+        check(
+            &mut c,
+            "GET /datapoint/{datapointId}",
+            &api.get(&format!("/datapoint/{id}")).await,
+        );
     }
-    check(&mut c, "GET /dataset/{datasetId}/datapoints/failed", &api.get(&format!("/dataset/{ds}/datapoints/failed")).await);
-    check(&mut c, "GET /dataset/{datasetId}/progress", &api.get(&format!("/dataset/{ds}/progress")).await);
+    check(
+        &mut c,
+        "GET /dataset/{datasetId}/datapoints/failed",
+        &api.get(&format!("/dataset/{ds}/datapoints/failed")).await,
+    );
+    check(
+        &mut c,
+        "GET /dataset/{datasetId}/progress",
+        &api.get(&format!("/dataset/{ds}/progress")).await,
+    );
     check(&mut c, "POST /dataset/{datasetId}/group", &api.post(&format!("/dataset/{ds}/group"), json!({"group": "g1", "segments": [{"key": "context", "kind": "Text", "text": "group context"}]})).await);
-    check(&mut c, "DELETE /datapoint/{datapointId}", &api.delete(&format!("/datapoint/{}", dp_ids[2])).await);
-    check(&mut c, "GET /datapoint/{datapointId}", &api.get(&format!("/datapoint/{}", dp_ids[2])).await);
+    check(
+        &mut c,
+        "DELETE /datapoint/{datapointId}",
+        &api.delete(&format!("/datapoint/{}", dp_ids[2])).await,
+    );
+    check(
+        &mut c,
+        "GET /datapoint/{datapointId}",
+        &api.get(&format!("/datapoint/{}", dp_ids[2])).await,
+    );
 
     // Definitions and revisions.
     let a = api.post("/job/definition", json!({"definitionName": "contract-def", "workflow": workflow("q?"),
@@ -95,45 +186,151 @@ async fn every_endpoint_answers_on_contract() {
     check(&mut c, "POST /job/definition", &a);
     let def = a.body["definitionId"].as_str().unwrap().to_string();
     check(&mut c, "POST /job/definition", &api.post("/job/definition", json!({"definitionName": "x", "workflow": {"_t": "NoSuchWorkflow"}, "referee": {"_t": "NaiveReferee", "totalVotes": 1}, "datasetId": ds})).await);
-    check(&mut c, "GET /job/definition/{definitionId}", &api.get(&format!("/job/definition/{def}")).await);
-    check(&mut c, "PATCH /job/definition/{definitionId}", &api.patch(&format!("/job/definition/{def}"), json!({"name": "contract-def-2"})).await);
+    check(
+        &mut c,
+        "GET /job/definition/{definitionId}",
+        &api.get(&format!("/job/definition/{def}")).await,
+    );
+    check(
+        &mut c,
+        "PATCH /job/definition/{definitionId}",
+        &api.patch(
+            &format!("/job/definition/{def}"),
+            json!({"name": "contract-def-2"}),
+        )
+        .await,
+    );
     check(&mut c, "POST /job/definition/{definitionId}/revision", &api.post(&format!("/job/definition/{def}/revision"),
         json!({"workflow": workflow("q2"), "referee": {"_t": "NaiveReferee", "totalVotes": 4}, "datasetId": ds, "rapidFeatureFlags": [],
             "campaignFeatureFlags": [], "baseRevisionNumber": 1, "requireLatest": false, "aggregatorType": null, "validationSetId": null})).await);
-    check(&mut c, "POST /job/definition/{definitionId}/revision", &api.post(&format!("/job/definition/{def}/revision"), json!({"baseRevisionNumber": 1, "requireLatest": true})).await);
-    check(&mut c, "GET /job/definition/{definitionId}/revision", &api.get(&format!("/job/definition/{def}/revision")).await);
-    check(&mut c, "GET /job/definition/{definitionId}/revision/{revisionNumber}", &api.get(&format!("/job/definition/{def}/revision/1")).await);
-    check(&mut c, "GET /job/definition/{definitionId}/revision/{revisionNumber}", &api.get(&format!("/job/definition/{def}/revision/9")).await);
-    check(&mut c, "GET /job/definition/{definitionId}/revisions", &api.get(&format!("/job/definition/{def}/revisions?page=1&page_size=100&sort=revision_number")).await);
-    check(&mut c, "GET /job/definitions", &api.get("/job/definitions?page=1&page_size=10&sort=-created_at&name%5Bcontains%5D=contract").await);
+    check(
+        &mut c,
+        "POST /job/definition/{definitionId}/revision",
+        &api.post(
+            &format!("/job/definition/{def}/revision"),
+            json!({"baseRevisionNumber": 1, "requireLatest": true}),
+        )
+        .await,
+    );
+    check(
+        &mut c,
+        "GET /job/definition/{definitionId}/revision",
+        &api.get(&format!("/job/definition/{def}/revision")).await,
+    );
+    check(
+        &mut c,
+        "GET /job/definition/{definitionId}/revision/{revisionNumber}",
+        &api.get(&format!("/job/definition/{def}/revision/1")).await,
+    );
+    check(
+        &mut c,
+        "GET /job/definition/{definitionId}/revision/{revisionNumber}",
+        &api.get(&format!("/job/definition/{def}/revision/9")).await,
+    );
+    check(
+        &mut c,
+        "GET /job/definition/{definitionId}/revisions",
+        &api.get(&format!(
+            "/job/definition/{def}/revisions?page=1&page_size=100&sort=revision_number"
+        ))
+        .await,
+    );
+    check(
+        &mut c,
+        "GET /job/definitions",
+        &api.get(
+            "/job/definitions?page=1&page_size=10&sort=-created_at&name%5Bcontains%5D=contract",
+        )
+        .await,
+    );
 
     // Audiences and jobs.
     let a = api.post("/audience", json!({"name": "contract-aud", "filters": [{"_t": "CountryFilter", "countries": ["CH"]}]})).await;
     check(&mut c, "POST /audience", &a);
     let aud = a.body["audienceId"].as_str().unwrap().to_string();
-    check(&mut c, "GET /audience/{audienceId}", &api.get(&format!("/audience/{aud}")).await);
-    check(&mut c, "GET /audience/{audienceId}", &api.get("/audience/global").await);
-    check(&mut c, "GET /audience/{audienceId}/user-metrics", &api.get(&format!("/audience/{aud}/user-metrics")).await);
-    check(&mut c, "GET /audiences", &api.get("/audiences?page=1&page_size=10&sort=-created_at&name%5Bcontains%5D=aud").await);
+    check(
+        &mut c,
+        "GET /audience/{audienceId}",
+        &api.get(&format!("/audience/{aud}")).await,
+    );
+    check(
+        &mut c,
+        "GET /audience/{audienceId}",
+        &api.get("/audience/global").await,
+    );
+    check(
+        &mut c,
+        "GET /audience/{audienceId}/user-metrics",
+        &api.get(&format!("/audience/{aud}/user-metrics")).await,
+    );
+    check(
+        &mut c,
+        "GET /audiences",
+        &api.get("/audiences?page=1&page_size=10&sort=-created_at&name%5Bcontains%5D=aud")
+            .await,
+    );
     let a = api.post("/job", json!({"jobDefinitionId": def, "audienceId": aud, "revisionNumber": 2, "precedingJobId": null, "checkForExplicitContent": null, "experimentId": null})).await;
     check(&mut c, "POST /job", &a);
     let job = a.body["jobId"].as_str().unwrap().to_string();
-    check(&mut c, "GET /job/{jobId}", &api.get(&format!("/job/{job}")).await);
-    check(&mut c, "GET /job/{jobId}/progress", &api.get(&format!("/job/{job}/progress")).await);
-    check(&mut c, "GET /jobs", &api.get(&format!("/jobs?job_definition_id%5Beq%5D={def}&page=1&page_size=10")).await);
+    check(
+        &mut c,
+        "GET /job/{jobId}",
+        &api.get(&format!("/job/{job}")).await,
+    );
+    check(
+        &mut c,
+        "GET /job/{jobId}/progress",
+        &api.get(&format!("/job/{job}/progress")).await,
+    );
+    check(
+        &mut c,
+        "GET /jobs",
+        &api.get(&format!(
+            "/jobs?job_definition_id%5Beq%5D={def}&page=1&page_size=10"
+        ))
+        .await,
+    );
     check(&mut c, "GET /job/{jobId}", &api.get("/job/unknown").await);
 
     // Orders.
     let a = api.post("/order", json!({"orderName": "contract-order", "workflow": workflow("q"), "referee": {"_t": "NaiveReferee", "totalVotes": 3}, "priority": null})).await;
     check(&mut c, "POST /order", &a);
     let order = a.body["orderId"].as_str().unwrap().to_string();
-    check(&mut c, "GET /order/{orderId}", &api.get(&format!("/order/{order}")).await);
-    check(&mut c, "POST /order/{orderId}/preview", &api.post(&format!("/order/{order}/preview"), json!({"ignoreFailedDatapoints": true})).await);
-    check(&mut c, "POST /order/{orderId}/submit", &api.post(&format!("/order/{order}/submit"), json!({})).await);
-    check(&mut c, "GET /orders", &api.get("/orders?order_name%5Bcontains%5D=contract").await);
+    check(
+        &mut c,
+        "GET /order/{orderId}",
+        &api.get(&format!("/order/{order}")).await,
+    );
+    check(
+        &mut c,
+        "POST /order/{orderId}/preview",
+        &api.post(
+            &format!("/order/{order}/preview"),
+            json!({"ignoreFailedDatapoints": true}),
+        )
+        .await,
+    );
+    check(
+        &mut c,
+        "POST /order/{orderId}/submit",
+        &api.post(&format!("/order/{order}/submit"), json!({})).await,
+    );
+    check(
+        &mut c,
+        "GET /orders",
+        &api.get("/orders?order_name%5Bcontains%5D=contract").await,
+    );
 
-    check(&mut c, "DELETE /job/definition/{definitionId}", &api.delete(&format!("/job/definition/{def}")).await);
-    check(&mut c, "DELETE /job/definition/{definitionId}", &api.delete(&format!("/job/definition/{def}")).await);
+    check(
+        &mut c,
+        "DELETE /job/definition/{definitionId}",
+        &api.delete(&format!("/job/definition/{def}")).await,
+    );
+    check(
+        &mut c,
+        "DELETE /job/definition/{definitionId}",
+        &api.delete(&format!("/job/definition/{def}")).await,
+    );
 
     // Every endpoint of the contract was exercised.
     let all: BTreeSet<String> = Contract::get().root()["endpoints"]
@@ -153,7 +350,11 @@ async fn every_endpoint_answers_on_contract() {
 #[test]
 fn wire_examples_validate() {
     let contract = Contract::get();
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/third_party/api/wire-examples.jsonl")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/third_party/api/wire-examples.jsonl"
+    ))
+    .unwrap();
     let mut checked = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let ex: Value = serde_json::from_str(line).unwrap();
@@ -164,11 +365,17 @@ fn wire_examples_validate() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| e["method"] == ex["method"] && path_matches(e["path"].as_str().unwrap(), ex["path"].as_str().unwrap()))
+            .find(|e| {
+                e["method"] == ex["method"]
+                    && path_matches(e["path"].as_str().unwrap(), ex["path"].as_str().unwrap())
+            })
             .map(|e| e["id"].as_str().unwrap().to_string())
             .unwrap_or_else(|| panic!("no endpoint for {} {}", ex["method"], ex["path"]));
         let endpoint = contract.endpoint(&id).unwrap();
-        if let Some(schema) = endpoint["requestBody"].get("schema").filter(|s| s.get("$ref").is_some()) {
+        if let Some(schema) = endpoint["requestBody"]
+            .get("schema")
+            .filter(|s| s.get("$ref").is_some())
+        {
             let errs = contract.validate(schema, &ex["body"]);
             assert!(errs.is_empty(), "request of {id}: {errs:?}");
             checked += 1;
@@ -188,5 +395,8 @@ fn wire_examples_validate() {
 fn path_matches(template: &str, path: &str) -> bool {
     let t: Vec<&str> = template.split('/').collect();
     let p: Vec<&str> = path.split('/').collect();
-    t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
 }

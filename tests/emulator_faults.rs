@@ -14,7 +14,12 @@ const DATAPOINT_ROUTE: &str = "POST /dataset/{datasetId}/datapoint";
 fn error_plan(seed: u64) -> FaultPlan {
     FaultPlan {
         seed,
-        routes: vec![RouteFault { route: DATAPOINT_ROUTE.into(), error_rate: 0.3, status: Some(503), ..Default::default() }],
+        routes: vec![RouteFault {
+            route: DATAPOINT_ROUTE.into(),
+            error_rate: 0.3,
+            status: Some(503),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -28,7 +33,12 @@ async fn statuses(plan: FaultPlan) -> Vec<u16> {
     emu.set_faults(plan);
     let mut out = Vec::new();
     for i in 0..40 {
-        let a = api.post(&format!("/dataset/{ds}/datapoint"), text_datapoint("t", &format!("k{i}"), i)).await;
+        let a = api
+            .post(
+                &format!("/dataset/{ds}/datapoint"),
+                text_datapoint("t", &format!("k{i}"), i),
+            )
+            .await;
         if a.status != 200 {
             assert_problem(&a, a.status.as_u16());
         }
@@ -36,8 +46,13 @@ async fn statuses(plan: FaultPlan) -> Vec<u16> {
     }
     // Only the successful ones were stored.
     emu.set_faults(FaultPlan::default());
-    let listed = api.get(&format!("/dataset/{ds}/datapoints?page=1&page_size=100")).await;
-    assert_eq!(listed.body["total"], out.iter().filter(|s| **s == 200).count());
+    let listed = api
+        .get(&format!("/dataset/{ds}/datapoints?page=1&page_size=100"))
+        .await;
+    assert_eq!(
+        listed.body["total"],
+        out.iter().filter(|s| **s == 200).count()
+    );
     emu.shutdown().await;
     out
 }
@@ -61,7 +76,11 @@ async fn a_lost_response_still_commits_the_write() {
     let api = Api::connect(&emu).await;
     let ds = api.create_dataset("lost").await;
     emu.set_faults(FaultPlan {
-        routes: vec![RouteFault { route: DATAPOINT_ROUTE.into(), lost_response_rate: 1.0, ..Default::default() }],
+        routes: vec![RouteFault {
+            route: DATAPOINT_ROUTE.into(),
+            lost_response_rate: 1.0,
+            ..Default::default()
+        }],
         ..Default::default()
     });
     let err = api
@@ -74,9 +93,14 @@ async fn a_lost_response_still_commits_the_write() {
         .expect_err("the response must not arrive");
     assert!(!err.is_status(), "{err}");
     emu.set_faults(FaultPlan::default());
-    let listed = api.get(&format!("/dataset/{ds}/datapoints?page=1&page_size=10")).await;
+    let listed = api
+        .get(&format!("/dataset/{ds}/datapoints?page=1&page_size=10"))
+        .await;
     assert_eq!(listed.body["total"], 1);
-    assert_eq!(listed.body["items"][0]["segments"][0]["asset"]["metadata"]["rapidata-key"]["text"], "k-lost");
+    assert_eq!(
+        listed.body["items"][0]["segments"][0]["asset"]["metadata"]["rapidata-key"]["text"],
+        "k-lost"
+    );
     assert_eq!(emu.stats().get(DATAPOINT_ROUTE), 1);
     emu.shutdown().await;
 }
@@ -90,7 +114,11 @@ async fn bursts_of_429_carry_retry_after_and_latency_is_added() {
         routes: vec![RouteFault {
             route: "GET /jobs".into(),
             latency_ms: 30,
-            burst_429: Some(Burst429 { period: 4, length: 1, retry_after_secs: 2 }),
+            burst_429: Some(Burst429 {
+                period: 4,
+                length: 1,
+                retry_after_secs: 2,
+            }),
             ..Default::default()
         }],
         ..Default::default()
@@ -98,7 +126,13 @@ async fn bursts_of_429_carry_retry_after_and_latency_is_added() {
     let started = std::time::Instant::now();
     let mut got = Vec::new();
     for _ in 0..8 {
-        let resp = api.http.get(format!("{}/jobs", api.base)).bearer_auth(&api.token).send().await.unwrap();
+        let resp = api
+            .http
+            .get(format!("{}/jobs", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
         if resp.status() == 429 {
             assert_eq!(resp.headers()["retry-after"], "2");
             assert_eq!(resp.headers()["content-type"], "application/problem+json");
@@ -117,8 +151,16 @@ async fn asset_failures_by_pattern() {
     let api = Api::connect(&emu).await;
     emu.set_faults(FaultPlan {
         asset_failures: vec![
-            AssetFailure { pattern: "FAILME*".into(), ..Default::default() },
-            AssetFailure { pattern: "*/broken/*".into(), stage: Some("decode".into()), upstream_http_status: Some(500), ..Default::default() },
+            AssetFailure {
+                pattern: "FAILME*".into(),
+                ..Default::default()
+            },
+            AssetFailure {
+                pattern: "*/broken/*".into(),
+                stage: Some("decode".into()),
+                upstream_http_status: Some(500),
+                ..Default::default()
+            },
         ],
         ..Default::default()
     });
@@ -132,7 +174,13 @@ async fn asset_failures_by_pattern() {
     let batch = a.body["batchUploadId"].as_str().unwrap().to_string();
     let status = api.get("/asset/batch-upload/status?correlationId=c1").await;
     assert_eq!(status.body["completedBatches"], json!([batch]));
-    assert_eq!((status.body["completedCount"].clone(), status.body["failedCount"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (
+            status.body["completedCount"].clone(),
+            status.body["failedCount"].clone()
+        ),
+        (json!(1), json!(1))
+    );
     let result = api.get(&format!("/asset/batch-upload/{batch}")).await;
     let items = result.body["items"].as_array().unwrap();
     assert_eq!(items[0]["status"], "Completed");
@@ -142,7 +190,12 @@ async fn asset_failures_by_pattern() {
     assert_eq!(items[1]["upstreamHttpStatus"], 500);
     assert!(items[1]["errorMessage"].is_string());
 
-    let a = api.post("/asset/url?url=https%3A%2F%2Fx.example%2Fbroken%2Fc.jpg", json!(null)).await;
+    let a = api
+        .post(
+            "/asset/url?url=https%3A%2F%2Fx.example%2Fbroken%2Fc.jpg",
+            json!(null),
+        )
+        .await;
     assert_problem(&a, 400);
     assert_eq!(a.body["stage"], "decode");
     emu.shutdown().await;
@@ -151,8 +204,20 @@ async fn asset_failures_by_pattern() {
 #[tokio::test]
 async fn fault_plan_token_ttl_shortens_tokens() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = start_with(dir.path(), FaultPlan { token_ttl_secs: Some(1), ..Default::default() }, Duration::from_secs(3600)).await;
-    let body: serde_json::Value = token(&emu.base_url(), ID, SECRET).await.json().await.unwrap();
+    let emu = start_with(
+        dir.path(),
+        FaultPlan {
+            token_ttl_secs: Some(1),
+            ..Default::default()
+        },
+        Duration::from_secs(3600),
+    )
+    .await;
+    let body: serde_json::Value = token(&emu.base_url(), ID, SECRET)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["expires_in"], 1);
     emu.shutdown().await;
 }
@@ -164,7 +229,11 @@ async fn stats_count_requests_per_route_template() {
     let api = Api::connect(&emu).await;
     let ds = api.create_dataset("s").await;
     for i in 0..3 {
-        api.post(&format!("/dataset/{ds}/datapoint"), text_datapoint("t", "k", i)).await;
+        api.post(
+            &format!("/dataset/{ds}/datapoint"),
+            text_datapoint("t", "k", i),
+        )
+        .await;
     }
     api.get(&format!("/dataset/{ds}/datapoints")).await;
     let stats = emu.stats();
@@ -187,8 +256,18 @@ fn fault_plan_file_parses_yaml_and_json() {
     assert_eq!(plan.seed, 9);
     assert_eq!(plan.routes[0].burst_429.as_ref().unwrap().length, 5);
     let json_file = dir.path().join("faults.json");
-    std::fs::write(&json_file, r#"{"seed": 9, "routes": [{"route": "*", "error_rate": 1.5}]}"#).unwrap();
-    assert!(FaultPlan::from_file(&json_file).is_err(), "a rate above 1 is rejected");
+    std::fs::write(
+        &json_file,
+        r#"{"seed": 9, "routes": [{"route": "*", "error_rate": 1.5}]}"#,
+    )
+    .unwrap();
+    assert!(
+        FaultPlan::from_file(&json_file).is_err(),
+        "a rate above 1 is rejected"
+    );
     std::fs::write(&json_file, r#"{"seed": 9, "unknown": 1}"#).unwrap();
-    assert!(FaultPlan::from_file(&json_file).is_err(), "unknown keys are rejected");
+    assert!(
+        FaultPlan::from_file(&json_file).is_err(),
+        "unknown keys are rejected"
+    );
 }

@@ -43,7 +43,10 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
         token_ttl: Duration::from_secs(args.token_ttl),
         faults,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let handle = emulator::start(config).await?;
         println!("Rapidata API emulator listening on {}", handle.base_url());
@@ -57,8 +60,13 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
         if let Some(f) = &args.faults {
             println!("  faults: {}", f.display());
         }
-        println!("  use it with: --endpoint {}   (Ctrl-C stops)", handle.base_url());
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        println!(
+            "  use it with: --endpoint {}   (Ctrl-C stops)",
+            handle.base_url()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
         println!("stopping");
         handle.shutdown().await;
         anyhow::Ok(ExitCode::SUCCESS)

@@ -24,7 +24,11 @@ fn token_hash(token: &str) -> String {
 }
 
 fn oauth_error(error: &str, description: &str) -> Response {
-    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], json!({"error": error, "error_description": description}).to_string())
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"error": error, "error_description": description}).to_string(),
+    )
         .into_response()
 }
 
@@ -34,18 +38,42 @@ fn client_credentials(headers: &HeaderMap, form: &Query) -> Option<(String, Stri
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
         .map(|raw| raw.iter().map(|&b| b as char).collect::<String>()) // latin-1, like authlib
-        .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())));
-    basic.or_else(|| Some((form.first("client_id")?.to_string(), form.first("client_secret")?.to_string())))
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
+    basic.or_else(|| {
+        Some((
+            form.first("client_id")?.to_string(),
+            form.first("client_secret")?.to_string(),
+        ))
+    })
 }
 
-pub(crate) async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = Query::parse(Some(&String::from_utf8_lossy(&body)));
     match form.first("grant_type") {
         Some("client_credentials") => {}
-        Some(other) => return oauth_error("unsupported_grant_type", &format!("grant_type '{other}' is not supported")),
+        Some(other) => {
+            return oauth_error(
+                "unsupported_grant_type",
+                &format!("grant_type '{other}' is not supported"),
+            )
+        }
         None => return oauth_error("invalid_request", "grant_type is required"),
     }
     let Some((id, secret)) = client_credentials(&headers, &form) else {
@@ -65,7 +93,10 @@ pub(crate) async fn token(State(state): State<Shared>, headers: HeaderMap, body:
     let expires = now_ms() + (ttl as i64) * 1000;
     let stored = {
         let hash = hash.clone();
-        blocking(&state, move |s| s.store.write(|tx| token_insert(tx, &hash, expires))).await
+        blocking(&state, move |s| {
+            s.store.write(|tx| token_insert(tx, &hash, expires))
+        })
+        .await
     };
     if let Err(e) = stored {
         return e.into_response();
@@ -75,7 +106,10 @@ pub(crate) async fn token(State(state): State<Shared>, headers: HeaderMap, body:
         t.retain(|_, exp| *exp >= now);
         t.insert(hash, expires);
     }
-    let scope = form.first("scope").unwrap_or("openid email api").to_string();
+    let scope = form
+        .first("scope")
+        .unwrap_or("openid email api")
+        .to_string();
     json(&json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}))
 }
 
@@ -84,9 +118,16 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> 
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .ok_or_else(|| ApiError::unauthorized("A bearer token is required."))?;
-    let expires = state.tokens.lock().ok().and_then(|t| t.get(&token_hash(token.trim())).copied());
+    let expires = state
+        .tokens
+        .lock()
+        .ok()
+        .and_then(|t| t.get(&token_hash(token.trim())).copied());
     match expires {
         None => Err(ApiError::unauthorized("The bearer token is unknown.")),
         Some(exp) if exp < now_ms() => Err(ApiError::unauthorized("The bearer token has expired.")),

@@ -29,28 +29,52 @@ pub(crate) struct DatasetRow {
     pub count: i64,
 }
 
-pub(crate) fn dataset_insert(tx: &Transaction<'_>, id: &str, name: &str, schema: &Value) -> ApiResult<()> {
-    tx.prepare_cached("INSERT INTO datasets (id, name, schema, created_at) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![id, name, schema.to_string(), now()])?;
+pub(crate) fn dataset_insert(
+    tx: &Transaction<'_>,
+    id: &str,
+    name: &str,
+    schema: &Value,
+) -> ApiResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO datasets (id, name, schema, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, name, schema.to_string(), now()])?;
     Ok(())
 }
 
 pub(crate) fn dataset_get(conn: &Connection, id: &str) -> ApiResult<Option<DatasetRow>> {
     let row = conn
-        .prepare_cached("SELECT seq, id, name, schema, datapoint_count FROM datasets WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT seq, id, name, schema, datapoint_count FROM datasets WHERE id = ?1",
+        )?
         .query_row([id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get(4)?,
+            ))
         })
         .optional()?;
     row.map(|(seq, id, name, schema, count)| {
-        let schema = serde_json::from_str(&schema).map_err(|e| ApiError::internal(format!("corrupt schema: {e}")))?;
-        Ok(DatasetRow { seq, id, name, schema, count })
+        let schema = serde_json::from_str(&schema)
+            .map_err(|e| ApiError::internal(format!("corrupt schema: {e}")))?;
+        Ok(DatasetRow {
+            seq,
+            id,
+            name,
+            schema,
+            count,
+        })
     })
     .transpose()
 }
 
 fn dataset_id_of(conn: &Connection, seq: i64) -> ApiResult<String> {
-    Ok(conn.prepare_cached("SELECT id FROM datasets WHERE seq = ?1")?.query_row([seq], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT id FROM datasets WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))?)
 }
 
 pub(crate) fn datapoint_id(salt: &str, seq: i64) -> String {
@@ -74,19 +98,29 @@ pub(crate) struct NewDatapoint<'a> {
 }
 
 /// Inserts a datapoint and bumps the dataset's count; returns the row number.
-pub(crate) fn datapoint_insert(tx: &Transaction<'_>, dataset_seq: i64, dp: &NewDatapoint<'_>) -> ApiResult<i64> {
+pub(crate) fn datapoint_insert(
+    tx: &Transaction<'_>,
+    dataset_seq: i64,
+    dp: &NewDatapoint<'_>,
+) -> ApiResult<i64> {
     tx.prepare_cached(
         "INSERT INTO datapoints (dataset_seq, sort_index, grp, segments, private_metadata, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![dataset_seq, dp.sort_index, dp.group, dp.segments, dp.private_metadata, now()])?;
     let seq = tx.last_insert_rowid();
-    tx.prepare_cached("UPDATE datasets SET datapoint_count = datapoint_count + 1 WHERE seq = ?1")?.execute([dataset_seq])?;
+    tx.prepare_cached("UPDATE datasets SET datapoint_count = datapoint_count + 1 WHERE seq = ?1")?
+        .execute([dataset_seq])?;
     Ok(seq)
 }
 
 /// Inserts `count` copies of one datapoint in the caller's transaction (benchmarks, seeding).
-pub(crate) fn datapoint_bulk_insert(tx: &Transaction<'_>, dataset_seq: i64, segments: &str, count: u64) -> ApiResult<()> {
+pub(crate) fn datapoint_bulk_insert(
+    tx: &Transaction<'_>,
+    dataset_seq: i64,
+    segments: &str,
+    count: u64,
+) -> ApiResult<()> {
     let created = now();
     let mut stmt = tx.prepare_cached(
         "INSERT INTO datapoints (dataset_seq, sort_index, segments, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -131,17 +165,25 @@ pub(crate) fn datapoint_delete(tx: &Transaction<'_>, seq: i64) -> ApiResult<Opti
         .query_row([seq], |r| r.get(0))
         .optional()?;
     if let Some(ds) = ds {
-        tx.prepare_cached("UPDATE datasets SET datapoint_count = datapoint_count - 1 WHERE seq = ?1")?.execute([ds])?;
+        tx.prepare_cached(
+            "UPDATE datasets SET datapoint_count = datapoint_count - 1 WHERE seq = ?1",
+        )?
+        .execute([ds])?;
     }
     Ok(ds)
 }
 
 /// `(seq, sort_index, segments, created_at)` of the failed datapoints of a dataset.
-pub(crate) fn failed_datapoints(conn: &Connection, dataset_seq: i64) -> ApiResult<Vec<(i64, Option<i64>, String, String)>> {
+pub(crate) fn failed_datapoints(
+    conn: &Connection,
+    dataset_seq: i64,
+) -> ApiResult<Vec<(i64, Option<i64>, String, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, sort_index, segments, created_at FROM datapoints WHERE dataset_seq = ?1 AND state = 'Failed' ORDER BY seq",
     )?;
-    let rows = stmt.query_map([dataset_seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let rows = stmt.query_map([dataset_seq], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -169,12 +211,17 @@ impl CursorCache {
     }
 
     fn version(&self, dataset_seq: i64) -> u64 {
-        self.versions.lock().map(|v| v.get(&dataset_seq).copied().unwrap_or(0)).unwrap_or(u64::MAX)
+        self.versions
+            .lock()
+            .map(|v| v.get(&dataset_seq).copied().unwrap_or(0))
+            .unwrap_or(u64::MAX)
     }
 
     fn get(&self, key: (i64, bool, u64, u64), version: u64) -> Option<i64> {
         let map = self.last_seq.lock().ok()?;
-        map.get(&key).filter(|(v, _)| *v == version).map(|(_, s)| *s)
+        map.get(&key)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, s)| *s)
     }
 
     fn put(&self, key: (i64, bool, u64, u64), version: u64, seq: i64) {
@@ -200,7 +247,9 @@ pub(crate) fn list_page(
 ) -> ApiResult<String> {
     let offset = (page - 1).saturating_mul(size);
     let mut rows: Vec<(i64, String)> = Vec::with_capacity(size as usize);
-    let mut collect = |stmt: &mut rusqlite::CachedStatement<'_>, p: &[&dyn rusqlite::ToSql]| -> ApiResult<()> {
+    let mut collect = |stmt: &mut rusqlite::CachedStatement<'_>,
+                       p: &[&dyn rusqlite::ToSql]|
+     -> ApiResult<()> {
         let mapped = stmt.query_map(p, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for r in mapped {
             rows.push(r?);
@@ -210,42 +259,67 @@ pub(crate) fn list_page(
     let total: i64;
     match (order, ids) {
         (_, Some(ids)) => {
-            let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+            let list = ids
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             let dir = match order {
-                DatapointOrder::Created { desc: true } | DatapointOrder::SortIndex { desc: true } => "DESC",
+                DatapointOrder::Created { desc: true }
+                | DatapointOrder::SortIndex { desc: true } => "DESC",
                 _ => "ASC",
             };
-            let col = if matches!(order, DatapointOrder::SortIndex { .. }) { "sort_index" } else { "seq" };
+            let col = if matches!(order, DatapointOrder::SortIndex { .. }) {
+                "sort_index"
+            } else {
+                "seq"
+            };
             let sql = format!(
                 "SELECT seq, segments FROM datapoints WHERE dataset_seq = ?1 AND seq IN ({list}) ORDER BY {col} {dir}, seq {dir} LIMIT ?2 OFFSET ?3"
             );
             let mut stmt = conn.prepare_cached(&sql)?;
             collect(&mut stmt, &[&ds.seq, &(size as i64), &(offset as i64)])?;
-            let count_sql = format!("SELECT COUNT(*) FROM datapoints WHERE dataset_seq = ?1 AND seq IN ({list})");
-            total = conn.prepare_cached(&count_sql)?.query_row([ds.seq], |r| r.get(0))?;
+            let count_sql = format!(
+                "SELECT COUNT(*) FROM datapoints WHERE dataset_seq = ?1 AND seq IN ({list})"
+            );
+            total = conn
+                .prepare_cached(&count_sql)?
+                .query_row([ds.seq], |r| r.get(0))?;
         }
         (DatapointOrder::Created { desc }, None) => {
             total = ds.count;
             let version = store.cursors.version(ds.seq);
-            let after = if page > 1 { store.cursors.get((ds.seq, desc, size, page - 1), version) } else { None };
+            let after = if page > 1 {
+                store.cursors.get((ds.seq, desc, size, page - 1), version)
+            } else {
+                None
+            };
             let (cmp, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
             match after {
                 Some(last) => {
                     let sql = format!(
                         "SELECT seq, segments FROM datapoints WHERE dataset_seq = ?1 AND seq {cmp} ?2 ORDER BY seq {dir} LIMIT ?3"
                     );
-                    collect(&mut conn.prepare_cached(&sql)?, &[&ds.seq, &last, &(size as i64)])?;
+                    collect(
+                        &mut conn.prepare_cached(&sql)?,
+                        &[&ds.seq, &last, &(size as i64)],
+                    )?;
                 }
                 None => {
                     let sql = format!(
                         "SELECT seq, segments FROM datapoints WHERE dataset_seq = ?1 ORDER BY seq {dir} LIMIT ?2 OFFSET ?3"
                     );
-                    collect(&mut conn.prepare_cached(&sql)?, &[&ds.seq, &(size as i64), &(offset as i64)])?;
+                    collect(
+                        &mut conn.prepare_cached(&sql)?,
+                        &[&ds.seq, &(size as i64), &(offset as i64)],
+                    )?;
                 }
             }
             if let Some((last, _)) = rows.last() {
                 if store.cursors.version(ds.seq) == version {
-                    store.cursors.put((ds.seq, desc, size, page), version, *last);
+                    store
+                        .cursors
+                        .put((ds.seq, desc, size, page), version, *last);
                 }
             }
         }
@@ -255,13 +329,20 @@ pub(crate) fn list_page(
             let sql = format!(
                 "SELECT seq, segments FROM datapoints WHERE dataset_seq = ?1 ORDER BY sort_index {dir}, seq {dir} LIMIT ?2 OFFSET ?3"
             );
-            collect(&mut conn.prepare_cached(&sql)?, &[&ds.seq, &(size as i64), &(offset as i64)])?;
+            collect(
+                &mut conn.prepare_cached(&sql)?,
+                &[&ds.seq, &(size as i64), &(offset as i64)],
+            )?;
         }
     }
     let total = total.max(0) as u64;
     let dataset_id = serde_json::to_string(&ds.id).unwrap_or_default();
-    let mut body = String::with_capacity(rows.iter().map(|(_, s)| s.len() + 96).sum::<usize>() + 128);
-    let _ = write!(body, "{{\"total\":{total},\"page\":{page},\"pageSize\":{size},\"items\":[");
+    let mut body =
+        String::with_capacity(rows.iter().map(|(_, s)| s.len() + 96).sum::<usize>() + 128);
+    let _ = write!(
+        body,
+        "{{\"total\":{total},\"page\":{page},\"pageSize\":{size},\"items\":["
+    );
     for (i, (seq, segments)) in rows.iter().enumerate() {
         if i > 0 {
             body.push(',');

@@ -89,9 +89,11 @@ impl FaultPlan {
         let text = std::fs::read_to_string(path)
             .map_err(|e| EmulatorError::Faults(format!("cannot read {}: {e}", path.display())))?;
         let plan: FaultPlan = if path.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str(&text).map_err(|e| EmulatorError::Faults(format!("{}: {e}", path.display())))?
+            serde_json::from_str(&text)
+                .map_err(|e| EmulatorError::Faults(format!("{}: {e}", path.display())))?
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| EmulatorError::Faults(format!("{}: {e}", path.display())))?
+            serde_saphyr::from_str(&text)
+                .map_err(|e| EmulatorError::Faults(format!("{}: {e}", path.display())))?
         };
         plan.validate()?;
         Ok(plan)
@@ -100,25 +102,39 @@ impl FaultPlan {
     /// Rejects plans that cannot mean what they say (rates outside 0..=1, bad globs).
     pub fn validate(&self) -> Result<(), EmulatorError> {
         for r in &self.routes {
-            glob::Pattern::new(&r.route).map_err(|e| EmulatorError::Faults(format!("route glob '{}': {e}", r.route)))?;
-            for (name, rate) in [("error_rate", r.error_rate), ("lost_response_rate", r.lost_response_rate)] {
+            glob::Pattern::new(&r.route)
+                .map_err(|e| EmulatorError::Faults(format!("route glob '{}': {e}", r.route)))?;
+            for (name, rate) in [
+                ("error_rate", r.error_rate),
+                ("lost_response_rate", r.lost_response_rate),
+            ] {
                 if !(0.0..=1.0).contains(&rate) {
-                    return Err(EmulatorError::Faults(format!("{name} {rate} of '{}' is not in 0..=1", r.route)));
+                    return Err(EmulatorError::Faults(format!(
+                        "{name} {rate} of '{}' is not in 0..=1",
+                        r.route
+                    )));
                 }
             }
             if let Some(s) = r.status {
                 if !(400..=599).contains(&s) {
-                    return Err(EmulatorError::Faults(format!("status {s} of '{}' is not an error status", r.route)));
+                    return Err(EmulatorError::Faults(format!(
+                        "status {s} of '{}' is not an error status",
+                        r.route
+                    )));
                 }
             }
             if let Some(b) = &r.burst_429 {
                 if b.period == 0 || b.length > b.period {
-                    return Err(EmulatorError::Faults(format!("burst_429 of '{}' needs 0 < length <= period", r.route)));
+                    return Err(EmulatorError::Faults(format!(
+                        "burst_429 of '{}' needs 0 < length <= period",
+                        r.route
+                    )));
                 }
             }
         }
         for a in &self.asset_failures {
-            glob::Pattern::new(&a.pattern).map_err(|e| EmulatorError::Faults(format!("asset glob '{}': {e}", a.pattern)))?;
+            glob::Pattern::new(&a.pattern)
+                .map_err(|e| EmulatorError::Faults(format!("asset glob '{}': {e}", a.pattern)))?;
         }
         Ok(())
     }
@@ -147,10 +163,19 @@ pub(crate) struct FaultState {
 
 impl FaultState {
     pub fn new(plan: FaultPlan) -> FaultState {
-        let patterns = plan.routes.iter().map(|r| glob::Pattern::new(&r.route).ok()).collect();
+        let patterns = plan
+            .routes
+            .iter()
+            .map(|r| glob::Pattern::new(&r.route).ok())
+            .collect();
         let counters = vec![0; plan.routes.len()];
         let rng = fastrand::Rng::with_seed(plan.seed);
-        FaultState { plan, patterns, counters, rng }
+        FaultState {
+            plan,
+            patterns,
+            counters,
+            rng,
+        }
     }
 
     pub fn plan(&self) -> &FaultPlan {
@@ -159,7 +184,10 @@ impl FaultState {
 
     /// Decides the fate of one request on `route` (`"METHOD /template"`).
     pub fn decide(&mut self, route: &str) -> Decision {
-        let mut d = Decision { delay: Duration::from_millis(self.plan.latency_ms), ..Decision::default() };
+        let mut d = Decision {
+            delay: Duration::from_millis(self.plan.latency_ms),
+            ..Decision::default()
+        };
         for (i, rule) in self.plan.routes.iter().enumerate() {
             if !self.patterns[i].as_ref().is_some_and(|p| p.matches(route)) {
                 continue;
@@ -199,7 +227,11 @@ mod tests {
     fn plan(seed: u64) -> FaultPlan {
         FaultPlan {
             seed,
-            routes: vec![RouteFault { route: "POST /dataset/*".into(), error_rate: 0.3, ..Default::default() }],
+            routes: vec![RouteFault {
+                route: "POST /dataset/*".into(),
+                error_rate: 0.3,
+                ..Default::default()
+            }],
             ..Default::default()
         }
     }
@@ -208,7 +240,13 @@ mod tests {
     fn same_seed_same_decisions_other_seed_other_decisions() {
         let run = |seed| {
             let mut s = FaultState::new(plan(seed));
-            (0..200).map(|_| s.decide("POST /dataset/{datasetId}/datapoint").error.is_some()).collect::<Vec<_>>()
+            (0..200)
+                .map(|_| {
+                    s.decide("POST /dataset/{datasetId}/datapoint")
+                        .error
+                        .is_some()
+                })
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
@@ -221,14 +259,21 @@ mod tests {
         let mut s = FaultState::new(FaultPlan {
             routes: vec![RouteFault {
                 route: "*".into(),
-                burst_429: Some(Burst429 { period: 5, length: 2, retry_after_secs: 3 }),
+                burst_429: Some(Burst429 {
+                    period: 5,
+                    length: 2,
+                    retry_after_secs: 3,
+                }),
                 ..Default::default()
             }],
             ..Default::default()
         });
         let got: Vec<Option<u64>> = (0..10).map(|_| s.decide("GET /jobs").throttle).collect();
         let n = None;
-        assert_eq!(got, vec![n, n, n, Some(3), Some(3), n, n, n, Some(3), Some(3)]);
+        assert_eq!(
+            got,
+            vec![n, n, n, Some(3), Some(3), n, n, n, Some(3), Some(3)]
+        );
     }
 
     #[test]
@@ -237,7 +282,14 @@ mod tests {
         let plan: FaultPlan = serde_saphyr::from_str(yaml).unwrap();
         assert_eq!(plan.routes[0].status, Some(502));
         assert!(plan.validate().is_ok());
-        let bad = FaultPlan { routes: vec![RouteFault { route: "*".into(), error_rate: 2.0, ..Default::default() }], ..Default::default() };
+        let bad = FaultPlan {
+            routes: vec![RouteFault {
+                route: "*".into(),
+                error_rate: 2.0,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
         assert!(bad.validate().is_err());
     }
 }

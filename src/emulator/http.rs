@@ -31,7 +31,14 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
-        ApiError { status, title: title.into(), detail: None, errors: None, extra: Map::new(), retry_after: None }
+        ApiError {
+            status,
+            title: title.into(),
+            detail: None,
+            errors: None,
+            extra: Map::new(),
+            retry_after: None,
+        }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -48,10 +55,20 @@ impl ApiError {
     pub fn validation(fields: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (path, message) in fields {
-            let key = if path.is_empty() { "$".to_string() } else { path };
+            let key = if path.is_empty() {
+                "$".to_string()
+            } else {
+                path
+            };
             errors.entry(key).or_default().push(message);
         }
-        ApiError { errors: Some(errors), ..ApiError::new(StatusCode::BAD_REQUEST, "One or more validation errors occurred.") }
+        ApiError {
+            errors: Some(errors),
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "One or more validation errors occurred.",
+            )
+        }
     }
 
     pub fn field(path: &str, message: impl Into<String>) -> Self {
@@ -59,7 +76,8 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, format!("{what} not found")).detail(format!("No {what} with id '{id}'."))
+        ApiError::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+            .detail(format!("No {what} with id '{id}'."))
     }
 
     pub fn unauthorized(detail: &str) -> Self {
@@ -89,7 +107,10 @@ impl ApiError {
         }
         body.insert("traceId".into(), Value::from(trace.traceparent()));
         if let Some(errors) = &self.errors {
-            body.insert("errors".into(), serde_json::to_value(errors).unwrap_or(Value::Null));
+            body.insert(
+                "errors".into(),
+                serde_json::to_value(errors).unwrap_or(Value::Null),
+            );
         }
         for (k, v) in &self.extra {
             body.insert(k.clone(), v.clone());
@@ -125,7 +146,8 @@ pub(crate) fn json(value: &Value) -> Response {
 /// A 200 JSON response from an already serialised body (list endpoints build theirs by hand).
 pub(crate) fn raw_json(body: String) -> Response {
     let mut resp = Response::new(Body::from(body));
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     resp
 }
 
@@ -139,15 +161,23 @@ pub(crate) fn no_content() -> Response {
 /// Parses a JSON request body and validates it against a contract definition.
 pub(crate) fn parse_body(bytes: &[u8], definition: &str) -> ApiResult<Value> {
     let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::field("$", "A non-empty request body is required."));
+        return Err(ApiError::field(
+            "$",
+            "A non-empty request body is required.",
+        ));
     } else {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::field("$", format!("The request body is not valid JSON: {e}")))?
+        serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::field("$", format!("The request body is not valid JSON: {e}")))?
     };
     let violations = Contract::get().validate_definition(definition, &value);
     if violations.is_empty() {
         Ok(value)
     } else {
-        Err(ApiError::validation(violations.into_iter().map(|Violation { path, message }| (path, message))))
+        Err(ApiError::validation(
+            violations
+                .into_iter()
+                .map(|Violation { path, message }| (path, message)),
+        ))
     }
 }
 
@@ -161,7 +191,10 @@ pub(crate) struct TraceId {
 
 impl TraceId {
     pub fn random() -> Self {
-        TraceId { trace: format!("{:032x}", fastrand::u128(1..)), span: format!("{:016x}", fastrand::u64(1..)) }
+        TraceId {
+            trace: format!("{:032x}", fastrand::u128(1..)),
+            span: format!("{:016x}", fastrand::u64(1..)),
+        }
     }
 
     pub fn bare(&self) -> &str {

@@ -87,7 +87,10 @@ impl std::fmt::Debug for EmulatorConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("emulator storage: {0}")]
     Storage(String),
     #[error("fault plan: {0}")]
@@ -137,7 +140,9 @@ pub struct EmulatorHandle {
 
 impl std::fmt::Debug for EmulatorHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmulatorHandle").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("EmulatorHandle")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,7 +154,11 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
         .await
         .map_err(|e| EmulatorError::Storage(format!("open failed: {e}")))??;
-    let tokens = store.read(|c| store::tokens_all(c)).map_err(EmulatorError::from)?.into_iter().collect();
+    let tokens = store
+        .read(|c| store::tokens_all(c))
+        .map_err(EmulatorError::from)?
+        .into_iter()
+        .collect();
     let state = Arc::new(AppState {
         client_id: config.client_id,
         client_secret: config.client_secret,
@@ -165,12 +174,25 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         .map_err(|e| EmulatorError::Storage(format!("seed failed: {e}")))??;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     let (tx, rx) = watch::channel(false);
     let router = routes::router(state.clone());
     let task = tokio::spawn(server::serve(listener, router, rx));
-    Ok(EmulatorHandle { addr, state, shutdown: tx, task })
+    Ok(EmulatorHandle {
+        addr,
+        state,
+        shutdown: tx,
+        task,
+    })
 }
 
 impl EmulatorHandle {
@@ -185,7 +207,13 @@ impl EmulatorHandle {
 
     /// Requests served so far, per route template (e.g. `"POST /dataset/{datasetId}/datapoint"`).
     pub fn stats(&self) -> RequestStats {
-        RequestStats::from_map(self.state.stats.lock().map(|m| m.clone()).unwrap_or_default())
+        RequestStats::from_map(
+            self.state
+                .stats
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
+        )
     }
 
     pub fn reset_stats(&self) {
@@ -206,9 +234,17 @@ impl EmulatorHandle {
     /// Inserts `count` copies of one datapoint straight into the database in one transaction,
     /// bypassing HTTP: seeding for benchmarks and large-listing tests. `segments` are
     /// `DatasetSegmentInput`s checked against the dataset's schema like a `POST` would.
-    pub async fn bulk_insert_datapoints(&self, dataset_id: &str, segments: Value, count: u64) -> Result<(), EmulatorError> {
+    pub async fn bulk_insert_datapoints(
+        &self,
+        dataset_id: &str,
+        segments: Value,
+        count: u64,
+    ) -> Result<(), EmulatorError> {
         let dataset_id = dataset_id.to_string();
-        blocking(&self.state, move |s| routes::bulk_insert(s, &dataset_id, &segments, count)).await?;
+        blocking(&self.state, move |s| {
+            routes::bulk_insert(s, &dataset_id, &segments, count)
+        })
+        .await?;
         Ok(())
     }
 

@@ -33,20 +33,26 @@ impl Query {
     }
 
     pub fn first(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     fn int(&self, key: &str) -> ApiResult<Option<u64>> {
         match self.first(key) {
             None | Some("") => Ok(None),
-            Some(v) => v
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| ApiError::field(key, format!("'{v}' is not a valid non-negative integer."))),
+            Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
+                ApiError::field(key, format!("'{v}' is not a valid non-negative integer."))
+            }),
         }
     }
 
@@ -58,7 +64,10 @@ impl Query {
         }
         let size = self.int("page_size")?.unwrap_or(DEFAULT_PAGE_SIZE);
         if size == 0 {
-            return Err(ApiError::field("page_size", "page_size must be at least 1."));
+            return Err(ApiError::field(
+                "page_size",
+                "page_size must be at least 1.",
+            ));
         }
         Ok((page, size.min(MAX_PAGE_SIZE)))
     }
@@ -80,23 +89,36 @@ impl Query {
     pub fn filters(&self) -> ApiResult<Vec<Filter>> {
         let mut out: Vec<Filter> = Vec::new();
         for (k, v) in &self.pairs {
-            let Some((field, rest)) = k.split_once('[') else { continue };
-            let Some(op) = rest.strip_suffix(']') else { continue };
-            let op = FilterOp::parse(op).ok_or_else(|| ApiError::field(k, format!("Unknown filter operator '{op}'.")))?;
+            let Some((field, rest)) = k.split_once('[') else {
+                continue;
+            };
+            let Some(op) = rest.strip_suffix(']') else {
+                continue;
+            };
+            let op = FilterOp::parse(op)
+                .ok_or_else(|| ApiError::field(k, format!("Unknown filter operator '{op}'.")))?;
             if op == FilterOp::In {
-                if let Some(f) = out.iter_mut().find(|f| f.field == field && f.op == FilterOp::In) {
+                if let Some(f) = out
+                    .iter_mut()
+                    .find(|f| f.field == field && f.op == FilterOp::In)
+                {
                     f.values.push(v.clone());
                     continue;
                 }
             }
-            out.push(Filter { field: field.to_string(), op, values: vec![v.clone()] });
+            out.push(Filter {
+                field: field.to_string(),
+                op,
+                values: vec![v.clone()],
+            });
         }
         Ok(out)
     }
 
     /// `logic=or` combines filters with OR; anything else with AND.
     pub fn logic_or(&self) -> bool {
-        self.first("logic").is_some_and(|l| l.eq_ignore_ascii_case("or"))
+        self.first("logic")
+            .is_some_and(|l| l.eq_ignore_ascii_case("or"))
     }
 }
 
@@ -194,9 +216,11 @@ fn compare_text(a: &str, b: &str) -> Ordering {
 
 fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => {
-            x.as_f64().unwrap_or(0.0).partial_cmp(&y.as_f64().unwrap_or(0.0)).unwrap_or(Ordering::Equal)
-        }
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x
+            .as_f64()
+            .unwrap_or(0.0)
+            .partial_cmp(&y.as_f64().unwrap_or(0.0))
+            .unwrap_or(Ordering::Equal),
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
         (None | Some(Value::Null), _) => Ordering::Less,
@@ -239,7 +263,9 @@ pub(crate) fn page_items(
             if filters.is_empty() {
                 return true;
             }
-            let mut results = filters.iter().map(|f| f.matches(item.get(field_name(&f.field))));
+            let mut results = filters
+                .iter()
+                .map(|f| f.matches(item.get(field_name(&f.field))));
             if or {
                 results.any(|r| r)
             } else {
@@ -282,15 +308,13 @@ pub(crate) fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;

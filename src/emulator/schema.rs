@@ -61,14 +61,20 @@ impl Contract {
     /// The declared response schema of an endpoint for a status (`None` when the status has no
     /// body schema or the endpoint is unknown).
     pub fn response_schema(&self, endpoint_id: &str, status: u16) -> Option<&Value> {
-        self.endpoint(endpoint_id)?.get("responses")?.get(status.to_string())?.get("schema")
+        self.endpoint(endpoint_id)?
+            .get("responses")?
+            .get(status.to_string())?
+            .get("schema")
     }
 
     /// Validates `value` against the definition `name`.
     pub fn validate_definition(&self, name: &str, value: &Value) -> Vec<Violation> {
         match self.definition(name) {
             Some(schema) => self.validate(schema, value),
-            None => vec![Violation { path: String::new(), message: format!("unknown schema {name}") }],
+            None => vec![Violation {
+                path: String::new(),
+                message: format!("unknown schema {name}"),
+            }],
         }
     }
 
@@ -84,12 +90,21 @@ impl Contract {
         self.definition(name)
     }
 
-    fn check(&self, schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>, depth: usize) {
+    fn check(
+        &self,
+        schema: &Value,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Violation>,
+        depth: usize,
+    ) {
         if depth > 64 {
             out.push(violation(path, "value is nested too deeply"));
             return;
         }
-        let Some(obj) = schema.as_object() else { return };
+        let Some(obj) = schema.as_object() else {
+            return;
+        };
         if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
             match self.resolve(r) {
                 Some(target) => self.check(target, value, path, out, depth + 1),
@@ -109,14 +124,20 @@ impl Contract {
         }
         if let Some(t) = obj.get("type") {
             if !type_matches(t, value) {
-                out.push(violation(path, &format!("expected {}, found {}", type_name(t), json_kind(value))));
+                out.push(violation(
+                    path,
+                    &format!("expected {}, found {}", type_name(t), json_kind(value)),
+                ));
                 return;
             }
         }
         if let Some(allowed) = obj.get("enum").and_then(Value::as_array) {
             if !allowed.contains(value) {
                 let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
-                out.push(violation(path, &format!("{value} is not one of {}", list.join(", "))));
+                out.push(violation(
+                    path,
+                    &format!("{value} is not one of {}", list.join(", ")),
+                ));
             }
         }
         if let Value::Object(map) = value {
@@ -132,8 +153,12 @@ impl Contract {
                 match props.and_then(|p| p.get(key)) {
                     Some(s) => self.check(s, v, &join(path, key), out, depth + 1),
                     None => match obj.get("additionalProperties") {
-                        Some(Value::Bool(false)) => out.push(violation(&join(path, key), "unknown field")),
-                        Some(s @ Value::Object(_)) => self.check(s, v, &join(path, key), out, depth + 1),
+                        Some(Value::Bool(false)) => {
+                            out.push(violation(&join(path, key), "unknown field"))
+                        }
+                        Some(s @ Value::Object(_)) => {
+                            self.check(s, v, &join(path, key), out, depth + 1)
+                        }
                         _ => {}
                     },
                 }
@@ -176,21 +201,46 @@ impl Contract {
         }
     }
 
-    fn check_discriminated(&self, mapping: &Value, value: &Value, path: &str, out: &mut Vec<Violation>, depth: usize) {
+    fn check_discriminated(
+        &self,
+        mapping: &Value,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<Violation>,
+        depth: usize,
+    ) {
         let Some(map) = value.as_object() else {
-            out.push(violation(path, &format!("expected object, found {}", json_kind(value))));
+            out.push(violation(
+                path,
+                &format!("expected object, found {}", json_kind(value)),
+            ));
             return;
         };
         let Some(tag) = map.get("_t") else {
-            out.push(violation(&join(path, "_t"), "the discriminator `_t` is required"));
+            out.push(violation(
+                &join(path, "_t"),
+                "the discriminator `_t` is required",
+            ));
             return;
         };
-        let target = tag.as_str().and_then(|t| mapping.get(t)).and_then(Value::as_str);
+        let target = tag
+            .as_str()
+            .and_then(|t| mapping.get(t))
+            .and_then(Value::as_str);
         match target.and_then(|r| self.resolve(r)) {
             Some(schema) => self.check(schema, value, path, out, depth + 1),
             None => {
-                let known: Vec<&str> = mapping.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-                out.push(violation(&join(path, "_t"), &format!("unknown discriminator {tag}; expected one of {}", known.join(", "))));
+                let known: Vec<&str> = mapping
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                out.push(violation(
+                    &join(path, "_t"),
+                    &format!(
+                        "unknown discriminator {tag}; expected one of {}",
+                        known.join(", ")
+                    ),
+                ));
             }
         }
     }
@@ -200,7 +250,9 @@ impl Contract {
 /// alternative of the wrong type at this level (`expected null, found array`) is the worst
 /// explanation; otherwise fewer errors win.
 fn closer(a: &[Violation], b: &[Violation], path: &str) -> bool {
-    let wrong_type = |errs: &[Violation]| errs.len() == 1 && errs[0].path == path && errs[0].message.starts_with("expected ");
+    let wrong_type = |errs: &[Violation]| {
+        errs.len() == 1 && errs[0].path == path && errs[0].message.starts_with("expected ")
+    };
     match (wrong_type(a), wrong_type(b)) {
         (false, true) => true,
         (true, false) => false,
@@ -209,7 +261,10 @@ fn closer(a: &[Violation], b: &[Violation], path: &str) -> bool {
 }
 
 fn violation(path: &str, message: &str) -> Violation {
-    Violation { path: path.to_string(), message: message.to_string() }
+    Violation {
+        path: path.to_string(),
+        message: message.to_string(),
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -223,7 +278,10 @@ fn join(path: &str, key: &str) -> String {
 fn type_matches(t: &Value, value: &Value) -> bool {
     match t {
         Value::String(s) => single_type_matches(s, value),
-        Value::Array(list) => list.iter().filter_map(Value::as_str).any(|s| single_type_matches(s, value)),
+        Value::Array(list) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|s| single_type_matches(s, value)),
         _ => true,
     }
 }
@@ -231,7 +289,9 @@ fn type_matches(t: &Value, value: &Value) -> bool {
 fn single_type_matches(t: &str, value: &Value) -> bool {
     match t {
         "string" => value.is_string(),
-        "integer" => value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "integer" => {
+            value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
         "number" => value.is_number(),
         "boolean" => value.is_boolean(),
         "object" => value.is_object(),
@@ -269,7 +329,9 @@ mod tests {
     fn accepts_a_wire_example_datapoint() {
         let body = json!({"segments": [{"key": "asset", "kind": "Asset", "asset": {"_t": "TextAssetInput", "text": "x"}}],
             "sortIndex": 0, "group": null, "privateMetadata": null});
-        assert!(Contract::get().validate_definition("CreateDatapointEndpointInput", &body).is_empty());
+        assert!(Contract::get()
+            .validate_definition("CreateDatapointEndpointInput", &body)
+            .is_empty());
     }
 
     #[test]

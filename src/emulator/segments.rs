@@ -40,17 +40,29 @@ pub(crate) fn convert(schema: &Value, segments: &[Value], path: &str) -> ApiResu
         let key = opt_str(seg, "key").unwrap_or_default();
         let kind = opt_str(seg, "kind").unwrap_or_default();
         if !seen.insert(key.to_string()) {
-            errors.push((format!("{p}.key"), format!("Segment '{key}' appears more than once.")));
+            errors.push((
+                format!("{p}.key"),
+                format!("Segment '{key}' appears more than once."),
+            ));
             continue;
         }
         let Some(def) = defs.iter().find(|d| opt_str(d, "key") == Some(key)) else {
             let known: Vec<&str> = defs.iter().filter_map(|d| opt_str(d, "key")).collect();
-            errors.push((format!("{p}.key"), format!("Segment '{key}' is not in the dataset schema ({}).", known.join(", "))));
+            errors.push((
+                format!("{p}.key"),
+                format!(
+                    "Segment '{key}' is not in the dataset schema ({}).",
+                    known.join(", ")
+                ),
+            ));
             continue;
         };
         let want_kind = opt_str(def, "kind").unwrap_or_default();
         if kind != want_kind {
-            errors.push((format!("{p}.kind"), format!("Segment '{key}' has kind {want_kind} in the dataset schema, not {kind}.")));
+            errors.push((
+                format!("{p}.kind"),
+                format!("Segment '{key}' has kind {want_kind} in the dataset schema, not {kind}."),
+            ));
             continue;
         }
         let mut o = Map::new();
@@ -61,7 +73,10 @@ pub(crate) fn convert(schema: &Value, segments: &[Value], path: &str) -> ApiResu
                 Some(text) => {
                     if let Some(max) = opt(def, "maxLength").and_then(Value::as_u64) {
                         if text.chars().count() as u64 > max {
-                            errors.push((format!("{p}.text"), format!("Text is longer than {max} characters.")));
+                            errors.push((
+                                format!("{p}.text"),
+                                format!("Text is longer than {max} characters."),
+                            ));
                         }
                     }
                     o.insert("originalText".into(), Value::from(text));
@@ -74,13 +89,19 @@ pub(crate) fn convert(schema: &Value, segments: &[Value], path: &str) -> ApiResu
                     let converted = convert_asset(asset, &format!("{p}.asset"), &mut asset_names);
                     o.insert("asset".into(), converted);
                 }
-                None => errors.push((format!("{p}.asset"), "An Asset segment needs 'asset'.".into())),
+                None => errors.push((
+                    format!("{p}.asset"),
+                    "An Asset segment needs 'asset'.".into(),
+                )),
             },
             _ => match opt(seg, "options").and_then(Value::as_array) {
                 Some(options) if !options.is_empty() => {
                     o.insert("options".into(), Value::Array(options.clone()));
                 }
-                _ => errors.push((format!("{p}.options"), "An OptionList segment needs at least one option.".into())),
+                _ => errors.push((
+                    format!("{p}.options"),
+                    "An OptionList segment needs at least one option.".into(),
+                )),
             },
         }
         out.push(Value::Object(o));
@@ -88,11 +109,17 @@ pub(crate) fn convert(schema: &Value, segments: &[Value], path: &str) -> ApiResu
     for def in &defs {
         let key = opt_str(def, "key").unwrap_or_default();
         if def.get("required").and_then(Value::as_bool) == Some(true) && !seen.contains(key) {
-            errors.push((path.to_string(), format!("The required segment '{key}' is missing.")));
+            errors.push((
+                path.to_string(),
+                format!("The required segment '{key}' is missing."),
+            ));
         }
     }
     if errors.is_empty() {
-        Ok(Converted { segments: Value::Array(out), asset_names })
+        Ok(Converted {
+            segments: Value::Array(out),
+            asset_names,
+        })
     } else {
         Err(ApiError::validation(errors))
     }
@@ -123,11 +150,17 @@ fn convert_asset(asset: &Value, path: &str, names: &mut Vec<(String, String)>) -
             let children: Vec<Value> = opt(asset, "assets")
                 .and_then(Value::as_array)
                 .map(|list| {
-                    list.iter().enumerate().map(|(i, a)| convert_asset(a, &format!("{path}.assets[{i}]"), names)).collect()
+                    list.iter()
+                        .enumerate()
+                        .map(|(i, a)| convert_asset(a, &format!("{path}.assets[{i}]"), names))
+                        .collect()
                 })
                 .unwrap_or_default();
-            let joined =
-                children.iter().filter_map(|c| c.get("identifier").and_then(Value::as_str)).collect::<Vec<_>>().join(",");
+            let joined = children
+                .iter()
+                .filter_map(|c| c.get("identifier").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(",");
             json!({"_t": "MultiAsset", "assets": children, "metadata": metadata, "identifier": identifier.unwrap_or(joined)})
         }
     }
@@ -142,14 +175,21 @@ pub(crate) fn enrich_file_assets(
     fn walk(asset: &mut Value, lookup: &mut dyn FnMut(&str) -> Option<(String, Option<String>)>) {
         match asset.get("_t").and_then(Value::as_str) {
             Some("FileAsset") => {
-                let name = asset.get("fileName").and_then(Value::as_str).unwrap_or_default().to_string();
-                if let (Some((original, url)), Some(meta)) =
-                    (lookup(&name), asset.get_mut("metadata").and_then(Value::as_object_mut))
-                {
-                    meta.entry("originalFilename")
-                        .or_insert_with(|| json!({"_t": "OriginalFilenameMetadata", "originalFilename": original}));
+                let name = asset
+                    .get("fileName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if let (Some((original, url)), Some(meta)) = (
+                    lookup(&name),
+                    asset.get_mut("metadata").and_then(Value::as_object_mut),
+                ) {
+                    meta.entry("originalFilename").or_insert_with(
+                        || json!({"_t": "OriginalFilenameMetadata", "originalFilename": original}),
+                    );
                     if let Some(url) = url {
-                        meta.entry("sourceUrl").or_insert_with(|| json!({"_t": "SourceUrlMetadataModel", "url": url}));
+                        meta.entry("sourceUrl")
+                            .or_insert_with(|| json!({"_t": "SourceUrlMetadataModel", "url": url}));
                     }
                 }
             }

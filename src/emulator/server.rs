@@ -44,7 +44,11 @@ impl std::fmt::Display for LostResponse {
 
 impl std::error::Error for LostResponse {}
 
-pub(crate) async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -105,9 +109,11 @@ pub(crate) async fn finish(mut req: Request, next: Next) -> Response {
         let body = problem.body(&trace).to_string();
         resp = Response::new(Body::from(body));
         *resp.status_mut() = problem.status;
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(secs) = problem.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Some(l) = lose {
             resp.extensions_mut().insert(l);
@@ -121,7 +127,11 @@ pub(crate) async fn finish(mut req: Request, next: Next) -> Response {
 
 /// Inner layer on matched routes: statistics, authentication, faults.
 pub(crate) async fn gate(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
     let route = format!("{} {}", req.method(), template);
     if let Ok(mut stats) = state.stats.lock() {
         *stats.entry(route.clone()).or_default() += 1;
@@ -146,9 +156,12 @@ pub(crate) async fn gate(State(state): State<Shared>, req: Request, next: Next) 
     }
     if let Some(status) = decision.error {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        return ApiError::new(status, status.canonical_reason().unwrap_or("Injected fault"))
-            .detail("Injected by the emulator's fault plan.")
-            .into_response();
+        return ApiError::new(
+            status,
+            status.canonical_reason().unwrap_or("Injected fault"),
+        )
+        .detail("Injected by the emulator's fault plan.")
+        .into_response();
     }
     let mut resp = next.run(req).await;
     if decision.lose_response && resp.status().is_success() {
@@ -160,6 +173,10 @@ pub(crate) async fn gate(State(state): State<Shared>, req: Request, next: Next) 
 /// Fallback for unknown paths.
 pub(crate) async fn not_found(req: Request) -> Result<Response, Infallible> {
     Ok(ApiError::new(StatusCode::NOT_FOUND, "Not Found")
-        .detail(format!("No route for {} {}.", req.method(), req.uri().path()))
+        .detail(format!(
+            "No route for {} {}.",
+            req.method(),
+            req.uri().path()
+        ))
         .into_response())
 }

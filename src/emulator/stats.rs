@@ -21,7 +21,11 @@ impl RequestStats {
 
     /// Requests whose method is not GET (token requests included).
     pub fn writes(&self) -> u64 {
-        self.by_route.iter().filter(|(k, _)| !k.starts_with("GET ")).map(|(_, v)| v).sum()
+        self.by_route
+            .iter()
+            .filter(|(k, _)| !k.starts_with("GET "))
+            .map(|(_, v)| v)
+            .sum()
     }
 
     /// Requests to one route, e.g. `get("POST /dataset/{datasetId}/datapoint")`.

@@ -72,7 +72,9 @@ pub(crate) struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -87,28 +89,44 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 
 impl Store {
     pub fn open(data_dir: &Path) -> Result<Store, EmulatorError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| EmulatorError::Storage(format!("cannot create {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            EmulatorError::Storage(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
         let path = data_dir.join("emulator.sqlite3");
-        let db_err = |e: rusqlite::Error| EmulatorError::Storage(format!("{}: {e}", path.display()));
+        let db_err =
+            |e: rusqlite::Error| EmulatorError::Storage(format!("{}: {e}", path.display()));
         let conn = open_connection(&path).map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
-        let salt: Option<String> =
-            conn.query_row("SELECT value FROM meta WHERE key = 'salt'", [], |r| r.get(0)).optional().map_err(db_err)?;
+        let salt: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'salt'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_err)?;
         let salt = match salt {
             Some(s) => s,
             None => {
                 let s = format!("{:06x}", fastrand::u32(..0x0100_0000));
-                conn.execute("INSERT INTO meta (key, value) VALUES ('salt', ?1)", [&s]).map_err(db_err)?;
+                conn.execute("INSERT INTO meta (key, value) VALUES ('salt', ?1)", [&s])
+                    .map_err(db_err)?;
                 s
             }
         };
-        Ok(Store { writer: Mutex::new(conn), readers: Mutex::new(Vec::new()), path, salt, cursors: CursorCache::default() })
+        Ok(Store {
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            path,
+            salt,
+            cursors: CursorCache::default(),
+        })
     }
 
     /// Runs `f` in one write transaction; commits only if it returns `Ok`.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> ApiResult<T>) -> ApiResult<T> {
-        let mut conn = self.writer.lock().map_err(|_| ApiError::internal("storage writer poisoned"))?;
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| ApiError::internal("storage writer poisoned"))?;
         let tx = conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -117,7 +135,11 @@ impl Store {
 
     /// Runs `f` on a pooled read connection.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> ApiResult<T>) -> ApiResult<T> {
-        let pooled = self.readers.lock().map_err(|_| ApiError::internal("storage pool poisoned"))?.pop();
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| ApiError::internal("storage pool poisoned"))?
+            .pop();
         let conn = match pooled {
             Some(c) => c,
             None => open_connection(&self.path)?,
@@ -134,13 +156,24 @@ impl Store {
 
 // ---- generic JSON documents --------------------------------------------------------------
 
-pub(crate) fn obj_insert(tx: &Transaction<'_>, kind: &str, id: &str, parent: Option<&str>, body: &Value) -> ApiResult<()> {
+pub(crate) fn obj_insert(
+    tx: &Transaction<'_>,
+    kind: &str,
+    id: &str,
+    parent: Option<&str>,
+    body: &Value,
+) -> ApiResult<()> {
     tx.prepare_cached("INSERT INTO objects (kind, id, parent, body) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![kind, id, parent, body.to_string()])?;
     Ok(())
 }
 
-pub(crate) fn obj_update(tx: &Transaction<'_>, kind: &str, id: &str, body: &Value) -> ApiResult<()> {
+pub(crate) fn obj_update(
+    tx: &Transaction<'_>,
+    kind: &str,
+    id: &str,
+    body: &Value,
+) -> ApiResult<()> {
     tx.prepare_cached("UPDATE objects SET body = ?3 WHERE kind = ?1 AND id = ?2")?
         .execute(params![kind, id, body.to_string()])?;
     Ok(())
@@ -151,34 +184,49 @@ pub(crate) fn obj_get(conn: &Connection, kind: &str, id: &str) -> ApiResult<Opti
         .prepare_cached("SELECT body FROM objects WHERE kind = ?1 AND id = ?2")?
         .query_row(params![kind, id], |r| r.get(0))
         .optional()?;
-    text.map(|t| serde_json::from_str(&t).map_err(|e| ApiError::internal(format!("corrupt {kind} {id}: {e}"))))
-        .transpose()
+    text.map(|t| {
+        serde_json::from_str(&t)
+            .map_err(|e| ApiError::internal(format!("corrupt {kind} {id}: {e}")))
+    })
+    .transpose()
 }
 
 /// Deletes a document and its children (documents whose parent is `id`); returns whether it
 /// existed.
 pub(crate) fn obj_delete(tx: &Transaction<'_>, kind: &str, id: &str) -> ApiResult<bool> {
-    let n = tx.prepare_cached("DELETE FROM objects WHERE kind = ?1 AND id = ?2")?.execute(params![kind, id])?;
+    let n = tx
+        .prepare_cached("DELETE FROM objects WHERE kind = ?1 AND id = ?2")?
+        .execute(params![kind, id])?;
     Ok(n > 0)
 }
 
 /// Documents of a kind in creation order, optionally only the children of `parent`.
-pub(crate) fn obj_list(conn: &Connection, kind: &str, parent: Option<&str>) -> ApiResult<Vec<Value>> {
+pub(crate) fn obj_list(
+    conn: &Connection,
+    kind: &str,
+    parent: Option<&str>,
+) -> ApiResult<Vec<Value>> {
     let mut out = Vec::new();
     let mut push = |text: String| -> ApiResult<()> {
-        out.push(serde_json::from_str(&text).map_err(|e| ApiError::internal(format!("corrupt {kind}: {e}")))?);
+        out.push(
+            serde_json::from_str(&text)
+                .map_err(|e| ApiError::internal(format!("corrupt {kind}: {e}")))?,
+        );
         Ok(())
     };
     match parent {
         Some(p) => {
-            let mut stmt = conn.prepare_cached("SELECT body FROM objects WHERE kind = ?1 AND parent = ?2 ORDER BY seq")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT body FROM objects WHERE kind = ?1 AND parent = ?2 ORDER BY seq",
+            )?;
             let rows = stmt.query_map(params![kind, p], |r| r.get::<_, String>(0))?;
             for r in rows {
                 push(r?)?;
             }
         }
         None => {
-            let mut stmt = conn.prepare_cached("SELECT body FROM objects WHERE kind = ?1 ORDER BY seq")?;
+            let mut stmt =
+                conn.prepare_cached("SELECT body FROM objects WHERE kind = ?1 ORDER BY seq")?;
             let rows = stmt.query_map(params![kind], |r| r.get::<_, String>(0))?;
             for r in rows {
                 push(r?)?;
@@ -189,7 +237,8 @@ pub(crate) fn obj_list(conn: &Connection, kind: &str, parent: Option<&str>) -> A
 }
 
 pub(crate) fn obj_delete_children(tx: &Transaction<'_>, kind: &str, parent: &str) -> ApiResult<()> {
-    tx.prepare_cached("DELETE FROM objects WHERE kind = ?1 AND parent = ?2")?.execute(params![kind, parent])?;
+    tx.prepare_cached("DELETE FROM objects WHERE kind = ?1 AND parent = ?2")?
+        .execute(params![kind, parent])?;
     Ok(())
 }
 
@@ -213,7 +262,10 @@ pub(crate) fn asset_insert(tx: &Transaction<'_>, a: &AssetRow<'_>) -> ApiResult<
 }
 
 /// `(original_name, source_url)` of an asset the emulator issued.
-pub(crate) fn asset_get(conn: &Connection, file_name: &str) -> ApiResult<Option<(String, Option<String>)>> {
+pub(crate) fn asset_get(
+    conn: &Connection,
+    file_name: &str,
+) -> ApiResult<Option<(String, Option<String>)>> {
     Ok(conn
         .prepare_cached("SELECT original_name, source_url FROM assets WHERE file_name = ?1")?
         .query_row([file_name], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -223,8 +275,10 @@ pub(crate) fn asset_get(conn: &Connection, file_name: &str) -> ApiResult<Option<
 // ---- tokens -------------------------------------------------------------------------------
 
 pub(crate) fn token_insert(tx: &Transaction<'_>, hash: &str, expires_ms: i64) -> ApiResult<()> {
-    tx.prepare_cached("DELETE FROM tokens WHERE expires_ms < ?1")?.execute([now_ms()])?;
-    tx.prepare_cached("INSERT OR REPLACE INTO tokens (hash, expires_ms) VALUES (?1, ?2)")?.execute(params![hash, expires_ms])?;
+    tx.prepare_cached("DELETE FROM tokens WHERE expires_ms < ?1")?
+        .execute([now_ms()])?;
+    tx.prepare_cached("INSERT OR REPLACE INTO tokens (hash, expires_ms) VALUES (?1, ?2)")?
+        .execute(params![hash, expires_ms])?;
     Ok(())
 }
 
@@ -238,7 +292,9 @@ pub(crate) fn tokens_all(conn: &Connection) -> ApiResult<Vec<(String, i64)>> {
 
 /// RFC 3339 UTC timestamp with microseconds, as the service writes them.
 pub(crate) fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -34,7 +34,10 @@ pub async fn token(base: &str, id: &str, secret: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(format!("{base}/connect/token"))
         .basic_auth(id, Some(secret))
-        .header("content-type", "application/x-www-form-urlencoded;charset=UTF-8")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded;charset=UTF-8",
+        )
         .body("grant_type=client_credentials&scope=openid+email+api")
         .send()
         .await
@@ -63,44 +66,83 @@ impl Api {
         let resp = token(&base, ID, SECRET).await;
         assert_eq!(resp.status(), 200);
         let body: Value = resp.json().await.unwrap();
-        Api { base, token: body["access_token"].as_str().unwrap().to_string(), http: reqwest::Client::new() }
+        Api {
+            base,
+            token: body["access_token"].as_str().unwrap().to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
-        let resp = req.bearer_auth(&self.token).header("Host", "api.rapidata.emulator").send().await.unwrap();
+        let resp = req
+            .bearer_auth(&self.token)
+            .header("Host", "api.rapidata.emulator")
+            .send()
+            .await
+            .unwrap();
         let status = resp.status();
-        let content_type =
-            resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        let trace_id = resp.headers().get("x-trace-id").map(|v| v.to_str().unwrap().to_string());
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let trace_id = resp
+            .headers()
+            .get("x-trace-id")
+            .map(|v| v.to_str().unwrap().to_string());
         let raw = resp.text().await.unwrap();
-        let body = if raw.is_empty() { Value::Null } else { serde_json::from_str(&raw).unwrap() };
-        Answer { status, content_type, trace_id, body, raw }
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&raw).unwrap()
+        };
+        Answer {
+            status,
+            content_type,
+            trace_id,
+            body,
+            raw,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {
-        self.send(self.http.delete(format!("{}{path}", self.base))).await
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Answer {
-        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body)).await
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
+            .await
     }
 
     pub async fn upload(&self, file_name: &str, bytes: Vec<u8>) -> Answer {
-        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()).mime_str("image/png").unwrap();
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str("image/png")
+            .unwrap();
         let form = reqwest::multipart::Form::new().part("file", part);
-        self.send(self.http.post(format!("{}/asset/file", self.base)).multipart(form)).await
+        self.send(
+            self.http
+                .post(format!("{}/asset/file", self.base))
+                .multipart(form),
+        )
+        .await
     }
 
     pub async fn create_dataset(&self, name: &str) -> String {
-        let a = self.post("/dataset", json!({"name": name, "schema": sdk_schema()})).await;
+        let a = self
+            .post("/dataset", json!({"name": name, "schema": sdk_schema()}))
+            .await;
         assert_eq!(a.status, 200, "{}", a.raw);
         a.body["datasetId"].as_str().unwrap().to_string()
     }
@@ -138,12 +180,19 @@ pub fn workflow(title: &str) -> Value {
 pub fn assert_problem(a: &Answer, status: u16) {
     assert_eq!(a.status.as_u16(), status, "{}", a.raw);
     assert_eq!(a.content_type, "application/problem+json");
-    assert!(a.body["title"].as_str().is_some_and(|t| !t.is_empty()), "{}", a.raw);
+    assert!(
+        a.body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{}",
+        a.raw
+    );
     assert_eq!(a.body["status"], status);
     let trace = a.body["traceId"].as_str().unwrap();
     let parts: Vec<&str> = trace.split('-').collect();
     assert_eq!(parts.len(), 4, "traceparent form: {trace}");
-    assert_eq!((parts[0], parts[1].len(), parts[2].len(), parts[3]), ("00", 32, 16, "01"));
+    assert_eq!(
+        (parts[0], parts[1].len(), parts[2].len(), parts[3]),
+        ("00", 32, 16, "01")
+    );
     assert_eq!(a.trace_id.as_deref(), Some(parts[1]));
     let errs = Contract::get().validate(&Contract::get().root()["errors"]["schema"], &a.body);
     assert!(errs.is_empty(), "problem body off-contract: {errs:?}");

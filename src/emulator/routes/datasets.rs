@@ -9,20 +9,31 @@ use serde_json::{json, Value};
 use crate::emulator::datapoints::{
     self as dp, datapoint_id, datapoint_seq, DatapointOrder, DatasetRow, NewDatapoint,
 };
-use crate::emulator::http::{json, no_content, opt, opt_str, parse_body, raw_json, ApiError, ApiResult};
+use crate::emulator::http::{
+    json, no_content, opt, opt_str, parse_body, raw_json, ApiError, ApiResult,
+};
 use crate::emulator::query::{FilterOp, Query};
 use crate::emulator::segments::{convert, default_schema, enrich_file_assets};
 use crate::emulator::store::{asset_get, new_id, obj_insert};
 use crate::emulator::{blocking, Shared};
 
-pub(super) async fn create_dataset(State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn create_dataset(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body, "CreateDatasetEndpointInput")?;
     let name = opt_str(&input, "name").unwrap_or_default().to_string();
-    let schema = opt(&input, "schema").cloned().unwrap_or_else(default_schema);
+    let schema = opt(&input, "schema")
+        .cloned()
+        .unwrap_or_else(default_schema);
     check_schema(&schema)?;
     let id = new_id();
     let ds_id = id.clone();
-    blocking(&state, move |s| s.store.write(|tx| dp::dataset_insert(tx, &ds_id, &name, &schema))).await?;
+    blocking(&state, move |s| {
+        s.store
+            .write(|tx| dp::dataset_insert(tx, &ds_id, &name, &schema))
+    })
+    .await?;
     Ok(json(&json!({"datasetId": id})))
 }
 
@@ -31,10 +42,16 @@ fn check_schema(schema: &Value) -> ApiResult<()> {
     for (i, def) in schema.as_array().into_iter().flatten().enumerate() {
         let key = opt_str(def, "key").unwrap_or_default();
         if key.is_empty() {
-            return Err(ApiError::field(&format!("schema[{i}].key"), "A segment key must not be empty."));
+            return Err(ApiError::field(
+                &format!("schema[{i}].key"),
+                "A segment key must not be empty.",
+            ));
         }
         if !seen.insert(key) {
-            return Err(ApiError::field(&format!("schema[{i}].key"), format!("Segment key '{key}' is defined twice.")));
+            return Err(ApiError::field(
+                &format!("schema[{i}].key"),
+                format!("Segment key '{key}' is defined twice."),
+            ));
         }
     }
     Ok(())
@@ -64,12 +81,20 @@ pub(crate) fn load_dataset(conn: &Connection, id: &str) -> ApiResult<DatasetRow>
     dp::dataset_get(conn, id)?.ok_or_else(|| ApiError::not_found("Dataset", id))
 }
 
-pub(super) async fn get_dataset(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn get_dataset(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let ds = blocking(&state, move |s| s.store.read(|c| load_dataset(c, &id))).await?;
-    Ok(json(&json!({"name": ds.name, "schema": schema_output(&ds.schema)})))
+    Ok(json(
+        &json!({"name": ds.name, "schema": schema_output(&ds.schema)}),
+    ))
 }
 
-pub(super) async fn progress(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn progress(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let (total, failed) = blocking(&state, move |s| {
         s.store.read(|c| {
             let ds = load_dataset(c, &id)?;
@@ -78,12 +103,18 @@ pub(super) async fn progress(State(state): State<Shared>, Path(id): Path<String>
         })
     })
     .await?;
-    Ok(json(&json!({"total": total, "ready": total - failed, "pending": 0, "failed": failed})))
+    Ok(json(
+        &json!({"total": total, "ready": total - failed, "pending": 0, "failed": failed}),
+    ))
 }
 
 /// Checks and converts input segments for `ds`, resolving the file assets they reference;
 /// returns the output segments as JSON text.
-pub(crate) fn prepare_segments(conn: &Connection, ds: &DatasetRow, segments: &[Value]) -> ApiResult<String> {
+pub(crate) fn prepare_segments(
+    conn: &Connection,
+    ds: &DatasetRow,
+    segments: &[Value],
+) -> ApiResult<String> {
     let mut converted = convert(&ds.schema, segments, "segments")?;
     let mut unknown = Vec::new();
     let mut known = std::collections::HashMap::new();
@@ -98,7 +129,9 @@ pub(crate) fn prepare_segments(conn: &Connection, ds: &DatasetRow, segments: &[V
     if !unknown.is_empty() {
         return Err(ApiError::validation(unknown));
     }
-    enrich_file_assets(&mut converted.segments, &mut |name| known.get(name).cloned());
+    enrich_file_assets(&mut converted.segments, &mut |name| {
+        known.get(name).cloned()
+    });
     Ok(converted.segments.to_string())
 }
 
@@ -111,7 +144,10 @@ pub(super) async fn create_datapoint(
     let (seq, ds_seq) = blocking(&state, move |s| {
         s.store.write(|tx| {
             let ds = load_dataset(tx, &id)?;
-            let segments = opt(&input, "segments").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+            let segments = opt(&input, "segments")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let out = prepare_segments(tx, &ds, segments)?;
             let new = NewDatapoint {
                 sort_index: opt(&input, "sortIndex").and_then(Value::as_i64),
@@ -124,7 +160,9 @@ pub(super) async fn create_datapoint(
     })
     .await?;
     state.store.cursors.bump(ds_seq);
-    Ok(json(&json!({"datapointId": datapoint_id(&state.store.salt, seq)})))
+    Ok(json(
+        &json!({"datapointId": datapoint_id(&state.store.salt, seq)}),
+    ))
 }
 
 fn parse_order(query: &Query) -> ApiResult<DatapointOrder> {
@@ -133,7 +171,10 @@ fn parse_order(query: &Query) -> ApiResult<DatapointOrder> {
         None => Ok(DatapointOrder::Created { desc: false }),
         Some(("created_at" | "id", desc)) => Ok(DatapointOrder::Created { desc }),
         Some(("sort_index", desc)) => Ok(DatapointOrder::SortIndex { desc }),
-        Some((other, _)) => Err(ApiError::field("sort", format!("Cannot sort datapoints by '{other}'."))),
+        Some((other, _)) => Err(ApiError::field(
+            "sort",
+            format!("Cannot sort datapoints by '{other}'."),
+        )),
     }
 }
 
@@ -149,9 +190,16 @@ pub(super) async fn list_datapoints(
     let mut ids: Option<Vec<i64>> = None;
     for f in query.filters()? {
         if f.field != "id" || !matches!(f.op, FilterOp::Eq | FilterOp::In) {
-            return Err(ApiError::field(&format!("{}[...]", f.field), "Only id[eq] and id[in] filters are supported on datapoints."));
+            return Err(ApiError::field(
+                &format!("{}[...]", f.field),
+                "Only id[eq] and id[in] filters are supported on datapoints.",
+            ));
         }
-        let wanted: Vec<i64> = f.values.iter().filter_map(|v| datapoint_seq(&salt, v)).collect();
+        let wanted: Vec<i64> = f
+            .values
+            .iter()
+            .filter_map(|v| datapoint_seq(&salt, v))
+            .collect();
         ids = Some(match ids {
             None => wanted,
             Some(prev) => prev.into_iter().filter(|x| wanted.contains(x)).collect(),
@@ -171,8 +219,12 @@ fn parse_segments(text: &str) -> ApiResult<Value> {
     serde_json::from_str(text).map_err(|e| ApiError::internal(format!("corrupt segments: {e}")))
 }
 
-pub(super) async fn get_datapoint(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
-    let seq = datapoint_seq(&state.store.salt, &id).ok_or_else(|| ApiError::not_found("Datapoint", &id))?;
+pub(super) async fn get_datapoint(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let seq = datapoint_seq(&state.store.salt, &id)
+        .ok_or_else(|| ApiError::not_found("Datapoint", &id))?;
     let row = blocking(&state, move |s| s.store.read(|c| dp::datapoint_get(c, seq))).await?;
     let row = row.ok_or_else(|| ApiError::not_found("Datapoint", &id))?;
     Ok(json(&json!({
@@ -185,9 +237,16 @@ pub(super) async fn get_datapoint(State(state): State<Shared>, Path(id): Path<St
     })))
 }
 
-pub(super) async fn delete_datapoint(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
-    let seq = datapoint_seq(&state.store.salt, &id).ok_or_else(|| ApiError::not_found("Datapoint", &id))?;
-    let ds = blocking(&state, move |s| s.store.write(|tx| dp::datapoint_delete(tx, seq))).await?;
+pub(super) async fn delete_datapoint(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let seq = datapoint_seq(&state.store.salt, &id)
+        .ok_or_else(|| ApiError::not_found("Datapoint", &id))?;
+    let ds = blocking(&state, move |s| {
+        s.store.write(|tx| dp::datapoint_delete(tx, seq))
+    })
+    .await?;
     match ds {
         Some(ds) => {
             state.store.cursors.bump(ds);
@@ -197,7 +256,10 @@ pub(super) async fn delete_datapoint(State(state): State<Shared>, Path(id): Path
     }
 }
 
-pub(super) async fn failed_datapoints(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn failed_datapoints(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let (ds_id, rows) = blocking(&state, move |s| {
         s.store.read(|c| {
             let ds = load_dataset(c, &id)?;
@@ -218,12 +280,19 @@ pub(super) async fn failed_datapoints(State(state): State<Shared>, Path(id): Pat
     Ok(json(&json!({"datapoints": items})))
 }
 
-pub(super) async fn create_group(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn create_group(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body, "CreateDatasetGroupEndpointInput")?;
     blocking(&state, move |s| {
         s.store.write(|tx| {
             let ds = load_dataset(tx, &id)?;
-            let segments = opt(&input, "segments").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+            let segments = opt(&input, "segments")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             // Group segments are checked like datapoint segments, minus the required ones.
             let mut relaxed = ds.clone();
             if let Some(defs) = relaxed.schema.as_array_mut() {
@@ -233,9 +302,21 @@ pub(super) async fn create_group(State(state): State<Shared>, Path(id): Path<Str
             }
             let out = prepare_segments(tx, &relaxed, segments)?;
             let group = opt_str(&input, "group").unwrap_or_default();
-            let doc = json!({"group": group, "datasetId": ds.id, "segments": parse_segments(&out)?});
-            obj_insert(tx, "group", &format!("{}/{group}", ds.id), Some(&ds.id), &doc)
-                .map_err(|_| ApiError::field("group", format!("Group '{group}' already exists in this dataset.")))
+            let doc =
+                json!({"group": group, "datasetId": ds.id, "segments": parse_segments(&out)?});
+            obj_insert(
+                tx,
+                "group",
+                &format!("{}/{group}", ds.id),
+                Some(&ds.id),
+                &doc,
+            )
+            .map_err(|_| {
+                ApiError::field(
+                    "group",
+                    format!("Group '{group}' already exists in this dataset."),
+                )
+            })
         })
     })
     .await?;

@@ -13,11 +13,23 @@ use crate::emulator::auth::{ORGANIZATION_ID, USER_ID, USER_MAIL};
 use crate::emulator::datapoints::dataset_get;
 use crate::emulator::http::{json, no_content, opt, opt_str, parse_body, ApiError, ApiResult};
 use crate::emulator::query::{camel, page_items, Query};
-use crate::emulator::store::{new_id, now, obj_delete, obj_delete_children, obj_get, obj_insert, obj_list, obj_update};
+use crate::emulator::store::{
+    new_id, now, obj_delete, obj_delete_children, obj_get, obj_insert, obj_list, obj_update,
+};
 use crate::emulator::{blocking, Shared};
 
-const DEFINITION_TYPES: &[&str] =
-    &["Classify", "Compare", "BoundingBox", "Line", "Polygon", "Locate", "Transcription", "NamedEntity", "FreeText", "Scrub"];
+const DEFINITION_TYPES: &[&str] = &[
+    "Classify",
+    "Compare",
+    "BoundingBox",
+    "Line",
+    "Polygon",
+    "Locate",
+    "Transcription",
+    "NamedEntity",
+    "FreeText",
+    "Scrub",
+];
 
 /// `DefinitionType` of a workflow.
 fn definition_type(workflow: &Value) -> &'static str {
@@ -25,8 +37,16 @@ fn definition_type(workflow: &Value) -> &'static str {
         Some("EvaluationWorkflow") => "Evaluation",
         Some("GroupedRankingWorkflow") => "GroupedRanking",
         Some("SimpleWorkflow") => {
-            let rapid = workflow.get("rapid").and_then(|r| r.get("_t")).and_then(Value::as_str).unwrap_or("");
-            DEFINITION_TYPES.iter().find(|t| **t == rapid).copied().unwrap_or("Unknown")
+            let rapid = workflow
+                .get("rapid")
+                .and_then(|r| r.get("_t"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            DEFINITION_TYPES
+                .iter()
+                .find(|t| **t == rapid)
+                .copied()
+                .unwrap_or("Unknown")
         }
         _ => "Unknown",
     }
@@ -48,12 +68,20 @@ pub(crate) fn load_revision(conn: &rusqlite::Connection, id: &str, n: u64) -> Ap
 fn check_dataset(tx: &Transaction<'_>, id: &str) -> ApiResult<()> {
     match dataset_get(tx, id)? {
         Some(_) => Ok(()),
-        None => Err(ApiError::field("datasetId", format!("Dataset '{id}' does not exist."))),
+        None => Err(ApiError::field(
+            "datasetId",
+            format!("Dataset '{id}' does not exist."),
+        )),
     }
 }
 
 /// Stores revision `n` of `definition`; returns its pipeline id.
-fn insert_revision(tx: &Transaction<'_>, definition: &str, n: u64, fields: &Map<String, Value>) -> ApiResult<String> {
+fn insert_revision(
+    tx: &Transaction<'_>,
+    definition: &str,
+    n: u64,
+    fields: &Map<String, Value>,
+) -> ApiResult<String> {
     let pipeline = new_id();
     let mut rev = json!({
         "definitionId": definition,
@@ -67,7 +95,13 @@ fn insert_revision(tx: &Transaction<'_>, definition: &str, n: u64, fields: &Map<
     for (k, v) in fields {
         rev[k] = v.clone();
     }
-    obj_insert(tx, "revision", &revision_key(definition, n), Some(definition), &rev)?;
+    obj_insert(
+        tx,
+        "revision",
+        &revision_key(definition, n),
+        Some(definition),
+        &rev,
+    )?;
     Ok(pipeline)
 }
 
@@ -75,7 +109,10 @@ fn flags(input: &Value, key: &str) -> Value {
     opt(input, key).cloned().unwrap_or_else(|| json!([]))
 }
 
-pub(super) async fn create_definition(State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn create_definition(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body, "CreateJobDefinitionEndpointInput")?;
     let id = new_id();
     let def_id = id.clone();
@@ -100,10 +137,21 @@ pub(super) async fn create_definition(State(state): State<Shared>, body: Bytes) 
             let mut fields = Map::new();
             fields.insert("datasetId".into(), Value::from(dataset));
             fields.insert("workflow".into(), workflow);
-            fields.insert("referee".into(), input.get("referee").cloned().unwrap_or(Value::Null));
-            fields.insert("aggregatorType".into(), opt(&input, "aggregatorType").cloned().unwrap_or(Value::Null));
+            fields.insert(
+                "referee".into(),
+                input.get("referee").cloned().unwrap_or(Value::Null),
+            );
+            fields.insert(
+                "aggregatorType".into(),
+                opt(&input, "aggregatorType")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            );
             fields.insert("featureFlags".into(), flags(&input, "rapidFeatureFlags"));
-            fields.insert("campaignFeatureFlags".into(), flags(&input, "campaignFeatureFlags"));
+            fields.insert(
+                "campaignFeatureFlags".into(),
+                flags(&input, "campaignFeatureFlags"),
+            );
             fields.insert("validationSetId".into(), Value::Null);
             fields.insert("baseRevisionNumber".into(), Value::Null);
             insert_revision(tx, &def_id, 1, &fields)
@@ -122,12 +170,18 @@ fn definition_view(def: &Value) -> Value {
     v
 }
 
-pub(super) async fn get_definition(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn get_definition(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let def = blocking(&state, move |s| s.store.read(|c| load_definition(c, &id))).await?;
     Ok(json(&definition_view(&def)))
 }
 
-pub(super) async fn delete_definition(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn delete_definition(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     blocking(&state, move |s| {
         s.store.write(|tx| {
             if !obj_delete(tx, "jobdef", &id)? {
@@ -140,7 +194,11 @@ pub(super) async fn delete_definition(State(state): State<Shared>, Path(id): Pat
     Ok(no_content())
 }
 
-pub(super) async fn update_definition(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn update_definition(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body, "UpdateJobDefinitionEndpointInput")?;
     blocking(&state, move |s| {
         s.store.write(|tx| {
@@ -159,22 +217,35 @@ pub(super) async fn update_definition(State(state): State<Shared>, Path(id): Pat
     Ok(no_content())
 }
 
-pub(super) async fn create_revision(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn create_revision(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body, "CreateJobRevisionEndpointInput")?;
     let (n, pipeline) = blocking(&state, move |s| {
         s.store.write(|tx| {
             let mut def = load_definition(tx, &id)?;
-            let latest = def.get("revisionCount").and_then(Value::as_u64).unwrap_or(1);
+            let latest = def
+                .get("revisionCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
             let base = opt(&input, "baseRevisionNumber").and_then(Value::as_u64);
-            if opt(&input, "requireLatest").and_then(Value::as_bool) == Some(true) && base != Some(latest) {
+            if opt(&input, "requireLatest").and_then(Value::as_bool) == Some(true)
+                && base != Some(latest)
+            {
                 return Err(ApiError::new(StatusCode::CONFLICT, "Revision conflict")
-                    .detail(format!("The latest revision is {latest}, not {}.", base.map_or("unset".into(), |b| b.to_string()))
-                    )
+                    .detail(format!(
+                        "The latest revision is {latest}, not {}.",
+                        base.map_or("unset".into(), |b| b.to_string())
+                    ))
                     .with("latestRevisionNumber", Value::from(latest)));
             }
             let previous = load_revision(tx, &id, latest)?;
             let inherit = |input_key: &str, output_key: &str| -> Value {
-                opt(&input, input_key).cloned().unwrap_or_else(|| previous.get(output_key).cloned().unwrap_or(Value::Null))
+                opt(&input, input_key)
+                    .cloned()
+                    .unwrap_or_else(|| previous.get(output_key).cloned().unwrap_or(Value::Null))
             };
             let mut fields = Map::new();
             for (input_key, output_key) in [
@@ -191,7 +262,10 @@ pub(super) async fn create_revision(State(state): State<Shared>, Path(id): Path<
             if let Some(ds) = fields.get("datasetId").and_then(Value::as_str) {
                 check_dataset(tx, ds)?;
             }
-            fields.insert("baseRevisionNumber".into(), Value::from(base.unwrap_or(latest)));
+            fields.insert(
+                "baseRevisionNumber".into(),
+                Value::from(base.unwrap_or(latest)),
+            );
             let n = latest + 1;
             let pipeline = insert_revision(tx, &id, n, &fields)?;
             def["revisionCount"] = Value::from(n);
@@ -206,19 +280,33 @@ pub(super) async fn create_revision(State(state): State<Shared>, Path(id): Path<
     Ok(json(&json!({"revisionNumber": n, "pipelineId": pipeline})))
 }
 
-pub(super) async fn latest_revision(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn latest_revision(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let rev = blocking(&state, move |s| {
         s.store.read(|c| {
             let def = load_definition(c, &id)?;
-            load_revision(c, &id, def.get("revisionCount").and_then(Value::as_u64).unwrap_or(1))
+            load_revision(
+                c,
+                &id,
+                def.get("revisionCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1),
+            )
         })
     })
     .await?;
     Ok(json(&rev))
 }
 
-pub(super) async fn get_revision(State(state): State<Shared>, Path((id, n)): Path<(String, String)>) -> ApiResult<Response> {
-    let n: u64 = n.parse().map_err(|_| ApiError::field("revisionNumber", format!("'{n}' is not a revision number.")))?;
+pub(super) async fn get_revision(
+    State(state): State<Shared>,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let n: u64 = n.parse().map_err(|_| {
+        ApiError::field("revisionNumber", format!("'{n}' is not a revision number."))
+    })?;
     let rev = blocking(&state, move |s| {
         s.store.read(|c| {
             load_definition(c, &id)?;
@@ -254,9 +342,21 @@ pub(super) async fn list_revisions(
     Ok(json(&page_items(items, &query, &|f| camel(f))?))
 }
 
-pub(super) async fn list_definitions(State(state): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+pub(super) async fn list_definitions(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let query = Query::parse(raw.as_deref());
-    let defs = blocking(&state, move |s| s.store.read(|c| obj_list(c, "jobdef", None))).await?;
-    let page = page_items(defs, &query, &|f| if f == "id" { "definitionId".into() } else { camel(f) })?;
+    let defs = blocking(&state, move |s| {
+        s.store.read(|c| obj_list(c, "jobdef", None))
+    })
+    .await?;
+    let page = page_items(defs, &query, &|f| {
+        if f == "id" {
+            "definitionId".into()
+        } else {
+            camel(f)
+        }
+    })?;
     Ok(json(&page))
 }

@@ -17,7 +17,13 @@ use crate::emulator::{blocking, Shared};
 pub(crate) const GLOBAL_AUDIENCE: &str = "global";
 
 /// A stored audience, in the `GetAudienceByIdEndpointOutput` shape.
-pub(crate) fn audience_doc(id: &str, name: &str, filters: &Value, public: bool, created: &str) -> Value {
+pub(crate) fn audience_doc(
+    id: &str,
+    name: &str,
+    filters: &Value,
+    public: bool,
+    created: &str,
+) -> Value {
     json!({
         "id": id,
         "baseAudienceId": id,
@@ -38,7 +44,10 @@ pub(crate) fn audience_doc(id: &str, name: &str, filters: &Value, public: bool, 
     })
 }
 
-pub(super) async fn create_audience(State(state): State<Shared>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn create_audience(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let input = parse_body(&body, "CreateAudienceEndpointInput")?;
     let name = opt_str(&input, "name").unwrap_or_default().to_string();
     if name.trim().is_empty() {
@@ -51,7 +60,11 @@ pub(super) async fn create_audience(State(state): State<Shared>, body: Bytes) ->
         doc["graduationRule"] = rule.clone();
     }
     let aid = id.clone();
-    blocking(&state, move |s| s.store.write(|tx| obj_insert(tx, "audience", &aid, None, &doc))).await?;
+    blocking(&state, move |s| {
+        s.store
+            .write(|tx| obj_insert(tx, "audience", &aid, None, &doc))
+    })
+    .await?;
     Ok(json(&json!({"audienceId": id})))
 }
 
@@ -59,20 +72,37 @@ fn load_audience(conn: &rusqlite::Connection, id: &str) -> ApiResult<Value> {
     obj_get(conn, "audience", id)?.ok_or_else(|| ApiError::not_found("Audience", id))
 }
 
-pub(super) async fn get_audience(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn get_audience(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let doc = blocking(&state, move |s| s.store.read(|c| load_audience(c, &id))).await?;
     Ok(json(&doc))
 }
 
-pub(super) async fn user_metrics(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn user_metrics(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let doc = blocking(&state, move |s| s.store.read(|c| load_audience(c, &id))).await?;
-    let users = doc.get("qualifiedUserCount").and_then(Value::as_u64).unwrap_or(0);
-    Ok(json(&json!({"usersPerState": {"Graduated": users, "Distilling": 0}, "capacity": if users > 0 { "Sufficient" } else { "None" }})))
+    let users = doc
+        .get("qualifiedUserCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    Ok(json(
+        &json!({"usersPerState": {"Graduated": users, "Distilling": 0}, "capacity": if users > 0 { "Sufficient" } else { "None" }}),
+    ))
 }
 
-pub(super) async fn list_audiences(State(state): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+pub(super) async fn list_audiences(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let query = Query::parse(raw.as_deref());
-    let docs = blocking(&state, move |s| s.store.read(|c| obj_list(c, "audience", None))).await?;
+    let docs = blocking(&state, move |s| {
+        s.store.read(|c| obj_list(c, "audience", None))
+    })
+    .await?;
     let items = docs
         .into_iter()
         .map(|mut d| {
@@ -90,14 +120,32 @@ pub(super) async fn create_job(State(state): State<Shared>, body: Bytes) -> ApiR
     blocking(&state, move |s| {
         s.store.write(|tx| {
             let def_id = opt_str(&input, "jobDefinitionId").unwrap_or_default();
-            let def = load_definition(tx, def_id).map_err(|_| ApiError::field("jobDefinitionId", format!("Job definition '{def_id}' does not exist.")))?;
+            let def = load_definition(tx, def_id).map_err(|_| {
+                ApiError::field(
+                    "jobDefinitionId",
+                    format!("Job definition '{def_id}' does not exist."),
+                )
+            })?;
             let aud_id = opt_str(&input, "audienceId").unwrap_or_default();
-            let audience = load_audience(tx, aud_id).map_err(|_| ApiError::field("audienceId", format!("Audience '{aud_id}' does not exist.")))?;
-            let latest = def.get("revisionCount").and_then(Value::as_u64).unwrap_or(1);
-            let n = opt(&input, "revisionNumber").and_then(Value::as_u64).unwrap_or(latest);
-            let revision = load_revision(tx, def_id, n)
-                .map_err(|_| ApiError::field("revisionNumber", format!("Revision {n} of '{def_id}' does not exist.")))?;
-            let name = opt_str(&input, "name").map(String::from).unwrap_or_else(|| def["name"].as_str().unwrap_or_default().to_string());
+            let audience = load_audience(tx, aud_id).map_err(|_| {
+                ApiError::field("audienceId", format!("Audience '{aud_id}' does not exist."))
+            })?;
+            let latest = def
+                .get("revisionCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            let n = opt(&input, "revisionNumber")
+                .and_then(Value::as_u64)
+                .unwrap_or(latest);
+            let revision = load_revision(tx, def_id, n).map_err(|_| {
+                ApiError::field(
+                    "revisionNumber",
+                    format!("Revision {n} of '{def_id}' does not exist."),
+                )
+            })?;
+            let name = opt_str(&input, "name")
+                .map(String::from)
+                .unwrap_or_else(|| def["name"].as_str().unwrap_or_default().to_string());
             let doc = json!({
                 "jobId": job_id,
                 "name": name,
@@ -129,24 +177,38 @@ fn load_job(conn: &rusqlite::Connection, id: &str) -> ApiResult<Value> {
     obj_get(conn, "job", id)?.ok_or_else(|| ApiError::not_found("Job", id))
 }
 
-pub(super) async fn get_job(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn get_job(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let doc = blocking(&state, move |s| s.store.read(|c| load_job(c, &id))).await?;
     Ok(json(&doc))
 }
 
-pub(super) async fn job_progress(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn job_progress(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let total = blocking(&state, move |s| {
         s.store.read(|c| {
             let job = load_job(c, &id)?;
-            let ds = job.get("datasetId").and_then(Value::as_str).unwrap_or_default();
+            let ds = job
+                .get("datasetId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             Ok(dataset_get(c, ds)?.map(|d| d.count).unwrap_or(0))
         })
     })
     .await?;
-    Ok(json(&json!({"completionPercentage": 0, "total": total, "completed": 0, "state": "Labeling", "responseCount": 0})))
+    Ok(json(
+        &json!({"completionPercentage": 0, "total": total, "completed": 0, "state": "Labeling", "responseCount": 0}),
+    ))
 }
 
-pub(super) async fn list_jobs(State(state): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+pub(super) async fn list_jobs(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let query = Query::parse(raw.as_deref());
     let docs = blocking(&state, move |s| s.store.read(|c| obj_list(c, "job", None))).await?;
     let items = docs
@@ -160,5 +222,11 @@ pub(super) async fn list_jobs(State(state): State<Shared>, RawQuery(raw): RawQue
             })
         })
         .collect();
-    Ok(json(&page_items(items, &query, &|f| if f == "id" { "jobId".into() } else { camel(f) })?))
+    Ok(json(&page_items(items, &query, &|f| {
+        if f == "id" {
+            "jobId".into()
+        } else {
+            camel(f)
+        }
+    })?))
 }

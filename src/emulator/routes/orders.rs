@@ -18,7 +18,10 @@ pub(super) async fn create_order(State(state): State<Shared>, body: Bytes) -> Ap
     let input = parse_body(&body, "CreateOrder")?;
     let name = opt_str(&input, "orderName").unwrap_or_default().to_string();
     if name.trim().is_empty() {
-        return Err(ApiError::field("orderName", "The order name must not be empty."));
+        return Err(ApiError::field(
+            "orderName",
+            "The order name must not be empty.",
+        ));
     }
     let (id, dataset, pipeline) = (new_id(), new_id(), new_id());
     let doc = json!({
@@ -43,14 +46,19 @@ pub(super) async fn create_order(State(state): State<Shared>, body: Bytes) -> Ap
         })
     })
     .await?;
-    Ok(json(&json!({"orderId": id, "pipelineId": pipeline, "datasetId": dataset, "campaignId": null})))
+    Ok(json(
+        &json!({"orderId": id, "pipelineId": pipeline, "datasetId": dataset, "campaignId": null}),
+    ))
 }
 
 fn load_order(conn: &rusqlite::Connection, id: &str) -> ApiResult<Value> {
     obj_get(conn, "order", id)?.ok_or_else(|| ApiError::not_found("Order", id))
 }
 
-pub(super) async fn get_order(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult<Response> {
+pub(super) async fn get_order(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let doc = blocking(&state, move |s| s.store.read(|c| load_order(c, &id))).await?;
     Ok(json(&json!({
         "orderName": doc["orderName"], "customerMail": doc["customerMail"], "orderDate": doc["orderDate"],
@@ -59,7 +67,13 @@ pub(super) async fn get_order(State(state): State<Shared>, Path(id): Path<String
     })))
 }
 
-async fn transition(state: Shared, id: String, body: Bytes, definition: &'static str, to: &'static str) -> ApiResult<Response> {
+async fn transition(
+    state: Shared,
+    id: String,
+    body: Bytes,
+    definition: &'static str,
+    to: &'static str,
+) -> ApiResult<Response> {
     if !body.iter().all(u8::is_ascii_whitespace) {
         parse_body(&body, definition)?;
     }
@@ -80,17 +94,31 @@ async fn transition(state: Shared, id: String, body: Bytes, definition: &'static
     Ok(no_content())
 }
 
-pub(super) async fn submit_order(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn submit_order(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     transition(state, id, body, "SubmitOrderEndpointInput", "Submitted").await
 }
 
-pub(super) async fn preview_order(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult<Response> {
+pub(super) async fn preview_order(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
     transition(state, id, body, "PreviewOrderEndpointInput", "Preview").await
 }
 
-pub(super) async fn list_orders(State(state): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+pub(super) async fn list_orders(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
     let query = Query::parse(raw.as_deref());
-    let docs = blocking(&state, move |s| s.store.read(|c| obj_list(c, "order", None))).await?;
+    let docs = blocking(&state, move |s| {
+        s.store.read(|c| obj_list(c, "order", None))
+    })
+    .await?;
     let items = docs
         .into_iter()
         .map(|d| {
