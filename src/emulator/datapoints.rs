@@ -173,11 +173,11 @@ pub(crate) fn datapoint_delete(tx: &Transaction<'_>, seq: i64) -> ApiResult<Opti
     Ok(ds)
 }
 
-/// `(seq, sort_index, segments, created_at)` of the failed datapoints of a dataset.
-pub(crate) fn failed_datapoints(
-    conn: &Connection,
-    dataset_seq: i64,
-) -> ApiResult<Vec<(i64, Option<i64>, String, String)>> {
+/// `(seq, sort_index, segments, created_at)` of a failed datapoint.
+pub(crate) type FailedRow = (i64, Option<i64>, String, String);
+
+/// The failed datapoints of a dataset.
+pub(crate) fn failed_datapoints(conn: &Connection, dataset_seq: i64) -> ApiResult<Vec<FailedRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, sort_index, segments, created_at FROM datapoints WHERE dataset_seq = ?1 AND state = 'Failed' ORDER BY seq",
     )?;
@@ -194,12 +194,15 @@ pub(crate) enum DatapointOrder {
     SortIndex { desc: bool },
 }
 
+/// `(dataset, descending, page size, page)`.
+type CursorKey = (i64, bool, u64, u64);
+
 /// Remembers where sequential readers stopped, keyed by dataset, order, page size and page,
 /// and tagged with the dataset's write version so any insert or delete invalidates it.
 #[derive(Debug, Default)]
 pub(crate) struct CursorCache {
     versions: Mutex<HashMap<i64, u64>>,
-    last_seq: Mutex<HashMap<(i64, bool, u64, u64), (u64, i64)>>,
+    last_seq: Mutex<HashMap<CursorKey, (u64, i64)>>,
 }
 
 impl CursorCache {
@@ -217,14 +220,14 @@ impl CursorCache {
             .unwrap_or(u64::MAX)
     }
 
-    fn get(&self, key: (i64, bool, u64, u64), version: u64) -> Option<i64> {
+    fn get(&self, key: CursorKey, version: u64) -> Option<i64> {
         let map = self.last_seq.lock().ok()?;
         map.get(&key)
             .filter(|(v, _)| *v == version)
             .map(|(_, s)| *s)
     }
 
-    fn put(&self, key: (i64, bool, u64, u64), version: u64, seq: i64) {
+    fn put(&self, key: CursorKey, version: u64, seq: i64) {
         if let Ok(mut map) = self.last_seq.lock() {
             if map.len() > 4096 {
                 map.clear();

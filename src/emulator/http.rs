@@ -16,9 +16,13 @@ use super::schema::{Contract, Violation};
 pub(crate) const JSON: &str = "application/json";
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An error answer of the API.
+/// An error answer of the API (boxed: it travels in every `Result` of the handlers).
 #[derive(Debug, Clone)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<Problem>);
+
+/// The content of an [`ApiError`].
+#[derive(Debug, Clone)]
+pub(crate) struct Problem {
     pub status: StatusCode,
     pub title: String,
     pub detail: Option<String>,
@@ -29,16 +33,29 @@ pub(crate) struct ApiError {
     pub retry_after: Option<u64>,
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = Problem;
+    fn deref(&self) -> &Problem {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut Problem {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, title: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(Problem {
             status,
             title: title.into(),
             detail: None,
             errors: None,
             extra: Map::new(),
             retry_after: None,
-        }
+        }))
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -62,13 +79,12 @@ impl ApiError {
             };
             errors.entry(key).or_default().push(message);
         }
-        ApiError {
-            errors: Some(errors),
-            ..ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "One or more validation errors occurred.",
-            )
-        }
+        let mut e = ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "One or more validation errors occurred.",
+        );
+        e.errors = Some(errors);
+        e
     }
 
     pub fn field(path: &str, message: impl Into<String>) -> Self {

@@ -101,7 +101,11 @@ pub enum EmulatorError {
 
 impl From<ApiError> for EmulatorError {
     fn from(e: ApiError) -> Self {
-        EmulatorError::Request(format!("{} {}", e.title, e.detail.unwrap_or_default()))
+        EmulatorError::Request(format!(
+            "{} {}",
+            e.title,
+            e.detail.clone().unwrap_or_default()
+        ))
     }
 }
 
@@ -155,7 +159,7 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         .await
         .map_err(|e| EmulatorError::Storage(format!("open failed: {e}")))??;
     let tokens = store
-        .read(|c| store::tokens_all(c))
+        .read(store::tokens_all)
         .map_err(EmulatorError::from)?
         .into_iter()
         .collect();

@@ -177,7 +177,7 @@ impl Filter {
         match self.op {
             FilterOp::Eq => text == want,
             FilterOp::Neq => text != want,
-            FilterOp::In => self.values.iter().any(|v| *v == text),
+            FilterOp::In => self.values.contains(&text),
             FilterOp::Contains => {
                 let (t, w) = lower();
                 t.contains(&w)

@@ -166,13 +166,13 @@ fn convert_asset(asset: &Value, path: &str, names: &mut Vec<(String, String)>) -
     }
 }
 
+/// Finds `(original name, source url)` of an issued file name.
+pub(crate) type AssetLookup<'a> = dyn FnMut(&str) -> Option<(String, Option<String>)> + 'a;
+
 /// Adds the upload metadata of issued file assets (`originalFilename`, `sourceUrl`) to every
 /// `FileAsset` in `segments`. `lookup` returns `(original name, source url)` of a file name.
-pub(crate) fn enrich_file_assets(
-    segments: &mut Value,
-    lookup: &mut dyn FnMut(&str) -> Option<(String, Option<String>)>,
-) {
-    fn walk(asset: &mut Value, lookup: &mut dyn FnMut(&str) -> Option<(String, Option<String>)>) {
+pub(crate) fn enrich_file_assets(segments: &mut Value, lookup: &mut AssetLookup<'_>) {
+    fn walk(asset: &mut Value, lookup: &mut AssetLookup<'_>) {
         match asset.get("_t").and_then(Value::as_str) {
             Some("FileAsset") => {
                 let name = asset
