@@ -187,7 +187,7 @@ impl Contract {
             self.check(alt, value, path, &mut errs, depth + 1);
             if errs.is_empty() {
                 matched += 1;
-            } else if best.as_ref().map_or(true, |b| closer(&errs, b, path)) {
+            } else if best.as_ref().is_none_or(|b| closer(&errs, b, path)) {
                 // Report the alternative that came closest; for `X | null` that is X's errors.
                 best = Some(errs);
             }
