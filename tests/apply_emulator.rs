@@ -21,21 +21,24 @@ fn unsupported_media() -> FaultPlan {
     }
 }
 
-#[tokio::test]
-async fn permanent_failures_within_tolerance_still_assign_the_job() {
+/// 50 images of which 5 (10%) fail permanently, applied with the given tolerance.
+async fn apply_with_failing_images(tolerance: f64) -> (Env, rapidata::apply::ApplyOutcome) {
     let env = env(unsupported_media()).await;
     let failing = failing_every_tenth();
-    let root = write_project(
-        env.dir.path(),
-        &ProjectSpec {
-            images: 50,
-            failing: &failing,
-            tolerance: 0.2,
-            ..Default::default()
-        },
-    );
-    let project = load(&root);
+    let spec = ProjectSpec {
+        images: 50,
+        failing: &failing,
+        tolerance,
+        ..Default::default()
+    };
+    let project = load(&write_project(env.dir.path(), &spec));
     let out = apply(&env, &project, 3).await;
+    (env, out)
+}
+
+#[tokio::test]
+async fn permanent_failures_within_tolerance_still_assign_the_job() {
+    let (env, out) = apply_with_failing_images(0.2).await;
     let r = &out.report;
     // The definition exists with the 45 that uploaded.
     let ds = dataset_of(&env.client, "animals").await;
@@ -64,19 +67,7 @@ async fn permanent_failures_within_tolerance_still_assign_the_job() {
 
 #[tokio::test]
 async fn permanent_failures_above_tolerance_block_the_assignment() {
-    let env = env(unsupported_media()).await;
-    let failing = failing_every_tenth();
-    let root = write_project(
-        env.dir.path(),
-        &ProjectSpec {
-            images: 50,
-            failing: &failing,
-            tolerance: 0.05,
-            ..Default::default()
-        },
-    );
-    let project = load(&root);
-    let out = apply(&env, &project, 3).await;
+    let (env, out) = apply_with_failing_images(0.05).await;
     // The definition is still created with what uploaded (the SDK's semantics)...
     let defs = env.client.find_job_definitions("animals").await.unwrap();
     assert_eq!(defs.len(), 1);

@@ -30,22 +30,28 @@ fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
     c
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_nine_at_random_moments_then_converge() {
-    // Latency stretches the run so the kills land mid-upload.
-    let faults = FaultPlan {
+/// Every write takes `ms` longer, so that runs last long enough to be interrupted.
+fn slow_writes(ms: u64) -> FaultPlan {
+    FaultPlan {
         routes: vec![RouteFault {
             route: "POST *".into(),
-            latency_ms: 10,
+            latency_ms: ms,
             ..Default::default()
         }],
         ..Default::default()
-    };
-    let env = env(faults).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_nine_at_random_moments_then_converge() {
+    // Latency stretches the run so the kills land mid-upload.
+    let env = env(slow_writes(10)).await;
+    // Sized so that ten interrupted runs cannot finish the work: 1,500 uploads and creates
+    // at 10 ms each, 8 in flight, take longer than the ten runs are given together.
     let root = write_project(
         env.dir.path(),
         &ProjectSpec {
-            images: 600,
+            images: 1500,
             ..Default::default()
         },
     );
@@ -53,7 +59,7 @@ async fn kill_nine_at_random_moments_then_converge() {
     let mut killed_mid_run = 0;
     for _ in 0..10 {
         let mut child = apply_cmd(&env, &root).spawn().unwrap();
-        tokio::time::sleep(Duration::from_millis(rng.u64(50..700))).await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(50..350))).await;
         if child.try_wait().unwrap().is_none() {
             killed_mid_run += 1;
         }
@@ -75,7 +81,7 @@ async fn kill_nine_at_random_moments_then_converge() {
     assert_eq!(status.code(), Some(0), "the final run converges");
     let ds = dataset_of(&env.client, "animals").await;
     let counts = key_counts(&env.client, &ds).await;
-    assert_eq!(counts.len(), 600);
+    assert_eq!(counts.len(), 1500);
     assert!(
         counts.values().all(|&n| n == 1),
         "no duplicates: {counts:?}"
@@ -87,15 +93,7 @@ async fn kill_nine_at_random_moments_then_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
-    let faults = FaultPlan {
-        routes: vec![RouteFault {
-            route: "POST *".into(),
-            latency_ms: 20,
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let env = env(faults).await;
+    let env = env(slow_writes(20)).await;
     let root = write_project(
         env.dir.path(),
         &ProjectSpec {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::diff::datapoint_plan;
+use super::datapoints::datapoint_plan;
 use super::identity::remote_fingerprint;
 use crate::manifest::{Asset, Datapoint, LabelingSpec, Origin, Referee, Task};
 use crate::remote::RemoteDatapoint;

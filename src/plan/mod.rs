@@ -3,13 +3,16 @@
 //! Shaped like uv's `Planner` → `Plan` → installer: [`observe`] gathers facts, [`diff`] is a
 //! pure function from (desired, observed) to a [`Plan`], and apply executes the plan.
 
+pub mod datapoints;
+pub mod definition;
 pub mod diff;
 pub mod identity;
 pub mod model;
 pub mod observe;
 pub mod saved;
 
-pub use diff::{datapoint_plan, dataset_name, desired_digest, diff, PlanOptions};
+pub use datapoints::datapoint_plan;
+pub use diff::{dataset_name, desired_digest, diff, PlanOptions};
 pub use identity::remote_fingerprint;
 pub use model::*;
 pub use observe::{
