@@ -181,15 +181,8 @@ fn minimum_requests(n: usize) -> usize {
 
 fn print_table(rows: &[Row], n: usize) {
     println!(
-        "  {:<18} {:>8} {:>9} {:>11} {:>8} {:>9} {:>8}  {}",
-        "client",
-        "wall s",
-        "CPU s",
-        "CPU ms/dp",
-        "RSS MB",
-        "requests",
-        "created",
-        "load (1/5/15 min) / notes"
+        "  {:<18} {:>8} {:>9} {:>11} {:>8} {:>9} {:>8}  load (1/5/15 min) / notes",
+        "client", "wall s", "CPU s", "CPU ms/dp", "RSS MB", "requests", "created",
     );
     for r in rows {
         println!(
@@ -226,9 +219,10 @@ fn write_project(dir: &Path, name: &str, n: usize) -> PathBuf {
     .unwrap();
     // Warm the file-hash cache, so every run starts from the same state (a user's second
     // apply); the first, cold load of N tiny files is cheap anyway.
-    if let Err(d) =
-        rapidata::manifest::load(&[root.clone()], &rapidata::manifest::LoadOptions::default())
-    {
+    if let Err(d) = rapidata::manifest::load(
+        std::slice::from_ref(&root),
+        &rapidata::manifest::LoadOptions::default(),
+    ) {
         panic!("bench manifests invalid:\n{d}");
     }
     root

@@ -196,8 +196,8 @@ impl Measured {
                 let text = std::fs::read_to_string(f).unwrap_or_default();
                 let _ = std::fs::remove_file(f);
                 text.lines()
-                    .filter_map(|l| l.trim().parse::<u64>().ok())
-                    .last()
+                    .rev()
+                    .find_map(|l| l.trim().parse::<u64>().ok())
                     .unwrap_or(0)
             }
             (None, Some(p)) => p.join().unwrap_or(0),
@@ -251,13 +251,8 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 /// images `sdk_bench.py` makes, so both clients upload files of the same kind and size.
 pub fn png(i: u32) -> Vec<u8> {
     let rgb = [(i >> 16) as u8, (i >> 8) as u8, i as u8];
-    let mut raw = Vec::new();
-    for _ in 0..2 {
-        raw.push(0); // filter type 0
-        for _ in 0..2 {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    let row = [[0].as_slice(), &rgb, &rgb].concat(); // filter type 0, two pixels
+    let raw = [row.as_slice(), &row].concat();
     // zlib stream with one stored (uncompressed) deflate block.
     let mut z = vec![0x78, 0x01, 0x01];
     z.extend_from_slice(&(raw.len() as u16).to_le_bytes());
