@@ -149,3 +149,32 @@ async fn second_apply_is_a_no_op_with_zero_writes() {
     assert_eq!(stats.writes(), 0, "{:?}", stats.routes());
     assert!(stats.total() > 0, "it did observe");
 }
+
+#[tokio::test]
+async fn a_file_deleted_after_validation_is_a_permanent_failure_not_a_crash() {
+    let env = env(FaultPlan::default()).await;
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 10,
+            tolerance: 0.5,
+            ..Default::default()
+        },
+    );
+    let project = load(&root);
+    std::fs::remove_file(root.join("images/img-00004.png")).unwrap();
+    let out = apply(&env, &project, 3).await;
+    let f = &out.report.failures;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].error_type, "AssetUploadFailed");
+    assert!(
+        f[0].error_message.contains("img-00004.png"),
+        "{}",
+        f[0].error_message
+    );
+    assert!(f[0].permanent);
+    // Never sent, never retried; the other nine are in and the job (tolerance 50%) assigned.
+    assert_eq!(env.emulator.stats().get("POST /asset/file"), 9);
+    let ds = dataset_of(&env.client, "animals").await;
+    assert_eq!(env.client.list_datapoints(&ds).await.unwrap().len(), 9);
+}

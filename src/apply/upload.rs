@@ -199,19 +199,23 @@ impl UploadTask<'_> {
                         let path = path.clone();
                         let file_name = file_name.clone();
                         let fut = async move {
-                            if tokio::fs::metadata(&path).await.is_err() {
-                                return Err(AssetFailure {
-                                    message: format!("file not found: {}", path.display()),
-                                    trace_id: None,
-                                    stage: None,
-                                    http_status: None,
-                                    permanent: true,
-                                });
-                            }
                             client
                                 .upload_file(&path, &file_name)
                                 .await
-                                .map_err(|e| AssetFailure::from(&e))
+                                .map_err(|e| match e {
+                                    // Deleted or unreadable since validation: permanent.
+                                    ApiError::Io { path, source } => AssetFailure {
+                                        message: format!(
+                                            "cannot read {}: {source}",
+                                            path.display()
+                                        ),
+                                        trace_id: None,
+                                        stage: None,
+                                        http_status: None,
+                                        permanent: true,
+                                    },
+                                    other => AssetFailure::from(&other),
+                                })
                         }
                         .boxed()
                         .shared();

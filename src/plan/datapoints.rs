@@ -1,11 +1,11 @@
 //! The datapoint diff of one dataset: keys to add, remote datapoints to delete (removed,
 //! changed, duplicated), and what stays.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use super::identity::remote_fingerprint;
 use super::model::{DatapointPlan, RemoteRef};
-use crate::manifest::{Asset, Datapoint, LabelingSpec};
+use crate::manifest::{Asset, LabelingSpec};
 use crate::remote::RemoteDatapoint;
 
 /// The datapoint diff of one dataset.
@@ -19,12 +19,14 @@ pub fn datapoint_plan(
         dataset_id,
         ..Default::default()
     };
-    let desired: HashMap<&str, (String, &Datapoint)> = spec
+    // Hash maps, not ordered ones: 100,000 long keys compare slowly in a tree. The
+    // output lists are sorted at the end so the plan stays deterministic.
+    let desired: HashMap<&str, String> = spec
         .datapoints
         .iter()
-        .map(|dp| (dp.key.as_str(), (remote_fingerprint(&spec.task, dp), dp)))
+        .map(|dp| (dp.key.as_str(), remote_fingerprint(&spec.task, dp)))
         .collect();
-    let mut by_key: BTreeMap<&str, Vec<&RemoteDatapoint>> = BTreeMap::new();
+    let mut by_key: HashMap<&str, Vec<&RemoteDatapoint>> = HashMap::with_capacity(remote.len());
     for r in remote {
         match &r.key {
             Some(k) => by_key.entry(k.as_str()).or_default().push(r),
@@ -35,16 +37,15 @@ pub fn datapoint_plan(
         id: r.id.clone(),
         key: k.to_string(),
     };
-    let mut present: BTreeSet<&str> = BTreeSet::new();
+    let mut present: HashSet<&str> = HashSet::with_capacity(desired.len());
     for (key, mut copies) in by_key {
         copies.sort_by(|a, b| a.id.cmp(&b.id));
         match desired.get(key) {
-            Some((fp, _)) => {
+            Some(fp) => {
                 let (same, other): (Vec<_>, Vec<_>) = copies
                     .into_iter()
                     .partition(|r| r.fingerprint.as_deref() == Some(fp.as_str()));
-                if let Some((keep, extra)) = same.split_first() {
-                    let _ = keep;
+                if let Some((_kept, extra)) = same.split_first() {
                     plan.unchanged += 1;
                     present.insert(key);
                     plan.duplicates.extend(extra.iter().map(|r| rref(r, key)));
@@ -68,7 +69,10 @@ pub fn datapoint_plan(
             }
         }
     }
-    let mut assets: BTreeMap<String, u64> = BTreeMap::new();
+    for list in [&mut plan.remove, &mut plan.changed, &mut plan.duplicates] {
+        list.sort_unstable_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
+    }
+    let mut assets: HashMap<&str, u64> = HashMap::new();
     for dp in &spec.datapoints {
         if present.contains(dp.key.as_str()) {
             continue;
@@ -79,10 +83,10 @@ pub fn datapoint_plan(
                 Asset::File {
                     content_hash, size, ..
                 } => {
-                    assets.insert(format!("file:{content_hash}"), *size);
+                    assets.insert(content_hash.as_str(), *size);
                 }
                 Asset::Url(u) => {
-                    assets.insert(format!("url:{u}"), 0);
+                    assets.insert(u.as_str(), 0);
                 }
                 Asset::Text(_) => {}
             }

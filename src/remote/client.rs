@@ -15,6 +15,7 @@ use super::config::{ClientConfig, Endpoints};
 use super::error::ApiError;
 use super::model::*;
 use super::transport::{seg, Body, ClientStats, Request, Safety, Transport};
+use super::wire_page::{DatapointItem, Page};
 use super::{media, wire_read};
 
 /// Items per page for every list call (the SDK's largest page).
@@ -22,6 +23,8 @@ const PAGE_SIZE: u32 = 100;
 /// Datapoint listings are the big ones (a plan reads every datapoint of a dataset): ask for
 /// large pages; a server that serves less says so in `pageSize`, and paging follows it.
 const DATAPOINT_PAGE_SIZE: u32 = 1000;
+/// Files up to this size are read into memory once; larger ones are streamed from disk.
+const IN_MEMORY_UPLOAD: u64 = 8 * 1024 * 1024;
 /// URLs per batch upload, like the SDK's default `batchSize`.
 const URL_BATCH: usize = 1000;
 /// Give up waiting for a URL batch after this long.
@@ -58,6 +61,19 @@ impl Client {
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
+        serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode {
+            route,
+            message: e.to_string(),
+        })
+    }
+
+    /// Decode a response body straight into `T`.
+    async fn call_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        req: Request,
+    ) -> Result<T, ApiError> {
+        let route = format!("{} {}", req.method, req.route);
+        let resp = self.inner.send(&req).await?;
         serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode {
             route,
             message: e.to_string(),
@@ -140,24 +156,51 @@ impl Client {
     /// Upload one local file; returns the `fileName` to reference it by. Safe to repeat:
     /// a duplicate asset is harmless.
     pub async fn upload_file(&self, path: &Path, file_name: &str) -> Result<String, ApiError> {
-        let meta = tokio::fs::metadata(path)
+        // One trip to the blocking pool: stat, and read small files whole. Each async file
+        // operation is a thread hand-off, and for small images those hand-offs, not the
+        // bytes, were most of the client's CPU.
+        let owned = path.to_path_buf();
+        let read =
+            tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Option<Vec<u8>>)> {
+                let size = std::fs::metadata(&owned)?.len();
+                let bytes = if size <= IN_MEMORY_UPLOAD {
+                    Some(std::fs::read(&owned)?)
+                } else {
+                    None
+                };
+                Ok((size, bytes))
+            })
             .await
-            .map_err(|source| ApiError::Io {
-                path: path.into(),
-                source,
-            })?;
-        let mime = media::content_type(path, file_name).await;
+            .map_err(|e| ApiError::Config(format!("file reader task failed: {e}")))?;
+        let (size, bytes) = read.map_err(|source| ApiError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let mime = match &bytes {
+            Some(b) => media::by_extension(file_name)
+                .or_else(|| media::by_magic(&b[..b.len().min(16)]))
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            None => media::content_type(path, file_name).await,
+        };
         let mut req = Request::new(
             Method::POST,
             "/asset/file",
             "/asset/file".into(),
             Safety::Repeatable,
         );
-        req.body = Body::File {
-            path: path.to_path_buf(),
-            file_name: file_name.to_string(),
-            mime,
-            size: meta.len(),
+        req.body = match bytes {
+            Some(bytes) => Body::Bytes {
+                bytes,
+                file_name: file_name.to_string(),
+                mime,
+            },
+            None => Body::File {
+                path: path.to_path_buf(),
+                file_name: file_name.to_string(),
+                mime,
+                size,
+            },
         };
         self.call_field(req, "fileName").await
     }
@@ -272,29 +315,37 @@ impl Client {
         dataset_id: &str,
     ) -> Result<Vec<RemoteDatapoint>, ApiError> {
         let path = format!("/dataset/{}/datapoints", seg(dataset_id));
-        let items = self
-            .all_pages(|p| {
-                Request::new(
-                    Method::GET,
-                    "/dataset/{datasetId}/datapoints",
-                    path.clone(),
-                    Safety::Repeatable,
-                )
-                .query("page", p)
-                .query("page_size", DATAPOINT_PAGE_SIZE)
-                .query("sort", "created_at")
-            })
-            .await?;
-        let mut out = Self::decode(
-            "GET /dataset/{datasetId}/datapoints",
-            items
-                .iter()
-                .map(wire_read::datapoint)
-                .collect::<Result<Vec<_>, _>>(),
-        )?;
+        let make = |p: u64| {
+            Request::new(
+                Method::GET,
+                "/dataset/{datasetId}/datapoints",
+                path.clone(),
+                Safety::Repeatable,
+            )
+            .query("page", p)
+            .query("page_size", DATAPOINT_PAGE_SIZE)
+            .query("sort", "created_at")
+        };
+        // Each page is decoded into the few fields the diff needs as it arrives, never
+        // held as a JSON tree.
+        let first: Page<DatapointItem> = self.call_typed(make(1)).await?;
+        let pages = first.count();
+        let mut out: Vec<RemoteDatapoint> = Vec::with_capacity(first.total.unwrap_or(0) as usize);
+        out.extend(first.items.into_iter().map(RemoteDatapoint::from));
+        let rest = futures::future::try_join_all((2..=pages).map(|p| async move {
+            let page: Page<DatapointItem> = self.call_typed(make(p)).await?;
+            Ok::<_, ApiError>(
+                page.items
+                    .into_iter()
+                    .map(RemoteDatapoint::from)
+                    .collect::<Vec<_>>(),
+            )
+        }))
+        .await?;
+        out.extend(rest.into_iter().flatten());
         // Oldest first, so datapoints added while paging land on later pages instead of
         // shifting earlier ones; concurrent pages can still overlap, hence the dedup.
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
         out.retain(|d| seen.insert(d.id.clone()));
         Ok(out)
     }

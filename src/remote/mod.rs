@@ -7,6 +7,7 @@ pub mod media;
 pub mod model;
 pub mod transport;
 pub mod wire_build;
+pub(crate) mod wire_page;
 pub(crate) mod wire_read;
 
 pub use client::Client;

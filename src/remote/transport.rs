@@ -43,6 +43,12 @@ pub(crate) enum Body {
         mime: String,
         size: u64,
     },
+    /// A small file read into memory once: one multipart part named `file`.
+    Bytes {
+        bytes: Vec<u8>,
+        file_name: String,
+        mime: String,
+    },
 }
 
 pub(crate) struct Request {
@@ -230,6 +236,17 @@ impl Transport {
                         .file_name(file_name.clone())
                         .mime_str(mime)
                         .map_err(|e| ApiError::Config(format!("content type {mime}: {e}")))?;
+                rb.multipart(reqwest::multipart::Form::new().part("file", part))
+            }
+            Body::Bytes {
+                bytes,
+                file_name,
+                mime,
+            } => {
+                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(file_name.clone())
+                    .mime_str(mime)
+                    .map_err(|e| ApiError::Config(format!("content type {mime}: {e}")))?;
                 rb.multipart(reqwest::multipart::Form::new().part("file", part))
             }
         })

@@ -24,34 +24,6 @@ fn req_u32(v: &Value, k: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("missing integer field `{k}`"))
 }
 
-/// Text of a metadata entry on the datapoint's top-level `asset` segment
-/// (`TextMetadata.text`, or `TextMetadataInput.text` if echoed as written).
-fn asset_metadata_text(segments: &[Value], name: &str) -> Option<String> {
-    let asset = segments
-        .iter()
-        .find(|seg| seg.get("key").and_then(Value::as_str) == Some("asset"))?;
-    asset
-        .get("asset")?
-        .get("metadata")?
-        .get(name)?
-        .get("text")?
-        .as_str()
-        .map(str::to_string)
-}
-
-pub(crate) fn datapoint(item: &Value) -> Result<RemoteDatapoint, String> {
-    let segments = item
-        .get("segments")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    Ok(RemoteDatapoint {
-        id: req_str(item, "id")?,
-        key: asset_metadata_text(segments, KEY_METADATA),
-        fingerprint: asset_metadata_text(segments, FINGERPRINT_METADATA),
-    })
-}
-
 pub(crate) fn job_definition(item: &Value) -> Result<RemoteJobDefinition, String> {
     Ok(RemoteJobDefinition {
         id: req_str(item, "definitionId")?,

@@ -1,0 +1,127 @@
+//! Typed decoding of the big list responses. A plan reads every datapoint of a dataset; a
+//! generic JSON tree per page costs a full copy of every segment (hundreds of MB for
+//! 100,000 datapoints). These types read only what the diff needs (id, and the identity
+//! metadata of the `asset` segment) and let serde skip the rest.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::model::{RemoteDatapoint, FINGERPRINT_METADATA, KEY_METADATA};
+
+/// One page of a paged result.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default)]
+    pub page_size: Option<u64>,
+    #[serde(default)]
+    pub total_pages: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// How many pages there are: `totalPages`, else `total` over the `pageSize` the server
+    /// actually used (it may serve fewer than asked).
+    pub fn count(&self) -> u64 {
+        if let Some(n) = self.total_pages {
+            return n;
+        }
+        match (self.total, self.page_size) {
+            (Some(total), Some(size)) if size > 0 => total.div_ceil(size),
+            _ => 1,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DatapointItem {
+    id: String,
+    #[serde(default)]
+    segments: Vec<SegmentItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SegmentItem {
+    key: String,
+    #[serde(default)]
+    asset: Option<AssetItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AssetItem {
+    #[serde(default)]
+    metadata: Option<HashMap<String, MetadataItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetadataItem {
+    #[serde(default)]
+    text: Option<String>,
+}
+
+impl From<DatapointItem> for RemoteDatapoint {
+    fn from(item: DatapointItem) -> Self {
+        let mut metadata = item
+            .segments
+            .into_iter()
+            .find(|s| s.key == "asset")
+            .and_then(|s| s.asset)
+            .and_then(|a| a.metadata)
+            .unwrap_or_default();
+        let mut text = |name: &str| metadata.remove(name).and_then(|m| m.text);
+        let key = text(KEY_METADATA);
+        let fingerprint = text(FINGERPRINT_METADATA);
+        RemoteDatapoint {
+            id: item.id,
+            key,
+            fingerprint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_identity_and_skips_everything_else() {
+        let body = serde_json::json!({
+            "total": 2501, "page": 1, "pageSize": 1000,
+            "items": [
+                {"id": "a", "datasetId": "d", "segments": [
+                    {"key": "answer_options", "kind": "OptionList", "options": [{"label": "x", "value": "x"}]},
+                    {"key": "asset", "kind": "Asset", "asset": {"_t": "FileAsset", "fileName": "f.png", "identifier": "f.png",
+                        "metadata": {
+                            "rapidata-key": {"_t": "TextMetadata", "text": "k1"},
+                            "rapidata-fingerprint": {"_t": "TextMetadata", "text": "fp1"},
+                            "originalFilename": {"_t": "OriginalFilenameMetadata", "originalFilename": "f.png"}}}}
+                ]},
+                {"id": "b", "datasetId": "d", "segments": [
+                    {"key": "asset", "kind": "Asset", "asset": {"_t": "TextAsset", "text": "t", "identifier": "t", "metadata": {}}}
+                ]}
+            ]
+        });
+        let page: Page<DatapointItem> = serde_json::from_value(body).unwrap();
+        assert_eq!(page.count(), 3);
+        let dps: Vec<RemoteDatapoint> = page.items.into_iter().map(Into::into).collect();
+        assert_eq!(
+            dps[0],
+            RemoteDatapoint {
+                id: "a".into(),
+                key: Some("k1".into()),
+                fingerprint: Some("fp1".into())
+            }
+        );
+        assert_eq!(
+            dps[1],
+            RemoteDatapoint {
+                id: "b".into(),
+                key: None,
+                fingerprint: None
+            }
+        );
+    }
+}
