@@ -182,6 +182,7 @@ impl UploadTask<'_> {
         let _ = progress;
         let mut files: HashMap<AssetKey, SharedAsset> = HashMap::new();
         let mut urls: Vec<String> = Vec::new();
+        let mut url_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for dp in &self.datapoints {
             for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
                 match a {
@@ -222,7 +223,7 @@ impl UploadTask<'_> {
                         files.insert(key, fut);
                     }
                     Asset::Url(u) => {
-                        if !files.contains_key(&AssetKey::Url(u.clone())) && !urls.contains(u) {
+                        if url_seen.insert(u.as_str()) {
                             urls.push(u.clone());
                         }
                     }
