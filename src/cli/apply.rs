@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use super::common::{connect, load_project, root_of, runtime, style};
+use super::common::{connect, load_project, root_of, runtime, style, Workload};
 use super::plan::SelectArgs;
 use super::{ColorChoice, RemoteArgs};
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
@@ -85,7 +85,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         bail!("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve (as in CI), or apply a reviewed plan file from `rapidata plan --out FILE`");
     }
     let root = root_of(&project);
-    let rt = runtime()?;
+    let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
         let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
         let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;

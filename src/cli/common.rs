@@ -121,13 +121,25 @@ pub fn root_of(project: &Project) -> PathBuf {
     }
 }
 
-/// One thread: the client waits on the network, and a single-threaded runtime spends
-/// measurably less CPU per request than a work-stealing one (0.37 vs 0.44 ms per datapoint
-/// in `cargo bench --bench apply`). Blocking work (large files, SQLite of the embedded
-/// emulator) still goes to the blocking pool.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
+/// The async runtime of a command, chosen by measurement:
+/// - [`Workload::Upload`] (apply): one thread. The client mostly waits on the network, and a
+///   single-threaded runtime spends less CPU per request than a work-stealing one (0.37 vs
+///   0.44 ms per datapoint in `cargo bench --bench apply`).
+/// - [`Workload::Observe`] (plan, status): all cores. Decoding 100,000 listed datapoints is
+///   CPU work that pages spread over threads (1.5 vs 2.1 s in `cargo bench --bench plan`).
+pub fn runtime(workload: Workload) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = match workload {
+        Workload::Upload => tokio::runtime::Builder::new_current_thread(),
+        Workload::Observe => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder
         .enable_all()
         .build()
         .context("starting the async runtime")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    Upload,
+    Observe,
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, style};
+use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, style, Workload};
 use super::{ColorChoice, Format, RemoteArgs};
 use crate::plan::{make_plan, PlanOptions, SavedPlan};
 use crate::report::{plan_markdown, plan_text};
@@ -66,7 +66,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let paths = paths_or_cwd(&args.paths);
     let project = load_project(&paths, args.select.allow_outside_root)?;
     let opts = args.select.plan_options();
-    let rt = runtime()?;
+    let rt = runtime(Workload::Observe)?;
     let plan = rt.block_on(async {
         let conn = connect(&args.remote, &root_of(&project), 32).await?;
         let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::common::{connect, load_project, paths_or_cwd, root_of, runtime};
+use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, Workload};
 use super::{Format, RemoteArgs};
 use crate::manifest::ResourceKind;
 use crate::plan::{observe, Observation};
@@ -61,7 +61,7 @@ impl From<DatasetProgress> for Counts {
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let paths = paths_or_cwd(&args.paths);
     let project = load_project(&paths, args.allow_outside_root)?;
-    let rt = runtime()?;
+    let rt = runtime(Workload::Observe)?;
     let rows = rt.block_on(async {
         let conn = connect(&args.remote, &root_of(&project), 16).await?;
         let observed = observe(&conn.client, &project, &|_| true).await?;
