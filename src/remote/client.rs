@@ -149,7 +149,7 @@ impl Client {
                 path,
                 Safety::Create,
             )
-            .json(body.clone()),
+            .json_ref(body),
         )
         .await
         .map(|_| ())
@@ -308,7 +308,7 @@ impl Client {
             path,
             Safety::Create,
         )
-        .json(body.clone());
+        .json_ref(body);
         self.call_field(req, "datapointId").await
     }
 
@@ -451,7 +451,7 @@ impl Client {
             "/job/definition".into(),
             Safety::Create,
         )
-        .json(body.clone());
+        .json_ref(body);
         self.call_field(req, "definitionId").await
     }
 
@@ -479,7 +479,7 @@ impl Client {
         let route = "/job/definition/{definitionId}/revision";
         let path = format!("/job/definition/{}/revision", seg(definition_id));
         let v = self
-            .call(Request::new(Method::POST, route, path, Safety::Create).json(body.clone()))
+            .call(Request::new(Method::POST, route, path, Safety::Create).json_ref(body))
             .await?;
         v.get("revisionNumber")
             .and_then(Value::as_u64)
@@ -522,8 +522,7 @@ impl Client {
     }
 
     pub async fn create_job(&self, body: &Value) -> Result<String, ApiError> {
-        let req =
-            Request::new(Method::POST, "/job", "/job".into(), Safety::Create).json(body.clone());
+        let req = Request::new(Method::POST, "/job", "/job".into(), Safety::Create).json_ref(body);
         self.call_field(req, "jobId").await
     }
 
@@ -559,14 +558,14 @@ impl Client {
             "/audience".into(),
             Safety::Create,
         )
-        .json(body.clone());
+        .json_ref(body);
         self.call_field(req, "audienceId").await
     }
 
     /// Returns the order id and the dataset the server made for it (when it says).
     pub async fn create_order(&self, body: &Value) -> Result<(String, Option<String>), ApiError> {
-        let req = Request::new(Method::POST, "/order", "/order".into(), Safety::Create)
-            .json(body.clone());
+        let req =
+            Request::new(Method::POST, "/order", "/order".into(), Safety::Create).json_ref(body);
         let v = self.call(req).await?;
         let id = Self::decode("POST /order", wire_read::req_str(&v, "orderId"))?;
         Ok((

@@ -35,7 +35,8 @@ pub(crate) enum Safety {
 
 pub(crate) enum Body {
     Empty,
-    Json(Value),
+    /// A JSON document, already serialised.
+    Json(Vec<u8>),
     /// Streamed from disk in a multipart part named `file`, re-opened on each attempt.
     File {
         path: PathBuf,
@@ -74,8 +75,13 @@ impl Request {
             safety,
         }
     }
-    pub fn json(mut self, v: Value) -> Self {
-        self.body = Body::Json(v);
+    pub fn json(self, v: Value) -> Self {
+        self.json_ref(&v)
+    }
+    /// Serialised once here, not on every attempt, and without cloning the caller's tree.
+    pub fn json_ref(mut self, v: &Value) -> Self {
+        // Serialising a `Value` cannot fail: its map keys are always strings.
+        self.body = Body::Json(serde_json::to_vec(v).unwrap_or_default());
         self
     }
     pub fn query(mut self, k: &str, v: impl ToString) -> Self {
@@ -216,9 +222,7 @@ impl Transport {
             );
         Ok(match &req.body {
             Body::Empty => rb,
-            Body::Json(v) => rb
-                .header(CONTENT_TYPE, "application/json")
-                .body(v.to_string()),
+            Body::Json(v) => rb.header(CONTENT_TYPE, "application/json").body(v.clone()),
             Body::File {
                 path,
                 file_name,
