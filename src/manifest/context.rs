@@ -81,14 +81,11 @@ impl Ctx {
 
     pub fn error(&mut self, loc: Loc, message: impl Into<String>, help: impl Into<String>) {
         let help: String = help.into();
+        let at = self.origin(loc);
         let d = Diagnostic {
-            file: self
-                .files
-                .get(loc.file as usize)
-                .cloned()
-                .unwrap_or_default(),
-            line: loc.line as usize,
-            column: loc.column as usize,
+            file: at.file,
+            line: at.line,
+            column: at.column,
             message: message.into(),
             help: if help.is_empty() { None } else { Some(help) },
             source_line: None,

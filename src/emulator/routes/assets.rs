@@ -92,27 +92,38 @@ pub(super) async fn upload_file(
         )
         .detail(format!("The emulator's fault plan refuses {original}.")));
     }
+    let file_name = record_asset(&state, original, None, Some((size, hash))).await?;
+    Ok(json(&json!({
+        "fileName": file_name, "warnings": [], "wasCompressed": false,
+        "originalSizeBytes": size, "finalSizeBytes": size,
+    })))
+}
+
+/// Issue a file name for an ingested asset and record it; returns the name.
+async fn record_asset(
+    state: &Shared,
+    original: String,
+    source_url: Option<String>,
+    content: Option<(u64, String)>,
+) -> ApiResult<String> {
     let file_name = issued_name(&original);
     let name = file_name.clone();
-    blocking(&state, move |s| {
+    blocking(state, move |s| {
         s.store.write(|tx| {
             asset_insert(
                 tx,
                 &AssetRow {
                     file_name: &name,
                     original_name: &original,
-                    source_url: None,
-                    size: Some(size),
-                    blake3: Some(&hash),
+                    source_url: source_url.as_deref(),
+                    size: content.as_ref().map(|(size, _)| *size),
+                    blake3: content.as_ref().map(|(_, hash)| hash.as_str()),
                 },
             )
         })
     })
     .await?;
-    Ok(json(&json!({
-        "fileName": file_name, "warnings": [], "wasCompressed": false,
-        "originalSizeBytes": size, "finalSizeBytes": size,
-    })))
+    Ok(file_name)
 }
 
 pub(super) async fn upload_url(
@@ -141,23 +152,7 @@ pub(super) async fn upload_url(
         ));
     }
     let original = url_basename(&url);
-    let file_name = issued_name(&original);
-    let name = file_name.clone();
-    blocking(&state, move |s| {
-        s.store.write(|tx| {
-            asset_insert(
-                tx,
-                &AssetRow {
-                    file_name: &name,
-                    original_name: &original,
-                    source_url: Some(&url),
-                    size: None,
-                    blake3: None,
-                },
-            )
-        })
-    })
-    .await?;
+    let file_name = record_asset(&state, original, Some(url), None).await?;
     Ok(json(
         &json!({"fileName": file_name, "warnings": [], "wasCompressed": false}),
     ))
