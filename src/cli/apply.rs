@@ -11,7 +11,7 @@ use super::common::{connect, load_project, root_of, runtime, style, Workload};
 use super::plan::SelectArgs;
 use super::{ColorChoice, RemoteArgs};
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
-use crate::plan::{make_plan, staleness, PlanOptions, SavedPlan};
+use crate::plan::{make_plan, staleness, PlanOptions, RecordStore, SavedPlan};
 use crate::report::progress::{Bars, Lines};
 use crate::report::{apply_text, plan_text};
 
@@ -88,7 +88,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
         let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
-        let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;
+        let record = RecordStore::open(&root, &conn.api);
+        let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
         if let Some(s) = &saved {
             let why = staleness(&s.plan, &plan);
             if !why.is_empty() {
@@ -124,7 +125,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             Box::new(Lines::new(Duration::from_secs(5)))
         };
         let options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
-        let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, progress.as_ref(), &cancel).await?;
+        let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;
         let report = &outcome.report;
         let stamp = report.started_at.format("%Y%m%dT%H%M%SZ");
         let default_path = root.join(".rapidata").join("reports").join(format!("apply-{stamp}.json"));

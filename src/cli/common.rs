@@ -96,7 +96,12 @@ pub async fn connect(
                 .context("no credentials; `rapidata auth status` says where they are looked for")?;
             (endpoints, credentials, None)
         };
-    let api = endpoints.api.clone();
+    // What a saved plan records: the environment, not the embedded emulator's random port.
+    let api = if emulator.is_some() {
+        "local".to_string()
+    } else {
+        endpoints.api.clone()
+    };
     let client = Client::new(ClientConfig {
         endpoints,
         credentials,

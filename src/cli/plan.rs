@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, style, Workload};
 use super::{ColorChoice, Format, RemoteArgs};
-use crate::plan::{make_plan, PlanOptions, SavedPlan};
+use crate::plan::{make_plan, PlanOptions, RecordStore, SavedPlan};
 use crate::report::{plan_markdown, plan_text};
 
 /// Options shared by plan and apply that select what to plan.
@@ -69,7 +69,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(Workload::Observe)?;
     let plan = rt.block_on(async {
         let conn = connect(&args.remote, &root_of(&project), 32).await?;
-        let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;
+        let record = RecordStore::open(&root_of(&project), &conn.api);
+        let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
         anyhow::Ok(plan)
     })?;
     match args.format {

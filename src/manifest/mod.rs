@@ -159,8 +159,8 @@ pub fn load_with_stats(
                 }
             }
             Pending::Ready(r) => r,
-            Pending::Job(j, l) => {
-                def_locs.push((resources.len(), l));
+            Pending::Job(j, l, after) => {
+                def_locs.push((resources.len(), l, after));
                 Resource::Job(j)
             }
         };
@@ -193,8 +193,8 @@ enum Pending {
         run: bool,
     },
     Ready(Resource),
-    /// A job and the location of its `definition:` value.
-    Job(Job, Loc),
+    /// A job, the location of its `definition:` value and of its `runAfter:` value.
+    Job(Job, Loc, Option<Loc>),
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
@@ -264,8 +264,21 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 // Resolved against Audience manifests in `cross_check`.
                 audience: AudienceRef::Id(r.audience.value),
                 revision: r.revision.map(|v| v.value),
+                paused: r.paused.unwrap_or(false),
+                run_after: r.run_after.as_ref().map(|v| v.value.clone()),
+                on_replace: r.on_replace.map(|v| v.value).unwrap_or_default(),
             };
-            Pending::Job(job, def_loc)
+            if let Some(after) = &r.run_after {
+                if after.value == job.name {
+                    ctx.error(
+                        at(file, after),
+                        "a Job cannot run after itself",
+                        "name another Job manifest, or remove `runAfter`",
+                    );
+                }
+            }
+            let after_loc = r.run_after.as_ref().map(|a| at(file, a));
+            Pending::Job(job, def_loc, after_loc)
         }
         Doc::Audience(r) => {
             check_name(ctx, file, &r.name);
@@ -337,7 +350,7 @@ fn check_filter(ctx: &mut Ctx, loc: Loc, v: &serde_json::Value, path: &str) {
 fn cross_check(
     ctx: &mut Ctx,
     resources: &mut [Resource],
-    def_locs: &[(usize, Loc)],
+    def_locs: &[(usize, Loc, Option<Loc>)],
     broken: &[Broken],
 ) {
     let mut seen: HashMap<(ResourceKind, String), Origin> = HashMap::new();
@@ -381,10 +394,25 @@ fn cross_check(
     let orders = names(ResourceKind::Order);
     let audiences = names(ResourceKind::Audience);
     let def_list: Vec<&str> = definitions.iter().map(String::as_str).collect();
-    for (i, def_loc) in def_locs {
+    let jobs = names(ResourceKind::Job);
+    let job_list: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    for (i, def_loc, after_loc) in def_locs {
         let Some(Resource::Job(job)) = resources.get_mut(*i) else {
             continue;
         };
+        if let (Some(after), Some(loc)) = (&job.run_after, after_loc) {
+            if !jobs.contains(after) {
+                let help = match did_you_mean(after, &job_list) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "name a Job manifest of this project".to_owned(),
+                };
+                let msg = format!(
+                    "Job `{}` runs after Job `{after}`, which no manifest defines",
+                    job.name
+                );
+                ctx.error(*loc, msg, help);
+            }
+        }
         if !definitions.contains(&job.definition) {
             let help = if orders.contains(&job.definition) {
                 format!(

@@ -314,6 +314,24 @@ pub struct RawJob {
     pub audience: Located<String>,
     /// Pin a revision of the definition; latest when absent.
     pub revision: Option<Located<u32>>,
+    /// Keep the job paused (`true`) or running (`false`, the default).
+    pub paused: Option<bool>,
+    /// Name of another Job manifest this one queues behind (the SDK's `run_after`).
+    pub run_after: Option<Located<String>>,
+    /// What happens to the running job when a new one replaces it (a new revision, a
+    /// replaced definition, another audience): `pause` (default; its results are kept),
+    /// `delete`, or `keep` (it goes on running).
+    pub on_replace: Option<Located<OnReplace>>,
+}
+
+/// What happens to a job that a new one replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnReplace {
+    #[default]
+    Pause,
+    Delete,
+    Keep,
 }
 
 /// Known `_t` discriminators of `IAudienceFilter` (API contract 3.27.1).

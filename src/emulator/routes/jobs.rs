@@ -59,6 +59,9 @@ pub(super) async fn create_audience(
     if let Some(rule) = opt(&input, "graduationRule") {
         doc["graduationRule"] = rule.clone();
     }
+    if let Some(d) = opt_str(&input, "description") {
+        doc["description"] = json!(d);
+    }
     let aid = id.clone();
     blocking(&state, move |s| {
         s.store
