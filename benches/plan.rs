@@ -100,7 +100,7 @@ fn main() {
     let project = load(&root);
     let c = client(&base, &id, &secret, apply::DEFAULT_PARALLELISM);
     let outcome = rt.block_on(async {
-        let first = make_plan(&c, &project, &PlanOptions::default(), &base)
+        let first = make_plan(&c, &project, &PlanOptions::default(), &base, &Default::default())
             .await
             .unwrap();
         let opts = ApplyOptions {
@@ -113,6 +113,7 @@ fn main() {
             &PlanOptions::default(),
             &opts,
             first,
+            &plan::RecordStore::in_memory("x"),
             &Silent,
             &Cancel::new(),
         )

@@ -443,7 +443,8 @@ async fn list_datapoints_reads_every_page_and_extracts_identity() {
         RemoteDatapoint {
             id: "dp1".into(),
             key: Some("key-1".into()),
-            fingerprint: Some("fp-1".into())
+            fingerprint: Some("fp-1".into()),
+            files: vec!["f".into()],
         }
     );
     assert_eq!(dps[0].key, None, "no metadata → unmanaged");

@@ -272,7 +272,30 @@ impl Executor<'_> {
                 let ds = self
                     .dataset_for(&d.name, &d.spec, dp, base, out)
                     .await?;
-                let rate = self.fill(ResourceKind::JobDefinition, &d.name, &ds, &d.spec, dp, out).await;
+                // What is new first: when none of it arrives and nothing is dropped, the
+                // new dataset would equal the current one; it is abandoned, not saved.
+                let mut first_missing = 0;
+                let mut rest = dp.clone();
+                if !dp.fresh.is_empty() && dp.dropped == 0 {
+                    let fresh = DatapointPlan {
+                        add: dp.fresh.clone(),
+                        reuse: dp.reuse.clone(),
+                        ..Default::default()
+                    };
+                    let r = self.fill(ResourceKind::JobDefinition, &d.name, &ds, &d.spec, &fresh, out).await;
+                    if r.missing >= fresh.add.len() as u64 {
+                        return Err(format!(
+                            "none of the {} new datapoints uploaded; the job's dataset and revision stay as they are",
+                            fresh.add.len()
+                        )
+                        .into());
+                    }
+                    first_missing = r.missing;
+                    let done: HashSet<&String> = dp.fresh.iter().collect();
+                    rest.add.retain(|k| !done.contains(k));
+                }
+                let mut rate = self.fill(ResourceKind::JobDefinition, &d.name, &ds, &d.spec, &rest, out).await;
+                rate.missing += first_missing;
                 ctx.rates.insert((ResourceKind::JobDefinition, d.name.clone()), rate);
                 // The revision step reads the new dataset from here.
                 ctx.new_datasets.insert(d.name.clone(), ds);

@@ -136,7 +136,11 @@ pub async fn apply(
                 cancel.sleep(pause).await;
             }
         }
-        let mut next = make_plan(client, project, plan_options, &api, &record.get()).await?;
+        let opts = PlanOptions {
+            failed: std::sync::Arc::new(permanent.clone()),
+            ..plan_options.clone()
+        };
+        let mut next = make_plan(client, project, &opts, &api, &record.get()).await?;
         // What the remote changed under since the plan is not touched again.
         for r in &mut next.resources {
             if halted.contains(&(r.kind, r.name.clone())) {
@@ -190,7 +194,7 @@ pub async fn apply(
         started_at,
         finished_at: chrono::Utc::now(),
         rounds,
-        converged: !plan.has_changes() && halted.is_empty() && !interrupted,
+        converged: !plan.has_changes() && failures.is_empty() && halted.is_empty() && !interrupted,
         interrupted,
         requests: client.stats().requests.saturating_sub(requests_before),
         resources,

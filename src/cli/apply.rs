@@ -69,6 +69,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 targets: s.targets.clone(),
                 excludes: s.excludes.clone(),
                 project: s.project.clone(),
+                failed: Default::default(),
             },
             args.select.allow_outside_root,
         ),

@@ -38,6 +38,7 @@ impl SelectArgs {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             project: self.project.clone(),
+            failed: Default::default(),
         }
     }
 }

@@ -129,6 +129,7 @@ pub fn new_dataset_plan(
     };
     plan.carried_over = current.unchanged;
     plan.dropped = current.deletions().count() as u64;
+    plan.fresh = current.add.clone();
     plan.orphaned = 0;
     // Same content remotely: the remote fingerprint matches with the new answer options,
     // or with the ones the current dataset carries.

@@ -32,6 +32,9 @@ pub struct PlanOptions {
     /// `prune`, remote job definitions of this project that are no longer in the manifests
     /// are deleted; without a project nothing remote is ever attributed to the manifests.
     pub project: Option<String>,
+    /// Datapoints that failed for good earlier in this apply: not a reason to make a new
+    /// dataset again (`(kind, resource, key)`).
+    pub failed: std::sync::Arc<std::collections::HashSet<(ResourceKind, String, String)>>,
 }
 
 /// The dataset name of a definition: the SDK's `{name}_dataset`, plus the project marker.
@@ -349,6 +352,26 @@ fn definition_plan(
         return (p, after);
     }
     let dp = datapoint_plan(&d.spec, &o.datapoints, Some(o.revision.dataset_id.clone()), prune);
+    let failed_for_good = |k: &String| {
+        opts.failed
+            .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
+    };
+    let worth_a_new_dataset = dp.deletions().next().is_some()
+        || dp.add.iter().any(|k| !failed_for_good(k));
+    if dp.has_changes() && o.dataset_in_use && !worth_a_new_dataset {
+        p.notes.push(format!(
+            "{} datapoints failed to upload for good in this apply; the job's dataset stays as it is",
+            dp.add.len()
+        ));
+        p.datapoints = Some(dp);
+        p.action = if p.changes.is_empty() { Action::NoChange } else { Action::Update };
+        if action == Action::Update {
+            p.steps.push(Step::NewRevision {
+                base_revision: o.revision.number,
+            });
+        }
+        return (p, after);
+    }
     if dp.has_changes() && o.dataset_in_use {
         // set_datapoints + save: a new dataset, then a revision pointing at it.
         p.steps.push(Step::NewDataset);

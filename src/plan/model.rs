@@ -224,6 +224,11 @@ pub struct DatapointPlan {
     /// (`file:<blake3>` or `url:<url>`) → remote file name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reuse: BTreeMap<String, String>,
+    /// A new dataset: the keys whose content the current dataset does not have (uploaded
+    /// first; when none of them arrives and nothing is dropped, the new dataset is
+    /// abandoned rather than saved as an identical revision).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fresh: Vec<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
