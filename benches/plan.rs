@@ -100,9 +100,15 @@ fn main() {
     let project = load(&root);
     let c = client(&base, &id, &secret, apply::DEFAULT_PARALLELISM);
     let outcome = rt.block_on(async {
-        let first = make_plan(&c, &project, &PlanOptions::default(), &base, &Default::default())
-            .await
-            .unwrap();
+        let first = make_plan(
+            &c,
+            &project,
+            &PlanOptions::default(),
+            &base,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         let opts = ApplyOptions {
             round_backoff: Duration::from_millis(100),
             ..Default::default()

@@ -107,8 +107,12 @@ async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
     let record = root.join(".rapidata/recorded.json");
     let ds = loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let Ok(bytes) = std::fs::read(&record) else { continue };
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
+        let Ok(bytes) = std::fs::read(&record) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
         let found = v.as_object().and_then(|apis| {
             apis.values().find_map(|r| {
                 r["pendingDatasets"]["JobDefinition/animals"]["datasetId"]

@@ -65,7 +65,11 @@ async fn every_operation_round_trips_through_the_emulator() {
 
     let mut listed = client.list_datapoints(&ds).await.unwrap();
     listed.sort_by(|a, b| a.key.cmp(&b.key));
-    assert_eq!(listed[0].files.len(), 1, "the uploaded file is known for reuse");
+    assert_eq!(
+        listed[0].files.len(),
+        1,
+        "the uploaded file is known for reuse"
+    );
     assert_eq!(
         listed,
         vec![

@@ -259,9 +259,10 @@ async fn a_definition_removed_from_the_manifests_is_deleted_only_with_prune() {
     let converge = |project: rapidata::manifest::Project, o: rapidata::plan::PlanOptions| {
         let env = &env;
         async move {
-            let first = rapidata::plan::make_plan(&env.client, &project, &o, "x", &Default::default())
-                .await
-                .unwrap();
+            let first =
+                rapidata::plan::make_plan(&env.client, &project, &o, "x", &Default::default())
+                    .await
+                    .unwrap();
             let ao = rapidata::apply::ApplyOptions {
                 parallelism: 4,
                 max_rounds: 2,
@@ -297,20 +298,38 @@ async fn a_definition_removed_from_the_manifests_is_deleted_only_with_prune() {
     // `birds` leaves the manifests of `zoo`.
     std::fs::write(&file, definitions_yaml(&["cats"])).unwrap();
     let project = load(&root);
-    let without = rapidata::plan::make_plan(&env.client, &project, &opts(false, Some("zoo")), "x", &Default::default())
-        .await
-        .unwrap();
+    let without = rapidata::plan::make_plan(
+        &env.client,
+        &project,
+        &opts(false, Some("zoo")),
+        "x",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(!without.has_changes(), "no prune: nothing to delete");
-    let no_project = rapidata::plan::make_plan(&env.client, &project, &opts(true, None), "x", &Default::default())
-        .await
-        .unwrap();
+    let no_project = rapidata::plan::make_plan(
+        &env.client,
+        &project,
+        &opts(true, None),
+        "x",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(
         !no_project.has_changes(),
         "no project: nothing is attributed to these manifests"
     );
-    let with = rapidata::plan::make_plan(&env.client, &project, &opts(true, Some("zoo")), "x", &Default::default())
-        .await
-        .unwrap();
+    let with = rapidata::plan::make_plan(
+        &env.client,
+        &project,
+        &opts(true, Some("zoo")),
+        "x",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let deletes: Vec<&str> = with
         .resources
         .iter()

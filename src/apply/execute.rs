@@ -15,10 +15,16 @@ use super::cancel::Cancel;
 use super::progress::ApplyProgress;
 use super::upload::UploadTask;
 use super::ApplyOptions;
-use crate::manifest::{Audience, AudienceRef, Datapoint, Job, LabelingSpec, Project, Resource, ResourceKind};
-use crate::plan::observe::{observe_audience, observe_definition, observe_jobs, observe_order, pick_oldest};
+use crate::manifest::{
+    Audience, AudienceRef, Datapoint, Job, LabelingSpec, Project, Resource, ResourceKind,
+};
+use crate::plan::observe::{
+    observe_audience, observe_definition, observe_jobs, observe_order, pick_oldest,
+};
 use crate::plan::recorded::{pending_key, PendingDataset};
-use crate::plan::{dataset_name, DatapointPlan, Plan, RecordStore, ResourcePlan, ResourceRef, Step};
+use crate::plan::{
+    dataset_name, DatapointPlan, Plan, RecordStore, ResourcePlan, ResourceRef, Step,
+};
 use crate::remote::lifecycle::is_revision_conflict;
 use crate::remote::{wire_build, ApiError, Client};
 use crate::report::failures::FailureRecord;
@@ -159,7 +165,10 @@ impl Executor<'_> {
                     ResourceKind::Order => {
                         ctx.orders.insert(
                             rp.name.clone(),
-                            (id.clone(), rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone())),
+                            (
+                                id.clone(),
+                                rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone()),
+                            ),
                         );
                     }
                 }
@@ -184,10 +193,14 @@ impl Executor<'_> {
             if let Some(req) = &rp.requires {
                 if !ctx.complete.contains(req) {
                     if !rp.steps.is_empty() {
-                        note(&mut out, &id, format!(
-                            "waits until {} {} is complete; the next apply continues",
-                            req.kind, req.name
-                        ));
+                        note(
+                            &mut out,
+                            &id,
+                            format!(
+                                "waits until {} {} is complete; the next apply continues",
+                                req.kind, req.name
+                            ),
+                        );
                     }
                     continue;
                 }
@@ -234,7 +247,11 @@ impl Executor<'_> {
         let write = |out: &mut RoundOutcome, what: &str| {
             out.writes.push(format!("{what} {}/{}", rp.kind, rp.name));
         };
-        match (step, self.resource(rp.kind, &rp.name).filter(|_| rp.origin.is_some())) {
+        match (
+            step,
+            self.resource(rp.kind, &rp.name)
+                .filter(|_| rp.origin.is_some()),
+        ) {
             (Step::CreateAudience, Some(Resource::Audience(a))) => {
                 let id = self.create_audience(a).await?;
                 write(out, "CreateAudience");
@@ -242,7 +259,10 @@ impl Executor<'_> {
                 Ok(())
             }
             (Step::UpdateAudience, Some(Resource::Audience(a))) => {
-                let id = rp.remote_id.as_deref().ok_or("the audience was not observed")?;
+                let id = rp
+                    .remote_id
+                    .as_deref()
+                    .ok_or("the audience was not observed")?;
                 self.client
                     .update_audience(id, &wire_build::audience_update_body(a))
                     .await
@@ -269,9 +289,7 @@ impl Executor<'_> {
                     Step::NewRevision { base_revision } => Some(*base_revision),
                     _ => None,
                 });
-                let ds = self
-                    .dataset_for(&d.name, &d.spec, dp, base, out)
-                    .await?;
+                let ds = self.dataset_for(&d.name, &d.spec, dp, base, out).await?;
                 // What is new first: when none of it arrives and nothing is dropped, the
                 // new dataset would equal the current one; it is abandoned, not saved.
                 let mut first_missing = 0;
@@ -282,7 +300,16 @@ impl Executor<'_> {
                         reuse: dp.reuse.clone(),
                         ..Default::default()
                     };
-                    let r = self.fill(ResourceKind::JobDefinition, &d.name, &ds, &d.spec, &fresh, out).await;
+                    let r = self
+                        .fill(
+                            ResourceKind::JobDefinition,
+                            &d.name,
+                            &ds,
+                            &d.spec,
+                            &fresh,
+                            out,
+                        )
+                        .await;
                     if r.missing >= fresh.add.len() as u64 {
                         return Err(format!(
                             "none of the {} new datapoints uploaded; the job's dataset and revision stay as they are",
@@ -294,15 +321,28 @@ impl Executor<'_> {
                     let done: HashSet<&String> = dp.fresh.iter().collect();
                     rest.add.retain(|k| !done.contains(k));
                 }
-                let mut rate = self.fill(ResourceKind::JobDefinition, &d.name, &ds, &d.spec, &rest, out).await;
+                let mut rate = self
+                    .fill(
+                        ResourceKind::JobDefinition,
+                        &d.name,
+                        &ds,
+                        &d.spec,
+                        &rest,
+                        out,
+                    )
+                    .await;
                 rate.missing += first_missing;
-                ctx.rates.insert((ResourceKind::JobDefinition, d.name.clone()), rate);
+                ctx.rates
+                    .insert((ResourceKind::JobDefinition, d.name.clone()), rate);
                 // The revision step reads the new dataset from here.
                 ctx.new_datasets.insert(d.name.clone(), ds);
                 Ok(())
             }
             (Step::NewRevision { base_revision }, Some(Resource::JobDefinition(d))) => {
-                let def_id = rp.remote_id.as_deref().ok_or("the definition was not observed")?;
+                let def_id = rp
+                    .remote_id
+                    .as_deref()
+                    .ok_or("the definition was not observed")?;
                 let new_ds = ctx.new_datasets.get(&d.name).cloned();
                 if rp.steps.contains(&Step::NewDataset) {
                     let rate = ctx
@@ -322,7 +362,13 @@ impl Executor<'_> {
                     .await
                     .map_err(|e| describe("reading the base revision", &e))?;
                 let ds = new_ds.unwrap_or_else(|| base.dataset_id.clone());
-                let body = wire_build::revision_body_full(&d.spec, &ds, *base_revision, &base.carry_over, true);
+                let body = wire_build::revision_body_full(
+                    &d.spec,
+                    &ds,
+                    *base_revision,
+                    &base.carry_over,
+                    true,
+                );
                 match self.client.create_revision(def_id, &body).await {
                     Ok(n) => {
                         write(out, "NewRevision");
@@ -366,7 +412,11 @@ impl Executor<'_> {
                 self.create_order(rp, &o.name, &o.spec, ctx, out).await
             }
             (Step::SubmitOrder, Some(Resource::Order(o))) => {
-                let (id, _) = ctx.orders.get(&o.name).cloned().ok_or("the order does not exist yet")?;
+                let (id, _) = ctx
+                    .orders
+                    .get(&o.name)
+                    .cloned()
+                    .ok_or("the order does not exist yet")?;
                 let rate = ctx
                     .rates
                     .get(&(ResourceKind::Order, o.name.clone()))
@@ -395,8 +445,14 @@ impl Executor<'_> {
             (Step::CreateJob, Some(Resource::Job(j))) => self.create_job(j, ctx, out).await,
             (Step::Pause | Step::Resume, _) => {
                 let id = match rp.kind {
-                    ResourceKind::Job => rp.remote_id.clone().or_else(|| ctx.jobs.get(&rp.name).cloned()),
-                    ResourceKind::Order => rp.remote_id.clone().or_else(|| ctx.orders.get(&rp.name).map(|o| o.0.clone())),
+                    ResourceKind::Job => rp
+                        .remote_id
+                        .clone()
+                        .or_else(|| ctx.jobs.get(&rp.name).cloned()),
+                    ResourceKind::Order => rp
+                        .remote_id
+                        .clone()
+                        .or_else(|| ctx.orders.get(&rp.name).map(|o| o.0.clone())),
                     _ => None,
                 }
                 .ok_or("it does not exist yet")?;
@@ -410,7 +466,8 @@ impl Executor<'_> {
                 let verb = if pause { "paused" } else { "resumed" };
                 r.map_err(|e| describe(if pause { "pausing" } else { "resuming" }, &e))?;
                 write(out, if pause { "Pause" } else { "Resume" });
-                self.progress.step(&format!("{verb} {} {} ({id})", rp.kind, rp.name));
+                self.progress
+                    .step(&format!("{verb} {} {} ({id})", rp.kind, rp.name));
                 Ok(())
             }
             (Step::Delete, _) => {
@@ -423,7 +480,9 @@ impl Executor<'_> {
                     .step(&format!("deleted {} {} ({id})", rp.kind, rp.name));
                 Ok(())
             }
-            (s, _) => Err(format!("the plan's step {s:?} does not fit {} {}", rp.kind, rp.name).into()),
+            (s, _) => {
+                Err(format!("the plan's step {s:?} does not fit {} {}", rp.kind, rp.name).into())
+            }
         }
     }
 
@@ -464,9 +523,14 @@ impl Executor<'_> {
     }
 
     async fn create_audience(&self, a: &Audience) -> Result<String, String> {
-        let ours = match self.client.create_audience(&wire_build::audience_body(a)).await {
+        let ours = match self
+            .client
+            .create_audience(&wire_build::audience_body(a))
+            .await
+        {
             Ok(id) => {
-                self.progress.step(&format!("created Audience {} ({id})", a.name));
+                self.progress
+                    .step(&format!("created Audience {} ({id})", a.name));
                 id
             }
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
@@ -483,8 +547,15 @@ impl Executor<'_> {
             .find_audiences(&a.name)
             .await
             .map_err(|e| describe("looking for concurrent creates", &e))?;
-        self.settle(ResourceKind::Audience, &a.name, &ours, found, |x| &x.id, |x| &x.created_at)
-            .await
+        self.settle(
+            ResourceKind::Audience,
+            &a.name,
+            &ours,
+            found,
+            |x| &x.id,
+            |x| &x.created_at,
+        )
+        .await
     }
 
     /// The dataset new datapoints go to: the one the plan resumes, or a new one (recorded,
@@ -508,7 +579,8 @@ impl Executor<'_> {
             )
             .await
             .map_err(|e| describe("creating the dataset", &e))?;
-        out.writes.push(format!("CreateDataset JobDefinition/{name}"));
+        out.writes
+            .push(format!("CreateDataset JobDefinition/{name}"));
         self.record.update(|r| {
             r.pending_datasets.insert(
                 pending_key(ResourceKind::JobDefinition, name),
@@ -534,22 +606,29 @@ impl Executor<'_> {
     ) -> StepResult {
         let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
         let ds = self.dataset_for(name, spec, dp, None, out).await?;
-        let rate = self.fill(ResourceKind::JobDefinition, name, &ds, spec, dp, out).await;
-        ctx.rates.insert((ResourceKind::JobDefinition, name.to_string()), rate);
+        let rate = self
+            .fill(ResourceKind::JobDefinition, name, &ds, spec, dp, out)
+            .await;
+        ctx.rates
+            .insert((ResourceKind::JobDefinition, name.to_string()), rate);
         if self.cancel.is_cancelled() {
             return Err("interrupted before the job definition was created; the next apply continues with the same dataset".to_string().into());
         }
         let body = wire_build::job_definition_body(name, spec, &ds);
         let ours = match self.client.create_job_definition(&body).await {
             Ok(id) => id,
-            Err(e @ ApiError::OutcomeUnknown { .. }) => match observe_definition(self.client, name).await {
-                Ok((Some(found), _)) => found.definition.id,
-                _ => return Err(describe("creating the job definition", &e).into()),
-            },
+            Err(e @ ApiError::OutcomeUnknown { .. }) => {
+                match observe_definition(self.client, name).await {
+                    Ok((Some(found), _)) => found.definition.id,
+                    _ => return Err(describe("creating the job definition", &e).into()),
+                }
+            }
             Err(e) => return Err(describe("creating the job definition", &e).into()),
         };
-        out.writes.push(format!("CreateDefinition JobDefinition/{name}"));
-        self.progress.step(&format!("created JobDefinition {name} ({ours})"));
+        out.writes
+            .push(format!("CreateDefinition JobDefinition/{name}"));
+        self.progress
+            .step(&format!("created JobDefinition {name} ({ours})"));
         self.record.update(|r| {
             r.pending_datasets
                 .remove(&pending_key(ResourceKind::JobDefinition, name));
@@ -560,7 +639,14 @@ impl Executor<'_> {
             .await
             .map_err(|e| describe("looking for concurrent creates", &e))?;
         let kept = self
-            .settle(ResourceKind::JobDefinition, name, &ours, found, |x| &x.id, |x| &x.created_at)
+            .settle(
+                ResourceKind::JobDefinition,
+                name,
+                &ours,
+                found,
+                |x| &x.id,
+                |x| &x.created_at,
+            )
             .await?;
         ctx.definitions.insert(name.to_string(), (kept, Some(1)));
         Ok(())
@@ -575,7 +661,11 @@ impl Executor<'_> {
         out: &mut RoundOutcome,
     ) -> StepResult {
         let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
-        let (ours, ds) = match self.client.create_order(&wire_build::order_body(name, spec)).await {
+        let (ours, ds) = match self
+            .client
+            .create_order(&wire_build::order_body(name, spec))
+            .await
+        {
             Ok(x) => x,
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
                 return match observe_order(self.client, name, &self.record.get()).await {
@@ -593,7 +683,8 @@ impl Executor<'_> {
             Err(e) => return Err(describe("creating the order", &e).into()),
         };
         out.writes.push(format!("CreateOrder Order/{name}"));
-        self.progress.step(&format!("created Order {name} ({ours})"));
+        self.progress
+            .step(&format!("created Order {name} ({ours})"));
         if let Some(ds) = &ds {
             self.record.update(|r| {
                 r.order_datasets.insert(ours.clone(), ds.clone());
@@ -605,7 +696,14 @@ impl Executor<'_> {
             .await
             .map_err(|e| describe("looking for concurrent creates", &e))?;
         let kept = self
-            .settle(ResourceKind::Order, name, &ours, found, |x| &x.id, |x| &x.created_at)
+            .settle(
+                ResourceKind::Order,
+                name,
+                &ours,
+                found,
+                |x| &x.id,
+                |x| &x.created_at,
+            )
             .await?;
         if kept != ours {
             let ds = self.record.get().order_datasets.get(&kept).cloned();
@@ -613,22 +711,31 @@ impl Executor<'_> {
             return Err("another apply created this order at the same time; the next round fills the kept one".to_string().into());
         }
         let ds = ds.ok_or("the server did not say which dataset the order uses")?;
-        ctx.orders.insert(name.to_string(), (ours, Some(ds.clone())));
-        let rate = self.fill(ResourceKind::Order, name, &ds, spec, dp, out).await;
-        ctx.rates.insert((ResourceKind::Order, name.to_string()), rate);
+        ctx.orders
+            .insert(name.to_string(), (ours, Some(ds.clone())));
+        let rate = self
+            .fill(ResourceKind::Order, name, &ds, spec, dp, out)
+            .await;
+        ctx.rates
+            .insert((ResourceKind::Order, name.to_string()), rate);
         Ok(())
     }
 
     async fn create_job(&self, j: &Job, ctx: &mut Ctx, out: &mut RoundOutcome) -> StepResult {
         let def = rref(ResourceKind::JobDefinition, &j.definition);
         if !ctx.complete.contains(&def) {
-            return Err(format!("not assigned: JobDefinition `{}` is not complete yet", j.definition).into());
+            return Err(format!(
+                "not assigned: JobDefinition `{}` is not complete yet",
+                j.definition
+            )
+            .into());
         }
-        let (def_id, latest) = ctx
-            .definitions
-            .get(&j.definition)
-            .cloned()
-            .ok_or_else(|| format!("not assigned: JobDefinition `{}` does not exist yet", j.definition))?;
+        let (def_id, latest) = ctx.definitions.get(&j.definition).cloned().ok_or_else(|| {
+            format!(
+                "not assigned: JobDefinition `{}` does not exist yet",
+                j.definition
+            )
+        })?;
         let audience = match &j.audience {
             AudienceRef::Id(id) => id.clone(),
             AudienceRef::Manifest(n) => ctx
@@ -637,29 +744,40 @@ impl Executor<'_> {
                 .cloned()
                 .ok_or("not assigned: its audience does not exist yet")?,
         };
-        if let Some(rate) = ctx.rates.get(&(ResourceKind::JobDefinition, j.definition.clone())) {
+        if let Some(rate) = ctx
+            .rates
+            .get(&(ResourceKind::JobDefinition, j.definition.clone()))
+        {
             if !rate.within() {
-                return Err(rate.explain(&format!("not assigned (JobDefinition `{}`)", j.definition)).into());
+                return Err(rate
+                    .explain(&format!("not assigned (JobDefinition `{}`)", j.definition))
+                    .into());
             }
         }
         // An explicit revision, as `assign_job` sends `job_definition.revision`.
         let revision = j.revision.or(latest);
         let preceding = match &j.run_after {
-            Some(after) => Some(
-                ctx.jobs
-                    .get(after)
-                    .cloned()
-                    .ok_or_else(|| format!("not assigned: it runs after Job `{after}`, which does not exist yet"))?,
-            ),
+            Some(after) => Some(ctx.jobs.get(after).cloned().ok_or_else(|| {
+                format!("not assigned: it runs after Job `{after}`, which does not exist yet")
+            })?),
             None => None,
         };
-        let body = wire_build::job_body_after(&def_id, &audience, revision, &j.name, preceding.as_deref());
+        let body =
+            wire_build::job_body_after(&def_id, &audience, revision, &j.name, preceding.as_deref());
         let ours = match self.client.create_job(&body).await {
             Ok(id) => id,
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
                 return match observe_jobs(self.client, &j.name).await {
-                    Ok(found) if found.iter().any(|x| x.definition_id == def_id && Some(x.revision_number) == revision) => {
-                        Err("the job was created but its answer was lost; the next round continues".to_string().into())
+                    Ok(found)
+                        if found.iter().any(|x| {
+                            x.definition_id == def_id && Some(x.revision_number) == revision
+                        }) =>
+                    {
+                        Err(
+                            "the job was created but its answer was lost; the next round continues"
+                                .to_string()
+                                .into(),
+                        )
                     }
                     _ => Err(describe("assigning the job", &e).into()),
                 };
@@ -667,15 +785,27 @@ impl Executor<'_> {
             Err(e) => return Err(describe("assigning the job", &e).into()),
         };
         out.writes.push(format!("CreateJob Job/{}", j.name));
-        self.progress.step(&format!("assigned Job {} ({ours})", j.name));
+        self.progress
+            .step(&format!("assigned Job {} ({ours})", j.name));
         let found: Vec<_> = observe_jobs(self.client, &j.name)
             .await
             .map_err(|e| e.to_string())?
             .into_iter()
-            .filter(|x| x.definition_id == def_id && Some(x.revision_number) == revision && x.audience_id == audience)
+            .filter(|x| {
+                x.definition_id == def_id
+                    && Some(x.revision_number) == revision
+                    && x.audience_id == audience
+            })
             .collect();
         let kept = self
-            .settle(ResourceKind::Job, &j.name, &ours, found, |x| &x.id, |x| &x.created_at)
+            .settle(
+                ResourceKind::Job,
+                &j.name,
+                &ours,
+                found,
+                |x| &x.id,
+                |x| &x.created_at,
+            )
             .await?;
         ctx.jobs.insert(j.name.clone(), kept);
         Ok(())
@@ -730,8 +860,11 @@ impl Executor<'_> {
                 reuse: &dp.reuse,
             };
             let outcome = task.run(self.progress, self.cancel).await;
-            let this_round: HashSet<String> =
-                outcome.failures.iter().map(|f| f.item.key.clone()).collect();
+            let this_round: HashSet<String> = outcome
+                .failures
+                .iter()
+                .map(|f| f.item.key.clone())
+                .collect();
             for k in &remaining {
                 if !this_round.contains(*k) {
                     failed.remove(*k);
@@ -821,7 +954,10 @@ impl Executor<'_> {
                         note(
                             out,
                             &(kind, name.to_string()),
-                            describe(&format!("uploading the context asset of group `{group}`"), &e),
+                            describe(
+                                &format!("uploading the context asset of group `{group}`"),
+                                &e,
+                            ),
                         );
                         continue;
                     }

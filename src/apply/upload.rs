@@ -188,7 +188,10 @@ impl UploadTask<'_> {
         let mut url_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for dp in &self.datapoints {
             for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
-                if let (Some(k), Some(name)) = (asset_key(a), crate::plan::datapoints::asset_key(a).and_then(|k| self.reuse.get(&k))) {
+                if let (Some(k), Some(name)) = (
+                    asset_key(a),
+                    crate::plan::datapoints::asset_key(a).and_then(|k| self.reuse.get(&k)),
+                ) {
                     if !files.contains_key(&k) {
                         let name = name.clone();
                         files.insert(k, futures::future::ready(Ok(name)).boxed().shared());
@@ -233,7 +236,9 @@ impl UploadTask<'_> {
                         files.insert(key, fut);
                     }
                     Asset::Url(u) => {
-                        if !files.contains_key(&AssetKey::Url(u.clone())) && url_seen.insert(u.as_str()) {
+                        if !files.contains_key(&AssetKey::Url(u.clone()))
+                            && url_seen.insert(u.as_str())
+                        {
                             urls.push(u.clone());
                         }
                     }

@@ -103,8 +103,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         if !args.quiet || !plan.has_changes() {
             eprint!("{}", plan_text::render(&plan, &project, &style));
         }
+        let blocked = plan.blocked().count();
+        if blocked > 0 {
+            eprintln!("error: {blocked} change(s) cannot be applied (see above); the rest is applied, and apply exits 1.");
+        }
         if !plan.has_changes() {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(if blocked > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
         }
         if !args.auto_approve && saved.is_none() && !confirm()? {
             eprintln!("Apply cancelled; nothing was changed.");
@@ -138,6 +142,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("Report: {}", args.report.as_deref().unwrap_or(&default_path).display());
         Ok(if report.interrupted {
             ExitCode::from(EXIT_INTERRUPTED)
+        } else if blocked > 0 || !outcome.halted.is_empty() {
+            ExitCode::from(1)
         } else if report.converged {
             ExitCode::SUCCESS
         } else {

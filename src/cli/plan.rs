@@ -97,7 +97,28 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let blocked: Vec<String> = plan
+        .blocked()
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r.kind,
+                r.name,
+                r.reason.as_deref().unwrap_or("blocked")
+            )
+        })
+        .collect();
+    if !blocked.is_empty() {
+        eprintln!(
+            "error: {} change{} cannot be applied:\n  - {}",
+            blocked.len(),
+            if blocked.len() == 1 { "" } else { "s" },
+            blocked.join("\n  - ")
+        );
+    }
+    Ok(if args.detailed_exitcode && !blocked.is_empty() {
+        ExitCode::from(1)
+    } else if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

@@ -95,7 +95,11 @@ pub fn asset_key(a: &Asset) -> Option<String> {
 fn count_uploads(spec: &LabelingSpec, plan: &mut DatapointPlan) {
     let adding: HashSet<&str> = plan.add.iter().map(String::as_str).collect();
     let mut assets: HashMap<String, u64> = HashMap::new();
-    for dp in spec.datapoints.iter().filter(|d| adding.contains(d.key.as_str())) {
+    for dp in spec
+        .datapoints
+        .iter()
+        .filter(|d| adding.contains(d.key.as_str()))
+    {
         for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
             let Some(k) = asset_key(a) else { continue };
             if plan.reuse.contains_key(&k) {
@@ -140,8 +144,11 @@ pub fn new_dataset_plan(
         }),
         _ => None,
     };
-    let by_key: HashMap<&str, &Datapoint> =
-        spec.datapoints.iter().map(|d| (d.key.as_str(), d)).collect();
+    let by_key: HashMap<&str, &Datapoint> = spec
+        .datapoints
+        .iter()
+        .map(|d| (d.key.as_str(), d))
+        .collect();
     for r in &observed.datapoints {
         let (Some(k), Some(fp)) = (&r.key, &r.fingerprint) else {
             continue;

@@ -143,7 +143,9 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     let mut after = Vec::new();
     for r in &ordered {
         match r {
-            Resource::Audience(a) => resources.push(audience_plan(r, a, observed.audience(&a.name))),
+            Resource::Audience(a) => {
+                resources.push(audience_plan(r, a, observed.audience(&a.name)))
+            }
             Resource::JobDefinition(d) => {
                 let (p, old) = definition_plan(project, r, d, observed, opts);
                 resources.push(p);
@@ -351,20 +353,29 @@ fn definition_plan(
         after.push(old);
         return (p, after);
     }
-    let dp = datapoint_plan(&d.spec, &o.datapoints, Some(o.revision.dataset_id.clone()), prune);
+    let dp = datapoint_plan(
+        &d.spec,
+        &o.datapoints,
+        Some(o.revision.dataset_id.clone()),
+        prune,
+    );
     let failed_for_good = |k: &String| {
         opts.failed
             .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
     };
-    let worth_a_new_dataset = dp.deletions().next().is_some()
-        || dp.add.iter().any(|k| !failed_for_good(k));
+    let worth_a_new_dataset =
+        dp.deletions().next().is_some() || dp.add.iter().any(|k| !failed_for_good(k));
     if dp.has_changes() && o.dataset_in_use && !worth_a_new_dataset {
         p.notes.push(format!(
             "{} datapoints failed to upload for good in this apply; the job's dataset stays as it is",
             dp.add.len()
         ));
         p.datapoints = Some(dp);
-        p.action = if p.changes.is_empty() { Action::NoChange } else { Action::Update };
+        p.action = if p.changes.is_empty() {
+            Action::NoChange
+        } else {
+            Action::Update
+        };
         if action == Action::Update {
             p.steps.push(Step::NewRevision {
                 base_revision: o.revision.number,
@@ -395,7 +406,11 @@ fn definition_plan(
                 base_revision: o.revision.number,
             });
         }
-        p.action = if p.steps.iter().any(|s| matches!(s, Step::NewRevision { .. })) {
+        p.action = if p
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::NewRevision { .. }))
+        {
             Action::Update
         } else if dp.has_changes() {
             Action::UpdateData
@@ -533,4 +548,3 @@ pub(super) fn definition_moves(p: &ResourcePlan) -> bool {
         .iter()
         .any(|s| matches!(s, Step::NewRevision { .. } | Step::CreateDefinition))
 }
-

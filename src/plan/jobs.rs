@@ -104,9 +104,11 @@ fn job_plan(
             }
             p.revision = target;
             // What the newest earlier job ran, for the reviewer.
-            if let Some(prev) = all.iter().filter(|x| !matches(x)).max_by(|a, b| {
-                (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id))
-            }) {
+            if let Some(prev) = all
+                .iter()
+                .filter(|x| !matches(x))
+                .max_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)))
+            {
                 let mut why = Vec::new();
                 if replaced_def {
                     why.push("its definition is replaced".to_string());

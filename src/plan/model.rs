@@ -309,6 +309,8 @@ impl Plan {
 
     /// Changes that cannot be applied: CI must fail on them.
     pub fn blocked(&self) -> impl Iterator<Item = &ResourcePlan> {
-        self.resources.iter().filter(|r| r.action == Action::Blocked)
+        self.resources
+            .iter()
+            .filter(|r| r.action == Action::Blocked)
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
 
-use crate::manifest::{Project, Resource, ResourceKind};
 use super::recorded::Recorded;
+use crate::manifest::{Project, Resource, ResourceKind};
 use crate::remote::{
     ApiError, Client, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteOrder,
     RemoteRevision,
@@ -373,7 +373,10 @@ pub async fn observe(
                     let (x, d) = observe_order(client, &o.name, recorded).await?;
                     (Observation::Order(x), d)
                 }
-                Resource::Job(j) => (Observation::Job(observe_jobs(client, &j.name).await?), Vec::new()),
+                Resource::Job(j) => (
+                    Observation::Job(observe_jobs(client, &j.name).await?),
+                    Vec::new(),
+                ),
             };
             Ok::<_, ObserveError>((key, obs, dups))
         }

@@ -85,7 +85,10 @@ impl RecordStore {
         };
         if let Some(path) = &self.path {
             // A failed write only costs work later; never an error.
-            let _ = write_inside(path, &serde_json::to_vec_pretty(&snapshot).unwrap_or_default());
+            let _ = write_inside(
+                path,
+                &serde_json::to_vec_pretty(&snapshot).unwrap_or_default(),
+            );
         }
     }
 
@@ -106,10 +109,14 @@ fn read_regular(path: &Path) -> Option<Vec<u8>> {
 /// Write atomically, refusing a `.rapidata` directory or file that is a symlink (a pull
 /// request must not redirect writes outside the repository).
 fn write_inside(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent"))?;
     if let Ok(m) = std::fs::symlink_metadata(dir) {
         if m.file_type().is_symlink() {
-            return Err(std::io::Error::other("refusing a symlinked .rapidata directory"));
+            return Err(std::io::Error::other(
+                "refusing a symlinked .rapidata directory",
+            ));
         }
     }
     std::fs::create_dir_all(dir)?;
@@ -135,8 +142,14 @@ mod tests {
             r.order_datasets.insert("o1".into(), "d1".into());
         });
         let again = RecordStore::open(dir.path(), "local");
-        assert_eq!(again.get().order_datasets.get("o1").map(String::as_str), Some("d1"));
-        assert!(RecordStore::open(dir.path(), "rapidata.ai").get().order_datasets.is_empty());
+        assert_eq!(
+            again.get().order_datasets.get("o1").map(String::as_str),
+            Some("d1")
+        );
+        assert!(RecordStore::open(dir.path(), "rapidata.ai")
+            .get()
+            .order_datasets
+            .is_empty());
     }
 
     #[cfg(unix)]

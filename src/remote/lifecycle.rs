@@ -49,7 +49,11 @@ impl Client {
     }
 
     /// One revision by number (`RapidataJobDefinition._fetch_revision`).
-    pub async fn revision(&self, definition_id: &str, number: u32) -> Result<RemoteRevision, ApiError> {
+    pub async fn revision(
+        &self,
+        definition_id: &str,
+        number: u32,
+    ) -> Result<RemoteRevision, ApiError> {
         let route = "/job/definition/{definitionId}/revision/{revisionNumber}";
         let path = format!("/job/definition/{}/revision/{number}", seg(definition_id));
         let v = self
@@ -75,14 +79,24 @@ impl Client {
 
     /// `RapidataJob.pause`.
     pub async fn pause_job(&self, id: &str) -> Result<(), ApiError> {
-        self.no_content(Method::POST, "/job/{jobId}/pause", format!("/job/{}/pause", seg(id)), None)
-            .await
+        self.no_content(
+            Method::POST,
+            "/job/{jobId}/pause",
+            format!("/job/{}/pause", seg(id)),
+            None,
+        )
+        .await
     }
 
     /// `RapidataJob.resume`.
     pub async fn resume_job(&self, id: &str) -> Result<(), ApiError> {
-        self.no_content(Method::POST, "/job/{jobId}/resume", format!("/job/{}/resume", seg(id)), None)
-            .await
+        self.no_content(
+            Method::POST,
+            "/job/{jobId}/resume",
+            format!("/job/{}/resume", seg(id)),
+            None,
+        )
+        .await
     }
 
     /// `RapidataJob.delete`.
@@ -134,13 +148,23 @@ impl Client {
     }
 
     pub async fn pause_order(&self, id: &str) -> Result<(), ApiError> {
-        self.no_content(Method::POST, "/order/{orderId}/pause", format!("/order/{}/pause", seg(id)), None)
-            .await
+        self.no_content(
+            Method::POST,
+            "/order/{orderId}/pause",
+            format!("/order/{}/pause", seg(id)),
+            None,
+        )
+        .await
     }
 
     pub async fn resume_order(&self, id: &str) -> Result<(), ApiError> {
-        self.no_content(Method::POST, "/order/{orderId}/resume", format!("/order/{}/resume", seg(id)), None)
-            .await
+        self.no_content(
+            Method::POST,
+            "/order/{orderId}/resume",
+            format!("/order/{}/resume", seg(id)),
+            None,
+        )
+        .await
     }
 
     pub async fn delete_order(&self, id: &str) -> Result<(), ApiError> {
@@ -157,7 +181,10 @@ impl Client {
 impl Client {
     /// The answer options a classification datapoint carries (its `answer_options`
     /// segment, fact 3), for showing an `answerOptions` change in the plan.
-    pub async fn datapoint_answer_options(&self, id: &str) -> Result<Option<Vec<String>>, ApiError> {
+    pub async fn datapoint_answer_options(
+        &self,
+        id: &str,
+    ) -> Result<Option<Vec<String>>, ApiError> {
         let v = self
             .call(Request::new(
                 Method::GET,
@@ -166,16 +193,20 @@ impl Client {
                 Safety::Repeatable,
             ))
             .await?;
-        Ok(v.get("segments").and_then(Value::as_array).and_then(|segs| {
-            segs.iter()
-                .find(|s| s.get("key").and_then(Value::as_str) == Some("answer_options"))
-                .and_then(|s| s.get("options"))
-                .and_then(Value::as_array)
-                .map(|opts| {
-                    opts.iter()
-                        .filter_map(|o| o.get("label").and_then(Value::as_str).map(str::to_string))
-                        .collect()
-                })
-        }))
+        Ok(v.get("segments")
+            .and_then(Value::as_array)
+            .and_then(|segs| {
+                segs.iter()
+                    .find(|s| s.get("key").and_then(Value::as_str) == Some("answer_options"))
+                    .and_then(|s| s.get("options"))
+                    .and_then(Value::as_array)
+                    .map(|opts| {
+                        opts.iter()
+                            .filter_map(|o| {
+                                o.get("label").and_then(Value::as_str).map(str::to_string)
+                            })
+                            .collect()
+                    })
+            }))
     }
 }

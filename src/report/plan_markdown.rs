@@ -34,11 +34,7 @@ pub fn render(plan: &Plan, project: &Project) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### rapidata plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
-    let changed: Vec<_> = plan
-        .resources
-        .iter()
-.filter(|r| r.is_shown())
-        .collect();
+    let changed: Vec<_> = plan.resources.iter().filter(|r| r.is_shown()).collect();
     if changed.is_empty() {
         let _ = writeln!(out, "No changes. The remote matches the manifests.");
         return out;

@@ -1,0 +1,330 @@
+//! Day two against the emulator: after the first apply, each change plans exactly the
+//! steps apply then takes (the executor's writes equal the plan's steps), no dataset a job
+//! runs on is ever edited, the job ends on the manifests' revision, and a second plan says
+//! "No changes". Concurrent first applies converge to one of everything.
+
+mod harness;
+
+use std::process::{Command, Stdio};
+
+use harness::*;
+use rapidata::emulator::FaultPlan;
+use rapidata::manifest::ResourceKind;
+use rapidata::plan::{Plan, RecordStore, Step};
+use rapidata::remote::wire_build;
+
+/// The steps of a plan as "Op Kind/name", in order — what the executor reports as writes.
+fn steps(plan: &Plan) -> Vec<String> {
+    plan.resources
+        .iter()
+        .flat_map(|r| {
+            r.steps.iter().map(move |s| {
+                let op = match s {
+                    Step::NewRevision { .. } => "NewRevision".to_string(),
+                    Step::MoveAside { .. } => "MoveAside".to_string(),
+                    other => format!("{other:?}"),
+                };
+                format!("{op} {}/{}", r.kind, r.name)
+            })
+        })
+        .collect()
+}
+
+fn steps_of(plan: &Plan, kind: ResourceKind, name: &str) -> Vec<Step> {
+    plan.resources
+        .iter()
+        .filter(|r| r.kind == kind && r.name == name && r.origin.is_some())
+        .flat_map(|r| r.steps.clone())
+        .collect()
+}
+
+async fn converge(env: &Env, spec: &ProjectSpec<'_>) -> rapidata::manifest::Project {
+    let project = load(&write_project(env.dir.path(), spec));
+    let out = apply(env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    project
+}
+
+/// The writes the executor made, without the dataset creation it does inside a step.
+fn executed(out: &rapidata::apply::ApplyOutcome) -> Vec<String> {
+    out.writes
+        .iter()
+        .filter(|w| !w.starts_with("CreateDataset "))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_changed_instruction_reaches_the_running_job() {
+    let env = env(FaultPlan::default()).await;
+    converge(&env, &ProjectSpec::default()).await;
+    let project = load(&write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            instruction: "Which animal do you see?",
+            ..Default::default()
+        },
+    ));
+    let p = plan(&env, &project, false).await;
+    assert_eq!(
+        steps(&p),
+        vec![
+            "NewRevision JobDefinition/animals",
+            "CreateJob Job/animals-global",
+            "Pause Job/animals-global",
+        ]
+    );
+    let def = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap();
+    assert!(def.changes.iter().any(|c| c.field == "instruction"));
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(
+        executed(&out),
+        steps(&p),
+        "apply did exactly what plan showed"
+    );
+
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let latest = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(latest.number, 2);
+    let mut jobs = env.client.find_jobs(&defs[0].id).await.unwrap();
+    jobs.sort_by_key(|j| j.revision_number);
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        (jobs[0].revision_number, jobs[0].state.as_str()),
+        (1, "Paused")
+    );
+    assert_eq!(jobs[1].revision_number, 2);
+    assert_ne!(jobs[1].state, "Paused");
+    // An instruction is not data: the new revision keeps the dataset.
+    let first = env.client.revision(&defs[0].id, 1).await.unwrap();
+    assert_eq!(first.dataset_id, latest.dataset_id);
+    assert!(!plan(&env, &project, false).await.has_changes());
+}
+
+#[tokio::test]
+async fn new_datapoints_for_a_running_job_go_to_a_new_dataset_and_revision() {
+    let env = env(FaultPlan::default()).await;
+    converge(&env, &ProjectSpec::default()).await;
+    let ds1 = dataset_of(&env.client, "animals").await;
+    let project = load(&write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 22,
+            ..Default::default()
+        },
+    ));
+    let p = plan(&env, &project, false).await;
+    assert_eq!(
+        steps_of(&p, ResourceKind::JobDefinition, "animals"),
+        vec![Step::NewDataset, Step::NewRevision { base_revision: 1 }]
+    );
+    let d = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .and_then(|r| r.datapoints.clone())
+        .unwrap();
+    assert_eq!((d.carried_over, d.fresh.len(), d.add.len()), (20, 2, 22));
+    assert_eq!(d.upload_assets, 2, "only new bytes go up");
+    let uploads_before = env.emulator.stats().get("POST /asset/file");
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(executed(&out), steps(&p));
+    assert_eq!(
+        env.emulator.stats().get("POST /asset/file") - uploads_before,
+        2,
+        "files already uploaded are reused by name"
+    );
+    // The running job's dataset was never edited.
+    let old = key_counts(&env.client, &ds1).await;
+    assert_eq!(old.len(), 20);
+    let ds2 = dataset_of(&env.client, "animals").await;
+    assert_ne!(ds1, ds2);
+    let new = key_counts(&env.client, &ds2).await;
+    assert_eq!(new.len(), 22);
+    assert!(new.values().all(|&n| n == 1));
+    assert!(!plan(&env, &project, false).await.has_changes());
+}
+
+#[tokio::test]
+async fn without_a_job_new_datapoints_go_into_the_same_dataset() {
+    let env = env(FaultPlan::default()).await;
+    let spec = ProjectSpec {
+        with_job: false,
+        ..Default::default()
+    };
+    converge(&env, &spec).await;
+    let ds1 = dataset_of(&env.client, "animals").await;
+    let project = load(&write_project(
+        env.dir.path(),
+        &ProjectSpec { images: 23, ..spec },
+    ));
+    let p = plan(&env, &project, false).await;
+    assert_eq!(steps(&p), vec!["EditDataset JobDefinition/animals"]);
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(dataset_of(&env.client, "animals").await, ds1);
+    assert_eq!(key_counts(&env.client, &ds1).await.len(), 23);
+}
+
+#[tokio::test]
+async fn a_revision_saved_since_the_plan_stops_that_definition() {
+    let env = env(FaultPlan::default()).await;
+    let spec = ProjectSpec {
+        with_job: false,
+        ..Default::default()
+    };
+    let project = converge(&env, &spec).await;
+    let changed = load(&write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            instruction: "Mine",
+            ..spec
+        },
+    ));
+    let p = plan(&env, &changed, false).await;
+    // Someone saves revision 2 in between (the SDK's `save()`).
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let rev = env.client.latest_revision(&defs[0].id).await.unwrap();
+    let rapidata::manifest::Resource::JobDefinition(d) = &project.resources[0] else {
+        panic!("a definition first")
+    };
+    let theirs = wire_build::revision_body(&d.spec, &rev.dataset_id, 1);
+    env.client
+        .create_revision(&defs[0].id, &theirs)
+        .await
+        .unwrap();
+    let out = rapidata::apply::apply(
+        &env.client,
+        &changed,
+        &Default::default(),
+        &rapidata::apply::ApplyOptions {
+            max_rounds: 3,
+            ..Default::default()
+        },
+        p,
+        &RecordStore::in_memory("test"),
+        &rapidata::apply::Silent,
+        &rapidata::apply::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    assert!(!out.converged());
+    assert_eq!(
+        out.halted,
+        vec![(ResourceKind::JobDefinition, "animals".to_string())]
+    );
+    let latest = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(
+        latest.number, 2,
+        "nothing was saved over the concurrent edit"
+    );
+    let notes = &out
+        .report
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap()
+        .notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("changed remotely since the plan")),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_pinned_revision_that_does_not_exist_is_blocked_and_fails_ci() {
+    let env = env(FaultPlan::default()).await;
+    let root = write_project(env.dir.path(), &ProjectSpec::default());
+    let manifest = root.join("rapidata.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}revision: 7\n")).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_rapidata"))
+        .arg("plan")
+        .arg(&root)
+        .args([
+            "--endpoint",
+            &env.emulator.base_url(),
+            "--detailed-exitcode",
+        ])
+        .env("RAPIDATA_CLIENT_ID", &env.client_id)
+        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
+        .env_remove("RAPIDATA_TOKEN_FILE")
+        .env("HOME", env.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a change that cannot be applied is an error"
+    );
+}
+
+fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rapidata"));
+    c.arg("apply")
+        .arg(root)
+        .args([
+            "--endpoint",
+            &env.emulator.base_url(),
+            "--auto-approve",
+            "--quiet",
+        ])
+        .env("RAPIDATA_CLIENT_ID", &env.client_id)
+        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
+        .env_remove("RAPIDATA_TOKEN_FILE")
+        .env("HOME", env.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_applies_converge_to_one_of_everything() {
+    for round in 0..3 {
+        let env = env(FaultPlan::default()).await;
+        // Two checkouts of one repository (each with its own .rapidata/).
+        let a = write_project(&env.dir.path().join("a"), &ProjectSpec::default());
+        let b = write_project(&env.dir.path().join("b"), &ProjectSpec::default());
+        let mut ca = apply_cmd(&env, &a).spawn().unwrap();
+        let mut cb = apply_cmd(&env, &b).spawn().unwrap();
+        let (sa, sb) =
+            tokio::task::spawn_blocking(move || (ca.wait().unwrap(), cb.wait().unwrap()))
+                .await
+                .unwrap();
+        assert!(sa.code().is_some() && sb.code().is_some());
+        // A third apply heals whatever the two left.
+        let status = tokio::task::spawn_blocking({
+            let mut c = apply_cmd(&env, &a);
+            move || c.status().unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(status.code(), Some(0), "round {round}");
+        let defs = env.client.find_job_definitions("animals").await.unwrap();
+        assert_eq!(defs.len(), 1, "round {round}: one definition");
+        let jobs = env.client.find_jobs(&defs[0].id).await.unwrap();
+        assert_eq!(jobs.len(), 1, "round {round}: one job");
+        let ds = dataset_of(&env.client, "animals").await;
+        let counts = key_counts(&env.client, &ds).await;
+        assert_eq!(counts.len(), 20, "round {round}");
+        assert!(
+            counts.values().all(|&n| n == 1),
+            "round {round}: {counts:?}"
+        );
+        let project = load(&a);
+        assert!(
+            !plan(&env, &project, false).await.has_changes(),
+            "round {round}"
+        );
+    }
+}
