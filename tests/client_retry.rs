@@ -394,7 +394,7 @@ async fn deleting_what_is_gone_is_ok() {
 }
 
 fn datapoint_item(i: usize) -> serde_json::Value {
-    let metadata = if i % 5 == 0 {
+    let metadata = if i.is_multiple_of(5) {
         json!({})
     } else {
         json!({

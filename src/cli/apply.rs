@@ -80,12 +80,16 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let project = load_project(&paths, allow_outside)?;
+    super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
     let style = style(args.color);
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.auto_approve && saved.is_none() && !interactive {
         bail!("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve (as in CI), or apply a reviewed plan file from `rapidata plan --out FILE`");
     }
     let root = root_of(&project);
+    // Never through a committed `.rapidata/reports` symlink; checked before any change.
+    let reports =
+        crate::manifest::files::state_dir(&root, "reports").map_err(anyhow::Error::msg)?;
     let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
         let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
@@ -133,7 +137,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;
         let report = &outcome.report;
         let stamp = report.started_at.format("%Y%m%dT%H%M%SZ");
-        let default_path = root.join(".rapidata").join("reports").join(format!("apply-{stamp}.json"));
+        let default_path = reports.join(format!("apply-{stamp}.json"));
         report.write(&default_path).with_context(|| format!("writing the report to {}", default_path.display()))?;
         if let Some(p) = &args.report {
             report.write(p).with_context(|| format!("writing the report to {}", p.display()))?;

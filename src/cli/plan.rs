@@ -67,6 +67,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let paths = paths_or_cwd(&args.paths);
     let project = load_project(&paths, args.select.allow_outside_root)?;
     let opts = args.select.plan_options();
+    super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
     let rt = runtime(Workload::Observe)?;
     let plan = rt.block_on(async {
         let conn = connect(&args.remote, &root_of(&project), 32).await?;

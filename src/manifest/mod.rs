@@ -12,6 +12,7 @@ pub mod diagnostics;
 mod discover;
 mod documents;
 mod draft;
+pub mod files;
 mod finalize;
 pub mod fingerprint;
 pub mod hashing;
@@ -19,6 +20,7 @@ mod labeling;
 pub mod media;
 pub mod paths;
 pub mod raw;
+pub mod redact;
 pub mod schema;
 mod sources;
 pub mod suggest;
@@ -88,7 +90,7 @@ pub fn load_with_stats(
     for (p, msg) in missing {
         let f = ctx.file_id(&p);
         ctx.error(
-            Loc::new(f, 0, 0),
+            Loc::new(f, 1, 1),
             msg,
             "pass an existing manifest file or directory",
         );
@@ -96,7 +98,7 @@ pub fn load_with_stats(
     if files.is_empty() && ctx.diags.is_empty() {
         let f = ctx.file_id(&paths[0]);
         ctx.error(
-            Loc::new(f, 0, 0),
+            Loc::new(f, 1, 1),
             "no manifest files (*.yaml, *.yml) found",
             "pass a manifest file or a directory that contains manifests",
         );
@@ -112,16 +114,28 @@ pub fn load_with_stats(
     let pending: Vec<Pending> = docs.into_iter().map(|d| build(&mut ctx, d)).collect();
 
     let canonical: Vec<PathBuf> = ctx.locals.iter().map(|l| l.canonical.clone()).collect();
-    let cache_dir = if opts.no_cache {
-        None
-    } else {
-        Some(
-            opts.cache_dir
-                .clone()
-                .unwrap_or_else(|| ctx.paths.root.join(".rapidata").join("cache")),
-        )
+    let cache_dir = match (&opts.cache_dir, opts.no_cache || canonical.is_empty()) {
+        (_, true) => None,
+        // Given on the command line: the user's choice.
+        (Some(dir), false) => Some(dir.clone()),
+        // In the repository: a committed `.rapidata/cache` symlink must not redirect the
+        // cache (reads or writes) outside it.
+        (None, false) => match files::state_dir(&ctx.paths.root, "cache") {
+            Ok(dir) => Some(dir),
+            Err(msg) => {
+                let at = ctx.paths.root.join(".rapidata").join("cache");
+                let f = ctx.file_id(&at);
+                ctx.error(
+                    Loc::new(f, 1, 1),
+                    msg,
+                    "remove it, or pass --cache-dir DIR or --no-cache",
+                );
+                None
+            }
+        },
     };
-    let (results, hstats) = hashing::hash_files(&canonical, cache_dir.as_deref());
+    let (results, hstats) =
+        hashing::hash_files(&canonical, cache_dir.as_deref(), ctx.paths.confine());
     stats.hash = hstats;
     let hashed = finalize::check_files(&mut ctx, results);
 
@@ -169,6 +183,7 @@ pub fn load_with_stats(
     cross_check(&mut ctx, &mut resources, &def_locs, &broken);
     stats.resources = resources.len();
 
+    let texts = std::mem::take(&mut ctx.texts);
     let mut diags = ctx.diags;
     if diags.is_empty() {
         (
@@ -179,7 +194,7 @@ pub fn load_with_stats(
             stats,
         )
     } else {
-        diags.finish();
+        diags.finish(&texts);
         (Err(diags), stats)
     }
 }
@@ -201,12 +216,31 @@ fn at<T>(file: u32, l: &Located<T>) -> Loc {
     Loc::new(file, l.line, l.column)
 }
 
+/// Longest resource name (characters). Names become remote names (`<name>_dataset`),
+/// markers and file names of reports; 66,000 characters passed validate and broke plan.
+pub const MAX_NAME_CHARS: usize = 200;
+
 fn check_name(ctx: &mut Ctx, file: u32, name: &Located<String>) {
     if name.value.trim().is_empty() {
         ctx.error(
             at(file, name),
             "`name` is empty",
             "give the resource a unique name",
+        );
+    }
+    let n = name.value.chars().count();
+    if n > MAX_NAME_CHARS {
+        ctx.error(
+            at(file, name),
+            format!("`name` is {n} characters long; at most {MAX_NAME_CHARS} are allowed"),
+            "use a shorter name",
+        );
+    }
+    if name.value.chars().any(char::is_control) {
+        ctx.error(
+            at(file, name),
+            "`name` contains a control character (newline, tab, ...)",
+            "names are one line of printable text",
         );
     }
 }
@@ -372,6 +406,7 @@ fn cross_check(
                     r.kind()
                 )),
                 source_line: None,
+                excerpt_start: 0,
             });
         } else {
             seen.insert(key, r.origin().clone());

@@ -27,9 +27,17 @@ pub struct Located<T> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
+        // The parser counts lines within the document; the lines before it are added here
+        // (see `yaml::parse`), so every location is a line of the file.
+        let line = usize::try_from(s.referenced.line()).unwrap_or(0);
+        let line = if line == 0 {
+            0
+        } else {
+            line.saturating_add(super::yaml::line_offset())
+        };
         Ok(Located {
             value: s.value,
-            line: usize::try_from(s.referenced.line()).unwrap_or(0),
+            line,
             column: usize::try_from(s.referenced.column()).unwrap_or(0),
         })
     }
