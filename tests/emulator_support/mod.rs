@@ -197,3 +197,38 @@ pub fn assert_problem(a: &Answer, status: u16) {
     let errs = Contract::get().validate(&Contract::get().root()["errors"]["schema"], &a.body);
     assert!(errs.is_empty(), "problem body off-contract: {errs:?}");
 }
+
+/// Asserts a `download-results` body has the shape of Rapidata's results document
+/// (`third_party/sdk-docs/understanding_the_results.md`): `info` with the task type, one item
+/// per datapoint whose `detailedResults` carry labeler details, and a `summary`. Returns the
+/// task type.
+pub fn assert_results_document(doc: &Value) -> String {
+    let info = &doc["info"];
+    let kind = info["type"]
+        .as_str()
+        .unwrap_or_else(|| panic!("info.type: {doc}"));
+    assert!(!kind.is_empty());
+    for key in ["createdAt", "version", "name", "instruction"] {
+        assert!(info[key].is_string(), "info.{key}: {doc}");
+    }
+    assert!(doc["summary"].is_object(), "summary: {doc}");
+    for item in doc["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("results: {doc}"))
+    {
+        let detailed = item["detailedResults"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{item}"));
+        for d in detailed {
+            let u = &d["userDetails"];
+            assert!(u["country"].is_string() && u["language"].is_string(), "{d}");
+            let score = u["userScores"]["global"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&score), "{d}");
+        }
+        if let Some(counts) = item["aggregatedResults"].as_object() {
+            let total: u64 = counts.values().map(|v| v.as_u64().unwrap()).sum();
+            assert_eq!(total as usize, detailed.len(), "{item}");
+        }
+    }
+    kind.to_string()
+}
