@@ -75,6 +75,25 @@ fn symlink_out_of_root_is_rejected_unless_allowed() {
     check(&root, false).unwrap();
 }
 
+#[cfg(unix)]
+#[test]
+fn missing_files_behind_an_outside_symlink_do_not_reveal_what_exists_outside() {
+    let answer = |file: &str| {
+        let (t, root) = setup(&format!("out/{file}"));
+        std::os::unix::fs::symlink(t.path(), root.join("out")).unwrap();
+        let err = check(&root, false).unwrap_err();
+        err.replace(&t.path().display().to_string(), "TMP")
+            .replace(file, "FILE")
+    };
+    let missing = answer("missing.png");
+    assert!(
+        missing.contains("leads outside the manifest root"),
+        "{missing}"
+    );
+    // Same answer whether or not the file outside exists.
+    assert_eq!(missing, answer("secret.png"));
+}
+
 #[test]
 fn root_of_a_file_argument_is_its_git_repository_and_can_be_overridden() {
     let (_t, root) = setup("../assets/ok.png");

@@ -114,21 +114,14 @@ pub fn hash_files(
 type HashOutcome = (Result<FileInfo, String>, Option<CacheEntry>, bool, u64);
 
 fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>, root: Option<&Path>) -> HashOutcome {
-    let (file, meta) = match open_regular(path, root) {
-        Ok(f) => f,
-        Err(e) => return (Err(e.to_string()), None, false, 0),
-    };
-    let size = meta.len();
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos());
-    if let Some(mtime_ns) = mtime_ns {
-        if let Some(e) = cache.get(path) {
-            if e.size == size && e.mtime_ns == mtime_ns {
+    // A cache hit reads no content: the canonical path's own metadata (a symlink is not
+    // followed) decides. Content is only ever read through `open_regular`.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if let (true, Some(mtime_ns), Some(e)) = (meta.is_file(), mtime_ns(&meta), cache.get(path))
+        {
+            if e.size == meta.len() && e.mtime_ns == mtime_ns {
                 let info = FileInfo {
-                    size,
+                    size: e.size,
                     hash: e.hash.clone(),
                     media: e.media,
                 };
@@ -136,9 +129,14 @@ fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>, root: Option<&Pat
             }
         }
     }
+    let (file, meta) = match open_regular(path, root) {
+        Ok(f) => f,
+        Err(e) => return (Err(e.to_string()), None, false, 0),
+    };
+    let size = meta.len();
     match read_and_hash(file) {
         Ok((hash, media, read)) => {
-            let entry = mtime_ns.map(|mtime_ns| CacheEntry {
+            let entry = mtime_ns(&meta).map(|mtime_ns| CacheEntry {
                 size,
                 mtime_ns,
                 hash: hash.clone(),
@@ -148,6 +146,13 @@ fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>, root: Option<&Pat
         }
         Err(e) => (Err(e.kind().to_string()), None, false, 0),
     }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> Option<u128> {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
 }
 
 fn read_and_hash(mut f: std::fs::File) -> std::io::Result<(String, Option<Media>, u64)> {

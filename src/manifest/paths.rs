@@ -161,10 +161,23 @@ impl PathResolver {
             Err(_) if !self.allow_outside_root && !lexically_inside => {
                 return Err(PathError::Escapes(written.to_owned(), root_shown))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(PathError::NotFound(written.to_owned()))
+            Err(e) => {
+                // Whether a path outside exists is not revealed either: a missing file
+                // behind a symlink that leads outside is an escape, not "not found".
+                let outside = !self.allow_outside_root
+                    && joined
+                        .ancestors()
+                        .skip(1)
+                        .find_map(|a| std::fs::canonicalize(a).ok())
+                        .is_some_and(|c| !c.starts_with(&self.root_canonical));
+                return Err(if outside {
+                    PathError::SymlinkEscapes(written.to_owned(), root_shown)
+                } else if e.kind() == std::io::ErrorKind::NotFound {
+                    PathError::NotFound(written.to_owned())
+                } else {
+                    PathError::Io(written.to_owned(), e.kind().to_string())
+                });
             }
-            Err(e) => return Err(PathError::Io(written.to_owned(), e.kind().to_string())),
         };
         if !self.allow_outside_root && !canonical.starts_with(&self.root_canonical) {
             return Err(if lexically_inside {
