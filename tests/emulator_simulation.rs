@@ -341,6 +341,12 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
         m,
         json!({"usersPerState": {"Distilling": 0, "Graduated": 0}, "capacity": "None"})
     );
+    let global = api.get("/audience/global/user-metrics").await.body;
+    assert_eq!(
+        global,
+        json!({"usersPerState": {"Distilling": 0, "Graduated": 1000}, "capacity": "Sufficient"}),
+        "the global pool is ready"
+    );
     let m = api
         .get(&format!("/audience/{empty}/user-metrics"))
         .await
