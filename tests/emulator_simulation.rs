@@ -273,7 +273,10 @@ fn text_example() -> Value {
 }
 
 async fn custom_audience(api: &Api, name: &str) -> String {
-    let a = api.post("/audience", json!({"name": name})).await;
+    let filters = json!([{"_t": "CountryFilter", "countries": ["DE", "AT"]}]);
+    let a = api
+        .post("/audience", json!({"name": name, "filters": filters}))
+        .await;
     assert_eq!(a.status, 200, "{}", a.raw);
     a.body["audienceId"].as_str().unwrap().to_string()
 }
@@ -369,6 +372,19 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
         204
     );
     wait_for(&api, &jobs[0], "Completed", Duration::from_secs(5)).await;
+    // Its labelers come from the audience's countries.
+    let doc = results(&api, &format!("/job/{}/download-results", jobs[0])).await;
+    let countries: std::collections::BTreeSet<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["detailedResults"].as_array().unwrap())
+        .map(|d| d["userDetails"]["country"].as_str().unwrap())
+        .collect();
+    assert!(
+        !countries.is_empty() && countries.iter().all(|c| ["DE", "AT"].contains(c)),
+        "{countries:?}"
+    );
     let m = api
         .get(&format!("/audience/{never}/user-metrics"))
         .await
@@ -417,6 +433,64 @@ async fn a_job_queued_behind_another_starts_when_it_completes() {
         .await,
         400,
     );
+
+    // Deleting a paused predecessor releases the job queued behind it.
+    let third = assign(&api, &def, "global", None).await;
+    api.post(&format!("/job/{third}/pause"), Value::Null).await;
+    let fourth = assign(&api, &def, "global", Some(&third)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(state(&api, &fourth).await, "Queued");
+    assert_eq!(api.delete(&format!("/job/{third}")).await.status, 204);
+    assert_eq!(api.get(&format!("/job/{third}")).await.status, 404);
+    wait_for(&api, &fourth, "Completed", Duration::from_secs(5)).await;
+
+    // Orders queue the same way (PATCH precedingOrderId).
+    let order = |name: &'static str| {
+        let api = &api;
+        async move {
+            let o = api
+                .post("/order", json!({"orderName": name, "workflow": workflow("Yes?"), "referee": {"_t": "NaiveReferee", "totalVotes": 3}}))
+                .await;
+            let (id, ds) = (
+                o.body["orderId"].as_str().unwrap().to_string(),
+                o.body["datasetId"].as_str().unwrap().to_string(),
+            );
+            for i in 0..10 {
+                api.post(
+                    &format!("/dataset/{ds}/datapoint"),
+                    text_datapoint(&format!("t{i}"), "k", i),
+                )
+                .await;
+            }
+            id
+        }
+    };
+    let (o1, o2) = (order("first").await, order("second").await);
+    let patched = api
+        .patch(&format!("/order/{o2}"), json!({"precedingOrderId": o1}))
+        .await;
+    assert_eq!(patched.status, 204, "{}", patched.raw);
+    api.post(&format!("/order/{o2}/submit"), json!({})).await;
+    api.post(&format!("/order/{o1}/submit"), json!({})).await;
+    let order_state = |id: String| {
+        let api = &api;
+        async move {
+            api.get(&format!("/order/{id}")).await.body["state"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(order_state(o2.clone()).await, "Queued");
+    let t0 = Instant::now();
+    while order_state(o2.clone()).await != "Completed" {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "second order never completed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(order_state(o1).await, "Completed");
     emu.shutdown().await;
 }
 
