@@ -490,7 +490,37 @@ async fn a_job_queued_behind_another_starts_when_it_completes() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(order_state(o1).await, "Completed");
+    assert_eq!(order_state(o1.clone()).await, "Completed");
+    assert_problem(
+        &api.patch(&format!("/order/{o1}"), json!({"precedingOrderId": o2}))
+            .await,
+        400,
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn jobs_stored_by_an_older_emulator_get_a_timeline_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start_sim(dir.path(), fast(1000.0)).await;
+    let api = Api::connect(&emu).await;
+    let def = definition(&api, 3, json!({"_t": "NaiveReferee", "totalVotes": 2})).await;
+    let job = assign(&api, &def, "global", None).await;
+    emu.shutdown().await;
+    // What a v1 emulator stored: no timeline, no run.
+    let db = rusqlite::Connection::open(dir.path().join("emulator.sqlite3")).unwrap();
+    let n = db
+        .execute(
+            "UPDATE objects SET body = json_remove(body, '$._sim', '$._run') WHERE kind = 'job'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(db);
+    let emu = start_sim(dir.path(), fast(1000.0)).await;
+    let api = Api::connect(&emu).await;
+    wait_for(&api, &job, "Completed", Duration::from_secs(5)).await;
+    assert_eq!(progress(&api, &job).await["responseCount"], 6);
     emu.shutdown().await;
 }
 
