@@ -194,8 +194,11 @@ pub fn assert_problem(a: &Answer, status: u16) {
         ("00", 32, 16, "01")
     );
     assert_eq!(a.trace_id.as_deref(), Some(parts[1]));
-    let errs = Contract::get().validate(&Contract::get().root()["errors"]["schema"], &a.body);
+    let schema = &Contract::get().root()["errors"]["schema"];
+    let errs = Contract::get().validate(schema, &a.body);
     assert!(errs.is_empty(), "problem body off-contract: {errs:?}");
+    let extra = Contract::get().undeclared(schema, &a.body);
+    assert!(extra.is_empty(), "problem members the contract does not declare: {extra:?}");
 }
 
 /// Asserts a `download-results` body has the shape of Rapidata's results document
