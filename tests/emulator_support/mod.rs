@@ -198,7 +198,10 @@ pub fn assert_problem(a: &Answer, status: u16) {
     let errs = Contract::get().validate(schema, &a.body);
     assert!(errs.is_empty(), "problem body off-contract: {errs:?}");
     let extra = Contract::get().undeclared(schema, &a.body);
-    assert!(extra.is_empty(), "problem members the contract does not declare: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "problem members the contract does not declare: {extra:?}"
+    );
 }
 
 /// Asserts a `download-results` body has the shape of Rapidata's results document
