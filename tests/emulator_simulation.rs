@@ -410,15 +410,16 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
 #[tokio::test]
 async fn a_job_queued_behind_another_starts_when_it_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = start_sim(dir.path(), fast(60.0)).await;
+    // 10 x 6 responses at 30/s: each run takes 2 s, ample time to observe the queue.
+    let emu = start_sim(dir.path(), fast(30.0)).await;
     let api = Api::connect(&emu).await;
-    let def = definition(&api, 10, json!({"_t": "NaiveReferee", "totalVotes": 3})).await;
+    let def = definition(&api, 10, json!({"_t": "NaiveReferee", "totalVotes": 6})).await;
     let first = assign(&api, &def, "global", None).await;
     let second = assign(&api, &def, "global", Some(&first)).await;
     assert_eq!(state(&api, &second).await, "Queued");
     assert_eq!(progress(&api, &second).await["state"], "Created");
-    wait_for(&api, &first, "Completed", Duration::from_secs(5)).await;
-    wait_for(&api, &second, "Completed", Duration::from_secs(5)).await;
+    wait_for(&api, &first, "Completed", Duration::from_secs(10)).await;
+    wait_for(&api, &second, "Completed", Duration::from_secs(10)).await;
     let done = |j: Value| j["completedAt"].as_str().unwrap().to_string();
     let (a, b) = (
         done(api.get(&format!("/job/{first}")).await.body),
@@ -442,14 +443,14 @@ async fn a_job_queued_behind_another_starts_when_it_completes() {
     assert_eq!(state(&api, &fourth).await, "Queued");
     assert_eq!(api.delete(&format!("/job/{third}")).await.status, 204);
     assert_eq!(api.get(&format!("/job/{third}")).await.status, 404);
-    wait_for(&api, &fourth, "Completed", Duration::from_secs(5)).await;
+    wait_for(&api, &fourth, "Completed", Duration::from_secs(10)).await;
 
     // Orders queue the same way (PATCH precedingOrderId).
     let order = |name: &'static str| {
         let api = &api;
         async move {
             let o = api
-                .post("/order", json!({"orderName": name, "workflow": workflow("Yes?"), "referee": {"_t": "NaiveReferee", "totalVotes": 3}}))
+                .post("/order", json!({"orderName": name, "workflow": workflow("Yes?"), "referee": {"_t": "NaiveReferee", "totalVotes": 6}}))
                 .await;
             let (id, ds) = (
                 o.body["orderId"].as_str().unwrap().to_string(),
@@ -597,7 +598,7 @@ async fn cost_estimates_follow_the_referee_after_the_pricing_delay() {
         dir.path(),
         Simulation {
             price_per_response: 0.1,
-            pricing_delay_ms: 400,
+            pricing_delay_ms: 1500,
             ..fast(1.0)
         },
     )
@@ -608,7 +609,7 @@ async fn cost_estimates_follow_the_referee_after_the_pricing_delay() {
         .get(&format!("/job/definition/{def}/cost-estimate"))
         .await;
     assert_problem(&early, 409);
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     let want = json!({"estimatedCost": 2.0, "costPerResponse": 0.1, "datapointCount": 4, "requiredResponses": 20});
     assert_eq!(
         api.get(&format!("/job/definition/{def}/cost-estimate"))
