@@ -65,15 +65,15 @@ async fn assign(api: &Api, def: &str, audience: &str, preceding: Option<&str>) -
 
 async fn progress(api: &Api, job: &str) -> Value {
     let a = api.get(&format!("/job/{job}/progress")).await;
-    assert_eq!(a.status, 200, "{}", a.raw);
+    assert_on_contract("GET /job/{jobId}/progress", &a);
     a.body
 }
 
+/// The job's state; every read also checks the job (in whatever state) against the contract.
 async fn state(api: &Api, job: &str) -> String {
-    api.get(&format!("/job/{job}")).await.body["state"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let a = api.get(&format!("/job/{job}")).await;
+    assert_on_contract("GET /job/{jobId}", &a);
+    a.body["state"].as_str().unwrap().to_string()
 }
 
 async fn wait_for(api: &Api, job: &str, want: &str, within: Duration) -> Duration {
@@ -272,6 +272,21 @@ fn text_example() -> Value {
         "truth": {"_t": "ClassifyExampleTruth", "correctCategories": ["yes"]}, "randomCorrectProbability": 0.5})
 }
 
+/// GET /audience/{id} (or `/user-metrics` when `metrics`), checked against the contract.
+async fn audience(api: &Api, id: &str, metrics: bool) -> Value {
+    let (path, endpoint) = if metrics {
+        (
+            format!("/audience/{id}/user-metrics"),
+            "GET /audience/{audienceId}/user-metrics",
+        )
+    } else {
+        (format!("/audience/{id}"), "GET /audience/{audienceId}")
+    };
+    let a = api.get(&path).await;
+    assert_on_contract(endpoint, &a);
+    a.body
+}
+
 async fn custom_audience(api: &Api, name: &str) -> String {
     let filters = json!([{"_t": "CountryFilter", "countries": ["DE", "AT"]}]);
     let a = api
@@ -331,38 +346,29 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
             .iter()
             .all(|r| r["detailedResults"] == json!([])));
     }
-    let a = api.get(&format!("/audience/{never}")).await.body;
+    let a = audience(&api, &never, false).await;
     assert_eq!(
         (a["status"].as_str(), a["qualifiedUserCount"].as_u64()),
         (Some("Created"), Some(0))
     );
-    let m = api
-        .get(&format!("/audience/{never}/user-metrics"))
-        .await
-        .body;
+    let m = audience(&api, &never, true).await;
     assert_eq!(
         m,
         json!({"usersPerState": {"Distilling": 0, "Graduated": 0}, "capacity": "None"})
     );
-    let global = api.get("/audience/global/user-metrics").await.body;
+    let global = audience(&api, "global", true).await;
     assert_eq!(
         global,
         json!({"usersPerState": {"Distilling": 0, "Graduated": 1000}, "capacity": "Sufficient"}),
         "the global pool is ready"
     );
-    let m = api
-        .get(&format!("/audience/{empty}/user-metrics"))
-        .await
-        .body;
+    let m = audience(&api, &empty, true).await;
     assert_eq!(m["usersPerState"]["Graduated"], 0);
     assert!(
         m["usersPerState"]["Distilling"].as_u64().unwrap() > 0,
         "{m}"
     );
-    assert_eq!(
-        api.get(&format!("/audience/{empty}")).await.body["status"],
-        "Recruiting"
-    );
+    assert_eq!(audience(&api, &empty, false).await["status"], "Recruiting");
 
     // Recruiting the audience that has an example graduates labelers; its job then runs.
     assert_eq!(
@@ -385,15 +391,9 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
         !countries.is_empty() && countries.iter().all(|c| ["DE", "AT"].contains(c)),
         "{countries:?}"
     );
-    let m = api
-        .get(&format!("/audience/{never}/user-metrics"))
-        .await
-        .body;
+    let m = audience(&api, &never, true).await;
     assert!(m["usersPerState"]["Graduated"].as_u64().unwrap() > 0, "{m}");
-    assert_eq!(
-        api.get(&format!("/audience/{never}")).await.body["status"],
-        "Ready"
-    );
+    assert_eq!(audience(&api, &never, false).await["status"], "Ready");
     assert_eq!(progress(&api, &jobs[1]).await["responseCount"], 0);
 
     // An example added after recruiting started starts qualification too.
