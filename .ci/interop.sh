@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the official Rapidata Python SDK (3.27.1, from PyPI) against a fresh emulator:
 # third_party/interop/sdk_conformance.py must report every check passed (check m parses the
-# results with RapidataResults.to_pandas(), hence pandas).
+# results with RapidataResults.to_pandas(), hence pandas), and tests/emulator_support/results_pandas.py
+# must parse the results of every task type with it.
 # Env: SDK_VENV (default /tmp/rapidata-sdk-venv) to reuse a venv across runs.
 set -euo pipefail
 
@@ -41,6 +42,9 @@ done
 
 status=0
 "$venv/bin/python" third_party/interop/sdk_conformance.py \
+  --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
+# The results document of every task type parses with the SDK's RapidataResults.to_pandas().
+"$venv/bin/python" tests/emulator_support/results_pandas.py \
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- emulator log ---" >&2; cat "$log" >&2

@@ -194,8 +194,14 @@ pub fn assert_problem(a: &Answer, status: u16) {
         ("00", 32, 16, "01")
     );
     assert_eq!(a.trace_id.as_deref(), Some(parts[1]));
-    let errs = Contract::get().validate(&Contract::get().root()["errors"]["schema"], &a.body);
+    let schema = &Contract::get().root()["errors"]["schema"];
+    let errs = Contract::get().validate(schema, &a.body);
     assert!(errs.is_empty(), "problem body off-contract: {errs:?}");
+    let extra = Contract::get().undeclared(schema, &a.body);
+    assert!(
+        extra.is_empty(),
+        "problem members the contract does not declare: {extra:?}"
+    );
 }
 
 /// Asserts a `download-results` body has the shape of Rapidata's results document
@@ -231,4 +237,22 @@ pub fn assert_results_document(doc: &Value) -> String {
         }
     }
     kind.to_string()
+}
+
+/// Asserts a 200 answer validates against the response schema of `endpoint` and carries no
+/// field that schema does not declare.
+pub fn assert_on_contract(endpoint: &str, a: &Answer) {
+    assert_eq!(a.status, 200, "{endpoint}: {}", a.raw);
+    let contract = Contract::get();
+    let schema = contract
+        .response_schema(endpoint, 200)
+        .unwrap_or_else(|| panic!("{endpoint}: no 200 schema"));
+    let errs = contract.validate(schema, &a.body);
+    assert!(errs.is_empty(), "{endpoint}: {errs:?}\n{}", a.raw);
+    let extra = contract.undeclared(schema, &a.body);
+    assert!(
+        extra.is_empty(),
+        "{endpoint}: undeclared {extra:?}\n{}",
+        a.raw
+    );
 }

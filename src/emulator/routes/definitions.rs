@@ -295,7 +295,7 @@ pub(super) async fn latest_revision(
         })
     })
     .await?;
-    Ok(json(&rev))
+    Ok(json(&view("GetJobRevisionEndpointOutput", &rev)))
 }
 
 pub(super) async fn get_revision(
@@ -312,7 +312,7 @@ pub(super) async fn get_revision(
         })
     })
     .await?;
-    Ok(json(&rev))
+    Ok(json(&view("GetJobRevisionEndpointOutput", &rev)))
 }
 
 pub(super) async fn list_revisions(

@@ -89,6 +89,7 @@ pub(super) async fn add_example(
                 "flagIfIncorrect": field("flagIfIncorrect"),
                 "sortIndex": opt(&input, "sortIndex").cloned().unwrap_or(Value::from(next_index)),
                 "visibility": opt(&input, "visibility").cloned().unwrap_or(Value::from("Private")),
+                "_audience": audience,
             });
             obj_insert(tx, "example", &id, Some(&audience), &doc)?;
             // Recruiting already started without examples: qualification starts now.
@@ -146,6 +147,9 @@ pub(super) async fn update_example(
         s.store.write(|tx| {
             load_audience(tx, &audience)?;
             let mut doc = load_example(tx, &example)?;
+            if doc["_audience"].as_str() != Some(audience.as_str()) {
+                return Err(ApiError::not_found("Example", &example));
+            }
             for (key, value) in input.as_object().into_iter().flatten() {
                 match key.as_str() {
                     "instructionText" => {

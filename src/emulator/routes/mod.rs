@@ -152,9 +152,12 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Creates what a fresh emulator starts with: the public audience `global`.
+/// Creates what a fresh emulator starts with: the public audience `global`; brings state from
+/// an older emulator up to date.
 pub(crate) fn seed(state: &AppState) -> ApiResult<()> {
+    let sim = state.simulation();
     state.store.write(|tx| {
+        runs::migrate(tx, &sim)?;
         if obj_get(tx, "audience", audiences::GLOBAL_AUDIENCE)?.is_none() {
             let audience = audiences::audience_doc(
                 audiences::GLOBAL_AUDIENCE,

@@ -168,11 +168,25 @@ pub(super) async fn update_order(
             if input.get("precedingOrderId").is_some() {
                 let preceding = opt_str(&input, "precedingOrderId").map(String::from);
                 if let Some(p) = &preceding {
-                    if p == &id || obj_get(tx, "order", p)?.is_none() {
+                    if obj_get(tx, "order", p)?.is_none() {
                         return Err(ApiError::field(
                             "precedingOrderId",
-                            format!("Order '{p}' does not exist or is this order."),
+                            format!("Order '{p}' does not exist."),
                         ));
+                    }
+                    // Following the chain from the new predecessor must not come back here.
+                    let mut next = Some(p.clone());
+                    let mut steps = 0;
+                    while let Some(o) = next.take() {
+                        steps += 1;
+                        if o == id || steps > 1000 {
+                            return Err(ApiError::field(
+                                "precedingOrderId",
+                                format!("Order '{p}' runs after this order (directly or through others), so it cannot also run before it."),
+                            ));
+                        }
+                        next = obj_get(tx, "order", &o)?
+                            .and_then(|d| d["_after"].as_str().map(String::from));
                     }
                 }
                 doc["_after"] = preceding.clone().map(Value::from).unwrap_or(Value::Null);

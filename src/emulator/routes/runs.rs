@@ -155,3 +155,45 @@ pub(crate) fn release_successors(
     }
     Ok(())
 }
+
+/// Gives jobs and submitted orders stored by an emulator before contract v2 (no `_sim`, no
+/// `_run`) a timeline from their creation time and what they label, so a state directory
+/// survives the upgrade. Runs at start-up.
+pub(crate) fn migrate(tx: &Transaction<'_>, sim: &crate::emulator::Simulation) -> ApiResult<()> {
+    let timeline = |created: Option<i64>| {
+        Timeline::new(
+            created.unwrap_or_else(crate::emulator::store::now_ms),
+            sim.seed,
+            sim.responses_per_second,
+            sim.start_delay_ms,
+            sim.global_pool,
+        )
+    };
+    for mut job in obj_list(tx, "job", None)? {
+        if job.get("_sim").is_some() {
+            continue;
+        }
+        let def = job["definitionId"].as_str().unwrap_or_default();
+        let n = job["revisionNumber"].as_u64().unwrap_or(1);
+        let rev = obj_get(tx, "revision", &format!("{def}/{n}"))?.unwrap_or(Value::Null);
+        job["_run"] = run_spec(&rev["workflow"], &rev["referee"], &rev["datasetId"]);
+        let mut t = timeline(millis(job["createdAt"].as_str()));
+        t.after = job["precedingJobId"].as_str().map(String::from);
+        set_timeline(&mut job, &t);
+        let id = job["jobId"].as_str().unwrap_or_default().to_string();
+        obj_update(tx, "job", &id, &job)?;
+    }
+    for mut order in obj_list(tx, "order", None)? {
+        if order.get("_run").is_some() {
+            continue;
+        }
+        order["_run"] = run_spec(&order["workflow"], &order["referee"], &order["datasetId"]);
+        if order["state"] == "Submitted" {
+            let t = timeline(millis(order["orderDate"].as_str()));
+            set_timeline(&mut order, &t);
+        }
+        let id = order["id"].as_str().unwrap_or_default().to_string();
+        obj_update(tx, "order", &id, &order)?;
+    }
+    Ok(())
+}

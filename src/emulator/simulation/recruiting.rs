@@ -1,8 +1,8 @@
 //! Custom audiences recruit on `POST /audience/{id}/recruit` only. From then on candidates join
 //! at a steady rate; once the audience has an example, each candidate takes the graduation
 //! rule's `minTasks` qualification tasks and graduates if its accuracy reaches the rule's bar,
-//! else it is dropped. Public audiences (`global`) have their pool ready from the start and no
-//! funnel of their own.
+//! else it is dropped. Public audiences (`global`) have their whole pool graduated from the
+//! start.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -128,11 +128,18 @@ pub(crate) fn ready_at(audience: &Value) -> Option<i64> {
         .min()
 }
 
-/// The funnel at `now`: `(status, usersPerState, graduated, dropped)`. Public audiences have
-/// no funnel (`usersPerState` empty, as Rapidata reports for curated audiences).
+/// The funnel at `now`: `(status, usersPerState, graduated, dropped)`. A public audience's
+/// whole pool is graduated: the SDK warns about an audience without graduates and points to
+/// `global` as the ready-to-go audience (`rapidata_client/audience/rapidata_audience.py`,
+/// `_warn_if_no_graduated_annotators`).
 pub(crate) fn funnel(audience: &Value, global_pool: u64, now: i64) -> (String, Value, u64, u64) {
     if is_public(audience) {
-        return ("Ready".into(), json!({}), global_pool, 0);
+        return (
+            "Ready".into(),
+            json!({"Distilling": 0, "Graduated": global_pool}),
+            global_pool,
+            0,
+        );
     }
     let Some(snap) = RecruitSnapshot::of(audience) else {
         return (

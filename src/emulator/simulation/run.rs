@@ -53,7 +53,7 @@ pub(crate) struct Evaluation {
     pub completed_units: u64,
     /// When it completed (`Completed`) or failed (`Failed`).
     pub ended_at: Option<i64>,
-    needs: Arc<Vec<u32>>,
+    needs: Arc<Needs>,
 }
 
 impl Evaluation {
@@ -77,7 +77,22 @@ pub(crate) struct PlanCache {
 }
 
 /// Dataset size the needs were computed for, and the needs per unit.
-type CachedNeeds = (i64, Arc<Vec<u32>>);
+type CachedNeeds = (i64, Arc<Needs>);
+
+/// Responses each unit needs, in unit order and sorted (the allocation walks the sorted ones).
+#[derive(Debug)]
+pub(super) struct Needs {
+    per_unit: Vec<u32>,
+    sorted: Vec<u32>,
+}
+
+impl Needs {
+    fn new(per_unit: Vec<u32>) -> Needs {
+        let mut sorted = per_unit.clone();
+        sorted.sort_unstable();
+        Needs { per_unit, sorted }
+    }
+}
 
 /// Who answers a run's units.
 pub(super) struct Draws {
@@ -213,7 +228,7 @@ pub(super) fn unit_need(draws: &Draws, referee: &Referee, unit: &Unit, cap: u32)
     cap
 }
 
-fn needs(conn: &Connection, input: &RunInput<'_>, cache: &PlanCache) -> ApiResult<Arc<Vec<u32>>> {
+fn needs(conn: &Connection, input: &RunInput<'_>, cache: &PlanCache) -> ApiResult<Arc<Needs>> {
     let count = dataset_get(conn, input.dataset_id)?
         .map(|d| d.count)
         .unwrap_or(0);
@@ -241,7 +256,7 @@ fn needs(conn: &Connection, input: &RunInput<'_>, cache: &PlanCache) -> ApiResul
             .map(|(i, u)| unit_need(&draws, &referee, u, referee.cap(i as u64, n)))
             .collect()
     };
-    let needs = Arc::new(needs);
+    let needs = Arc::new(Needs::new(needs));
     if let Ok(mut map) = cache.needs.lock() {
         if map.len() > 4096 {
             map.clear();
@@ -252,9 +267,14 @@ fn needs(conn: &Connection, input: &RunInput<'_>, cache: &PlanCache) -> ApiResul
 }
 
 /// How `budget` responses spread round-robin over units still short of their need.
-pub(super) fn allocate(needs: &[u32], budget: u64) -> Vec<u32> {
-    let mut sorted: Vec<u32> = needs.to_vec();
-    sorted.sort_unstable();
+#[cfg(test)]
+fn allocate(needs: &[u32], budget: u64) -> Vec<u32> {
+    allocate_sorted(&Needs::new(needs.to_vec()), budget)
+}
+
+/// [`allocate`] with the needs sorted once per run.
+fn allocate_sorted(needs: &Needs, budget: u64) -> Vec<u32> {
+    let sorted = &needs.sorted;
     let (mut level, mut left, mut i) = (0u64, budget, 0usize);
     while i < sorted.len() {
         let open = (sorted.len() - i) as u64;
@@ -274,6 +294,7 @@ pub(super) fn allocate(needs: &[u32], budget: u64) -> Vec<u32> {
     }
     let mut extra = left;
     needs
+        .per_unit
         .iter()
         .map(|&n| {
             let n = u64::from(n);
@@ -296,8 +317,8 @@ pub(crate) fn evaluate(
 ) -> ApiResult<Evaluation> {
     let t = input.timeline;
     let needs = needs(conn, input, cache)?;
-    let required: u64 = needs.iter().map(|n| u64::from(*n)).sum();
-    let units = needs.len() as u64;
+    let required: u64 = needs.per_unit.iter().map(|n| u64::from(*n)).sum();
+    let units = needs.per_unit.len() as u64;
     let ready = match input.audience {
         Some(a) => ready_at(a),
         None => Some(i64::MIN),
@@ -326,10 +347,10 @@ pub(crate) fn evaluate(
             return Ok(e);
         }
         e.responses = t.responses_in(labeled).min(required);
-        let alloc = allocate(&e.needs, e.responses);
+        let alloc = allocate_sorted(&e.needs, e.responses);
         e.completed_units = alloc
             .iter()
-            .zip(e.needs.iter())
+            .zip(e.needs.per_unit.iter())
             .filter(|(a, n)| a >= n)
             .count() as u64;
         if now >= g {
@@ -350,7 +371,7 @@ pub(crate) fn evaluate(
 impl Evaluation {
     /// Responses collected per unit so far.
     pub(super) fn allocation(&self) -> Vec<u32> {
-        allocate(&self.needs, self.responses)
+        allocate_sorted(&self.needs, self.responses)
     }
 }
 

@@ -364,6 +364,43 @@ mod tests {
     }
 
     #[test]
+    fn ranking_units_are_groups_with_their_assets_as_options() {
+        let task =
+            Task::from_workflow(&json!({"_t": "GroupedRankingWorkflow", "criteria": "Best?"}));
+        let text = |t: &str| {
+            json!([{"key": "asset", "kind": "Asset", "asset": {"_t": "TextAsset", "text": t, "metadata": {}, "identifier": t}}]).to_string()
+        };
+        let rows = [
+            SimRow {
+                seq: 1,
+                group: Some("g1".into()),
+                segments: text("a"),
+            },
+            SimRow {
+                seq: 2,
+                group: Some("g2".into()),
+                segments: text("x"),
+            },
+            SimRow {
+                seq: 3,
+                group: Some("g1".into()),
+                segments: text("b"),
+            },
+        ];
+        let units = task.units(&rows);
+        assert_eq!(
+            (task.info_type(), task.instruction.as_str()),
+            ("Ranking".to_string(), "Best?")
+        );
+        assert_eq!(units.len(), 2);
+        assert_eq!(
+            (units[0].identifier.as_str(), units[0].options.clone()),
+            ("g1", vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(units[1].options, vec!["x"]);
+    }
+
+    #[test]
     fn compare_options_are_the_assets() {
         let task = Task::from_workflow(&json!({"_t": "SimpleWorkflow", "rapid": {"_t": "Compare",
             "asset": {"segment": "asset"}, "criteria": {"literal": "Better?"}}}));
