@@ -154,7 +154,9 @@ fn main() {
         let selection = opts.selection(&project);
         let selected =
             |r: &manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
-        let observed = rt.block_on(plan::observe(&c, &project, &selected)).unwrap();
+        let observed = rt
+            .block_on(plan::observe(&c, &project, &selected, &Default::default()))
+            .unwrap();
         let t2 = Instant::now();
         let p = plan::diff(&project, &observed, &opts, &base);
         let t3 = Instant::now();

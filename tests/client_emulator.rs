@@ -12,7 +12,6 @@ use serde_json::json;
 use support::fixtures::*;
 
 #[tokio::test]
-#[ignore = "contract v2 (fact 16): GET /order/{id} has no datasetId, so the assertion that get_order returns the dataset of create_order (line ~174) no longer holds; the client owner updates it with the order rework (issue 8)"]
 async fn every_operation_round_trips_through_the_emulator() {
     let dir = tempfile::tempdir().unwrap();
     let emu = emulator::start(EmulatorConfig {

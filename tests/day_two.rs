@@ -239,7 +239,8 @@ async fn a_revision_saved_since_the_plan_stops_that_definition() {
     );
 }
 
-#[tokio::test]
+// Multi-threaded: the emulator must keep answering while this thread waits on the CLI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_revision_that_does_not_exist_is_blocked_and_fails_ci() {
     let env = env(FaultPlan::default()).await;
     let root = write_project(env.dir.path(), &ProjectSpec::default());

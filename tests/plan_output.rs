@@ -137,7 +137,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
     );
     observed.resources.insert(
         (ResourceKind::JobDefinition, "animals".into()),
-        Observation::JobDefinition(Some(ObservedDefinition {
+        Observation::JobDefinition(Some(Box::new(ObservedDefinition {
             definition: RemoteJobDefinition {
                 id: "def1".into(),
                 name: "animals".into(),
@@ -158,7 +158,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             jobs: vec![],
             dataset_in_use: false,
             answer_options: None,
-        })),
+        }))),
     );
     observed.resources.insert(
         (ResourceKind::Order, "cuter".into()),

@@ -290,6 +290,7 @@ impl Executor<'_> {
                     _ => None,
                 });
                 let ds = self.dataset_for(&d.name, &d.spec, dp, base, out).await?;
+                write(out, "NewDataset");
                 // What is new first: when none of it arrives and nothing is dropped, the
                 // new dataset would equal the current one; it is abandoned, not saved.
                 let mut first_missing = 0;

@@ -192,10 +192,10 @@ impl UploadTask<'_> {
                     asset_key(a),
                     crate::plan::datapoints::asset_key(a).and_then(|k| self.reuse.get(&k)),
                 ) {
-                    if !files.contains_key(&k) {
-                        let name = name.clone();
-                        files.insert(k, futures::future::ready(Ok(name)).boxed().shared());
-                    }
+                    let name = name.clone();
+                    files
+                        .entry(k)
+                        .or_insert_with(|| futures::future::ready(Ok(name)).boxed().shared());
                     continue;
                 }
                 match a {

@@ -51,7 +51,7 @@ pub struct ObservedOrder {
 #[derive(Debug, Clone)]
 pub enum Observation {
     Audience(Option<RemoteAudience>),
-    JobDefinition(Option<ObservedDefinition>),
+    JobDefinition(Option<Box<ObservedDefinition>>),
     Order(Option<ObservedOrder>),
     /// Every remote job with the manifest's name, on any definition: the one that
     /// matches the manifest is kept, the others were replaced (or are duplicates).
@@ -100,7 +100,7 @@ impl Observed {
 
     pub fn definition(&self, name: &str) -> Option<&ObservedDefinition> {
         match self.get(ResourceKind::JobDefinition, name) {
-            Some(Observation::JobDefinition(d)) => d.as_ref(),
+            Some(Observation::JobDefinition(d)) => d.as_deref(),
             _ => None,
         }
     }
@@ -367,7 +367,7 @@ pub async fn observe(
                 }
                 Resource::JobDefinition(d) => {
                     let (x, dd) = observe_definition(client, &d.name).await?;
-                    (Observation::JobDefinition(x), dd)
+                    (Observation::JobDefinition(x.map(Box::new)), dd)
                 }
                 Resource::Order(o) => {
                     let (x, d) = observe_order(client, &o.name, recorded).await?;
