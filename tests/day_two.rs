@@ -329,3 +329,298 @@ async fn concurrent_first_applies_converge_to_one_of_everything() {
         );
     }
 }
+
+const DEF: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: {name}\ntype: {type}\ninstruction: What animal is this?\nanswerOptions: [cat, dog]\nreferee:\n  responsesPerDatapoint: 3\ndatapointSources:\n  - files: \"images/*.png\"\n";
+
+fn definition_yaml(name: &str, ty: &str) -> String {
+    let mut d = DEF.replace("{name}", name).replace("{type}", ty);
+    if ty != "classify" {
+        d = d.replace("answerOptions: [cat, dog]\n", "");
+    }
+    d
+}
+
+fn job_yaml(name: &str, definition: &str, audience: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: rapidata.ai/v1\nkind: Job\nname: {name}\ndefinition: {definition}\naudience: {audience}\n{extra}"
+    )
+}
+
+fn audience_yaml(name: &str, languages: &str) -> String {
+    format!(
+        "apiVersion: rapidata.ai/v1\nkind: Audience\nname: {name}\nfilters:\n  - _t: LanguageFilter\n    languages: [{languages}]\n"
+    )
+}
+
+/// A project of 20 images whose manifest is `docs` (YAML documents).
+fn project_of(env: &Env, docs: &[String]) -> rapidata::manifest::Project {
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            with_job: false,
+            ..Default::default()
+        },
+    );
+    std::fs::write(root.join("rapidata.yaml"), docs.join("---\n")).unwrap();
+    load(&root)
+}
+
+/// Plan, apply, and check: the executor's writes are the plan's steps, it converged, and a
+/// second plan has nothing to do.
+async fn apply_exactly(env: &Env, project: &rapidata::manifest::Project) -> Plan {
+    let p = plan(env, project, false).await;
+    let out = apply(env, project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(
+        executed(&out),
+        steps(&p),
+        "apply did exactly what plan showed"
+    );
+    let again = plan(env, project, false).await;
+    assert!(!again.has_changes(), "{:?}", steps(&again));
+    p
+}
+
+async fn jobs_named(env: &Env, name: &str) -> Vec<rapidata::remote::RemoteJob> {
+    let mut jobs = rapidata::plan::observe::observe_jobs(&env.client, name)
+        .await
+        .unwrap();
+    jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    jobs
+}
+
+#[tokio::test]
+async fn renaming_a_definition_moves_its_job_and_pauses_the_old_one() {
+    let env = env(FaultPlan::default()).await;
+    let before = project_of(
+        &env,
+        &[
+            definition_yaml("animals", "classify"),
+            job_yaml("j", "animals", "global", ""),
+        ],
+    );
+    apply_exactly(&env, &before).await;
+    let after = project_of(
+        &env,
+        &[
+            definition_yaml("animals-v2", "classify"),
+            job_yaml("j", "animals-v2", "global", ""),
+        ],
+    );
+    let p = apply_exactly(&env, &after).await;
+    assert_eq!(
+        steps(&p),
+        vec![
+            "CreateDefinition JobDefinition/animals-v2",
+            "CreateJob Job/j",
+            "Pause Job/j"
+        ]
+    );
+    let jobs = jobs_named(&env, "j").await;
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        jobs[0].state, "Paused",
+        "the old job does not run (and pay) twice"
+    );
+    let v2 = env.client.find_job_definitions("animals-v2").await.unwrap();
+    assert_eq!(jobs[1].definition_id, v2[0].id);
+}
+
+#[tokio::test]
+async fn a_type_change_replaces_the_definition_before_anything_is_removed() {
+    let env = env(FaultPlan::default()).await;
+    let before = project_of(
+        &env,
+        &[
+            definition_yaml("animals", "classify"),
+            job_yaml("j", "animals", "global", ""),
+        ],
+    );
+    apply_exactly(&env, &before).await;
+    let old = env.client.find_job_definitions("animals").await.unwrap()[0]
+        .id
+        .clone();
+    let after = project_of(
+        &env,
+        &[
+            definition_yaml("animals", "freeText"),
+            job_yaml("j", "animals", "global", ""),
+        ],
+    );
+    let p = apply_exactly(&env, &after).await;
+    assert_eq!(
+        steps(&p),
+        vec![
+            "MoveAside JobDefinition/animals",
+            "CreateDefinition JobDefinition/animals",
+            "CreateJob Job/j",
+            "Pause Job/j",
+        ]
+    );
+    let now = env.client.find_job_definitions("animals").await.unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].id, old);
+    let jobs = jobs_named(&env, "j").await;
+    assert_eq!((jobs.len(), jobs[0].state.as_str()), (2, "Paused"));
+    assert_eq!(jobs[1].definition_id, now[0].id);
+}
+
+#[tokio::test]
+async fn a_type_change_with_on_replace_delete_removes_the_old_job_and_definition() {
+    let env = env(FaultPlan::default()).await;
+    let job = job_yaml("j", "animals", "global", "onReplace: delete\n");
+    let before = project_of(&env, &[definition_yaml("animals", "classify"), job.clone()]);
+    apply_exactly(&env, &before).await;
+    let old = env.client.find_job_definitions("animals").await.unwrap()[0]
+        .id
+        .clone();
+    let after = project_of(&env, &[definition_yaml("animals", "freeText"), job]);
+    let p = apply_exactly(&env, &after).await;
+    assert_eq!(
+        steps(&p).last().map(String::as_str),
+        Some(
+            format!(
+                "Delete JobDefinition/{}",
+                rapidata::plan::diff::aside_name("animals", &old)
+            )
+            .as_str()
+        ),
+        "the old definition goes last, once its replacement and job are in place"
+    );
+    assert_eq!(jobs_named(&env, "j").await.len(), 1);
+}
+
+#[tokio::test]
+async fn moving_a_job_to_another_audience_assigns_a_new_job() {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    let before = project_of(&env, &[def.clone(), job_yaml("j", "animals", "global", "")]);
+    apply_exactly(&env, &before).await;
+    let after = project_of(
+        &env,
+        &[
+            audience_yaml("fans", "de"),
+            def,
+            job_yaml("j", "animals", "fans", ""),
+        ],
+    );
+    let p = apply_exactly(&env, &after).await;
+    assert_eq!(
+        steps(&p),
+        vec![
+            "CreateAudience Audience/fans",
+            "CreateJob Job/j",
+            "Pause Job/j"
+        ]
+    );
+    let fans = env.client.find_audiences("fans").await.unwrap();
+    let jobs = jobs_named(&env, "j").await;
+    assert_eq!(jobs[1].audience_id, fans[0].id);
+    assert_eq!(jobs[0].state, "Paused");
+}
+
+#[tokio::test]
+async fn audience_filters_change_in_place() {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    let job = job_yaml("j", "animals", "fans", "");
+    apply_exactly(
+        &env,
+        &project_of(
+            &env,
+            &[audience_yaml("fans", "de"), def.clone(), job.clone()],
+        ),
+    )
+    .await;
+    let p = apply_exactly(
+        &env,
+        &project_of(&env, &[audience_yaml("fans", "de, fr"), def, job]),
+    )
+    .await;
+    assert_eq!(steps(&p), vec!["UpdateAudience Audience/fans"]);
+    let fans = env.client.find_audiences("fans").await.unwrap();
+    assert_eq!(fans.len(), 1);
+    assert_eq!(
+        fans[0].filters[0]["languages"],
+        serde_json::json!(["de", "fr"])
+    );
+    assert_eq!(jobs_named(&env, "j").await.len(), 1, "the job stays");
+}
+
+#[tokio::test]
+async fn paused_pauses_and_resumes_the_job() {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    apply_exactly(
+        &env,
+        &project_of(&env, &[def.clone(), job_yaml("j", "animals", "global", "")]),
+    )
+    .await;
+    let p = apply_exactly(
+        &env,
+        &project_of(
+            &env,
+            &[
+                def.clone(),
+                job_yaml("j", "animals", "global", "paused: true\n"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(steps(&p), vec!["Pause Job/j"]);
+    assert_eq!(jobs_named(&env, "j").await[0].state, "Paused");
+    let p = apply_exactly(
+        &env,
+        &project_of(
+            &env,
+            &[def, job_yaml("j", "animals", "global", "paused: false\n")],
+        ),
+    )
+    .await;
+    assert_eq!(steps(&p), vec!["Resume Job/j"]);
+    assert_ne!(jobs_named(&env, "j").await[0].state, "Paused");
+}
+
+#[tokio::test]
+async fn run_after_queues_a_job_behind_another() {
+    let env = env(FaultPlan::default()).await;
+    let project = project_of(
+        &env,
+        &[
+            definition_yaml("animals", "classify"),
+            definition_yaml("birds", "classify"),
+            job_yaml("first", "animals", "global", ""),
+            job_yaml("second", "birds", "global", "runAfter: first\n"),
+        ],
+    );
+    apply_exactly(&env, &project).await;
+    let second = &jobs_named(&env, "second").await[0];
+    let first = &jobs_named(&env, "first").await[0];
+    if first.state != "Completed" {
+        assert_eq!(second.state, "Queued", "it waits for `first`");
+    }
+}
+
+#[tokio::test]
+async fn a_job_without_a_manifest_is_shown_and_deleted_only_with_prune() {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    apply_exactly(
+        &env,
+        &project_of(
+            &env,
+            &[def.clone(), job_yaml("old-name", "animals", "global", "")],
+        ),
+    )
+    .await;
+    let renamed = project_of(&env, &[def, job_yaml("new-name", "animals", "global", "")]);
+    let p = plan(&env, &renamed, false).await;
+    let orphan = p
+        .resources
+        .iter()
+        .find(|r| r.name == "old-name")
+        .expect("the job no manifest names is shown");
+    assert!(orphan.steps.is_empty() && !orphan.notes.is_empty());
+    let pruned = plan(&env, &renamed, true).await;
+    assert!(steps(&pruned).contains(&"Delete Job/old-name".to_string()));
+}
