@@ -624,3 +624,138 @@ async fn a_job_without_a_manifest_is_shown_and_deleted_only_with_prune() {
     let pruned = plan(&env, &renamed, true).await;
     assert!(steps(&pruned).contains(&"Delete Job/old-name".to_string()));
 }
+
+/// Random sequences of manifest edits, each followed by plan + apply: always converged,
+/// the writes are the plan's steps, and the running job ends on the latest revision with
+/// exactly the desired datapoints.
+#[tokio::test]
+async fn random_edit_sequences_always_converge_with_plan_equal_to_writes() {
+    for seed in [1u64, 2, 3] {
+        let env = env(FaultPlan::default()).await;
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut instruction = 0u32;
+        let mut images = 6usize;
+        let mut paused = false;
+        let mut custom_audience = false;
+        let mut languages = "de";
+        for step in 0..6 {
+            match rng.u8(0..5) {
+                0 => instruction += 1,
+                1 => images = rng.usize(3..9),
+                2 => paused = !paused,
+                3 => custom_audience = !custom_audience,
+                _ => languages = if languages == "de" { "fr" } else { "de" },
+            }
+            let root = write_project(
+                env.dir.path(),
+                &ProjectSpec {
+                    images,
+                    with_job: false,
+                    ..Default::default()
+                },
+            );
+            // Only the images the manifest lists remain.
+            for entry in std::fs::read_dir(root.join("images")).unwrap() {
+                let path = entry.unwrap().path();
+                let n: usize = path.file_stem().unwrap().to_str().unwrap()[4..]
+                    .parse()
+                    .unwrap();
+                if n >= images {
+                    std::fs::remove_file(path).unwrap();
+                }
+            }
+            let mut def = definition_yaml("animals", "classify").replace(
+                "What animal is this?",
+                &format!("What animal is this? (v{instruction})"),
+            );
+            def.push_str("prune: true\n");
+            let audience = if custom_audience { "fans" } else { "global" };
+            let extra = if paused { "paused: true\n" } else { "" };
+            let docs = vec![
+                audience_yaml("fans", languages),
+                def,
+                job_yaml("j", "animals", audience, extra),
+            ];
+            std::fs::write(root.join("rapidata.yaml"), docs.join("---\n")).unwrap();
+            let project = load(&root);
+            let p = plan(&env, &project, false).await;
+            let out = apply(&env, &project, 3).await;
+            let ctx = format!("seed {seed} step {step}: {:?}", steps(&p));
+            assert!(out.converged(), "{ctx}: {:?}", out.report);
+            assert_eq!(executed(&out), steps(&p), "{ctx}");
+            assert!(!plan(&env, &project, false).await.has_changes(), "{ctx}");
+            // The running job runs the latest revision, on exactly the desired datapoints.
+            let defs = env.client.find_job_definitions("animals").await.unwrap();
+            let latest = env.client.latest_revision(&defs[0].id).await.unwrap();
+            let audience_id = if custom_audience {
+                env.client.find_audiences("fans").await.unwrap()[0]
+                    .id
+                    .clone()
+            } else {
+                "global".to_string()
+            };
+            let current: Vec<_> = jobs_named(&env, "j")
+                .await
+                .into_iter()
+                .filter(|j| j.revision_number == latest.number && j.audience_id == audience_id)
+                .collect();
+            assert_eq!(current.len(), 1, "{ctx}");
+            for other in jobs_named(&env, "j").await {
+                if other.id != current[0].id {
+                    assert!(
+                        matches!(other.state.as_str(), "Paused" | "Completed"),
+                        "{ctx}: a replaced job still runs: {other:?}"
+                    );
+                }
+            }
+            assert_eq!(current[0].state == "Paused", paused, "{ctx}");
+            let counts = key_counts(&env.client, &latest.dataset_id).await;
+            assert_eq!(counts.len(), images, "{ctx}");
+            assert!(counts.values().all(|&n| n == 1), "{ctx}");
+        }
+    }
+}
+
+/// `plan --out` with `--environment local` records the environment, not the embedded
+/// emulator's random port, so `apply FILE` applies it; once the remote moves, it refuses.
+#[test]
+fn a_saved_local_plan_applies_and_a_stale_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = write_project(
+        dir.path(),
+        &ProjectSpec {
+            images: 3,
+            ..Default::default()
+        },
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rapidata"))
+            .args(args)
+            .current_dir(&root)
+            .env("HOME", dir.path())
+            .env_remove("RAPIDATA_TOKEN_FILE")
+            .output()
+            .unwrap()
+    };
+    let saved = run(&["plan", ".", "--environment", "local", "--out", "plan.json"]);
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let text = std::fs::read_to_string(root.join("plan.json")).unwrap();
+    assert!(text.contains("\"api\": \"local\""), "{text}");
+    let applied = run(&["apply", "plan.json", "--environment", "local"]);
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let stale = run(&["apply", "plan.json", "--environment", "local"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&stale.stderr).contains("stale"),
+        "{}",
+        String::from_utf8_lossy(&stale.stderr)
+    );
+}
