@@ -671,7 +671,7 @@ async fn random_edit_sequences_always_converge_with_plan_equal_to_writes() {
             def.push_str("prune: true\n");
             let audience = if custom_audience { "fans" } else { "global" };
             let extra = if paused { "paused: true\n" } else { "" };
-            let docs = vec![
+            let docs = [
                 audience_yaml("fans", languages),
                 def,
                 job_yaml("j", "animals", audience, extra),
