@@ -708,8 +708,15 @@ impl Executor<'_> {
             .await?;
         if kept != ours {
             let ds = self.record.get().order_datasets.get(&kept).cloned();
-            ctx.orders.insert(name.to_string(), (kept, ds));
-            return Err("another apply created this order at the same time; the next round fills the kept one".to_string().into());
+            ctx.orders.insert(name.to_string(), (kept.clone(), ds));
+            // Only its creator knows its dataset (fact 16): the order is left to it.
+            return Err(StepError {
+                message: format!(
+                    "another apply created this order at the same time; the older one ({kept}) is kept \
+                     and left to the apply that created it"
+                ),
+                halt: true,
+            });
         }
         let ds = ds.ok_or("the server did not say which dataset the order uses")?;
         ctx.orders
