@@ -278,7 +278,7 @@ fn validate_json_does_not_copy_huge_lines_or_huge_files() {
     assert!(text.contains("instruction"), "{text}");
     assert!(text.contains("larger than"), "{text}");
     for e in v["errors"].as_array().unwrap() {
-        let excerpt = e["source_line"].as_str().unwrap_or("");
+        let excerpt = e["sourceLine"].as_str().unwrap_or("");
         assert!(excerpt.chars().count() <= 161, "{excerpt}");
     }
 }

@@ -200,5 +200,5 @@ fn cli_defaults_to_the_current_directory() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("4 resource(s), 7 datapoint(s)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 resources, 7 datapoints"));
 }

@@ -2,23 +2,17 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use super::common::{connect, load_project, root_of, runtime, style, Workload};
+use super::common::{connect, load_project, root_of, runtime, Workload};
 use super::plan::SelectArgs;
-use super::{ColorChoice, RemoteArgs};
+use super::{Exit, Format, Settings};
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
 use crate::plan::{make_plan, staleness, PlanOptions, RecordStore, SavedPlan};
 use crate::report::progress::{Bars, Lines};
 use crate::report::{apply_text, plan_text};
-
-/// Exit code when apply ran but failures remain (the report says which).
-pub const EXIT_FAILURES: u8 = 3;
-/// Exit code when interrupted with Ctrl-C.
-pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -27,25 +21,19 @@ pub struct ApplyArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
     /// Apply without asking (for CI).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Datapoints uploaded at once.
-    #[arg(long, default_value_t = apply::DEFAULT_PARALLELISM)]
-    pub parallelism: usize,
-    /// Observe-and-apply rounds before giving up on what is still missing.
-    #[arg(long, default_value_t = 3)]
-    pub max_rounds: u32,
+    /// Datapoints uploaded at once. Default: `[apply] parallelism` in rapidata.toml, else 16.
+    #[arg(long)]
+    pub parallelism: Option<usize>,
+    /// Observe-and-apply rounds before giving up on what is still missing. Default:
+    /// `[apply] max-rounds` in rapidata.toml, else 3.
+    #[arg(long)]
+    pub max_rounds: Option<u32>,
     /// Also write the JSON report here (it always goes under `.rapidata/reports/`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Only errors and the final result.
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[arg(long, value_enum, default_value_t)]
-    pub color: ColorChoice,
 }
 
 fn read_saved(path: &Path) -> Option<SavedPlan> {
@@ -56,7 +44,21 @@ fn read_saved(path: &Path) -> Option<SavedPlan> {
     serde_json::from_slice::<SavedPlan>(&bytes).ok()
 }
 
-pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let format = settings.format("apply", &[Format::Human, Format::Json])?;
+    let quiet = settings.quiet;
+    let configured = settings.project.as_ref().map(|f| &f.config.apply);
+    let parallelism = args
+        .parallelism
+        .or(configured.and_then(|c| c.parallelism))
+        .unwrap_or(apply::DEFAULT_PARALLELISM)
+        .max(1);
+    let max_rounds = args
+        .max_rounds
+        .or(configured.and_then(|c| c.max_rounds))
+        .unwrap_or(3)
+        .max(1);
+    settings.announce();
     let saved = match args.paths.as_slice() {
         [one] => read_saved(one),
         _ => None,
@@ -74,14 +76,14 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             args.select.allow_outside_root,
         ),
         None => (
-            super::common::paths_or_cwd(&args.paths),
-            args.select.plan_options(),
+            settings.manifest_paths(&args.paths),
+            args.select.plan_options(settings),
             args.select.allow_outside_root,
         ),
     };
-    let project = load_project(&paths, allow_outside)?;
+    let project = load_project(&paths, allow_outside, settings)?;
     super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
-    let style = style(args.color);
+    let style = settings.style();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.auto_approve && saved.is_none() && !interactive {
         bail!("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve (as in CI), or apply a reviewed plan file from `rapidata plan --out FILE`");
@@ -92,7 +94,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         crate::manifest::files::state_dir(&root, "reports").map_err(anyhow::Error::msg)?;
     let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
-        let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
+        let conn = connect(&settings.target, &root, parallelism).await?;
         let record = RecordStore::open(&root, &conn.api);
         let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
         if let Some(s) = &saved {
@@ -104,7 +106,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        if !args.quiet || !plan.has_changes() {
+        if !quiet || !plan.has_changes() {
             eprint!("{}", plan_text::render(&plan, &project, &style));
         }
         let blocked = plan.blocked().count();
@@ -112,11 +114,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {blocked} change(s) cannot be applied (see above); the rest is applied, and apply exits 1.");
         }
         if !plan.has_changes() {
-            return Ok(if blocked > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS });
+            return Ok(if blocked > 0 { Exit::Error } else { Exit::Success });
         }
         if !args.auto_approve && saved.is_none() && !confirm()? {
             eprintln!("Apply cancelled; nothing was changed.");
-            return Ok(ExitCode::from(1));
+            return Ok(Exit::Error);
         }
         let cancel = Cancel::new();
         let on_signal = cancel.clone();
@@ -126,14 +128,14 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 on_signal.cancel();
             }
         });
-        let progress: Box<dyn ApplyProgress> = if args.quiet {
+        let progress: Box<dyn ApplyProgress> = if quiet {
             Box::new(Silent)
         } else if std::io::stderr().is_terminal() {
             Box::new(Bars::new())
         } else {
             Box::new(Lines::new(Duration::from_secs(5)))
         };
-        let options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
+        let options = ApplyOptions { parallelism, max_rounds, ..Default::default() };
         let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;
         let report = &outcome.report;
         let stamp = report.started_at.format("%Y%m%dT%H%M%SZ");
@@ -144,14 +146,17 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
         eprint!("{}", apply_text::render(report, &style));
         eprintln!("Report: {}", args.report.as_deref().unwrap_or(&default_path).display());
+        if format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(report)?);
+        }
         Ok(if report.interrupted {
-            ExitCode::from(EXIT_INTERRUPTED)
+            Exit::Interrupted
         } else if blocked > 0 || !outcome.halted.is_empty() {
-            ExitCode::from(1)
+            Exit::Error
         } else if report.converged {
-            ExitCode::SUCCESS
+            Exit::Success
         } else {
-            ExitCode::from(EXIT_FAILURES)
+            Exit::Failures
         })
     })
 }

@@ -1,37 +1,37 @@
 //! `rapidata auth`.
-use std::process::ExitCode;
-
+use super::settings::Target;
+use super::{Exit, Format, Settings};
 use crate::remote::{resolve_credentials, Client, ClientConfig, Credentials, Endpoints};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuthCommand {
     /// Say where credentials come from (exit 0 when found, 1 when not).
     Status {
-        #[command(flatten)]
-        remote: super::RemoteArgs,
         /// Also fetch a token, to prove the credentials are accepted.
         #[arg(long)]
         check: bool,
     },
 }
 
-pub fn run(cmd: AuthCommand) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: AuthCommand, settings: &Settings) -> anyhow::Result<Exit> {
+    settings.format("auth status", &[Format::Human])?;
+    settings.announce();
     match cmd {
-        AuthCommand::Status { remote, check } => status(&remote, check),
+        AuthCommand::Status { check } => status(&settings.target, check),
     }
 }
 
-fn endpoints(remote: &super::RemoteArgs) -> Endpoints {
+fn endpoints(remote: &Target) -> Endpoints {
     match &remote.endpoint {
         Some(base) => Endpoints::single(base),
         None => Endpoints::for_environment(&remote.environment),
     }
 }
 
-fn status(remote: &super::RemoteArgs, check: bool) -> anyhow::Result<ExitCode> {
-    if remote.endpoint.is_none() && remote.environment == "local" {
+fn status(remote: &Target, check: bool) -> anyhow::Result<Exit> {
+    if remote.is_local() {
         println!("environment `local` runs the embedded emulator: no credentials needed");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let endpoints = endpoints(remote);
     for warning in endpoints
@@ -46,7 +46,7 @@ fn status(remote: &super::RemoteArgs, check: bool) -> anyhow::Result<ExitCode> {
         Err(e) => {
             println!("credentials: not found");
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(1));
+            return Ok(Exit::Error);
         }
     };
     println!("credentials: {source}");
@@ -54,7 +54,7 @@ fn status(remote: &super::RemoteArgs, check: bool) -> anyhow::Result<ExitCode> {
         println!("client id: {client_id}");
     }
     if !check {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -63,12 +63,12 @@ fn status(remote: &super::RemoteArgs, check: bool) -> anyhow::Result<ExitCode> {
     match runtime.block_on(client.check_credentials()) {
         Ok(()) => {
             println!("token: ok");
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
         Err(e) => {
             println!("token: failed");
             eprintln!("error: {e}");
-            Ok(ExitCode::from(1))
+            Ok(Exit::Error)
         }
     }
 }

@@ -1,25 +1,15 @@
 //! What plan, apply and status share: loading manifests, connecting (to the real API or
-//! the embedded emulator), colour.
+//! the embedded emulator).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use super::{ColorChoice, RemoteArgs};
+use super::settings::{Settings, Target};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest::{self, Project};
 use crate::remote::{self, Client, ClientConfig, Credentials, Endpoints};
-use crate::report::style::Style;
-
-/// The manifest paths, defaulting to the current directory.
-pub fn paths_or_cwd(paths: &[PathBuf]) -> Vec<PathBuf> {
-    if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    }
-}
 
 /// `--target` / `--exclude` names must each name a resource of the manifests: a typo
 /// would otherwise plan nothing and report "No changes".
@@ -54,10 +44,14 @@ pub fn check_selection(
 }
 
 /// Load and validate manifests; diagnostics are printed and turn into an error.
-pub fn load_project(paths: &[PathBuf], allow_outside_root: bool) -> anyhow::Result<Project> {
+pub fn load_project(
+    paths: &[PathBuf],
+    allow_outside_root: bool,
+    settings: &Settings,
+) -> anyhow::Result<Project> {
     let opts = manifest::LoadOptions {
         allow_outside_root,
-        ..Default::default()
+        ..settings.load_options(paths)
     };
     match manifest::load(paths, &opts) {
         Ok(p) => Ok(p),
@@ -70,14 +64,6 @@ pub fn load_project(paths: &[PathBuf], allow_outside_root: bool) -> anyhow::Resu
     }
 }
 
-pub fn style(choice: ColorChoice) -> Style {
-    Style::detect(match choice {
-        ColorChoice::Auto => None,
-        ColorChoice::Always => Some(true),
-        ColorChoice::Never => Some(false),
-    })
-}
-
 /// A connected client; keeps the embedded emulator alive for as long as it lives.
 pub struct Connection {
     pub client: Client,
@@ -87,54 +73,53 @@ pub struct Connection {
     pub emulator: Option<EmulatorHandle>,
 }
 
-/// Connect as `--environment` / `--endpoint` say. `local` starts the emulator in-process
-/// on a loopback port with its state in `<root>/.rapidata/local/`.
+/// Connect to the resolved target. `local` starts the emulator in-process on a loopback
+/// port with its state in `<root>/.rapidata/local/`.
 pub async fn connect(
-    remote: &RemoteArgs,
+    remote: &Target,
     root: &Path,
     max_concurrency: usize,
 ) -> anyhow::Result<Connection> {
-    let (endpoints, credentials, emulator) =
-        if remote.endpoint.is_none() && remote.environment == "local" {
-            // Never through a committed `.rapidata/local` symlink.
-            let data_dir = manifest::files::state_dir(root, "local").map_err(anyhow::Error::msg)?;
-            let config = EmulatorConfig {
-                listen: ([127, 0, 0, 1], 0).into(),
-                data_dir: data_dir.clone(),
-                ..EmulatorConfig::default()
-            };
-            let credentials = Credentials::ClientSecret {
-                client_id: config.client_id.clone(),
-                client_secret: remote::Secret::new(config.client_secret.clone()),
-            };
-            let handle = emulator::start(config)
-                .await
-                .context("starting the local emulator")?;
-            eprintln!(
-                "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
-                handle.base_url(),
-                data_dir.display()
-            );
-            (
-                Endpoints::single(&handle.base_url()),
-                credentials,
-                Some(handle),
-            )
-        } else {
-            let endpoints = match &remote.endpoint {
-                Some(url) => Endpoints::single(url),
-                None => Endpoints::for_environment(&remote.environment),
-            };
-            for warning in endpoints
-                .check(remote.allow_http)
-                .map_err(anyhow::Error::msg)?
-            {
-                eprintln!("warning: {warning}");
-            }
-            let (credentials, _source) = remote::resolve_credentials(&endpoints)
-                .context("no credentials; `rapidata auth status` says where they are looked for")?;
-            (endpoints, credentials, None)
+    let (endpoints, credentials, emulator) = if remote.is_local() {
+        // Never through a committed `.rapidata/local` symlink.
+        let data_dir = manifest::files::state_dir(root, "local").map_err(anyhow::Error::msg)?;
+        let config = EmulatorConfig {
+            listen: ([127, 0, 0, 1], 0).into(),
+            data_dir: data_dir.clone(),
+            ..EmulatorConfig::default()
         };
+        let credentials = Credentials::ClientSecret {
+            client_id: config.client_id.clone(),
+            client_secret: remote::Secret::new(config.client_secret.clone()),
+        };
+        let handle = emulator::start(config)
+            .await
+            .context("starting the local emulator")?;
+        eprintln!(
+            "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
+            handle.base_url(),
+            data_dir.display()
+        );
+        (
+            Endpoints::single(&handle.base_url()),
+            credentials,
+            Some(handle),
+        )
+    } else {
+        let endpoints = match &remote.endpoint {
+            Some(url) => Endpoints::single(url),
+            None => Endpoints::for_environment(&remote.environment),
+        };
+        for warning in endpoints
+            .check(remote.allow_http)
+            .map_err(anyhow::Error::msg)?
+        {
+            eprintln!("warning: {warning}");
+        }
+        let (credentials, _source) = remote::resolve_credentials(&endpoints)
+            .context("no credentials; `rapidata auth status` says where they are looked for")?;
+        (endpoints, credentials, None)
+    };
     // What a saved plan records: the environment, not the embedded emulator's random port.
     let api = if emulator.is_some() {
         "local".to_string()

@@ -1,11 +1,11 @@
 //! `rapidata emulator`: serve the local API emulator until Ctrl-C.
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::{Exit, Format, Settings};
 use crate::emulator::{self, EmulatorConfig, FaultPlan, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +30,8 @@ pub struct EmulatorArgs {
     pub token_ttl: u64,
 }
 
-pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: EmulatorArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    settings.format("emulator", &[Format::Human])?;
     let faults = match &args.faults {
         Some(path) => FaultPlan::from_file(path)?,
         None => FaultPlan::default(),
@@ -69,6 +70,6 @@ pub fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
             .context("cannot wait for Ctrl-C")?;
         println!("stopping");
         handle.shutdown().await;
-        anyhow::Ok(ExitCode::SUCCESS)
+        anyhow::Ok(Exit::Success)
     })
 }

@@ -1,33 +1,60 @@
 //! The command line. Each command is a thin wrapper over a library operation (as in cargo,
 //! where `cargo build` calls `ops::compile`): parse arguments, call the library, render the
-//! result, map it to an exit code. `anyhow` lives only here.
+//! result, map it to an exit status. `anyhow` lives only here.
+//!
+//! The global options (`--format`, `--color`, `-q`/`-v`, the remote options) are taken by
+//! every command and resolved once, with the project config, into [`settings::Settings`].
 
 mod apply;
 mod auth;
 mod common;
+pub mod config;
 mod emulator;
+mod exit;
+mod generate;
+mod init;
 mod plan;
 mod schema;
+pub mod settings;
 mod status;
 mod validate;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+pub use exit::Exit;
+pub use settings::{ColorChoice, Format, GlobalArgs, RemoteArgs, Settings};
+
+/// The version line: the crate version and the Git commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("RAPIDATA_GIT_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
 #[command(
     name = "rapidata",
-    version,
-    about = "Rapidata labeling work as code: validate, plan and apply YAML manifests"
+    version = VERSION,
+    about = "Rapidata labeling work as code: validate, plan and apply YAML manifests",
+    after_help = "Settings come from flags, then RAPIDATA_* environment variables, then rapidata.toml \
+                  (found by walking up to the Git repository root), then defaults. Every command that \
+                  talks to Rapidata says on stderr which environment it targets."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a project here: rapidata.toml, an example manifest, .gitignore, a CI workflow.
+    Init(init::InitArgs),
     /// Check manifests offline: syntax, fields, references, keys, local files.
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the manifest format (draft-07).
@@ -43,54 +70,59 @@ pub enum Command {
     /// Credentials.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff) of rapidata and its commands.
+    Man(generate::ManArgs),
 }
 
-/// Where the API is. Shared by every command that talks to it.
-#[derive(Debug, Clone, Args)]
-pub struct RemoteArgs {
-    /// Rapidata environment: `https://api.{env}` and `https://auth.{env}`. `local` runs the
-    /// embedded emulator with its state in `.rapidata/local/`.
-    #[arg(long, env = "RAPIDATA_ENVIRONMENT", default_value = "rapidata.ai")]
-    pub environment: String,
-    /// Base URL serving both the API and the token endpoints (e.g. an emulator). Overrides
-    /// --environment.
-    #[arg(long, env = "RAPIDATA_ENDPOINT")]
-    pub endpoint: Option<String>,
-    /// Accept a plain `http://` endpoint that is not loopback (credentials then cross the
-    /// network unencrypted). Loopback `http://` (an emulator) needs no flag.
-    #[arg(long, env = "RAPIDATA_ALLOW_HTTP")]
-    pub allow_http: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
-    Markdown,
+impl Command {
+    /// The manifest paths the command names (where the project config is looked for).
+    fn paths(&self) -> &[PathBuf] {
+        match self {
+            Command::Validate(a) => &a.paths,
+            Command::Plan(a) => &a.paths,
+            Command::Apply(a) => &a.paths,
+            Command::Status(a) => &a.paths,
+            Command::Init(a) => std::slice::from_ref(&a.dir),
+            _ => &[],
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Validate(a) => validate::run(a),
-        Command::Schema(a) => schema::run(a),
-        Command::Plan(a) => plan::run(a),
-        Command::Apply(a) => apply::run(a),
-        Command::Status(a) => status::run(a),
-        Command::Emulator(a) => emulator::run(a),
-        Command::Auth(a) => auth::run(a),
+    // `rapidata plan --format json | head` ends quietly when the reader leaves, as other
+    // Unix tools do, instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
     };
+    let sub = matches
+        .subcommand()
+        .map(|(_, m)| m.clone())
+        .unwrap_or_default();
+    let result = Settings::resolve(&cli.global, &sub, cli.command.paths()).and_then(|settings| {
+        match cli.command {
+            Command::Init(a) => init::run(a, &settings),
+            Command::Validate(a) => validate::run(a, &settings),
+            Command::Schema(a) => schema::run(a, &settings),
+            Command::Plan(a) => plan::run(a, &settings),
+            Command::Apply(a) => apply::run(a, &settings),
+            Command::Status(a) => status::run(a, &settings),
+            Command::Emulator(a) => emulator::run(a, &settings),
+            Command::Auth(a) => auth::run(a, &settings),
+            Command::Completions(a) => generate::completions(a, &settings),
+            Command::Man(a) => generate::man(a, &settings),
+        }
+    });
     match result {
-        Ok(code) => code,
+        Ok(code) => code.into(),
         Err(err) => {
             // Errors can quote what a server or a file said: secrets are masked.
             let text = format!("{err:#}");
@@ -98,7 +130,7 @@ pub fn main() -> ExitCode {
                 "error: {}",
                 crate::manifest::redact::Redactor::from_env().redact(&text)
             );
-            ExitCode::from(1)
+            Exit::Error.into()
         }
     }
 }

@@ -1,12 +1,11 @@
 //! `rapidata plan`: observe, diff, show.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, style, Workload};
-use super::{ColorChoice, Format, RemoteArgs};
+use super::common::{connect, load_project, root_of, runtime, Workload};
+use super::{Exit, Format, Settings};
 use crate::plan::{make_plan, PlanOptions, RecordStore, SavedPlan};
 use crate::report::{plan_markdown, plan_text};
 
@@ -26,18 +25,19 @@ pub struct SelectArgs {
     #[arg(long)]
     pub allow_outside_root: bool,
     /// Project name: marks the job definitions apply creates, so that `--prune` can find
-    /// and delete those no longer in the manifests.
+    /// and delete whole job definitions no manifest names any more (without it, `--prune`
+    /// removes datapoints only). Default: `project` in rapidata.toml.
     #[arg(long, env = "RAPIDATA_PROJECT")]
     pub project: Option<String>,
 }
 
 impl SelectArgs {
-    pub fn plan_options(&self) -> PlanOptions {
+    pub fn plan_options(&self, settings: &Settings) -> PlanOptions {
         PlanOptions {
             prune: self.prune,
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
-            project: self.project.clone(),
+            project: settings.project_marker(&self.project),
             failed: Default::default(),
         }
     }
@@ -49,34 +49,30 @@ pub struct PlanArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub select: SelectArgs,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Save the plan; `rapidata apply FILE` applies exactly it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t)]
-    pub color: ColorChoice,
 }
 
-pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let paths = paths_or_cwd(&args.paths);
-    let project = load_project(&paths, args.select.allow_outside_root)?;
-    let opts = args.select.plan_options();
+pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let format = settings.format("plan", &[Format::Human, Format::Json, Format::Markdown])?;
+    let paths = settings.manifest_paths(&args.paths);
+    settings.announce();
+    let project = load_project(&paths, args.select.allow_outside_root, settings)?;
+    let opts = args.select.plan_options(settings);
     super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
     let rt = runtime(Workload::Observe)?;
     let plan = rt.block_on(async {
-        let conn = connect(&args.remote, &root_of(&project), 32).await?;
+        let conn = connect(&settings.target, &root_of(&project), 32).await?;
         let record = RecordStore::open(&root_of(&project), &conn.api);
         let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
         anyhow::Ok(plan)
     })?;
-    match args.format {
-        Format::Human => print!("{}", plan_text::render(&plan, &project, &style(args.color))),
+    match format {
+        Format::Human => print!("{}", plan_text::render(&plan, &project, &settings.style())),
         Format::Markdown => print!("{}", plan_markdown::render(&plan, &project)),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
@@ -118,10 +114,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if args.detailed_exitcode && !blocked.is_empty() {
-        ExitCode::from(1)
+        Exit::Error
     } else if args.detailed_exitcode && plan.has_changes() {
-        ExitCode::from(2)
+        Exit::Changes
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }

@@ -1,28 +1,35 @@
 //! `rapidata status`: where each manifest resource lives on the remote and how far it is.
 //! This is how a user finds a definition or order again after a failed run.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use serde::Serialize;
 
-use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, Workload};
-use super::{Format, RemoteArgs};
+use super::common::{connect, load_project, root_of, runtime, Workload};
+use super::{Exit, Format, Settings};
 use crate::manifest::ResourceKind;
 use crate::plan::{observe, Observation};
 use crate::remote::DatasetProgress;
+use crate::report::style::thousands;
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// Manifest files or directories (default: the current directory).
     pub paths: Vec<PathBuf>,
-    #[command(flatten)]
-    pub remote: RemoteArgs,
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
     /// Allow local asset paths outside the manifest root.
     #[arg(long)]
     pub allow_outside_root: bool,
+}
+
+/// `status --format json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusJson<'a> {
+    format_version: u32,
+    /// The environment or endpoint observed.
+    api: &'a str,
+    resources: &'a [Row],
 }
 
 #[derive(Debug, Serialize)]
@@ -58,12 +65,14 @@ impl From<DatasetProgress> for Counts {
     }
 }
 
-pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let paths = paths_or_cwd(&args.paths);
-    let project = load_project(&paths, args.allow_outside_root)?;
+pub fn run(args: StatusArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let format = settings.format("status", &[Format::Human, Format::Json, Format::Markdown])?;
+    let paths = settings.manifest_paths(&args.paths);
+    settings.announce();
+    let project = load_project(&paths, args.allow_outside_root, settings)?;
     let rt = runtime(Workload::Observe)?;
-    let rows = rt.block_on(async {
-        let conn = connect(&args.remote, &root_of(&project), 16).await?;
+    let (api, rows) = rt.block_on(async {
+        let conn = connect(&settings.target, &root_of(&project), 16).await?;
         let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
         let observed = observe(&conn.client, &project, &|_| true, &record.get()).await?;
         let mut rows = Vec::new();
@@ -127,11 +136,19 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             }
             rows.push(row);
         }
-        anyhow::Ok(rows)
+        anyhow::Ok((conn.api.clone(), rows))
     })?;
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Format::Human | Format::Markdown => {
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&StatusJson {
+                format_version: 1,
+                api: &api,
+                resources: &rows,
+            })?
+        ),
+        Format::Markdown => print!("{}", markdown(&api, &rows)),
+        Format::Human => {
             for r in &rows {
                 if !r.exists {
                     println!("{} {}: not created yet", r.kind, r.name);
@@ -150,17 +167,45 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     line.push_str(&format!(", state {s}"));
                 }
                 if let Some(c) = &r.dataset {
-                    line.push_str(&format!(
-                        ", datapoints {} total / {} ready / {} pending / {} failed",
-                        c.total, c.ready, c.pending, c.failed
-                    ));
+                    line.push_str(&format!(", datapoints {}", counts(c)));
                     if let Some(d) = r.desired_datapoints {
-                        line.push_str(&format!(" ({d} in the manifests)"));
+                        line.push_str(&format!(" ({} in the manifests)", thousands(d as u64)));
                     }
                 }
                 println!("{line}");
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
+}
+
+fn counts(c: &Counts) -> String {
+    format!(
+        "{} total / {} ready / {} pending / {} failed",
+        thousands(c.total),
+        thousands(c.ready),
+        thousands(c.pending),
+        thousands(c.failed)
+    )
+}
+
+/// A table for a pull request or a step summary.
+fn markdown(api: &str, rows: &[Row]) -> String {
+    let mut out = format!("### rapidata status\n\nEnvironment: `{api}`\n\n");
+    out.push_str(
+        "| kind | name | id | revision | state | datapoints |\n|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.kind,
+            r.name.replace('|', "\\|"),
+            r.id.as_deref().unwrap_or("not created yet"),
+            r.revision.map(|n| n.to_string()).unwrap_or_default(),
+            r.state.as_deref().unwrap_or(""),
+            r.dataset.as_ref().map(counts).unwrap_or_default()
+        );
+    }
+    out
 }

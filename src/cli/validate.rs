@@ -1,28 +1,24 @@
 //! `rapidata validate`: every offline check of the manifests, all errors at once.
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+use super::{Exit, Format, Settings};
 use crate::manifest::{load_with_stats, LoadOptions};
+use crate::report::style::{plural, thousands};
 
-#[derive(Debug, Clone, Copy, Default, clap::ValueEnum, PartialEq, Eq)]
-pub enum ValidateFormat {
-    #[default]
-    Human,
-    Json,
-}
+/// Version of `validate --format json`: 2 renamed `source_line` to `sourceLine` and added
+/// `formatVersion`.
+const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// Manifest files or directories (read recursively). Default: the current directory.
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ValidateFormat::Human)]
-    pub format: ValidateFormat,
     /// Accept local files outside the manifest root (absolute paths, `..`, symlinks).
     #[arg(long)]
     pub allow_outside_root: bool,
-    /// The manifest root that local files must stay inside. Default: the directory
-    /// argument, or the Git repository enclosing a file argument.
+    /// The manifest root that local files must stay inside. Default: the project root
+    /// (where rapidata.toml is), else the directory argument, or the Git repository
+    /// enclosing a file argument.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// Where file hashes are cached. Default: `<root>/.rapidata/cache/`.
@@ -33,45 +29,57 @@ pub struct ValidateArgs {
     pub no_cache: bool,
 }
 
-pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ValidateArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let format = settings.format("validate", &[Format::Human, Format::Json])?;
+    let paths = settings.manifest_paths(&args.paths);
+    settings.announce();
+    let defaults = settings.load_options(&paths);
     let opts = LoadOptions {
         allow_outside_root: args.allow_outside_root,
         cache_dir: args.cache_dir,
-        root: args.root,
+        root: args.root.or(defaults.root.clone()),
         no_cache: args.no_cache,
+        ..defaults
     };
-    let (result, stats) = load_with_stats(&args.paths, &opts);
-    match (args.format, result) {
-        (ValidateFormat::Json, Ok(project)) => {
+    let (result, stats) = load_with_stats(&paths, &opts);
+    match (format, result) {
+        (Format::Json, Ok(project)) => {
             let out = serde_json::json!({
+                "formatVersion": FORMAT_VERSION,
                 "valid": true,
                 "errors": [],
                 "manifests": stats.manifests,
                 "resources": project.resources.len(),
                 "datapoints": stats.datapoints,
+                "localFiles": stats.hash.files,
+                "cacheHits": stats.hash.cache_hits,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
-        (ValidateFormat::Json, Err(diags)) => {
-            let out = serde_json::json!({ "valid": false, "errors": diags.errors });
+        (Format::Json, Err(diags)) => {
+            let out = serde_json::json!({
+                "formatVersion": FORMAT_VERSION,
+                "valid": false,
+                "errors": diags.errors,
+            });
             println!("{}", serde_json::to_string_pretty(&out)?);
-            Ok(ExitCode::from(1))
+            Ok(Exit::Error)
         }
-        (ValidateFormat::Human, Ok(project)) => {
+        (_, Ok(project)) => {
             println!(
-                "ok: {} manifest file(s), {} resource(s), {} datapoint(s), {} local file(s) ({} from cache)",
-                stats.manifests,
-                project.resources.len(),
-                stats.datapoints,
-                stats.hash.files,
-                stats.hash.cache_hits
+                "ok: {}, {}, {}, {} ({} from cache)",
+                plural(stats.manifests as u64, "manifest file", "manifest files"),
+                plural(project.resources.len() as u64, "resource", "resources"),
+                plural(stats.datapoints as u64, "datapoint", "datapoints"),
+                plural(stats.hash.files as u64, "local file", "local files"),
+                thousands(stats.hash.cache_hits as u64)
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Success)
         }
-        (ValidateFormat::Human, Err(diags)) => {
+        (_, Err(diags)) => {
             eprintln!("{diags}");
-            Ok(ExitCode::from(1))
+            Ok(Exit::Error)
         }
     }
 }

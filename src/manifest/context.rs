@@ -47,6 +47,8 @@ pub struct Ctx {
     /// The text of every file read (safely), by the name diagnostics show: error excerpts
     /// come from here, never from reading a name again.
     pub texts: HashMap<PathBuf, Arc<str>>,
+    /// `failureTolerance` of specs that set none (the project config's default).
+    pub default_failure_tolerance: f64,
 }
 
 impl Ctx {
@@ -59,6 +61,7 @@ impl Ctx {
             locals: Vec::new(),
             local_ids: HashMap::new(),
             texts: HashMap::new(),
+            default_failure_tolerance: 0.0,
         }
     }
 

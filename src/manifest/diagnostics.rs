@@ -15,6 +15,7 @@ pub const MESSAGE_CHARS: usize = 400;
 
 /// One problem, pointing at the line that causes it and saying how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Diagnostic {
     pub file: PathBuf,
     /// 1-based (1 when the problem concerns the whole file, e.g. unreadable).

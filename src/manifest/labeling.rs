@@ -78,7 +78,7 @@ pub fn build(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: LabelingRaw) -> Opt
         .and_then(|r| build_referee(ctx, file, r))
         .unwrap_or_default();
     let settings = raw.settings.unwrap_or_default();
-    let mut failure_tolerance = 0.0;
+    let mut failure_tolerance = ctx.default_failure_tolerance;
     if let Some(ft) = &raw.failure_tolerance {
         if (0.0..=1.0).contains(&ft.value) {
             failure_tolerance = ft.value;

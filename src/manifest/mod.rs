@@ -51,6 +51,11 @@ pub struct LoadOptions {
     pub root: Option<PathBuf>,
     /// Neither read nor write the hash cache (read-only checkouts, cold benchmarks).
     pub no_cache: bool,
+    /// Files found in directories that match one of these (absolute) patterns are not
+    /// manifests (the project config's `[manifests] exclude`).
+    pub exclude: Vec<glob::Pattern>,
+    /// `failureTolerance` of specs that set none (the project config's default).
+    pub default_failure_tolerance: Option<f64>,
 }
 
 /// What a load did, for benchmarks and verbose output.
@@ -84,9 +89,10 @@ pub fn load_with_stats(
         .unwrap_or_else(|| paths::default_root(paths));
     let resolver = paths::PathResolver::new(root, opts.allow_outside_root);
     let mut ctx = Ctx::new(resolver);
+    ctx.default_failure_tolerance = opts.default_failure_tolerance.unwrap_or(0.0);
     let mut stats = LoadStats::default();
 
-    let (files, missing) = discover::manifest_files(paths);
+    let (files, missing) = discover::manifest_files(paths, &opts.exclude);
     for (p, msg) in missing {
         let f = ctx.file_id(&p);
         ctx.error(

@@ -60,6 +60,12 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// "1 datapoint", "1,200 datapoints": the count with thousands separators and the right
+/// form of the noun.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// 40055603 → "38.2 MiB".
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
