@@ -17,6 +17,9 @@ fn main() {
         None => "unknown commit".to_string(),
     };
     println!("cargo:rustc-env=RAPIDATA_GIT_COMMIT={text}");
+    // The full commit, to pin the GitHub Action that `rapidata init` writes into workflows.
+    let full = git(&["rev-parse", "HEAD"]).unwrap_or_default();
+    println!("cargo:rustc-env=RAPIDATA_GIT_SHA={full}");
     // Rebuild when HEAD moves: `logs/HEAD` grows on every commit and checkout (also in a
     // worktree, whose git directory is elsewhere).
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {

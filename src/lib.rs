@@ -7,6 +7,7 @@
 //! [`cli`] is the command-line surface, a thin layer over the library.
 
 pub mod apply;
+pub mod ci;
 pub mod cli;
 pub mod emulator;
 pub mod manifest;

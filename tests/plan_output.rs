@@ -15,6 +15,14 @@ use rapidata::remote::{
 use rapidata::report::style::Style;
 use rapidata::report::{plan_markdown, plan_text};
 
+fn heading() -> plan_markdown::Heading {
+    plan_markdown::Heading {
+        environment: "local".into(),
+        endpoint: "the embedded emulator".into(),
+        apply_command: "rapidata apply".into(),
+    }
+}
+
 fn origin(file: &str, line: usize) -> Origin {
     Origin {
         file: PathBuf::from(file),
@@ -217,7 +225,10 @@ fn human_snapshot() {
 #[test]
 fn markdown_snapshot() {
     let (project, plan) = mixed();
-    snapshot("plan.md", &plan_markdown::render(&plan, &project));
+    snapshot(
+        "plan.md",
+        &plan_markdown::render(&plan, &project, &heading()),
+    );
 }
 
 #[test]
@@ -270,7 +281,7 @@ fn markdown_of_a_200k_datapoint_plan_stays_under_the_limit() {
         "http://x",
     );
     assert_eq!(plan.summary().upload, 200_000);
-    let md = plan_markdown::render(&plan, &project);
+    let md = plan_markdown::render(&plan, &project, &heading());
     assert!(md.len() < plan_markdown::LIMIT, "{} characters", md.len());
     assert!(md.contains("200,000 datapoints to upload"), "{md}");
 }
@@ -295,7 +306,7 @@ fn markdown_of_thousands_of_resources_is_cut_with_a_pointer_to_json() {
         &PlanOptions::default(),
         "http://x",
     );
-    let md = plan_markdown::render(&plan, &project);
+    let md = plan_markdown::render(&plan, &project, &heading());
     assert!(md.len() < plan_markdown::LIMIT, "{} characters", md.len());
     assert!(
         md.contains("more changed resources are not shown"),

@@ -69,6 +69,8 @@ pub struct Connection {
     pub client: Client,
     /// What the plan records as its target (base URL).
     pub api: String,
+    /// The API base URL actually used (the embedded emulator's loopback URL for `local`).
+    pub endpoint: String,
     #[allow(dead_code)]
     pub emulator: Option<EmulatorHandle>,
 }
@@ -126,6 +128,7 @@ pub async fn connect(
     } else {
         endpoints.api.clone()
     };
+    let endpoint = endpoints.api.clone();
     let client = Client::new(ClientConfig {
         endpoints,
         credentials,
@@ -137,6 +140,7 @@ pub async fn connect(
     Ok(Connection {
         client,
         api,
+        endpoint,
         emulator,
     })
 }

@@ -19,14 +19,25 @@ pub struct InitArgs {
     /// Default: the directory's name.
     #[arg(long = "name", value_name = "NAME")]
     pub name: Option<String>,
-    /// The GitHub Action the workflow uses: where this repository's `action.yml` is
-    /// published, as OWNER/REPO@REF.
-    #[arg(long, value_name = "OWNER/REPO@REF", default_value = DEFAULT_ACTION)]
-    pub action: String,
+    /// The GitHub Action the workflow uses, as OWNER/REPO@REF: where this repository's
+    /// `action.yml` is published. Default: `your-org/rapidata` at the commit this binary
+    /// was built from (pinned to a hash, so the workflow passes zizmor's audit).
+    #[arg(long, value_name = "OWNER/REPO@REF")]
+    pub action: Option<String>,
 }
 
 /// Edit after `init`, or pass `--action`: the repository that publishes `action.yml`.
-pub const DEFAULT_ACTION: &str = "your-org/rapidata@v1";
+pub const ACTION_REPO: &str = "your-org/rapidata";
+
+/// `ACTION_REPO` at the commit of this build (a full hash), else at the version's tag.
+pub fn default_action() -> String {
+    let sha = env!("RAPIDATA_GIT_SHA");
+    if sha.len() == 40 {
+        format!("{ACTION_REPO}@{sha} # v{}", env!("CARGO_PKG_VERSION"))
+    } else {
+        format!("{ACTION_REPO}@v{}", env!("CARGO_PKG_VERSION"))
+    }
+}
 
 fn config_text(environment: &str, project: &str) -> String {
     format!(
@@ -111,7 +122,7 @@ jobs:
       contents: read
       pull-requests: write
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
         with:
           persist-credentials: false
       - uses: {action}
@@ -129,7 +140,7 @@ jobs:
       group: rapidata-apply
       cancel-in-progress: false
     steps:
-      - uses: actions/checkout@v4
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
         with:
           persist-credentials: false
       - uses: {action}
@@ -161,8 +172,9 @@ pub fn run(args: InitArgs, settings: &Settings) -> anyhow::Result<Exit> {
         }
         _ => "local".to_string(),
     };
-    if !args.action.contains('/') || !args.action.contains('@') {
-        bail!("--action `{}` is not OWNER/REPO@REF", args.action);
+    let action = args.action.clone().unwrap_or_else(default_action);
+    if !action.contains('/') || !action.contains('@') || action.contains(['\n', '$', '{']) {
+        bail!("--action `{action}` is not OWNER/REPO@REF");
     }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("creating {}", args.dir.display()))?;
@@ -187,7 +199,7 @@ pub fn run(args: InitArgs, settings: &Settings) -> anyhow::Result<Exit> {
     }
     let mut written = Vec::new();
     let mut kept = Vec::new();
-    for (rel, text) in files(&environment, &project, &args.action) {
+    for (rel, text) in files(&environment, &project, &action) {
         let path = dir.join(rel);
         if rel == ".gitignore" && path.exists() {
             append_gitignore(&path)?;
@@ -216,7 +228,7 @@ pub fn run(args: InitArgs, settings: &Settings) -> anyhow::Result<Exit> {
             "Next: `rapidata validate`, `rapidata plan`, `rapidata apply --auto-approve`.\n\
              The workflow uses `{}`; set RAPIDATA_CLIENT_ID and RAPIDATA_CLIENT_SECRET as \
              repository secrets before targeting a real environment.",
-            args.action
+            action
         );
     }
     Ok(Exit::Success)

@@ -6,8 +6,10 @@ use anyhow::Context;
 
 use super::common::{connect, load_project, root_of, runtime, Workload};
 use super::{Exit, Format, Settings};
+use crate::ci::comment::{self, Destination, Platform, Posted};
 use crate::plan::{make_plan, PlanOptions, RecordStore, SavedPlan};
-use crate::report::{plan_markdown, plan_text};
+use crate::report::plan_markdown::{self, Heading};
+use crate::report::plan_text;
 
 /// Options shared by plan and apply that select what to plan.
 #[derive(Debug, Clone, clap::Args)]
@@ -55,6 +57,13 @@ pub struct PlanArgs {
     /// Save the plan; `rapidata apply FILE` applies exactly it.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also post the plan (Markdown) to the pull request (github: GITHUB_TOKEN,
+    /// GITHUB_REPOSITORY, the PR from GITHUB_REF) or merge request (gitlab: GITLAB_TOKEN,
+    /// CI_API_V4_URL, CI_PROJECT_ID, CI_MERGE_REQUEST_IID), editing the comment of an
+    /// earlier run in place. The GitHub step summary is written whenever
+    /// GITHUB_STEP_SUMMARY is set.
+    #[arg(long, value_enum, value_name = "PLATFORM")]
+    pub comment: Option<Platform>,
 }
 
 pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
@@ -64,16 +73,33 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let project = load_project(&paths, args.select.allow_outside_root, settings)?;
     let opts = args.select.plan_options(settings);
     super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
+    // Checked before observing anything: a CI misconfiguration fails fast.
+    let destination = match args.comment {
+        Some(p) => Some(Destination::from_env(p, &|k| std::env::var(k).ok())?),
+        None => None,
+    };
+    let summary_file = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty());
     let rt = runtime(Workload::Observe)?;
-    let plan = rt.block_on(async {
+    let (plan, heading) = rt.block_on(async {
         let conn = connect(&settings.target, &root_of(&project), 32).await?;
         let record = RecordStore::open(&root_of(&project), &conn.api);
         let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
-        anyhow::Ok(plan)
+        let heading = Heading {
+            environment: settings.target.environment.clone(),
+            endpoint: if settings.target.is_local() {
+                "the embedded emulator".to_string()
+            } else {
+                crate::manifest::redact::mask_url_userinfo(&conn.endpoint)
+            },
+            apply_command: apply_command(&args, &opts),
+        };
+        anyhow::Ok((plan, heading))
     })?;
+    let markdown = (format == Format::Markdown || destination.is_some() || summary_file.is_some())
+        .then(|| plan_markdown::render(&plan, &project, &heading));
     match format {
         Format::Human => print!("{}", plan_text::render(&plan, &project, &settings.style())),
-        Format::Markdown => print!("{}", plan_markdown::render(&plan, &project)),
+        Format::Markdown => print!("{}", markdown.as_deref().unwrap_or_default()),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
     if let Some(out) = &args.out {
@@ -93,6 +119,32 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
             out.display(),
             out.display()
         );
+    }
+    if let (Some(md), Some(path)) = (&markdown, &summary_file) {
+        let note = "The step summary is cut here (GitHub allows 1 MiB); the full plan: `rapidata plan --format json`.";
+        crate::ci::summary::append(std::path::Path::new(path), md, note)
+            .with_context(|| "writing the GitHub step summary (GITHUB_STEP_SUMMARY)")?;
+    }
+    if let (Some(md), Some(dest)) = (&markdown, &destination) {
+        let key = opts.project.as_deref().unwrap_or("default");
+        let posted = rt.block_on(comment::upsert(dest, key, md))?;
+        let (verb, id, truncated) = match posted {
+            Posted::Created { id, truncated } => ("Posted", id, truncated),
+            Posted::Updated { id, truncated } => ("Updated", id, truncated),
+        };
+        if !settings.quiet {
+            eprintln!(
+                "{verb} the plan comment {id} on {} {}#{}{}",
+                dest.platform.name(),
+                dest.repo,
+                dest.number,
+                if truncated {
+                    " (cut to the platform's size limit)"
+                } else {
+                    ""
+                }
+            );
+        }
     }
     let blocked: Vec<String> = plan
         .blocked()
@@ -120,4 +172,23 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     } else {
         Exit::Success
     })
+}
+
+/// The command that applies what this plan shows, for the Markdown's "how to apply".
+fn apply_command(args: &PlanArgs, opts: &PlanOptions) -> String {
+    let mut cmd = String::from("rapidata apply");
+    for p in &args.paths {
+        cmd.push(' ');
+        cmd.push_str(&p.display().to_string());
+    }
+    if opts.prune {
+        cmd.push_str(" --prune");
+    }
+    for t in &opts.targets {
+        cmd.push_str(&format!(" --target {t}"));
+    }
+    for e in &opts.excludes {
+        cmd.push_str(&format!(" --exclude {e}"));
+    }
+    cmd
 }

@@ -1,13 +1,17 @@
-//! The plan as Markdown for a pull-request comment or a CI step summary: one collapsible
-//! section per changed resource, always under [`LIMIT`] characters however large the plan
-//! (GitHub rejects comments over 65,536), pointing to the JSON plan for the rest.
+//! The plan as Markdown for a pull-request comment or a CI step summary: the environment
+//! and endpoint first, then blocked and destructive changes unfolded, then one collapsible
+//! section per other changed resource, and how to apply. Always under [`LIMIT`] characters
+//! however large the plan (GitHub rejects comments over 65,536), pointing to the JSON plan
+//! for the rest.
 
 use std::fmt::Write;
 
-use super::plan_text::{datapoint_counts, origins, summary_line, verb, SAMPLES};
-use super::style::thousands;
+use std::collections::HashMap;
+
+use super::plan_text::{datapoint_counts, sources, summary_line, verb, Source, SAMPLES};
+use super::style::{plural, thousands};
 use crate::manifest::Project;
-use crate::plan::Plan;
+use crate::plan::{Action, Plan, ResourcePlan};
 
 pub const LIMIT: usize = 60_000;
 /// Room kept for the closing note when sections are cut.
@@ -29,10 +33,117 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
-pub fn render(plan: &Plan, project: &Project) -> String {
-    let origins = origins(project);
+/// What the Markdown says about where the plan goes and how to apply it.
+#[derive(Debug, Clone)]
+pub struct Heading {
+    /// The environment name (`local`, `rapidata.ai`, ...).
+    pub environment: String,
+    /// The API base URL, or "the embedded emulator".
+    pub endpoint: String,
+    /// The command that applies this plan (`rapidata apply --prune`).
+    pub apply_command: String,
+}
+
+/// Whether a resource's change removes something: it is shown unfolded at the top.
+fn destructive(r: &ResourcePlan) -> bool {
+    matches!(r.action, Action::Delete | Action::Replace)
+        || r.datapoints
+            .as_ref()
+            .is_some_and(|d| !d.remove.is_empty() || !d.duplicates.is_empty())
+}
+
+fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded: bool) -> String {
+    let mut s = String::new();
+    let title = format!(
+        "<code>{}</code> {} <b>{}</b> — {}",
+        r.action.symbol().trim(),
+        r.kind,
+        escape(&r.name),
+        verb(r.action)
+    );
+    if folded {
+        let _ = writeln!(s, "<details><summary>{title}</summary>\n");
+    } else {
+        let _ = writeln!(s, "{title}\n");
+    }
+    if let Some(o) = &r.origin {
+        let _ = writeln!(s, "Declared at `{o}`.\n");
+    }
+    if let Some(reason) = &r.reason {
+        let _ = writeln!(s, "> {}\n", escape(reason));
+    }
+    for (i, step) in r.steps.iter().enumerate() {
+        let _ = writeln!(s, "{}. {}", i + 1, escape(&step.describe()));
+    }
+    if !r.steps.is_empty() {
+        s.push('\n');
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "> **note:** {}\n", escape(n));
+    }
+    if !r.changes.is_empty() {
+        let _ = writeln!(s, "| field | before | after |\n|---|---|---|");
+        for c in &r.changes {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                c.field,
+                escape(&clip(c.before.as_deref().unwrap_or(""), 500)).replace('\n', "<br>"),
+                escape(&clip(c.after.as_deref().unwrap_or(""), 500)).replace('\n', "<br>")
+            );
+        }
+        s.push('\n');
+    }
+    if let Some(d) = &r.datapoints {
+        let _ = writeln!(s, "Datapoints: {}.\n", datapoint_counts(d));
+        for k in d.add.iter().take(SAMPLES) {
+            let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
+                Some(src) => (src.label.clone(), format!(" ({})", src.origin)),
+                None => (k.clone(), String::new()),
+            };
+            let _ = writeln!(s, "- `+ {}`{}", escape(&clip(&label, 80)), escape(&at));
+        }
+        if d.add.len() > SAMPLES {
+            let _ = writeln!(
+                s,
+                "- … and {} more to upload",
+                thousands((d.add.len() - SAMPLES) as u64)
+            );
+        }
+        for x in d.deletions().take(SAMPLES) {
+            let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));
+        }
+        let more = d.deletions().count().saturating_sub(SAMPLES);
+        if more > 0 {
+            let _ = writeln!(s, "- … and {} more to remove", thousands(more as u64));
+        }
+    }
+    if folded {
+        let _ = writeln!(s, "\n</details>\n");
+    } else {
+        s.push('\n');
+    }
+    s
+}
+
+pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
+    let sources = sources(project);
     let mut out = String::new();
-    let _ = writeln!(out, "### rapidata plan\n");
+    let _ = writeln!(
+        out,
+        "### rapidata plan for `{}`\n",
+        escape(&heading.environment)
+    );
+    let _ = writeln!(
+        out,
+        "Environment **{}** at {}.\n",
+        escape(&heading.environment),
+        if heading.endpoint.contains("://") {
+            format!("`{}`", heading.endpoint)
+        } else {
+            escape(&heading.endpoint)
+        }
+    );
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
     let changed: Vec<_> = plan.resources.iter().filter(|r| r.is_shown()).collect();
     if changed.is_empty() {
@@ -42,78 +153,79 @@ pub fn render(plan: &Plan, project: &Project) -> String {
     if !plan.has_changes() {
         let _ = writeln!(out, "No changes to apply; the drift below is kept.\n");
     }
+    // Blocked first, then what deletes or replaces: never folded away.
+    let (attention, rest): (Vec<&&ResourcePlan>, Vec<&&ResourcePlan>) = changed
+        .iter()
+        .partition(|r| r.action == Action::Blocked || destructive(r));
+    let mut attention = attention;
+    attention.sort_by_key(|r| r.action != Action::Blocked);
     let mut omitted = 0usize;
-    for (i, r) in changed.iter().enumerate() {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "<details><summary><code>{}</code> {} <b>{}</b> — {}</summary>\n",
-            r.action.symbol().trim(),
-            r.kind,
-            escape(&r.name),
-            verb(r.action)
-        );
-        if let Some(o) = &r.origin {
-            let _ = writeln!(s, "Declared at `{o}`.\n");
+    let mut body = String::new();
+    if !attention.is_empty() {
+        let blocked = attention
+            .iter()
+            .filter(|r| r.action == Action::Blocked)
+            .count();
+        let destroying = attention.len() - blocked;
+        let mut parts = Vec::new();
+        if blocked > 0 {
+            parts.push(plural(blocked as u64, "blocked change", "blocked changes"));
         }
-        if let Some(reason) = &r.reason {
-            let _ = writeln!(s, "> {}\n", escape(reason));
+        if destroying > 0 {
+            parts.push(plural(
+                destroying as u64,
+                "destructive change",
+                "destructive changes",
+            ));
         }
-        for (i, step) in r.steps.iter().enumerate() {
-            let _ = writeln!(s, "{}. {}", i + 1, escape(&step.describe()));
-        }
-        if !r.steps.is_empty() {
-            s.push('\n');
-        }
-        for n in &r.notes {
-            let _ = writeln!(s, "> **note:** {}\n", escape(n));
-        }
-        if !r.changes.is_empty() {
-            let _ = writeln!(s, "| field | before | after |\n|---|---|---|");
-            for c in &r.changes {
-                let _ = writeln!(
-                    s,
-                    "| {} | {} | {} |",
-                    c.field,
-                    escape(&clip(c.before.as_deref().unwrap_or(""), 500)).replace('\n', "<br>"),
-                    escape(&clip(c.after.as_deref().unwrap_or(""), 500)).replace('\n', "<br>")
-                );
-            }
-            s.push('\n');
-        }
-        if let Some(d) = &r.datapoints {
-            let _ = writeln!(s, "Datapoints: {}.\n", datapoint_counts(d));
-            for k in d.add.iter().take(SAMPLES) {
-                let at = origins
-                    .get(&(r.name.clone(), k.clone()))
-                    .map(|o| format!(" ({o})"))
-                    .unwrap_or_default();
-                let _ = writeln!(s, "- `+ {}`{}", escape(&clip(k, 80)), escape(&at));
-            }
-            if d.add.len() > SAMPLES {
-                let _ = writeln!(
-                    s,
-                    "- … and {} more to upload",
-                    thousands((d.add.len() - SAMPLES) as u64)
-                );
-            }
-            for x in d.deletions().take(SAMPLES) {
-                let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));
-            }
-        }
-        let _ = writeln!(s, "\n</details>\n");
-        if out.len() + s.len() > LIMIT - RESERVE {
+        let _ = writeln!(body, "#### ⚠️ Needs attention: {}\n", parts.join(", "));
+    }
+    let sections =
+        attention
+            .iter()
+            .map(|r| section(r, &sources, false))
+            .chain(rest.iter().enumerate().map(|(i, r)| {
+                let mut s = String::new();
+                if i == 0 {
+                    s.push_str("#### Changes\n\n");
+                }
+                s.push_str(&section(r, &sources, true));
+                s
+            }));
+    for (i, s) in sections.enumerate() {
+        if out.len() + body.len() + s.len() > LIMIT - RESERVE {
             omitted = changed.len() - i;
             break;
         }
-        out.push_str(&s);
+        body.push_str(&s);
     }
+    out.push_str(&body);
     if omitted > 0 {
         let _ = writeln!(
             out,
-            "… {omitted} more changed resources are not shown to keep this under {} characters. \
-             The complete plan: `rapidata plan --format json`.",
+            "… {} not shown to keep this under {} characters. \
+             The complete plan: `rapidata plan --format json`.\n",
+            plural(
+                omitted as u64,
+                "more changed resource is",
+                "more changed resources are"
+            ),
             thousands(LIMIT as u64)
+        );
+    }
+    if plan.blocked().next().is_some() {
+        let _ = writeln!(
+            out,
+            "#### How to apply\n\nFix the blocked changes first: `{}` applies the rest and exits 1 while any remain.",
+            heading.apply_command
+        );
+    } else if plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "#### How to apply\n\nMerge this pull request: the workflow on the default branch runs \
+             `{} --auto-approve`. By hand: `{}` shows this plan again and asks before it changes anything \
+             (or `rapidata plan --out plan.json`, then `rapidata apply plan.json` applies exactly that plan).",
+            heading.apply_command, heading.apply_command
         );
     }
     out

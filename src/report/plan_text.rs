@@ -6,15 +6,23 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::style::{bytes, thousands, Style};
-use crate::manifest::{Origin, Project, Resource};
+use super::style::{bytes, plural, thousands, Style};
+use crate::manifest::{Asset, Datapoint, Origin, Project, Resource};
 use crate::plan::{Action, DatapointPlan, FieldChange, Plan, ResourcePlan, Summary};
 
 /// How many sample datapoints to show per change kind.
 pub const SAMPLES: usize = 3;
 
-/// Where each datapoint key of the project was declared, for samples.
-pub fn origins(project: &Project) -> HashMap<(String, String), Origin> {
+/// A datapoint as a reader recognises it, with where it was declared.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The explicit key, else the asset paths or URLs, else the first words of the text.
+    pub label: String,
+    pub origin: Origin,
+}
+
+/// Each datapoint key of the project, by (resource, key): its label and origin, for samples.
+pub fn sources(project: &Project) -> HashMap<(String, String), Source> {
     let mut m = HashMap::new();
     for r in &project.resources {
         let spec = match r {
@@ -23,28 +31,79 @@ pub fn origins(project: &Project) -> HashMap<(String, String), Origin> {
             _ => continue,
         };
         for dp in &spec.datapoints {
-            m.insert((r.name().to_string(), dp.key.clone()), dp.origin.clone());
+            m.insert(
+                (r.name().to_string(), dp.key.clone()),
+                Source {
+                    label: label(dp, &project.root),
+                    origin: dp.origin.clone(),
+                },
+            );
         }
     }
     m
 }
 
+/// How many words of a text asset name it in a plan.
+const WORDS: usize = 6;
+
+/// "images/cat.png", "images/a.png vs images/b.png", "\"The food was great and the…\"".
+pub fn label(dp: &Datapoint, root: &std::path::Path) -> String {
+    if dp.explicit_key {
+        return dp.key.clone();
+    }
+    let one = |a: &Asset| match a {
+        Asset::File { path, .. } => path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string(),
+        Asset::Url(u) => crate::manifest::redact::mask_url_userinfo(u),
+        Asset::Text(t) => first_words(t),
+    };
+    let mut out = dp.assets.iter().map(one).collect::<Vec<_>>().join(" vs ");
+    if out.is_empty() {
+        out = dp.key.clone();
+    }
+    out
+}
+
+/// The first words of a text, quoted, on one line, with an ellipsis when cut.
+pub fn first_words(t: &str) -> String {
+    let words: Vec<&str> = t.split_whitespace().collect();
+    let mut s: String = words
+        .iter()
+        .take(WORDS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cut = words.len() > WORDS;
+    if s.chars().count() > 60 {
+        s = s.chars().take(60).collect();
+        cut = true;
+    }
+    format!("\"{s}{}\"", if cut { "…" } else { "" })
+}
+
 pub fn summary_line(s: &Summary) -> String {
+    let n = |v: usize| thousands(v as u64);
     let mut line = format!(
         "Plan: {} to create, {} to change, {} to replace, {} to delete",
-        s.create, s.change, s.replace, s.delete
+        n(s.create),
+        n(s.change),
+        n(s.replace),
+        n(s.delete)
     );
     if s.pause_resume > 0 {
-        let _ = write!(line, ", {} to pause or resume", s.pause_resume);
+        let _ = write!(line, ", {} to pause or resume", n(s.pause_resume));
     }
     if s.blocked > 0 {
-        let _ = write!(line, ", {} blocked", s.blocked);
+        let _ = write!(line, ", {} blocked", n(s.blocked));
     }
     let _ = write!(
         line,
-        "; {} datapoints to upload ({} assets, {}), {} to remove.",
-        thousands(s.upload),
-        thousands(s.upload_assets),
+        "; {} to upload ({}, {}), {} to remove.",
+        plural(s.upload, "datapoint", "datapoints"),
+        plural(s.upload_assets, "asset", "assets"),
         bytes(s.upload_bytes),
         thousands(s.remove)
     );
@@ -68,9 +127,9 @@ pub fn verb(a: Action) -> &'static str {
 /// One line per datapoint change kind, e.g. "+12 to upload (12 assets, 3.2 KiB), -1 ...".
 pub fn datapoint_counts(d: &DatapointPlan) -> String {
     let mut parts = vec![format!(
-        "{} to upload ({} assets, {})",
+        "{} to upload ({}, {})",
         thousands(d.add.len() as u64),
-        thousands(d.upload_assets),
+        plural(d.upload_assets, "asset", "assets"),
         bytes(d.upload_bytes)
     )];
     if d.carried_over > 0 || d.dropped > 0 {
@@ -166,7 +225,7 @@ pub fn field_change(style: &Style, c: &FieldChange, indent: &str) -> String {
 }
 
 pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
-    let origins = origins(project);
+    let sources = sources(project);
     let mut out = String::new();
     let mut shown = 0;
     for r in &plan.resources {
@@ -211,11 +270,16 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
             if d.has_changes() || d.orphaned > 0 || d.carried_over > 0 {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
                 for k in d.add.iter().take(SAMPLES) {
-                    let at = origins
-                        .get(&(r.name.clone(), k.clone()))
-                        .map(|o| format!(" ({o})"))
-                        .unwrap_or_default();
-                    let _ = writeln!(out, "        {} {k}{}", style.green("+"), style.dim(&at));
+                    let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
+                        Some(s) => (s.label.clone(), format!(" ({})", s.origin)),
+                        None => (k.clone(), String::new()),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "        {} {label}{}",
+                        style.green("+"),
+                        style.dim(&at)
+                    );
                 }
                 if d.add.len() > SAMPLES {
                     let _ = writeln!(
