@@ -524,7 +524,7 @@ impl Executor<'_> {
             match self.client.create_dataset_group(dataset_id, &body).await {
                 Ok(()) => {}
                 // Made by an earlier, interrupted run.
-                Err(e) if e.reason().contains("already exists") => {}
+                Err(e) if e.is_conflict_on("group") => {}
                 Err(e) => {
                     out.resource_errors += 1;
                     out.notes
@@ -558,10 +558,8 @@ impl Executor<'_> {
     }
 }
 
-/// A resource-level error for notes: what we were doing, the reason, the trace id.
+/// A resource-level error for notes: what we were doing, the reason, the trace id (once:
+/// the error's message carries it).
 fn describe(doing: &str, e: &ApiError) -> String {
-    match e.trace_id() {
-        Some(t) => format!("{doing} failed: {e} (trace id {t})"),
-        None => format!("{doing} failed: {e}"),
-    }
+    format!("{doing} failed: {e}")
 }

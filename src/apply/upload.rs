@@ -36,7 +36,7 @@ impl From<&ApiError> for AssetFailure {
             trace_id: e.trace_id().map(str::to_string),
             stage: e.stage().map(str::to_string),
             http_status: e.http_status(),
-            permanent: !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. }),
+            permanent: e.is_permanent(),
         }
     }
 }
@@ -167,7 +167,7 @@ impl UploadTask<'_> {
             .create_datapoint(self.dataset_id, &body)
             .await
             .map_err(|e| {
-                let permanent = !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. });
+                let permanent = e.is_permanent();
                 let mut f = self.failure(dp, e.kind(), e.reason(), permanent);
                 f.trace_id = e.trace_id().map(str::to_string);
                 f.http_status = e.http_status();
@@ -252,9 +252,10 @@ impl UploadTask<'_> {
                                 message,
                                 stage,
                                 upstream_http_status,
+                                trace_id,
                             }) => Err(AssetFailure {
                                 message: message.clone(),
-                                trace_id: None,
+                                trace_id: trace_id.clone(),
                                 stage: stage.clone(),
                                 http_status: *upstream_http_status,
                                 permanent: true,

@@ -199,8 +199,18 @@ impl TokenProvider {
                             t.expires_in.map(|s| now_secs() + s),
                         ));
                     }
-                    if !matches!(status, 429 | 502 | 503 | 504) || attempt >= self.retry.max_retries
+                    let retryable = matches!(status, 429 | 502 | 503 | 504);
+                    if matches!(status, 408 | 429 | 500..=599)
+                        && (!retryable || attempt >= self.retry.max_retries)
                     {
+                        // Busy or failing, not a verdict on the credentials: transient.
+                        return Err(AuthError::TokenUnavailable {
+                            url: self.token_url.clone(),
+                            status,
+                            attempts: attempt + 1,
+                        });
+                    }
+                    if !retryable {
                         let e: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
                         return Err(AuthError::TokenRejected {
                             status,

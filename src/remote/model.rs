@@ -86,5 +86,7 @@ pub enum UrlUpload {
         message: String,
         stage: Option<String>,
         upstream_http_status: Option<u16>,
+        /// The trace id of the answer that reported the failure (the items carry none).
+        trace_id: Option<String>,
     },
 }

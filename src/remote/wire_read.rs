@@ -132,6 +132,7 @@ pub(crate) fn url_result(item: &Value) -> Option<(String, UrlUpload)> {
             message: s(item, "errorMessage").unwrap_or_else(|| format!("upload status {status}")),
             stage: s(item, "stage"),
             upstream_http_status: u(item, "upstreamHttpStatus").and_then(|n| u16::try_from(n).ok()),
+            trace_id: None,
         },
     };
     Some((url, outcome))
