@@ -16,7 +16,7 @@ use crate::manifest::{AudienceRef, Datapoint, LabelingSpec, Project, Resource, R
 use crate::plan::observe::{observe_audience, observe_definition, observe_order};
 use crate::plan::{dataset_name, Action, DatapointPlan, Plan, ResourcePlan};
 use crate::remote::{wire_build, ApiError, Client};
-use crate::report::failures::FailureRecord;
+use crate::report::failures::{FailureRecord, StepFailure};
 
 pub type ResourceId = (ResourceKind, String);
 
@@ -28,6 +28,8 @@ pub struct RoundOutcome {
     pub notes: BTreeMap<ResourceId, Vec<String>>,
     /// Whether any resource-level step failed (the round did not do all it could).
     pub resource_errors: usize,
+    /// The resource-level failures, for the report.
+    pub resource_failures: Vec<FailureRecord>,
 }
 
 pub struct Executor<'a> {
@@ -94,12 +96,8 @@ impl Executor<'_> {
                 break;
             }
             if rp.action == Action::Delete {
-                if let Err(msg) = self.delete(rp).await {
-                    out.notes
-                        .entry((rp.kind, rp.name.clone()))
-                        .or_default()
-                        .push(msg);
-                    out.resource_errors += 1;
+                if let Err(f) = self.delete(rp).await {
+                    self.record_failure(&mut out, rp.kind, &rp.name, f);
                 }
                 continue;
             }
@@ -134,9 +132,10 @@ impl Executor<'_> {
                             (None, _, _) => Err(format!(
                                 "not assigned: job definition `{}` does not exist yet",
                                 j.definition
-                            )),
+                            )
+                            .into()),
                             (_, None, _) => {
-                                Err("not assigned: its audience does not exist yet".to_string())
+                                Err("not assigned: its audience does not exist yet".into())
                             }
                             (_, _, Some(r)) if !r.within() => {
                                 out.notes.entry(id.clone()).or_default().push(format!(
@@ -165,11 +164,9 @@ impl Executor<'_> {
                     }
                 }
             };
-            if let Err(msg) = result {
-                self.progress
-                    .step(&format!("{} {}: {msg}", rp.kind, rp.name));
-                out.notes.entry(id).or_default().push(msg);
-                out.resource_errors += 1;
+            if let Err(f) = result {
+                self.progress.step(&format!("{} {}: {f}", rp.kind, rp.name));
+                self.record_failure(&mut out, id.0, &id.1, f);
             }
         }
         out
@@ -177,12 +174,12 @@ impl Executor<'_> {
 
     /// Delete a remote resource the manifests no longer have (only job definitions can be
     /// deleted through the API).
-    async fn delete(&self, rp: &ResourcePlan) -> Result<(), String> {
+    async fn delete(&self, rp: &ResourcePlan) -> Result<(), StepFailure> {
         let Some(id) = &rp.remote_id else {
             return Ok(());
         };
         if rp.kind != ResourceKind::JobDefinition {
-            return Err(format!("the API cannot delete a {}", rp.kind));
+            return Err(format!("the API cannot delete a {}", rp.kind).into());
         }
         self.client
             .delete_job_definition(id)
@@ -198,7 +195,7 @@ impl Executor<'_> {
         rp: &ResourcePlan,
         a: &crate::manifest::Audience,
         ids: &mut HashMap<String, String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepFailure> {
         if rp.action != Action::Create {
             return Ok(());
         }
@@ -236,7 +233,7 @@ impl Executor<'_> {
         ids: &mut HashMap<String, String>,
         rates: &mut HashMap<String, Rate>,
         out: &mut RoundOutcome,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepFailure> {
         let total = spec.datapoints.len() as u64;
         let planned_missing = rp.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
         let tolerance = spec.failure_tolerance;
@@ -311,7 +308,7 @@ impl Executor<'_> {
         &self,
         name: &str,
         spec: &LabelingSpec,
-    ) -> Result<(String, String), String> {
+    ) -> Result<(String, String), StepFailure> {
         let ds = self
             .client
             .create_dataset(
@@ -344,7 +341,7 @@ impl Executor<'_> {
         spec: &LabelingSpec,
         run: bool,
         out: &mut RoundOutcome,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepFailure> {
         let mut order_id = rp.remote_id.clone();
         let mut dataset_id = rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone());
         if rp.action == Action::Create {
@@ -505,13 +502,8 @@ impl Executor<'_> {
                 Some(a) => match self.upload_one(a).await {
                     Ok(name) => name,
                     Err(e) => {
-                        out.notes
-                            .entry((kind, name.to_string()))
-                            .or_default()
-                            .push(describe(
-                                &format!("uploading the context asset of group `{group}`"),
-                                &e,
-                            ));
+                        let doing = format!("uploading the context asset of group `{group}`");
+                        self.record_failure(out, kind, name, describe(&doing, &e));
                         continue;
                     }
                 },
@@ -526,14 +518,8 @@ impl Executor<'_> {
                 // Made by an earlier, interrupted run.
                 Err(e) if e.is_conflict_on("group") => {}
                 Err(e) => {
-                    out.resource_errors += 1;
-                    out.notes
-                        .entry((kind, name.to_string()))
-                        .or_default()
-                        .push(describe(
-                            &format!("creating the context of group `{group}`"),
-                            &e,
-                        ));
+                    let doing = format!("creating the context of group `{group}`");
+                    self.record_failure(out, kind, name, describe(&doing, &e));
                 }
             }
         }
@@ -558,8 +544,28 @@ impl Executor<'_> {
     }
 }
 
-/// A resource-level error for notes: what we were doing, the reason, the trace id (once:
-/// the error's message carries it).
-fn describe(doing: &str, e: &ApiError) -> String {
-    format!("{doing} failed: {e}")
+/// A resource-level error: what we were doing, the reason, the trace id (once: the
+/// error's message already carries it).
+fn describe(doing: &str, e: &ApiError) -> StepFailure {
+    StepFailure::api(doing, e)
+}
+
+impl Executor<'_> {
+    /// A resource-level failure: a note for people and a record for the report.
+    fn record_failure(
+        &self,
+        out: &mut RoundOutcome,
+        kind: ResourceKind,
+        name: &str,
+        f: StepFailure,
+    ) {
+        let origin = self.resource(kind, name).map(Resource::origin);
+        out.resource_failures
+            .push(FailureRecord::resource(kind, name, origin, &f));
+        out.notes
+            .entry((kind, name.to_string()))
+            .or_default()
+            .push(f.message);
+        out.resource_errors += 1;
+    }
 }

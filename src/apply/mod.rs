@@ -82,6 +82,11 @@ pub async fn apply(
     let api = first.api.clone();
     let requests_before = client.stats().requests;
     let mut last_failure: HashMap<FailureKey, FailureRecord> = HashMap::new();
+    // The resource-level failures of the last round (each round attempts every resource
+    // still to do, so an earlier round's failure is either repeated or fixed).
+    let mut resource_failures: Vec<FailureRecord> = Vec::new();
+    // Set when an observation failed: apply stops and reports what it knows.
+    let mut error: Option<String> = None;
     let mut permanent: HashSet<FailureKey> = HashSet::new();
     let mut notes: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
     let mut plan = first;
@@ -103,18 +108,18 @@ pub async fn apply(
             let key = (
                 f.item.resource_kind,
                 f.item.resource.clone(),
-                f.item.key.clone(),
+                f.item.key.clone().unwrap_or_default(),
             );
             if f.permanent {
                 permanent.insert(key.clone());
             }
             last_failure.insert(key, f);
         }
+        resource_failures = out.resource_failures;
         notes = out.notes;
-        if cancel.is_cancelled() {
-            break;
-        }
-        if rounds < options.max_rounds {
+        // Even when interrupted, observe once more: the report's counts are what the
+        // remote holds, not what the plan before this round expected.
+        if rounds < options.max_rounds && !cancel.is_cancelled() {
             let pause = options
                 .round_backoff
                 .saturating_mul(1 << (rounds - 1).min(6));
@@ -123,7 +128,15 @@ pub async fn apply(
                 cancel.sleep(pause).await;
             }
         }
-        let next = make_plan(client, project, plan_options, &api).await?;
+        let next = match make_plan(client, project, plan_options, &api).await {
+            Ok(next) => next,
+            Err(e) => {
+                error = Some(format!(
+                    "observing the remote after round {rounds} failed, so apply stopped (the counts are from the observation before that round): {e}"
+                ));
+                break;
+            }
+        };
         // No progress and nothing left that a retry could fix: stop early.
         let stuck = next.resources == plan.resources
             && out.resource_errors == 0
@@ -158,7 +171,23 @@ pub async fn apply(
             &b.item.key,
         ))
     });
-    let resources = outcomes(project, &plan, &mut notes);
+    // Resource-level failures of resources still not done: a later round may have fixed
+    // them.
+    let pending: HashSet<(ResourceKind, String)> = plan
+        .resources
+        .iter()
+        .filter(|r| {
+            !matches!(r.action, Action::NoChange | Action::UpdateData)
+                || r.datapoints.as_ref().is_some_and(|d| !d.add.is_empty())
+        })
+        .map(|r| (r.kind, r.name.clone()))
+        .collect();
+    failures.extend(
+        resource_failures
+            .into_iter()
+            .filter(|f| pending.contains(&(f.item.resource_kind, f.item.resource.clone()))),
+    );
+    let resources = outcomes(project, &plan, &failures, &mut notes);
     let mut failures_by_reason: BTreeMap<String, u64> = BTreeMap::new();
     for f in &failures {
         *failures_by_reason
@@ -171,8 +200,9 @@ pub async fn apply(
         started_at,
         finished_at: chrono::Utc::now(),
         rounds,
-        converged: !plan.has_changes() && !interrupted,
+        converged: !plan.has_changes() && !interrupted && error.is_none(),
         interrupted,
+        error,
         requests: client.stats().requests.saturating_sub(requests_before),
         resources,
         failures_by_reason,
@@ -205,6 +235,7 @@ fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
 fn outcomes(
     project: &Project,
     plan: &Plan,
+    failures: &[FailureRecord],
     notes: &mut BTreeMap<(ResourceKind, String), Vec<String>>,
 ) -> Vec<ResourceOutcome> {
     plan.resources
@@ -222,12 +253,20 @@ fn outcomes(
                 _ => None,
             });
             let desired = spec.map_or(0, |s| s.datapoints.len() as u64);
-            let failed = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
+            let missing = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
+            let failed = failures
+                .iter()
+                .filter(|f| {
+                    f.item.key.is_some()
+                        && f.item.resource_kind == r.kind
+                        && f.item.resource == r.name
+                })
+                .count() as u64;
             let tolerance = spec.map_or(0.0, |s| s.failure_tolerance);
             let rate = if desired == 0 {
                 0.0
             } else {
-                failed as f64 / desired as f64
+                missing as f64 / desired as f64
             };
             let mut n = notes.remove(&(r.kind, r.name.clone())).unwrap_or_default();
             if r.action == Action::Blocked {
@@ -240,7 +279,8 @@ fn outcomes(
                 name: r.name.clone(),
                 remote_id: r.remote_id.clone(),
                 desired,
-                present: desired.saturating_sub(failed),
+                present: desired.saturating_sub(missing),
+                missing,
                 failed,
                 failure_rate: rate,
                 failure_tolerance: tolerance,

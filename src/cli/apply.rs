@@ -3,6 +3,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -12,12 +14,13 @@ use super::plan::SelectArgs;
 use super::{ColorChoice, RemoteArgs};
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
 use crate::plan::{make_plan, staleness, PlanOptions, SavedPlan};
+use crate::report::failures::ApplyReport;
 use crate::report::progress::{Bars, Lines};
 use crate::report::{apply_text, plan_text};
 
 /// Exit code when apply ran but failures remain (the report says which).
 pub const EXIT_FAILURES: u8 = 3;
-/// Exit code when interrupted with Ctrl-C.
+/// Exit code when interrupted with Ctrl-C (SIGTERM: 143).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, clap::Args)]
@@ -38,7 +41,7 @@ pub struct ApplyArgs {
     /// Observe-and-apply rounds before giving up on what is still missing.
     #[arg(long, default_value_t = 3)]
     pub max_rounds: u32,
-    /// Also write the JSON report here (it always goes under `.rapidata/reports/`).
+    /// Also write the JSON report here (a new one always goes under `.rapidata/reports/`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Only errors and the final result.
@@ -88,7 +91,19 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
         let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
-        let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;
+        let started_at = chrono::Utc::now();
+        let reports = Reports { dir: root.join(".rapidata").join("reports"), extra: args.report.as_deref() };
+        let plan = match make_plan(&conn.client, &project, &opts, &conn.api).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                // Nothing was observed or changed, but the run still leaves its report.
+                let report = ApplyReport::not_started(&conn.api, started_at, format!("observing the remote failed: {e}"));
+                if let Err(w) = reports.write(&report) {
+                    eprintln!("warning: {w:#}");
+                }
+                return Err(e.into());
+            }
+        };
         if let Some(s) = &saved {
             let why = staleness(&s.plan, &plan);
             if !why.is_empty() {
@@ -101,22 +116,13 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         if !args.quiet || !plan.has_changes() {
             eprint!("{}", plan_text::render(&plan, &project, &style));
         }
-        if !plan.has_changes() {
-            return Ok(ExitCode::SUCCESS);
-        }
-        if !args.auto_approve && saved.is_none() && !confirm()? {
+        if plan.has_changes() && !args.auto_approve && saved.is_none() && !confirm()? {
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(ExitCode::from(1));
         }
         let cancel = Cancel::new();
-        let on_signal = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nStopping: no new uploads start; waiting for those in flight. A re-run continues from here.");
-                on_signal.cancel();
-            }
-        });
-        let progress: Box<dyn ApplyProgress> = if args.quiet {
+        let signal = watch_signals(cancel.clone())?;
+        let progress: Box<dyn ApplyProgress> = if args.quiet || !plan.has_changes() {
             Box::new(Silent)
         } else if std::io::stderr().is_terminal() {
             Box::new(Bars::new())
@@ -124,24 +130,96 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             Box::new(Lines::new(Duration::from_secs(5)))
         };
         let options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
+        // With nothing to change this runs no round and reports what the remote holds:
+        // the report is written on every run, as the README says.
         let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, progress.as_ref(), &cancel).await?;
         let report = &outcome.report;
-        let stamp = report.started_at.format("%Y%m%dT%H%M%SZ");
-        let default_path = root.join(".rapidata").join("reports").join(format!("apply-{stamp}.json"));
-        report.write(&default_path).with_context(|| format!("writing the report to {}", default_path.display()))?;
-        if let Some(p) = &args.report {
-            report.write(p).with_context(|| format!("writing the report to {}", p.display()))?;
+        let written = reports.write(report)?;
+        if report.rounds > 0 || !report.converged {
+            eprint!("{}", apply_text::render(report, &style));
         }
-        eprint!("{}", apply_text::render(report, &style));
-        eprintln!("Report: {}", args.report.as_deref().unwrap_or(&default_path).display());
+        eprintln!("Report: {}", written.display());
         Ok(if report.interrupted {
-            ExitCode::from(EXIT_INTERRUPTED)
+            ExitCode::from(signal.exit_code())
         } else if report.converged {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(EXIT_FAILURES)
         })
     })
+}
+
+/// Where reports go: always a new file under `.rapidata/reports/`, plus `--report FILE`.
+struct Reports<'a> {
+    dir: PathBuf,
+    extra: Option<&'a Path>,
+}
+
+impl Reports<'_> {
+    /// Writes both; returns the path to show (`--report FILE` when given).
+    fn write(&self, report: &ApplyReport) -> anyhow::Result<PathBuf> {
+        let own = report
+            .write_new(&self.dir)
+            .with_context(|| format!("writing the report under {}", self.dir.display()))?;
+        match self.extra {
+            Some(p) => {
+                report
+                    .write(p)
+                    .with_context(|| format!("writing the report to {}", p.display()))?;
+                Ok(p.to_path_buf())
+            }
+            None => Ok(own),
+        }
+    }
+}
+
+/// Which signal stopped the run (0 while none has).
+#[derive(Clone, Default)]
+struct Signal(Arc<AtomicU8>);
+
+impl Signal {
+    /// 128 + the signal number, as shells report it; 130 (SIGINT) by default.
+    fn exit_code(&self) -> u8 {
+        match self.0.load(Ordering::SeqCst) {
+            0 => EXIT_INTERRUPTED,
+            n => 128 + n,
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM (CI cancelling a job, `kill`) stop the run the same way:
+/// no new work starts, requests in flight finish, the remote is observed once more and the
+/// report is written. A second signal ends the process at once.
+fn watch_signals(cancel: Cancel) -> anyhow::Result<Signal> {
+    let signal = Signal::default();
+    let seen = signal.clone();
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn(async move {
+        loop {
+            #[cfg(unix)]
+            let number = tokio::select! {
+                r = tokio::signal::ctrl_c() => { if r.is_err() { return; } 2 }
+                r = term.recv() => { if r.is_none() { return; } 15 }
+            };
+            #[cfg(not(unix))]
+            let number = {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                2
+            };
+            if cancel.is_cancelled() {
+                eprintln!("\nStopped at once; the report of this run is not written. A re-run continues from here.");
+                std::process::exit(i32::from(128 + number));
+            }
+            seen.0.store(number, Ordering::SeqCst);
+            eprintln!("\nStopping: no new uploads start; waiting for those in flight, then writing the report (signal again to stop at once). A re-run continues from here.");
+            cancel.cancel();
+        }
+    });
+    Ok(signal)
 }
 
 fn confirm() -> anyhow::Result<bool> {
