@@ -104,7 +104,7 @@ async fn a_failed_resource_is_a_failure_in_the_report() {
 #[tokio::test]
 async fn http_500_on_creates_is_observed_then_retried_never_duplicated() {
     // A third of the datapoint creates answer 500: outcome unknown, so not re-sent; the next
-    // observation finds them missing and the next round creates them.
+    // observation finds them missing and a later round creates them.
     let env = env(faults(vec![fault(
         "POST /dataset/{datasetId}/datapoint",
         500,
@@ -139,8 +139,29 @@ async fn http_500_on_creates_is_observed_then_retried_never_duplicated() {
         "counts from the observation after the round"
     );
 
-    let out = apply_with(&env, &project, 6, &Cancel::new()).await;
+    // The next apply: its first round meets a server failing every create with 500, then
+    // the server recovers. Round 2 must retry them (they were never permanent), each once.
+    let missing = definition(r).missing;
+    assert!(missing > 0);
+    let route = "POST /dataset/{datasetId}/datapoint";
+    env.emulator
+        .set_faults(faults(vec![fault(route, 500, 1.0)]));
+    env.emulator.reset_stats();
+    let recover = async {
+        while env.emulator.stats().get(route) < missing {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        env.emulator.set_faults(FaultPlan::default());
+    };
+    let cancel = Cancel::new();
+    let (out, ()) = tokio::join!(apply_with(&env, &project, 2, &cancel), recover);
     assert!(out.converged(), "{:#?}", out.report);
+    assert_eq!(out.report.rounds, 2);
+    assert_eq!(
+        env.emulator.stats().get(route),
+        2 * missing,
+        "each create sent once in round 1 (500, not re-sent by the client) and once in round 2"
+    );
     let ds = dataset_of(&env.client, "animals").await;
     let counts = key_counts(&env.client, &ds).await;
     assert_eq!(counts.len(), 40);
