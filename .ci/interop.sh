@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the official Rapidata Python SDK (3.27.1, from PyPI) against a fresh emulator:
-# third_party/interop/sdk_conformance.py must report every check passed.
+# third_party/interop/sdk_conformance.py must report every check passed (check m parses the
+# results with RapidataResults.to_pandas(), hence pandas), and tests/emulator_support/results_pandas.py
+# must parse the results of every task type with it.
 # Env: SDK_VENV (default /tmp/rapidata-sdk-venv) to reuse a venv across runs.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 venv="${SDK_VENV:-/tmp/rapidata-sdk-venv}"
-if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("rapidata") != "3.27.1")' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import importlib.metadata as m, sys, pandas; sys.exit(m.version("rapidata") != "3.27.1")' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check rapidata==3.27.1
+  "$venv/bin/pip" install --quiet --disable-pip-version-check rapidata==3.27.1 pandas
 fi
 
 cargo build --quiet --bin rapidata
@@ -40,6 +42,9 @@ done
 
 status=0
 "$venv/bin/python" third_party/interop/sdk_conformance.py \
+  --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
+# The results document of every task type parses with the SDK's RapidataResults.to_pandas().
+"$venv/bin/python" tests/emulator_support/results_pandas.py \
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- emulator log ---" >&2; cat "$log" >&2

@@ -1,14 +1,16 @@
-//! Emulator throughput: datapoint creation over HTTP with concurrent clients, and reading a
-//! 1,000,000-datapoint dataset page by page.
+//! Emulator throughput: datapoint creation over HTTP with concurrent clients, reading a
+//! 1,000,000-datapoint dataset page by page, and the simulated labelers' read path (progress
+//! and results of an early-stopping job).
 //!
 //! `cargo bench --bench emulator` (env: `BENCH_CREATE_N` default 20000, `BENCH_CONCURRENCY`
-//! default 32, `BENCH_LIST_N` default 1000000, `BENCH_PAGE_SIZE` default the maximum, 1000).
+//! default 32, `BENCH_LIST_N` default 1000000, `BENCH_PAGE_SIZE` default the maximum, 1000,
+//! `BENCH_SIM_N` default 10000 datapoints in the simulated job).
 //! Client and server share the machine, so the numbers are end-to-end on this box.
 
 use std::time::Instant;
 
 use futures::StreamExt;
-use rapidata::emulator::{self, EmulatorConfig, FaultPlan, MAX_PAGE_SIZE};
+use rapidata::emulator::{self, EmulatorConfig, FaultPlan, Simulation, MAX_PAGE_SIZE};
 use serde_json::{json, Value};
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -42,6 +44,7 @@ async fn run() {
     let concurrency = env_u64("BENCH_CONCURRENCY", 32) as usize;
     let list_n = env_u64("BENCH_LIST_N", 1_000_000);
     let page_size = env_u64("BENCH_PAGE_SIZE", MAX_PAGE_SIZE);
+    let sim_n = env_u64("BENCH_SIM_N", 10_000);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let config = EmulatorConfig {
@@ -159,5 +162,81 @@ async fn run() {
         bytes as f64 / 1e6
     );
     assert_eq!(items, list_n, "every datapoint listed once");
+
+    // 3. Simulated labelers: an early-stopping job (votes simulated per datapoint) on the global
+    // audience, fast enough to complete within the measurement.
+    let sim_ds = new_dataset("bench-sim").await;
+    emu.bulk_insert_datapoints(&sim_ds, datapoint(0)["segments"].clone(), sim_n)
+        .await
+        .expect("bulk insert");
+    emu.set_simulation(Simulation {
+        responses_per_second: 1e9,
+        start_delay_ms: 0,
+        ..Simulation::default()
+    })
+    .expect("simulation");
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.expect("request");
+            assert!(resp.status().is_success(), "{}", resp.status());
+            resp.text().await.expect("body")
+        }
+    };
+    let workflow = json!({"_t": "SimpleWorkflow", "rapid": {"_t": "Classify", "asset": {"segment": "asset"},
+        "title": {"literal": "Yes?"}, "categories": {"segment": "answer_options"}}});
+    let def: Value = serde_json::from_str(
+        &send(
+            reqwest::Method::POST,
+            "/job/definition".into(),
+            Some(
+                json!({"definitionName": "bench-sim", "workflow": workflow, "datasetId": sim_ds,
+                "referee": {"_t": "EarlyStoppingReferee", "maxVotes": 15, "threshold": 0.95}}),
+            ),
+        )
+        .await,
+    )
+    .expect("definition");
+    let job: Value = serde_json::from_str(
+        &send(
+            reqwest::Method::POST,
+            "/job".into(),
+            Some(json!({"jobDefinitionId": def["definitionId"], "audienceId": "global"})),
+        )
+        .await,
+    )
+    .expect("job");
+    let job = job["jobId"].as_str().expect("jobId").to_string();
+    let started = Instant::now();
+    let first = send(reqwest::Method::GET, format!("/job/{job}/progress"), None).await;
+    let cold = started.elapsed().as_secs_f64() * 1e3;
+    let reads = 200;
+    let started = Instant::now();
+    for _ in 0..reads {
+        send(reqwest::Method::GET, format!("/job/{job}"), None).await;
+    }
+    let warm = started.elapsed().as_secs_f64() * 1e3 / reads as f64;
+    let started = Instant::now();
+    let doc = send(
+        reqwest::Method::GET,
+        format!("/job/{job}/download-results"),
+        None,
+    )
+    .await;
+    let results_ms = started.elapsed().as_secs_f64() * 1e3;
+    let progress: Value = serde_json::from_str(&first).expect("progress");
+    println!(
+        "simulation: {sim_n} datapoints, early stopping (max 15, 0.95): first progress {cold:.1} ms \
+         (simulates every datapoint's votes), GET /job {warm:.2} ms per read (cached), \
+         results {results_ms:.0} ms ({:.1} MB); {} responses instead of {}",
+        doc.len() as f64 / 1e6,
+        progress["responseCount"],
+        sim_n * 15
+    );
     emu.shutdown().await;
 }

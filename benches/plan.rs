@@ -100,9 +100,15 @@ fn main() {
     let project = load(&root);
     let c = client(&base, &id, &secret, apply::DEFAULT_PARALLELISM);
     let outcome = rt.block_on(async {
-        let first = make_plan(&c, &project, &PlanOptions::default(), &base)
-            .await
-            .unwrap();
+        let first = make_plan(
+            &c,
+            &project,
+            &PlanOptions::default(),
+            &base,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
         let opts = ApplyOptions {
             round_backoff: Duration::from_millis(100),
             ..Default::default()
@@ -113,6 +119,7 @@ fn main() {
             &PlanOptions::default(),
             &opts,
             first,
+            &plan::RecordStore::in_memory("x"),
             &Silent,
             &Cancel::new(),
         )
@@ -147,7 +154,9 @@ fn main() {
         let selection = opts.selection(&project);
         let selected =
             |r: &manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
-        let observed = rt.block_on(plan::observe(&c, &project, &selected)).unwrap();
+        let observed = rt
+            .block_on(plan::observe(&c, &project, &selected, &Default::default()))
+            .unwrap();
         let t2 = Instant::now();
         let p = plan::diff(&project, &observed, &opts, &base);
         let t3 = Instant::now();

@@ -1,13 +1,22 @@
-//! `cargo bench --bench validate`: load (= `rapidata validate`) a manifest with 100,000
-//! JSONL datapoints over 10,000 local image files, first without the hash cache (every
-//! file read and hashed), then with it (no file read), printing wall time and peak RSS.
+//! `cargo bench --bench validate`:
+//! 1. documents per file: one manifest file of N documents (N = 5,000 .. 40,000, set with
+//!    `DOCS=5000,10000,...`), each behind a comment and blank lines; prints wall and CPU
+//!    time per N and per 1,000 documents. Linear means the per-1,000 time stays flat;
+//!    the target is 40,000 documents under 2 s.
+//! 2. load (= `rapidata validate`) a manifest with 100,000 JSONL datapoints over 10,000
+//!    local image files, first without the hash cache (every file read and hashed), then
+//!    with it (no file read), printing wall time and peak RSS. `DOCS_ONLY=1` skips it.
 //!
 //! Peak RSS is VmHWM from /proc/self/status, reset between phases through
 //! /proc/self/clear_refs (Linux); elsewhere it prints "n/a".
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use common::{env_list, env_usize, secs, self_cpu, verdict};
 
 use rapidata::manifest::{load_with_stats, LoadOptions};
 
@@ -77,8 +86,67 @@ fn run(label: &str, dir: &Path, cache: &Path) {
     );
 }
 
+/// One manifest file with `n` Audience documents; returns the load's wall and CPU time.
+fn documents_per_file(n: usize) -> (f64, f64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::with_capacity(n * 160);
+    for i in 0..n {
+        text.push_str(&format!(
+            "# audience {i}\n\napiVersion: rapidata.ai/v1\nkind: Audience\nname: audience-{i}\nfilters:\n  - {{_t: CountryFilter, countries: [DE]}}\n\n---\n"
+        ));
+    }
+    let file = tmp.path().join("many.yaml");
+    std::fs::write(&file, text).unwrap();
+    let opts = LoadOptions {
+        no_cache: true,
+        ..LoadOptions::default()
+    };
+    let cpu = self_cpu();
+    let t = Instant::now();
+    let (res, stats) = load_with_stats(&[file], &opts);
+    let wall = secs(t.elapsed());
+    let cpu = secs(self_cpu() - cpu);
+    let project = res.unwrap_or_else(|d| panic!("benchmark manifest invalid:\n{d}"));
+    assert_eq!(project.resources.len(), n);
+    assert_eq!(stats.resources, n);
+    (wall, cpu)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing to filter here.
+    println!("documents per file (one manifest file, Audience documents):");
+    let mut per_k = Vec::new();
+    let mut at_40k = None;
+    for n in env_list("DOCS", &[5_000, 10_000, 20_000, 40_000]) {
+        let (wall, cpu) = documents_per_file(n);
+        let k = n as f64 / 1000.0;
+        per_k.push(cpu / k);
+        if n == 40_000 {
+            at_40k = Some(wall);
+        }
+        println!(
+            "  {n:>6} documents   wall {wall:>6.2} s   cpu {cpu:>6.2} s   cpu per 1,000 documents {:>6.1} ms",
+            cpu / k * 1000.0
+        );
+    }
+    if let (Some(min), Some(max)) = (
+        per_k.iter().cloned().reduce(f64::min),
+        per_k.iter().cloned().reduce(f64::max),
+    ) {
+        println!(
+            "  cpu per 1,000 documents varies {:.2}x from smallest to largest N (linear: about 1x; quadratic doubles with N)",
+            max / min
+        );
+    }
+    if let Some(wall) = at_40k {
+        println!(
+            "  40,000 documents in {wall:.2} s (target < 2 s): {}",
+            verdict(wall < 2.0)
+        );
+    }
+    if env_usize("DOCS_ONLY", 0) == 1 {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let t = Instant::now();
     generate(tmp.path());

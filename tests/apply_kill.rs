@@ -102,15 +102,27 @@ async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
         },
     );
     let mut child = apply_cmd(&env, &root).spawn().unwrap();
-    // Let it get into the uploads (definition and dataset are created first).
+    // Let it get into the uploads. The dataset comes first and the definition only once
+    // its datapoints are in (the SDK's order); apply records the dataset it is filling.
+    let record = root.join(".rapidata/recorded.json");
     let ds = loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        if let Ok(defs) = env.client.find_job_definitions("animals").await {
-            if let Some(d) = defs.first() {
-                let ds = env.client.latest_revision(&d.id).await.unwrap().dataset_id;
-                if !env.client.list_datapoints(&ds).await.unwrap().is_empty() {
-                    break ds;
-                }
+        let Ok(bytes) = std::fs::read(&record) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        let found = v.as_object().and_then(|apis| {
+            apis.values().find_map(|r| {
+                r["pendingDatasets"]["JobDefinition/animals"]["datasetId"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+        });
+        if let Some(ds) = found {
+            if !env.client.list_datapoints(&ds).await.unwrap().is_empty() {
+                break ds;
             }
         }
     };
@@ -141,6 +153,11 @@ async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
     .await
     .unwrap();
     assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        dataset_of(&env.client, "animals").await,
+        ds,
+        "the re-run resumed the interrupted dataset instead of starting another"
+    );
     let counts = key_counts(&env.client, &ds).await;
     assert_eq!(counts.len(), 300);
     assert!(counts.values().all(|&n| n == 1));

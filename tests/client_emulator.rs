@@ -66,17 +66,24 @@ async fn every_operation_round_trips_through_the_emulator() {
     let mut listed = client.list_datapoints(&ds).await.unwrap();
     listed.sort_by(|a, b| a.key.cmp(&b.key));
     assert_eq!(
+        listed[0].files.len(),
+        1,
+        "the uploaded file is known for reuse"
+    );
+    assert_eq!(
         listed,
         vec![
             RemoteDatapoint {
                 id: id1.clone(),
                 key: Some("cat".into()),
-                fingerprint: Some("fp-cat".into())
+                fingerprint: Some("fp-cat".into()),
+                files: listed[0].files.clone(),
             },
             RemoteDatapoint {
                 id: id2.clone(),
                 key: Some("txt".into()),
-                fingerprint: Some("fp-txt".into())
+                fingerprint: Some("fp-txt".into()),
+                files: Vec::new(),
             },
         ]
     );
@@ -171,7 +178,8 @@ async fn every_operation_round_trips_through_the_emulator() {
         .unwrap();
     let o = client.get_order(&order).await.unwrap();
     assert_eq!(o.name, "e2e-order");
-    assert_eq!(o.dataset_id.as_deref(), Some(order_ds.as_str()));
+    // `GET /order/{id}` has no `datasetId` (fact 16): only the create response says.
+    assert_eq!(o.dataset_id, None);
     client.submit_order(&order).await.unwrap();
     let orders = client.find_orders("e2e-order").await.unwrap();
     assert_eq!(orders.len(), 1);

@@ -407,7 +407,7 @@ async fn deleting_what_is_gone_is_ok() {
 }
 
 fn datapoint_item(i: usize) -> serde_json::Value {
-    let metadata = if i % 5 == 0 {
+    let metadata = if i.is_multiple_of(5) {
         json!({})
     } else {
         json!({
@@ -456,7 +456,8 @@ async fn list_datapoints_reads_every_page_and_extracts_identity() {
         RemoteDatapoint {
             id: "dp1".into(),
             key: Some("key-1".into()),
-            fingerprint: Some("fp-1".into())
+            fingerprint: Some("fp-1".into()),
+            files: vec!["f".into()],
         }
     );
     assert_eq!(dps[0].key, None, "no metadata → unmanaged");

@@ -1,6 +1,7 @@
 //! Contract test: every endpoint the emulator serves answers with bodies that validate against
-//! the response schemas of `third_party/api/contract-3.27.1.json`, with the right content
-//! types, and every endpoint of the contract is served.
+//! the response schemas of `third_party/api/contract-3.27.1.json` and carry no field those
+//! schemas do not declare, with the right content types, and every endpoint of the contract
+//! is served.
 
 mod emulator_support;
 
@@ -26,8 +27,19 @@ fn check(covered: &mut BTreeSet<String>, endpoint: &str, a: &Answer) {
         let schema = contract
             .response_schema(endpoint, status)
             .unwrap_or_else(|| panic!("{endpoint}: no schema for {status}"));
-        let errs = contract.validate(schema, &a.body);
-        assert!(errs.is_empty(), "{endpoint} {status}: {errs:?}\n{}", a.raw);
+        if schema["format"] == "binary" {
+            // A file download (results): the document of understanding_the_results.md.
+            assert_results_document(&a.body);
+        } else {
+            let errs = contract.validate(schema, &a.body);
+            assert!(errs.is_empty(), "{endpoint} {status}: {errs:?}\n{}", a.raw);
+            let extra = contract.undeclared(schema, &a.body);
+            assert!(
+                extra.is_empty(),
+                "{endpoint} {status}: fields the contract does not declare: {extra:?}\n{}",
+                a.raw
+            );
+        }
     } else {
         assert_problem(a, status);
     }
@@ -321,6 +333,8 @@ async fn every_endpoint_answers_on_contract() {
         &api.get("/orders?order_name%5Bcontains%5D=contract").await,
     );
 
+    lifecycle(&api, &mut c, &ds, &def, &aud, &job, &order, &file_name).await;
+
     check(
         &mut c,
         "DELETE /job/definition/{definitionId}",
@@ -399,4 +413,242 @@ fn path_matches(template: &str, path: &str) -> bool {
         && t.iter()
             .zip(&p)
             .all(|(a, b)| a == b || (a.starts_with('{') && a.ends_with('}')))
+}
+
+/// The v2 lifecycle endpoints (contract facts 12-19).
+#[allow(clippy::too_many_arguments)]
+async fn lifecycle(
+    api: &Api,
+    c: &mut BTreeSet<String>,
+    ds: &str,
+    def: &str,
+    aud: &str,
+    job: &str,
+    order: &str,
+    file_name: &str,
+) {
+    check(
+        c,
+        "PATCH /dataset/{datasetId}/name",
+        &api.patch(&format!("/dataset/{ds}/name"), json!({"name": "renamed"}))
+            .await,
+    );
+    check(
+        c,
+        "PATCH /dataset/{datasetId}/name",
+        &api.patch("/dataset/nope/name", json!({"name": "x"})).await,
+    );
+    assert_eq!(
+        api.get(&format!("/dataset/{ds}")).await.body["name"],
+        "renamed"
+    );
+    check(
+        c,
+        "GET /job/definition/{definitionId}/cost-estimate",
+        &api.get(&format!("/job/definition/{def}/cost-estimate"))
+            .await,
+    );
+    check(
+        c,
+        "GET /job/{jobId}/cost-estimate",
+        &api.get(&format!("/job/{job}/cost-estimate")).await,
+    );
+    check(
+        c,
+        "PATCH /job/{jobId}",
+        &api.patch(&format!("/job/{job}"), json!({"name": "renamed job"}))
+            .await,
+    );
+    check(
+        c,
+        "POST /job/{jobId}/pause",
+        &api.post(&format!("/job/{job}/pause"), Value::Null).await,
+    );
+    check(
+        c,
+        "GET /job/{jobId}",
+        &api.get(&format!("/job/{job}")).await,
+    );
+    check(
+        c,
+        "POST /job/{jobId}/resume",
+        &api.post(&format!("/job/{job}/resume"), Value::Null).await,
+    );
+    check(
+        c,
+        "GET /job/{jobId}/download-results",
+        &api.get(&format!("/job/{job}/download-results")).await,
+    );
+    check(
+        c,
+        "GET /audience/{audienceId}/jobs",
+        &api.get(&format!(
+            "/audience/{aud}/jobs?page=1&page_size=10&sort=-created_at&status%5Beq%5D=Running"
+        ))
+        .await,
+    );
+
+    // Audience lifecycle: update, examples, recruiting.
+    check(
+        c,
+        "PATCH /audience/{audienceId}",
+        &api.patch(&format!("/audience/{aud}"), json!({"name": "renamed audience",
+            "filters": [{"_t": "LanguageFilter", "languages": ["de"]}, {"_t": "CountryFilter", "countries": ["DE", "AT"]}],
+            "description": null, "graduationRule": {"_t": "TaskAccuracy", "targetAccuracy": 0.8, "minTasks": 12}}))
+            .await,
+    );
+    check(
+        c,
+        "PATCH /audience/{audienceId}",
+        &api.patch("/audience/global", json!({"name": "mine now"}))
+            .await,
+    );
+    let example = json!({"asset": {"_t": "ExistingAssetInput", "name": file_name},
+        "payload": {"_t": "ClassifyExamplePayload", "categories": [{"label": "yes", "value": "yes"}, {"label": "no", "value": "no"}], "title": "Cat?"},
+        "truth": {"_t": "ClassifyExampleTruth", "correctCategories": ["yes"]}, "context": null, "contextAsset": null,
+        "explanation": null, "randomCorrectProbability": 0.5, "featureFlags": null});
+    check(
+        c,
+        "POST /audience/{audienceId}/example",
+        &api.post(&format!("/audience/{aud}/example"), example.clone())
+            .await,
+    );
+    let text_example = json!({"asset": {"_t": "TextAssetInput", "text": "I love it"},
+        "payload": {"_t": "ClassifyExamplePayload", "categories": [{"label": "positive", "value": "positive"}], "title": "Positive?"},
+        "truth": {"_t": "ClassifyExampleTruth", "correctCategories": ["positive"]}, "randomCorrectProbability": 1.0});
+    check(
+        c,
+        "POST /audience/{audienceId}/example",
+        &api.post(&format!("/audience/{aud}/example"), text_example)
+            .await,
+    );
+    let mut bad = example;
+    bad["asset"]["name"] = json!("never-uploaded.png");
+    check(
+        c,
+        "POST /audience/{audienceId}/example",
+        &api.post(&format!("/audience/{aud}/example"), bad).await,
+    );
+    let list = api
+        .get(&format!("/audience/{aud}/examples?page=1&page_size=10"))
+        .await;
+    check(c, "GET /audience/{audienceId}/examples", &list);
+    assert_eq!(list.body["total"], 2, "{}", list.raw);
+    let ex = list.body["items"][0]["id"].as_str().unwrap().to_string();
+    check(
+        c,
+        "PATCH /audience/{audienceId}/example/{exampleId}",
+        &api.patch(
+            &format!("/audience/{aud}/example/{ex}"),
+            json!({"instructionText": "Is it a cat?", "explanation": "Whiskers.", "visibility": "Public"}),
+        )
+        .await,
+    );
+    let list = api.get(&format!("/audience/{aud}/examples")).await;
+    check(c, "GET /audience/{audienceId}/examples", &list);
+    assert_eq!(list.body["items"][0]["payload"]["title"], "Is it a cat?");
+    check(
+        c,
+        "POST /audience/{audienceId}/recruit",
+        &api.post(&format!("/audience/{aud}/recruit"), Value::Null)
+            .await,
+    );
+    check(
+        c,
+        "GET /audience/{audienceId}/user-metrics",
+        &api.get(&format!("/audience/{aud}/user-metrics")).await,
+    );
+    check(
+        c,
+        "GET /audience/{audienceId}",
+        &api.get(&format!("/audience/{aud}")).await,
+    );
+    check(
+        c,
+        "DELETE /audience/example/{exampleId}",
+        &api.delete(&format!("/audience/example/{ex}")).await,
+    );
+    check(
+        c,
+        "DELETE /audience/example/{exampleId}",
+        &api.delete(&format!("/audience/example/{ex}")).await,
+    );
+
+    // Orders: update, pause, results, delete.
+    check(
+        c,
+        "PATCH /order/{orderId}",
+        &api.patch(
+            &format!("/order/{order}"),
+            json!({"name": "renamed order", "precedingOrderId": null}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "POST /order/{orderId}/pause",
+        &api.post(&format!("/order/{order}/pause"), Value::Null)
+            .await,
+    );
+    check(
+        c,
+        "GET /order/{orderId}",
+        &api.get(&format!("/order/{order}")).await,
+    );
+    check(
+        c,
+        "POST /order/{orderId}/resume",
+        &api.post(&format!("/order/{order}/resume"), Value::Null)
+            .await,
+    );
+    check(
+        c,
+        "GET /order/{orderId}/download-results",
+        &api.get(&format!("/order/{order}/download-results")).await,
+    );
+    check(
+        c,
+        "GET /orders",
+        &api.get("/orders?order_name%5Bcontains%5D=renamed").await,
+    );
+    check(
+        c,
+        "DELETE /order/{orderId}",
+        &api.delete(&format!("/order/{order}")).await,
+    );
+    check(
+        c,
+        "GET /order/{orderId}",
+        &api.get(&format!("/order/{order}")).await,
+    );
+
+    // Deleting the audience leaves the job (audienceDeleted); then the job goes.
+    check(
+        c,
+        "DELETE /audience/{audienceId}",
+        &api.delete(&format!("/audience/{aud}")).await,
+    );
+    let j = api.get(&format!("/job/{job}")).await;
+    check(c, "GET /job/{jobId}", &j);
+    assert_eq!(j.body["audienceDeleted"], true);
+    check(
+        c,
+        "GET /audience/{audienceId}",
+        &api.get(&format!("/audience/{aud}")).await,
+    );
+    check(
+        c,
+        "DELETE /job/{jobId}",
+        &api.delete(&format!("/job/{job}")).await,
+    );
+    check(
+        c,
+        "GET /job/{jobId}",
+        &api.get(&format!("/job/{job}")).await,
+    );
+    check(
+        c,
+        "DELETE /job/{jobId}",
+        &api.delete(&format!("/job/{job}")).await,
+    );
 }

@@ -271,4 +271,26 @@ fn fault_plan_file_parses_yaml_and_json() {
         FaultPlan::from_file(&json_file).is_err(),
         "unknown keys are rejected"
     );
+    // The simulation settings live in the same file.
+    std::fs::write(&yaml, "simulation:\n  seed: 3\n  responses_per_second: 100\n  start_delay_ms: 0\n  price_per_response: 0.2\n  pricing_delay_ms: 50\n  global_pool: 10\n  candidates_per_second: 1.5\n  max_candidates: 7\n  qualification_ms_per_task: 20\n").unwrap();
+    let sim = FaultPlan::from_file(&yaml).unwrap().simulation;
+    assert_eq!(
+        sim,
+        rapidata::emulator::Simulation {
+            seed: 3,
+            responses_per_second: 100.0,
+            start_delay_ms: 0,
+            price_per_response: 0.2,
+            pricing_delay_ms: 50,
+            global_pool: 10,
+            candidates_per_second: 1.5,
+            max_candidates: 7,
+            qualification_ms_per_task: 20,
+        }
+    );
+    std::fs::write(&json_file, r#"{"simulation": {"global_pool": 0}}"#).unwrap();
+    assert!(
+        FaultPlan::from_file(&json_file).is_err(),
+        "an empty global pool is rejected"
+    );
 }

@@ -142,3 +142,143 @@ fn json_output_lists_every_error_with_location() {
         assert!(e["message"].is_string() && e["help"].is_string());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Input robustness (issue 11): line endings, long names and lines, unreadable input.
+// ---------------------------------------------------------------------------------------
+
+const DEF: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: d\ntype: freeText\ninstruction: x\ndatapoints:\n  - asset: {text: hello}\n";
+
+fn load_dir(dir: &Path) -> Result<rapidata::manifest::Project, Diagnostics> {
+    let opts = LoadOptions {
+        no_cache: true,
+        ..LoadOptions::default()
+    };
+    load(&[dir.to_path_buf()], &opts)
+}
+
+#[test]
+fn cr_only_line_endings_after_a_leading_comment_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("# a comment first\n{DEF}").replace('\n', "\r");
+    std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    let p = load_dir(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(p.resources.len(), 1, "the CR-only document was dropped");
+    // Errors in a CR-only file point at the right line.
+    let text = format!("# c\n{DEF}").replace("type: freeText", "type: freeTxt");
+    std::fs::write(dir.path().join("m.yaml"), text.replace('\n', "\r")).unwrap();
+    let d = load_dir(dir.path()).unwrap_err();
+    assert_eq!(d.errors[0].line, 5, "{d}");
+}
+
+#[test]
+fn names_longer_than_the_limit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "n".repeat(66_000);
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        DEF.replace("name: d", &format!("name: {long}")),
+    )
+    .unwrap();
+    let d = load_dir(dir.path()).unwrap_err();
+    let e = &d.errors[0];
+    assert!(
+        e.message.contains("66000 characters long; at most 200"),
+        "{d}"
+    );
+    assert_eq!((e.line, e.column), (3, 7));
+    // The excerpt of the line is bounded.
+    assert!(e.source_line.as_ref().unwrap().chars().count() <= 161);
+    let ok = "n".repeat(200);
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        DEF.replace("name: d", &format!("name: {ok}")),
+    )
+    .unwrap();
+    load_dir(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+}
+
+#[test]
+fn not_utf8_unreadable_and_directory_inputs_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        b"apiVersion: rapidata.ai/v1\nkind: J\xffobDefinition\n",
+    )
+    .unwrap();
+    let d = load_dir(dir.path()).unwrap_err();
+    let e = &d.errors[0];
+    assert!(e.message.contains("not UTF-8"), "{d}");
+    assert_eq!((e.line, e.column), (2, 8), "{d}");
+    // A JSONL source that is not UTF-8: located inside the source.
+    std::fs::remove_file(dir.path().join("bad.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("rows.jsonl"),
+        b"{\"text\": \"ok\"}\n{\"te\xc3xt\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        DEF.replace(
+            "datapoints:\n  - asset: {text: hello}\n",
+            "datapointSources:\n  - jsonl: rows.jsonl\n",
+        ),
+    )
+    .unwrap();
+    let d = load_dir(dir.path()).unwrap_err();
+    assert!(
+        d.errors
+            .iter()
+            .any(|e| e.file.ends_with("rows.jsonl") && (e.line, e.column) == (2, 5)),
+        "{d}"
+    );
+    // A missing path and a source that is a directory.
+    let d = load(
+        &[dir.path().join("missing.yaml")],
+        &LoadOptions {
+            no_cache: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!((d.errors[0].line, d.errors[0].column), (1, 1), "{d}");
+    std::fs::remove_file(dir.path().join("rows.jsonl")).unwrap();
+    std::fs::create_dir(dir.path().join("rows.jsonl")).unwrap();
+    let d = load_dir(dir.path()).unwrap_err();
+    assert!(d.to_string().contains("not a regular file"), "{d}");
+    assert!(d.errors.iter().all(|e| e.line >= 1 && e.column >= 1), "{d}");
+}
+
+#[test]
+fn validate_json_does_not_copy_huge_lines_or_huge_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // A 20 MB value on one line (an instruction far over its limit): the excerpt is cut.
+    let long = "k".repeat(20 << 20);
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        DEF.replace("instruction: x", &format!("instruction: {long}")),
+    )
+    .unwrap();
+    // A 210 MB manifest (sparse): refused by size, not read.
+    let big = std::fs::File::create(dir.path().join("big.yaml")).unwrap();
+    big.set_len(210 << 20).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapidata"))
+        .args(["validate", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.len() < 8 * 1024,
+        "{} bytes of JSON",
+        out.stdout.len()
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("instruction"), "{text}");
+    assert!(text.contains("larger than"), "{text}");
+    for e in v["errors"].as_array().unwrap() {
+        let excerpt = e["source_line"].as_str().unwrap_or("");
+        assert!(excerpt.chars().count() <= 161, "{excerpt}");
+    }
+}

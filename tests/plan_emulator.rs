@@ -39,7 +39,14 @@ async fn empty_remote_plans_everything_to_create() {
 #[tokio::test]
 async fn seeded_remote_gives_exact_counts() {
     let env = env(FaultPlan::default()).await;
-    let root = write_project(env.dir.path(), &ProjectSpec::default());
+    // No job runs on the definition, so its dataset is edited in place (fact 18).
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            with_job: false,
+            ..Default::default()
+        },
+    );
     let project = load(&root);
     let out = apply(&env, &project, 3).await;
     assert!(out.converged(), "{:?}", out.report);
@@ -148,6 +155,7 @@ async fn seeded_remote_gives_exact_counts() {
         &opts,
         &ao,
         pruned,
+        &rapidata::plan::RecordStore::in_memory("x"),
         &rapidata::apply::Silent,
         &rapidata::apply::Cancel::new(),
     )
@@ -251,9 +259,10 @@ async fn a_definition_removed_from_the_manifests_is_deleted_only_with_prune() {
     let converge = |project: rapidata::manifest::Project, o: rapidata::plan::PlanOptions| {
         let env = &env;
         async move {
-            let first = rapidata::plan::make_plan(&env.client, &project, &o, "x")
-                .await
-                .unwrap();
+            let first =
+                rapidata::plan::make_plan(&env.client, &project, &o, "x", &Default::default())
+                    .await
+                    .unwrap();
             let ao = rapidata::apply::ApplyOptions {
                 parallelism: 4,
                 max_rounds: 2,
@@ -265,6 +274,7 @@ async fn a_definition_removed_from_the_manifests_is_deleted_only_with_prune() {
                 &o,
                 &ao,
                 first,
+                &rapidata::plan::RecordStore::in_memory("x"),
                 &rapidata::apply::Silent,
                 &rapidata::apply::Cancel::new(),
             )
@@ -288,20 +298,38 @@ async fn a_definition_removed_from_the_manifests_is_deleted_only_with_prune() {
     // `birds` leaves the manifests of `zoo`.
     std::fs::write(&file, definitions_yaml(&["cats"])).unwrap();
     let project = load(&root);
-    let without = rapidata::plan::make_plan(&env.client, &project, &opts(false, Some("zoo")), "x")
-        .await
-        .unwrap();
+    let without = rapidata::plan::make_plan(
+        &env.client,
+        &project,
+        &opts(false, Some("zoo")),
+        "x",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(!without.has_changes(), "no prune: nothing to delete");
-    let no_project = rapidata::plan::make_plan(&env.client, &project, &opts(true, None), "x")
-        .await
-        .unwrap();
+    let no_project = rapidata::plan::make_plan(
+        &env.client,
+        &project,
+        &opts(true, None),
+        "x",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(
         !no_project.has_changes(),
         "no project: nothing is attributed to these manifests"
     );
-    let with = rapidata::plan::make_plan(&env.client, &project, &opts(true, Some("zoo")), "x")
-        .await
-        .unwrap();
+    let with = rapidata::plan::make_plan(
+        &env.client,
+        &project,
+        &opts(true, Some("zoo")),
+        "x",
+        &Default::default(),
+    )
+    .await
+    .unwrap();
     let deletes: Vec<&str> = with
         .resources
         .iter()

@@ -100,6 +100,9 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 definition: "animals".into(),
                 audience: AudienceRef::Id("global".into()),
                 revision: None,
+                paused: false,
+                run_after: None,
+                on_replace: Default::default(),
             }),
         ],
     };
@@ -112,17 +115,20 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             id: format!("dp{i}"),
             key: Some(d.key.clone()),
             fingerprint: Some(remote_fingerprint(task, d)),
+            files: Vec::new(),
         })
         .collect();
     remote.push(RemoteDatapoint {
         id: "dp9".into(),
         key: Some("fp-gone".into()),
         fingerprint: Some("x".into()),
+        files: Vec::new(),
     });
     remote.push(RemoteDatapoint {
         id: "dp10".into(),
         key: None,
         fingerprint: None,
+        files: Vec::new(),
     });
     let mut observed = Observed::default();
     observed.resources.insert(
@@ -131,7 +137,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
     );
     observed.resources.insert(
         (ResourceKind::JobDefinition, "animals".into()),
-        Observation::JobDefinition(Some(ObservedDefinition {
+        Observation::JobDefinition(Some(Box::new(ObservedDefinition {
             definition: RemoteJobDefinition {
                 id: "def1".into(),
                 name: "animals".into(),
@@ -146,9 +152,13 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                     responses_per_datapoint: 5,
                 }),
                 feature_flags: vec![],
+                carry_over: Default::default(),
             },
             datapoints: remote,
-        })),
+            jobs: vec![],
+            dataset_in_use: false,
+            answer_options: None,
+        }))),
     );
     observed.resources.insert(
         (ResourceKind::Order, "cuter".into()),
@@ -156,14 +166,15 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
     );
     observed.resources.insert(
         (ResourceKind::Job, "animals-global".into()),
-        Observation::Job(Some(RemoteJob {
+        Observation::Job(vec![RemoteJob {
             id: "job1".into(),
             name: "animals-global".into(),
             definition_id: "def1".into(),
             audience_id: "someone-else".into(),
             revision_number: 1,
             state: "Running".into(),
-        })),
+            created_at: "2026-11-01T00:00:00Z".into(),
+        }]),
     );
     let plan = diff(
         &project,
@@ -223,7 +234,22 @@ fn json_snapshot() {
 fn the_mixed_plan_says_what_it_should() {
     let (_, plan) = mixed();
     let s = plan.summary();
-    assert_eq!((s.create, s.change, s.blocked), (2, 1, 1));
+    // The job's audience changed: a new job, and the old one paused once it runs.
+    assert_eq!(
+        (s.create, s.change, s.blocked, s.pause_resume),
+        (3, 1, 0, 1)
+    );
+    let old = plan
+        .resources
+        .iter()
+        .find(|r| r.remote_id.as_deref() == Some("job1"))
+        .unwrap();
+    assert_eq!(old.steps, vec![rapidata::plan::Step::Pause]);
+    assert_eq!(
+        old.requires.as_ref().map(|r| r.name.as_str()),
+        Some("animals-global"),
+        "paused only once its replacement is assigned"
+    );
     assert_eq!(s.upload, 4, "2 new in the definition + 2 for the order");
     assert_eq!(
         s.remove, 1,

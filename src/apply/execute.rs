@@ -1,10 +1,13 @@
-//! One round of apply: execute a plan, resource by resource in dependency order
-//! (audience → dataset + job definition → datapoints → job; order → datapoints → submit).
+//! One round of apply: take the plan's steps, resource by resource, in plan order.
 //!
-//! A resource-level error does not stop the round: it is noted, dependents are skipped,
-//! and the next round (after a fresh observation) tries again.
+//! The executor reads only [`Step`]s and the objects the plan carries (datapoints, remote
+//! ids); `action`, `reason` and `changes` are for people. A resource-level error does not
+//! stop the round: it is noted, what requires the resource waits, and the next round
+//! (after a fresh observation) tries again — unless the error says the remote changed
+//! since the plan, which halts that resource for the rest of the run.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
@@ -12,10 +15,18 @@ use super::cancel::Cancel;
 use super::progress::ApplyProgress;
 use super::upload::UploadTask;
 use super::ApplyOptions;
-use crate::manifest::{AudienceRef, Datapoint, LabelingSpec, Project, Resource, ResourceKind};
-use crate::plan::observe::{observe_audience, observe_definition, observe_order};
-use crate::plan::{dataset_name, Action, DatapointPlan, Plan, ResourcePlan};
-use crate::remote::{wire_build, ApiError, Client};
+use crate::manifest::{
+    Audience, AudienceRef, Datapoint, Job, LabelingSpec, Project, Resource, ResourceKind,
+};
+use crate::plan::observe::{
+    observe_audience, observe_definition, observe_jobs, observe_order, pick_oldest,
+};
+use crate::plan::recorded::{pending_key, PendingDataset};
+use crate::plan::{
+    dataset_name, DatapointPlan, Plan, RecordStore, ResourcePlan, ResourceRef, Step,
+};
+use crate::remote::lifecycle::is_revision_conflict;
+use crate::remote::{wire_build, ApiError, Client, FailureClass};
 use crate::report::failures::{FailureRecord, StepFailure};
 
 pub type ResourceId = (ResourceKind, String);
@@ -30,6 +41,12 @@ pub struct RoundOutcome {
     pub resource_errors: usize,
     /// The resource-level failures, for the report.
     pub resource_failures: Vec<FailureRecord>,
+    /// Resources the remote changed under since the plan (a revision conflict): not
+    /// touched again in this run; the user re-plans.
+    pub halted: HashSet<ResourceId>,
+    /// Every write the round made, in order (`"CreateJob Job/name"`), for tests and the
+    /// report: the executor's decisions as data.
+    pub writes: Vec<String>,
 }
 
 pub struct Executor<'a> {
@@ -42,26 +59,97 @@ pub struct Executor<'a> {
     pub skip: &'a HashSet<(ResourceKind, String, String)>,
     /// Marks what this run creates (see `plan::dataset_name`).
     pub project_name: Option<&'a str>,
+    /// What is learned at create time that the API does not return later.
+    pub record: &'a RecordStore,
 }
 
-/// Failure rate of a labeling resource after this round: desired datapoints still missing.
-#[derive(Debug, Clone, Copy)]
-struct Rate {
-    missing: u64,
-    total: u64,
-    tolerance: f64,
+/// Failure rate of a labeling resource: desired datapoints still missing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rate {
+    pub missing: u64,
+    pub total: u64,
+    pub tolerance: f64,
+    /// Some missing datapoints failed transiently: a later round may still bring them.
+    pub retryable: bool,
 }
 
 impl Rate {
-    fn value(self) -> f64 {
+    pub fn value(self) -> f64 {
         if self.total == 0 {
             0.0
         } else {
             self.missing as f64 / self.total as f64
         }
     }
-    fn within(self) -> bool {
+    pub fn within(self) -> bool {
         self.value() <= self.tolerance + f64::EPSILON
+    }
+    fn explain(self, what: &str) -> String {
+        format!(
+            "{what}: {} of {} datapoints are missing ({:.1}%), above the failure tolerance of {:.1}%",
+            self.missing,
+            self.total,
+            self.value() * 100.0,
+            self.tolerance * 100.0
+        )
+    }
+}
+
+/// What the round knows so far about each resource.
+#[derive(Default)]
+struct Ctx {
+    audiences: HashMap<String, String>,
+    /// Definition name → (id, latest revision).
+    definitions: HashMap<String, (String, Option<u32>)>,
+    rates: HashMap<ResourceId, Rate>,
+    jobs: HashMap<String, String>,
+    orders: HashMap<String, (String, Option<String>)>,
+    /// Definition name → the new dataset a `NewDataset` step filled this round.
+    new_datasets: HashMap<String, String>,
+    /// Resources whose steps all succeeded this round (or that had none).
+    complete: HashSet<ResourceRef>,
+}
+
+/// A step's failure: the message, whether the resource is halted for the run, and the
+/// API error's details for the report when an API call failed.
+struct StepError {
+    message: String,
+    halt: bool,
+    failure: Option<StepFailure>,
+}
+
+impl From<String> for StepError {
+    fn from(message: String) -> Self {
+        StepError {
+            message,
+            halt: false,
+            failure: None,
+        }
+    }
+}
+
+impl From<StepFailure> for StepError {
+    fn from(f: StepFailure) -> Self {
+        StepError {
+            message: f.message.clone(),
+            halt: false,
+            failure: Some(f),
+        }
+    }
+}
+
+impl From<&str> for StepError {
+    fn from(message: &str) -> Self {
+        message.to_string().into()
+    }
+}
+
+type StepResult = Result<(), StepError>;
+
+fn rref(kind: ResourceKind, name: &str) -> ResourceRef {
+    ResourceRef {
+        kind,
+        name: name.to_string(),
     }
 }
 
@@ -75,131 +163,391 @@ impl Executor<'_> {
 
     pub async fn execute(&self, plan: &Plan) -> RoundOutcome {
         let mut out = RoundOutcome::default();
-        let mut audience_ids: HashMap<String, String> = HashMap::new();
-        let mut definition_ids: HashMap<String, String> = HashMap::new();
-        let mut rates: HashMap<String, Rate> = HashMap::new();
+        let mut ctx = Ctx::default();
         for rp in &plan.resources {
-            if let Some(id) = &rp.remote_id {
+            if let (Some(id), true) = (&rp.remote_id, rp.origin.is_some()) {
                 match rp.kind {
                     ResourceKind::Audience => {
-                        audience_ids.insert(rp.name.clone(), id.clone());
+                        ctx.audiences.insert(rp.name.clone(), id.clone());
                     }
-                    ResourceKind::JobDefinition if rp.action != Action::Replace => {
-                        definition_ids.insert(rp.name.clone(), id.clone());
+                    ResourceKind::JobDefinition => {
+                        ctx.definitions
+                            .insert(rp.name.clone(), (id.clone(), rp.revision));
                     }
-                    _ => {}
+                    ResourceKind::Job => {
+                        ctx.jobs.insert(rp.name.clone(), id.clone());
+                    }
+                    ResourceKind::Order => {
+                        ctx.orders.insert(
+                            rp.name.clone(),
+                            (
+                                id.clone(),
+                                rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone()),
+                            ),
+                        );
+                    }
                 }
+            }
+            if let (Some(spec), Some(d)) = (self.spec(rp), &rp.datapoints) {
+                ctx.rates.insert(
+                    (rp.kind, rp.name.clone()),
+                    Rate {
+                        missing: d.add.len() as u64,
+                        total: spec.datapoints.len() as u64,
+                        tolerance: spec.failure_tolerance,
+                        retryable: false,
+                    },
+                );
             }
         }
         for rp in &plan.resources {
             if self.cancel.is_cancelled() {
                 break;
             }
-            if rp.action == Action::Delete {
-                if let Err(f) = self.delete(rp).await {
-                    self.record_failure(&mut out, rp.kind, &rp.name, f);
-                }
-                continue;
-            }
-            let Some(resource) = self.resource(rp.kind, &rp.name) else {
-                continue;
-            };
             let id: ResourceId = (rp.kind, rp.name.clone());
-            let result = match resource {
-                Resource::Audience(a) => self.audience(rp, a, &mut audience_ids).await,
-                Resource::JobDefinition(d) => {
-                    self.definition(
-                        rp,
-                        &d.name,
-                        &d.spec,
-                        &mut definition_ids,
-                        &mut rates,
-                        &mut out,
-                    )
-                    .await
-                }
-                Resource::Order(o) => self.order(rp, &o.name, &o.spec, o.run, &mut out).await,
-                Resource::Job(j) => {
-                    if rp.action != Action::Create {
-                        Ok(())
-                    } else {
-                        let audience = match &j.audience {
-                            AudienceRef::Id(id) => Some(id.clone()),
-                            AudienceRef::Manifest(n) => audience_ids.get(n).cloned(),
-                        };
-                        let rate = rates.get(&j.definition).copied();
-                        match (definition_ids.get(&j.definition), audience, rate) {
-                            (None, _, _) => Err(format!(
-                                "not assigned: job definition `{}` does not exist yet",
-                                j.definition
-                            )
-                            .into()),
-                            (_, None, _) => {
-                                Err("not assigned: its audience does not exist yet".into())
-                            }
-                            (_, _, Some(r)) if !r.within() => {
-                                out.notes.entry(id.clone()).or_default().push(format!(
-                                    "not assigned: {} of {} datapoints of `{}` are missing ({:.1}%), above its \
-                                     failure tolerance of {:.1}%",
-                                    r.missing,
-                                    r.total,
-                                    j.definition,
-                                    r.value() * 100.0,
-                                    r.tolerance * 100.0
-                                ));
-                                Ok(())
-                            }
-                            (Some(def_id), Some(aud), _) => {
-                                let body = wire_build::job_body(def_id, &aud, j.revision, &j.name);
-                                match self.client.create_job(&body).await {
-                                    Ok(job_id) => {
-                                        self.progress
-                                            .step(&format!("assigned Job {} ({job_id})", j.name));
-                                        Ok(())
-                                    }
-                                    Err(e) => Err(describe("assigning the job", &e)),
-                                }
-                            }
-                        }
+            if let Some(req) = &rp.requires {
+                if !ctx.complete.contains(req) {
+                    if !rp.steps.is_empty() {
+                        note(
+                            &mut out,
+                            &id,
+                            format!(
+                                "waits until {} {} is complete; the next apply continues",
+                                req.kind, req.name
+                            ),
+                        );
                     }
+                    continue;
                 }
-            };
-            if let Err(f) = result {
-                self.progress.step(&format!("{} {}: {f}", rp.kind, rp.name));
-                self.record_failure(&mut out, id.0, &id.1, f);
+            }
+            let mut ok = true;
+            for step in &rp.steps {
+                if self.cancel.is_cancelled() {
+                    ok = false;
+                    break;
+                }
+                if let Err(e) = self.step(rp, step, &mut ctx, &mut out).await {
+                    let failure = e.failure.unwrap_or_else(|| e.message.clone().into());
+                    out.resource_failures.push(FailureRecord::resource(
+                        rp.kind,
+                        &rp.name,
+                        rp.origin.as_ref(),
+                        &failure,
+                    ));
+                    note(&mut out, &id, e.message);
+                    out.resource_errors += 1;
+                    if e.halt {
+                        out.halted.insert(id.clone());
+                    }
+                    ok = false;
+                    break;
+                }
+            }
+            if ok && rp.origin.is_some() {
+                ctx.complete.insert(rref(rp.kind, &rp.name));
             }
         }
         out
     }
 
-    /// Delete a remote resource the manifests no longer have (only job definitions can be
-    /// deleted through the API).
-    async fn delete(&self, rp: &ResourcePlan) -> Result<(), StepFailure> {
-        let Some(id) = &rp.remote_id else {
-            return Ok(());
-        };
-        if rp.kind != ResourceKind::JobDefinition {
-            return Err(format!("the API cannot delete a {}", rp.kind).into());
+    fn spec(&self, rp: &ResourcePlan) -> Option<&LabelingSpec> {
+        rp.origin.as_ref()?;
+        match self.resource(rp.kind, &rp.name)? {
+            Resource::JobDefinition(d) => Some(&d.spec),
+            Resource::Order(o) => Some(&o.spec),
+            _ => None,
         }
-        self.client
-            .delete_job_definition(id)
-            .await
-            .map_err(|e| describe("deleting the job definition", &e))?;
-        self.progress
-            .step(&format!("deleted JobDefinition {} ({id})", rp.name));
-        Ok(())
     }
 
-    async fn audience(
+    async fn step(
         &self,
         rp: &ResourcePlan,
-        a: &crate::manifest::Audience,
-        ids: &mut HashMap<String, String>,
-    ) -> Result<(), StepFailure> {
-        if rp.action != Action::Create {
-            return Ok(());
+        step: &Step,
+        ctx: &mut Ctx,
+        out: &mut RoundOutcome,
+    ) -> StepResult {
+        let write = |out: &mut RoundOutcome, what: &str| {
+            out.writes.push(format!("{what} {}/{}", rp.kind, rp.name));
+        };
+        match (
+            step,
+            self.resource(rp.kind, &rp.name)
+                .filter(|_| rp.origin.is_some()),
+        ) {
+            (Step::CreateAudience, Some(Resource::Audience(a))) => {
+                let id = self.create_audience(a).await?;
+                write(out, "CreateAudience");
+                ctx.audiences.insert(a.name.clone(), id);
+                Ok(())
+            }
+            (Step::UpdateAudience, Some(Resource::Audience(a))) => {
+                let id = rp
+                    .remote_id
+                    .as_deref()
+                    .ok_or("the audience was not observed")?;
+                self.client
+                    .update_audience(id, &wire_build::audience_update_body(a))
+                    .await
+                    .map_err(|e| describe("updating the audience", &e))?;
+                write(out, "UpdateAudience");
+                self.progress.step(&format!("updated Audience {}", a.name));
+                Ok(())
+            }
+            (Step::CreateDefinition, Some(Resource::JobDefinition(d))) => {
+                self.create_definition(rp, &d.name, &d.spec, ctx, out).await
+            }
+            (Step::EditDataset, Some(r)) => {
+                let spec = self.spec(rp).ok_or("not a labeling resource")?;
+                let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
+                let ds = dp.dataset_id.clone().ok_or("the dataset is not known")?;
+                write(out, "EditDataset");
+                let rate = self.fill(r.kind(), r.name(), &ds, spec, dp, out).await;
+                ctx.rates.insert((r.kind(), r.name().to_string()), rate);
+                Ok(())
+            }
+            (Step::NewDataset, Some(Resource::JobDefinition(d))) => {
+                let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
+                let base = rp.steps.iter().find_map(|s| match s {
+                    Step::NewRevision { base_revision } => Some(*base_revision),
+                    _ => None,
+                });
+                let ds = self.dataset_for(&d.name, &d.spec, dp, base, out).await?;
+                write(out, "NewDataset");
+                // What is new first: when none of it arrives and nothing is dropped, the
+                // new dataset would equal the current one; it is abandoned, not saved.
+                let mut first_missing = 0;
+                let mut rest = dp.clone();
+                if !dp.fresh.is_empty() && dp.dropped == 0 {
+                    let fresh = DatapointPlan {
+                        add: dp.fresh.clone(),
+                        reuse: dp.reuse.clone(),
+                        ..Default::default()
+                    };
+                    let r = self
+                        .fill(
+                            ResourceKind::JobDefinition,
+                            &d.name,
+                            &ds,
+                            &d.spec,
+                            &fresh,
+                            out,
+                        )
+                        .await;
+                    if r.missing >= fresh.add.len() as u64 {
+                        return Err(format!(
+                            "none of the {} new datapoints uploaded; the job's dataset and revision stay as they are",
+                            fresh.add.len()
+                        )
+                        .into());
+                    }
+                    first_missing = r.missing;
+                    let done: HashSet<&String> = dp.fresh.iter().collect();
+                    rest.add.retain(|k| !done.contains(k));
+                }
+                let mut rate = self
+                    .fill(
+                        ResourceKind::JobDefinition,
+                        &d.name,
+                        &ds,
+                        &d.spec,
+                        &rest,
+                        out,
+                    )
+                    .await;
+                rate.missing += first_missing;
+                ctx.rates
+                    .insert((ResourceKind::JobDefinition, d.name.clone()), rate);
+                // The revision step reads the new dataset from here.
+                ctx.new_datasets.insert(d.name.clone(), ds);
+                Ok(())
+            }
+            (Step::NewRevision { base_revision }, Some(Resource::JobDefinition(d))) => {
+                let def_id = rp
+                    .remote_id
+                    .as_deref()
+                    .ok_or("the definition was not observed")?;
+                let new_ds = ctx.new_datasets.get(&d.name).cloned();
+                if rp.steps.contains(&Step::NewDataset) {
+                    let rate = ctx
+                        .rates
+                        .get(&(ResourceKind::JobDefinition, d.name.clone()))
+                        .copied()
+                        .unwrap_or_default();
+                    if !rate.within() {
+                        return Err(rate.explain("the new revision is not saved").into());
+                    }
+                }
+                // The base revision as the plan saw it (`_snapshot`): what the manifests
+                // do not manage is carried over from it.
+                let base = self
+                    .client
+                    .revision(def_id, *base_revision)
+                    .await
+                    .map_err(|e| describe("reading the base revision", &e))?;
+                let ds = new_ds.unwrap_or_else(|| base.dataset_id.clone());
+                let body = wire_build::revision_body_full(
+                    &d.spec,
+                    &ds,
+                    *base_revision,
+                    &base.carry_over,
+                    true,
+                );
+                match self.client.create_revision(def_id, &body).await {
+                    Ok(n) => {
+                        write(out, "NewRevision");
+                        self.progress
+                            .step(&format!("saved JobDefinition {}: revision {n}", d.name));
+                        ctx.definitions
+                            .insert(d.name.clone(), (def_id.to_string(), Some(n)));
+                        self.record.update(|r| {
+                            r.pending_datasets
+                                .remove(&pending_key(ResourceKind::JobDefinition, &d.name));
+                        });
+                        Ok(())
+                    }
+                    Err(e) if is_revision_conflict(&e) => Err(StepError {
+                        message: format!(
+                            "JobDefinition `{}` changed remotely since the plan (another revision was \
+                             saved after revision {base_revision}); nothing was saved: re-run plan{}",
+                            d.name,
+                            e.trace_id().map(|t| format!(" (trace id {t})")).unwrap_or_default()
+                        ),
+                        halt: true,
+                        failure: Some(describe("saving the revision", &e)),
+                    }),
+                    // The next observation shows whether the revision exists.
+                    Err(e) => Err(describe("saving the revision", &e).into()),
+                }
+            }
+            (Step::MoveAside { to }, _) => {
+                let id = rp.remote_id.as_deref().ok_or("nothing to move aside")?;
+                let r = match rp.kind {
+                    ResourceKind::JobDefinition => self.client.rename_job_definition(id, to).await,
+                    ResourceKind::Order => self.client.rename_order(id, to).await,
+                    k => return Err(format!("a {k} cannot be renamed").into()),
+                };
+                r.map_err(|e| describe("renaming the old one", &e))?;
+                write(out, "MoveAside");
+                self.progress
+                    .step(&format!("renamed {} {} ({id}) to `{to}`", rp.kind, rp.name));
+                Ok(())
+            }
+            (Step::CreateOrder, Some(Resource::Order(o))) => {
+                self.create_order(rp, &o.name, &o.spec, ctx, out).await
+            }
+            (Step::SubmitOrder, Some(Resource::Order(o))) => {
+                let (id, _) = ctx
+                    .orders
+                    .get(&o.name)
+                    .cloned()
+                    .ok_or("the order does not exist yet")?;
+                let rate = ctx
+                    .rates
+                    .get(&(ResourceKind::Order, o.name.clone()))
+                    .copied()
+                    .unwrap_or_default();
+                // Submitted only once its datapoints converged: what failed transiently is
+                // retried by the next round first (an order is locked once submitted).
+                if rate.retryable {
+                    return Err(format!(
+                        "not submitted yet: {} datapoints failed transiently; the next round retries them first",
+                        rate.missing
+                    )
+                    .into());
+                }
+                if !rate.within() {
+                    return Err(rate.explain("not submitted").into());
+                }
+                self.client
+                    .submit_order(&id)
+                    .await
+                    .map_err(|e| describe("submitting the order", &e))?;
+                write(out, "SubmitOrder");
+                self.progress.step(&format!("submitted Order {}", o.name));
+                Ok(())
+            }
+            (Step::CreateJob, Some(Resource::Job(j))) => self.create_job(j, ctx, out).await,
+            (Step::Pause | Step::Resume, _) => {
+                let id = match rp.kind {
+                    ResourceKind::Job => rp
+                        .remote_id
+                        .clone()
+                        .or_else(|| ctx.jobs.get(&rp.name).cloned()),
+                    ResourceKind::Order => rp
+                        .remote_id
+                        .clone()
+                        .or_else(|| ctx.orders.get(&rp.name).map(|o| o.0.clone())),
+                    _ => None,
+                }
+                .ok_or("it does not exist yet")?;
+                let pause = *step == Step::Pause;
+                let r = match (rp.kind, pause) {
+                    (ResourceKind::Job, true) => self.client.pause_job(&id).await,
+                    (ResourceKind::Job, false) => self.client.resume_job(&id).await,
+                    (ResourceKind::Order, true) => self.client.pause_order(&id).await,
+                    (_, _) => self.client.resume_order(&id).await,
+                };
+                let verb = if pause { "paused" } else { "resumed" };
+                r.map_err(|e| describe(if pause { "pausing" } else { "resuming" }, &e))?;
+                write(out, if pause { "Pause" } else { "Resume" });
+                self.progress
+                    .step(&format!("{verb} {} {} ({id})", rp.kind, rp.name));
+                Ok(())
+            }
+            (Step::Delete, _) => {
+                let id = rp.remote_id.as_deref().ok_or("nothing to delete")?;
+                self.delete(rp.kind, id)
+                    .await
+                    .map_err(|e| describe(&format!("deleting the {}", rp.kind), &e))?;
+                write(out, "Delete");
+                self.progress
+                    .step(&format!("deleted {} {} ({id})", rp.kind, rp.name));
+                Ok(())
+            }
+            (s, _) => {
+                Err(format!("the plan's step {s:?} does not fit {} {}", rp.kind, rp.name).into())
+            }
         }
-        match self
+    }
+
+    async fn delete(&self, kind: ResourceKind, id: &str) -> Result<(), ApiError> {
+        match kind {
+            ResourceKind::Audience => self.client.delete_audience(id).await,
+            ResourceKind::JobDefinition => self.client.delete_job_definition(id).await,
+            ResourceKind::Job => self.client.delete_job(id).await,
+            ResourceKind::Order => self.client.delete_order(id).await,
+        }
+    }
+
+    /// After a create, look again by name: of several (a concurrent apply made one too),
+    /// the oldest is kept by everyone; if ours is not it, ours is removed.
+    async fn settle<T>(
+        &self,
+        kind: ResourceKind,
+        name: &str,
+        ours: &str,
+        found: Vec<T>,
+        id: impl Fn(&T) -> &str,
+        created: impl Fn(&T) -> &str,
+    ) -> Result<String, String> {
+        let (kept, _) = pick_oldest(kind, name, found, &id, &created);
+        let Some(kept) = kept else {
+            return Ok(ours.to_string());
+        };
+        let kept = id(&kept).to_string();
+        if kept != ours {
+            self.delete(kind, ours)
+                .await
+                .map_err(|e| describe(&format!("removing our duplicate {kind} {ours}"), &e))?;
+            self.progress.step(&format!(
+                "{kind} {name}: another apply created it at the same time; kept the older {kept}, removed ours ({ours})"
+            ));
+        }
+        Ok(kept)
+    }
+
+    async fn create_audience(&self, a: &Audience) -> Result<String, String> {
+        let ours = match self
             .client
             .create_audience(&wire_build::audience_body(a))
             .await
@@ -207,108 +555,46 @@ impl Executor<'_> {
             Ok(id) => {
                 self.progress
                     .step(&format!("created Audience {} ({id})", a.name));
-                ids.insert(a.name.clone(), id);
-                Ok(())
+                id
             }
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
                 // Observe before deciding: the create may have happened.
-                match observe_audience(self.client, &a.name).await {
-                    Ok(Some(found)) => {
-                        ids.insert(a.name.clone(), found.id);
-                        Ok(())
-                    }
-                    _ => Err(describe("creating the audience", &e)),
-                }
-            }
-            Err(e) => Err(describe("creating the audience", &e)),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn definition(
-        &self,
-        rp: &ResourcePlan,
-        name: &str,
-        spec: &LabelingSpec,
-        ids: &mut HashMap<String, String>,
-        rates: &mut HashMap<String, Rate>,
-        out: &mut RoundOutcome,
-    ) -> Result<(), StepFailure> {
-        let total = spec.datapoints.len() as u64;
-        let planned_missing = rp.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
-        let tolerance = spec.failure_tolerance;
-        rates.insert(
-            name.to_string(),
-            Rate {
-                missing: planned_missing,
-                total,
-                tolerance,
-            },
-        );
-        let mut dataset_id = rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone());
-        match rp.action {
-            Action::Replace => {
-                if let Some(old) = &rp.remote_id {
-                    self.client
-                        .delete_job_definition(old)
-                        .await
-                        .map_err(|e| describe("deleting the job definition to replace it", &e))?;
-                    self.progress.step(&format!(
-                        "deleted JobDefinition {name} ({old}) to replace it"
-                    ));
-                }
-                let (id, ds) = self.create_definition(name, spec).await?;
-                ids.insert(name.to_string(), id);
-                dataset_id = Some(ds);
-            }
-            Action::Create => {
-                let (id, ds) = self.create_definition(name, spec).await?;
-                ids.insert(name.to_string(), id);
-                dataset_id = Some(ds);
-            }
-            Action::Update => {
-                let (Some(id), Some(rev), Some(ds)) = (&rp.remote_id, rp.revision, &dataset_id)
-                else {
-                    return Err(
-                        "cannot revise: the remote definition was not fully observed".into(),
-                    );
+                return match observe_audience(self.client, &a.name).await {
+                    Ok((Some(found), _)) => Ok(found.id),
+                    _ => Err(describe("creating the audience", &e).into()),
                 };
-                let body = wire_build::revision_body(spec, ds, rev);
-                match self.client.create_revision(id, &body).await {
-                    Ok(n) => self
-                        .progress
-                        .step(&format!("revised JobDefinition {name}: revision {n}")),
-                    // The next observation shows whether the revision exists.
-                    Err(e) => return Err(describe("creating a revision", &e)),
-                }
             }
-            _ => {}
-        }
-        let (Some(dp_plan), Some(ds)) = (&rp.datapoints, dataset_id) else {
-            return Ok(());
+            Err(e) => return Err(describe("creating the audience", &e).into()),
         };
-        let created = self
-            .sync_datapoints(ResourceKind::JobDefinition, name, &ds, spec, dp_plan, out)
-            .await;
-        rates.insert(
-            name.to_string(),
-            Rate {
-                missing: planned_missing.saturating_sub(created),
-                total,
-                tolerance,
-            },
-        );
-        Ok(())
+        let found = self
+            .client
+            .find_audiences(&a.name)
+            .await
+            .map_err(|e| describe("looking for concurrent creates", &e))?;
+        self.settle(
+            ResourceKind::Audience,
+            &a.name,
+            &ours,
+            found,
+            |x| &x.id,
+            |x| &x.created_at,
+        )
+        .await
     }
 
-    /// Create the dataset, then at once the definition pointing at it, so the definition
-    /// (found by name) always leads to its dataset: a crash after this point leaves nothing
-    /// a re-run cannot find. A crash between the two leaves one empty dataset.
-    async fn create_definition(
+    /// The dataset new datapoints go to: the one the plan resumes, or a new one (recorded,
+    /// so an interrupted apply resumes it).
+    async fn dataset_for(
         &self,
         name: &str,
         spec: &LabelingSpec,
-    ) -> Result<(String, String), StepFailure> {
+        dp: &DatapointPlan,
+        base_revision: Option<u32>,
+        out: &mut RoundOutcome,
+    ) -> Result<String, String> {
+        if let Some(ds) = &dp.dataset_id {
+            return Ok(ds.clone());
+        }
         let ds = self
             .client
             .create_dataset(
@@ -317,108 +603,314 @@ impl Executor<'_> {
             )
             .await
             .map_err(|e| describe("creating the dataset", &e))?;
-        let body = wire_build::job_definition_body(name, spec, &ds);
-        match self.client.create_job_definition(&body).await {
-            Ok(id) => {
-                self.progress
-                    .step(&format!("created JobDefinition {name} ({id})"));
-                Ok((id, ds))
-            }
-            Err(e @ ApiError::OutcomeUnknown { .. }) => {
-                match observe_definition(self.client, name).await {
-                    Ok(Some(found)) => Ok((found.definition.id, found.revision.dataset_id)),
-                    _ => Err(describe("creating the job definition", &e)),
-                }
-            }
-            Err(e) => Err(describe("creating the job definition", &e)),
-        }
+        out.writes
+            .push(format!("CreateDataset JobDefinition/{name}"));
+        self.record.update(|r| {
+            r.pending_datasets.insert(
+                pending_key(ResourceKind::JobDefinition, name),
+                PendingDataset {
+                    dataset_id: ds.clone(),
+                    base_revision,
+                },
+            );
+        });
+        Ok(ds)
     }
 
-    async fn order(
+    /// The SDK's order (`_job_creation_state_machine.py`): dataset, datapoints, then the
+    /// definition on it, with the datapoints that succeeded (the seed); the failure
+    /// tolerance then gates the job.
+    async fn create_definition(
         &self,
         rp: &ResourcePlan,
         name: &str,
         spec: &LabelingSpec,
-        run: bool,
+        ctx: &mut Ctx,
         out: &mut RoundOutcome,
-    ) -> Result<(), StepFailure> {
-        let mut order_id = rp.remote_id.clone();
-        let mut dataset_id = rp.datapoints.as_ref().and_then(|d| d.dataset_id.clone());
-        if rp.action == Action::Create {
-            match self
-                .client
-                .create_order(&wire_build::order_body(name, spec))
-                .await
-            {
-                Ok((id, ds)) => {
-                    self.progress.step(&format!("created Order {name} ({id})"));
-                    order_id = Some(id);
-                    dataset_id = ds;
-                }
-                Err(e @ ApiError::OutcomeUnknown { .. }) => {
-                    match observe_order(self.client, name).await {
-                        Ok(Some(found)) => {
-                            order_id = Some(found.order.id);
-                            dataset_id = found.order.dataset_id;
-                        }
-                        _ => return Err(describe("creating the order", &e)),
-                    }
-                }
-                Err(e) => return Err(describe("creating the order", &e)),
-            }
+    ) -> StepResult {
+        let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
+        let ds = self.dataset_for(name, spec, dp, None, out).await?;
+        let rate = self
+            .fill(ResourceKind::JobDefinition, name, &ds, spec, dp, out)
+            .await;
+        ctx.rates
+            .insert((ResourceKind::JobDefinition, name.to_string()), rate);
+        if self.cancel.is_cancelled() {
+            return Err("interrupted before the job definition was created; the next apply continues with the same dataset".to_string().into());
         }
-        let Some(order_id) = order_id else {
-            return Ok(());
+        let body = wire_build::job_definition_body(name, spec, &ds);
+        let ours = match self.client.create_job_definition(&body).await {
+            Ok(id) => id,
+            Err(e @ ApiError::OutcomeUnknown { .. }) => {
+                match observe_definition(self.client, name).await {
+                    Ok((Some(found), _)) => found.definition.id,
+                    _ => return Err(describe("creating the job definition", &e).into()),
+                }
+            }
+            Err(e) => return Err(describe("creating the job definition", &e).into()),
         };
-        let total = spec.datapoints.len() as u64;
-        let mut missing = rp.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
-        if let (Some(dp_plan), Some(ds)) = (&rp.datapoints, &dataset_id) {
-            if rp.action != Action::Blocked {
-                let created = self
-                    .sync_datapoints(ResourceKind::Order, name, ds, spec, dp_plan, out)
-                    .await;
-                missing = missing.saturating_sub(created);
-            }
-        }
-        let submitted = rp.changes.iter().any(|c| c.field == "state");
-        if run && (rp.action == Action::Create || submitted) {
-            let rate = Rate {
-                missing,
-                total,
-                tolerance: spec.failure_tolerance,
-            };
-            if !rate.within() {
-                out.notes.entry((ResourceKind::Order, name.to_string())).or_default().push(format!(
-                    "not submitted: {} of {} datapoints are missing ({:.1}%), above its failure tolerance of {:.1}%",
-                    rate.missing,
-                    rate.total,
-                    rate.value() * 100.0,
-                    rate.tolerance * 100.0
-                ));
-                return Ok(());
-            }
-            self.client
-                .submit_order(&order_id)
-                .await
-                .map_err(|e| describe("submitting the order", &e))?;
-            self.progress.step(&format!("submitted Order {name}"));
-        }
+        out.writes
+            .push(format!("CreateDefinition JobDefinition/{name}"));
+        self.progress
+            .step(&format!("created JobDefinition {name} ({ours})"));
+        self.record.update(|r| {
+            r.pending_datasets
+                .remove(&pending_key(ResourceKind::JobDefinition, name));
+        });
+        let found = self
+            .client
+            .find_job_definitions(name)
+            .await
+            .map_err(|e| describe("looking for concurrent creates", &e))?;
+        let kept = self
+            .settle(
+                ResourceKind::JobDefinition,
+                name,
+                &ours,
+                found,
+                |x| &x.id,
+                |x| &x.created_at,
+            )
+            .await?;
+        ctx.definitions.insert(name.to_string(), (kept, Some(1)));
         Ok(())
     }
 
-    /// Delete what the plan says goes, then upload what is missing. Returns how many
-    /// datapoints were created.
-    async fn sync_datapoints(
+    async fn create_order(
+        &self,
+        rp: &ResourcePlan,
+        name: &str,
+        spec: &LabelingSpec,
+        ctx: &mut Ctx,
+        out: &mut RoundOutcome,
+    ) -> StepResult {
+        let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
+        let (ours, ds) = match self
+            .client
+            .create_order(&wire_build::order_body(name, spec))
+            .await
+        {
+            Ok(x) => x,
+            Err(e @ ApiError::OutcomeUnknown { .. }) => {
+                return match observe_order(self.client, name, &self.record.get()).await {
+                    // Its dataset is known only from the lost response: the next plan
+                    // replaces the order.
+                    Ok((Some(found), _)) => Err(format!(
+                        "the order {} was created but its answer was lost, so its dataset is unknown; \
+                         the next plan makes it again",
+                        found.order.id
+                    )
+                    .into()),
+                    _ => Err(describe("creating the order", &e).into()),
+                };
+            }
+            Err(e) => return Err(describe("creating the order", &e).into()),
+        };
+        out.writes.push(format!("CreateOrder Order/{name}"));
+        self.progress
+            .step(&format!("created Order {name} ({ours})"));
+        if let Some(ds) = &ds {
+            self.record.update(|r| {
+                r.order_datasets.insert(ours.clone(), ds.clone());
+            });
+        }
+        let found = self
+            .client
+            .find_orders(name)
+            .await
+            .map_err(|e| describe("looking for concurrent creates", &e))?;
+        let kept = self
+            .settle(
+                ResourceKind::Order,
+                name,
+                &ours,
+                found,
+                |x| &x.id,
+                |x| &x.created_at,
+            )
+            .await?;
+        if kept != ours {
+            let ds = self.record.get().order_datasets.get(&kept).cloned();
+            ctx.orders.insert(name.to_string(), (kept, ds));
+            return Err("another apply created this order at the same time; the next round fills the kept one".to_string().into());
+        }
+        let ds = ds.ok_or("the server did not say which dataset the order uses")?;
+        ctx.orders
+            .insert(name.to_string(), (ours, Some(ds.clone())));
+        let rate = self
+            .fill(ResourceKind::Order, name, &ds, spec, dp, out)
+            .await;
+        ctx.rates
+            .insert((ResourceKind::Order, name.to_string()), rate);
+        Ok(())
+    }
+
+    async fn create_job(&self, j: &Job, ctx: &mut Ctx, out: &mut RoundOutcome) -> StepResult {
+        let def = rref(ResourceKind::JobDefinition, &j.definition);
+        if !ctx.complete.contains(&def) {
+            return Err(format!(
+                "not assigned: JobDefinition `{}` is not complete yet",
+                j.definition
+            )
+            .into());
+        }
+        let (def_id, latest) = ctx.definitions.get(&j.definition).cloned().ok_or_else(|| {
+            format!(
+                "not assigned: JobDefinition `{}` does not exist yet",
+                j.definition
+            )
+        })?;
+        let audience = match &j.audience {
+            AudienceRef::Id(id) => id.clone(),
+            AudienceRef::Manifest(n) => ctx
+                .audiences
+                .get(n)
+                .cloned()
+                .ok_or("not assigned: its audience does not exist yet")?,
+        };
+        if let Some(rate) = ctx
+            .rates
+            .get(&(ResourceKind::JobDefinition, j.definition.clone()))
+        {
+            if !rate.within() {
+                return Err(rate
+                    .explain(&format!("not assigned (JobDefinition `{}`)", j.definition))
+                    .into());
+            }
+        }
+        // An explicit revision, as `assign_job` sends `job_definition.revision`.
+        let revision = j.revision.or(latest);
+        let preceding = match &j.run_after {
+            Some(after) => Some(ctx.jobs.get(after).cloned().ok_or_else(|| {
+                format!("not assigned: it runs after Job `{after}`, which does not exist yet")
+            })?),
+            None => None,
+        };
+        let body =
+            wire_build::job_body_after(&def_id, &audience, revision, &j.name, preceding.as_deref());
+        let ours = match self.client.create_job(&body).await {
+            Ok(id) => id,
+            Err(e @ ApiError::OutcomeUnknown { .. }) => {
+                return match observe_jobs(self.client, &j.name).await {
+                    Ok(found)
+                        if found.iter().any(|x| {
+                            x.definition_id == def_id && Some(x.revision_number) == revision
+                        }) =>
+                    {
+                        Err(
+                            "the job was created but its answer was lost; the next round continues"
+                                .to_string()
+                                .into(),
+                        )
+                    }
+                    _ => Err(describe("assigning the job", &e).into()),
+                };
+            }
+            Err(e) => return Err(describe("assigning the job", &e).into()),
+        };
+        out.writes.push(format!("CreateJob Job/{}", j.name));
+        self.progress
+            .step(&format!("assigned Job {} ({ours})", j.name));
+        let found: Vec<_> = observe_jobs(self.client, &j.name)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|x| {
+                x.definition_id == def_id
+                    && Some(x.revision_number) == revision
+                    && x.audience_id == audience
+            })
+            .collect();
+        let kept = self
+            .settle(
+                ResourceKind::Job,
+                &j.name,
+                &ours,
+                found,
+                |x| &x.id,
+                |x| &x.created_at,
+            )
+            .await?;
+        ctx.jobs.insert(j.name.clone(), kept);
+        Ok(())
+    }
+
+    /// Upload what the plan adds (retrying transient failures a few times within the
+    /// step), then delete what it removes, so nothing is gone before its replacement is
+    /// in. Returns the rate afterwards.
+    async fn fill(
         &self,
         kind: ResourceKind,
         name: &str,
         dataset_id: &str,
         spec: &LabelingSpec,
-        dp_plan: &DatapointPlan,
+        dp: &DatapointPlan,
         out: &mut RoundOutcome,
-    ) -> u64 {
-        let deletions: Vec<&str> = dp_plan.deletions().map(|r| r.id.as_str()).collect();
-        if !deletions.is_empty() {
+    ) -> Rate {
+        let mut remaining: HashSet<&str> = dp
+            .add
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !self.skip.contains(&(kind, name.to_string(), k.to_string())))
+            .collect();
+        let skipped = dp.add.len() as u64 - remaining.len() as u64;
+        let mut failed: HashMap<String, FailureRecord> = HashMap::new();
+        for attempt in 0..3u32 {
+            if remaining.is_empty() || self.cancel.is_cancelled() {
+                break;
+            }
+            if attempt > 0 {
+                self.cancel
+                    .sleep(Duration::from_millis(250) * (1 << attempt))
+                    .await;
+            }
+            let datapoints: Vec<&Datapoint> = spec
+                .datapoints
+                .iter()
+                .filter(|d| remaining.contains(d.key.as_str()))
+                .collect();
+            if attempt == 0 {
+                self.create_groups(kind, name, dataset_id, spec, &dp.add, &datapoints, out)
+                    .await;
+            }
+            let task = UploadTask {
+                client: self.client,
+                kind,
+                resource: name,
+                dataset_id,
+                spec,
+                datapoints,
+                parallelism: self.options.parallelism,
+                reuse: &dp.reuse,
+            };
+            let outcome = task.run(self.progress, self.cancel).await;
+            let this_round: HashSet<String> = outcome
+                .failures
+                .iter()
+                .filter_map(|f| f.item.key.clone())
+                .collect();
+            for k in &remaining {
+                if !this_round.contains(*k) {
+                    failed.remove(*k);
+                }
+            }
+            for f in outcome.failures {
+                failed.insert(f.item.key.clone().unwrap_or_default(), f);
+            }
+            // Transient failures are tried again here; an outcome unknown is not re-sent
+            // (the next observation decides), a permanent one not at all.
+            remaining.retain(|k| {
+                failed
+                    .get(*k)
+                    .is_some_and(|f| f.class == FailureClass::Transient)
+            });
+        }
+        let last_failures: Vec<FailureRecord> = failed.into_values().collect();
+        let retryable = last_failures.iter().any(|f| !f.permanent);
+        let missing = last_failures.len() as u64 + skipped;
+        out.failures.extend(last_failures);
+        let deletions: Vec<&str> = dp.deletions().map(|r| r.id.as_str()).collect();
+        if !deletions.is_empty() && !self.cancel.is_cancelled() {
             let results: Vec<Result<(), ApiError>> = stream::iter(deletions.iter().copied())
                 .map(|id| self.client.delete_datapoint(id))
                 .buffer_unordered(self.options.parallelism.max(1))
@@ -438,34 +930,14 @@ impl Executor<'_> {
                 out.resource_errors += 1;
             }
         }
-        let wanted: HashSet<&str> = dp_plan.add.iter().map(String::as_str).collect();
-        let datapoints: Vec<&Datapoint> = spec
-            .datapoints
-            .iter()
-            .filter(|d| wanted.contains(d.key.as_str()))
-            .filter(|d| !self.skip.contains(&(kind, name.to_string(), d.key.clone())))
-            .collect();
-        if datapoints.is_empty() {
-            return 0;
+        Rate {
+            missing,
+            total: spec.datapoints.len() as u64,
+            tolerance: spec.failure_tolerance,
+            retryable,
         }
-        self.create_groups(kind, name, dataset_id, spec, &wanted, &datapoints, out)
-            .await;
-        let task = UploadTask {
-            client: self.client,
-            kind,
-            resource: name,
-            dataset_id,
-            spec,
-            datapoints,
-            parallelism: self.options.parallelism,
-        };
-        let outcome = task.run(self.progress, self.cancel).await;
-        out.failures.extend(outcome.failures);
-        outcome.created
     }
-}
 
-impl Executor<'_> {
     /// Grouped datapoints keep their context on the dataset group (as the SDK does): create
     /// each group whose datapoints are all new, from its first datapoint. A group that
     /// already has datapoints remotely already exists.
@@ -476,10 +948,11 @@ impl Executor<'_> {
         name: &str,
         dataset_id: &str,
         spec: &LabelingSpec,
-        wanted: &HashSet<&str>,
+        add: &[String],
         adding: &[&Datapoint],
         out: &mut RoundOutcome,
     ) {
+        let wanted: HashSet<&str> = add.iter().map(String::as_str).collect();
         let mut firsts: BTreeMap<&str, &Datapoint> = BTreeMap::new();
         for dp in adding {
             if let Some(g) = &dp.group {
@@ -503,7 +976,7 @@ impl Executor<'_> {
                     Ok(name) => name,
                     Err(e) => {
                         let doing = format!("uploading the context asset of group `{group}`");
-                        self.record_failure(out, kind, name, describe(&doing, &e));
+                        self.fail(out, kind, name, describe(&doing, &e));
                         continue;
                     }
                 },
@@ -519,7 +992,7 @@ impl Executor<'_> {
                 Err(e) if e.is_conflict_on("group") => {}
                 Err(e) => {
                     let doing = format!("creating the context of group `{group}`");
-                    self.record_failure(out, kind, name, describe(&doing, &e));
+                    self.fail(out, kind, name, describe(&doing, &e));
                 }
             }
         }
@@ -544,28 +1017,24 @@ impl Executor<'_> {
     }
 }
 
+fn note(out: &mut RoundOutcome, id: &ResourceId, msg: String) {
+    out.notes.entry(id.clone()).or_default().push(msg);
+}
+
 /// A resource-level error: what we were doing, the reason, the trace id (once: the
-/// error's message already carries it).
+/// error's message carries it), and the typed details for the report. Converts into the
+/// `String` errors of the helpers that keep only the message.
 fn describe(doing: &str, e: &ApiError) -> StepFailure {
     StepFailure::api(doing, e)
 }
 
 impl Executor<'_> {
-    /// A resource-level failure: a note for people and a record for the report.
-    fn record_failure(
-        &self,
-        out: &mut RoundOutcome,
-        kind: ResourceKind,
-        name: &str,
-        f: StepFailure,
-    ) {
+    /// A resource-level failure outside a step: a note for people, a record for the report.
+    fn fail(&self, out: &mut RoundOutcome, kind: ResourceKind, name: &str, f: StepFailure) {
         let origin = self.resource(kind, name).map(Resource::origin);
         out.resource_failures
             .push(FailureRecord::resource(kind, name, origin, &f));
-        out.notes
-            .entry((kind, name.to_string()))
-            .or_default()
-            .push(f.message);
+        note(out, &(kind, name.to_string()), f.message);
         out.resource_errors += 1;
     }
 }

@@ -17,7 +17,7 @@ pub use cancel::Cancel;
 pub use progress::{ApplyProgress, Silent};
 
 use crate::manifest::{Project, Resource, ResourceKind};
-use crate::plan::{make_plan, Action, ObserveError, Plan, PlanOptions};
+use crate::plan::{make_plan, Action, ObserveError, Plan, PlanOptions, RecordStore, Step};
 use crate::remote::Client;
 use crate::report::failures::{ApplyReport, FailureRecord, ResourceOutcome};
 
@@ -57,6 +57,10 @@ pub struct ApplyOutcome {
     pub report: ApplyReport,
     /// The last observation's plan: what is still to do (empty when converged).
     pub remaining: Plan,
+    /// Every write apply made, in order (`"CreateJob Job/name"`).
+    pub writes: Vec<String>,
+    /// Resources the remote changed under since the plan; not applied.
+    pub halted: Vec<(ResourceKind, String)>,
 }
 
 impl ApplyOutcome {
@@ -69,12 +73,14 @@ type FailureKey = (ResourceKind, String, String);
 
 /// Apply until converged or `max_rounds` rounds have run. `first` is a plan the user
 /// already approved (or loaded from a file); later rounds plan afresh.
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     client: &Client,
     project: &Project,
     plan_options: &PlanOptions,
     options: &ApplyOptions,
     first: Plan,
+    record: &RecordStore,
     progress: &dyn ApplyProgress,
     cancel: &Cancel,
 ) -> Result<ApplyOutcome, ApplyError> {
@@ -91,6 +97,8 @@ pub async fn apply(
     let mut notes: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
     let mut plan = first;
     let mut rounds = 0;
+    let mut halted: HashSet<(ResourceKind, String)> = HashSet::new();
+    let mut writes: Vec<String> = Vec::new();
     while rounds < options.max_rounds && !cancel.is_cancelled() && has_work(&plan, &permanent) {
         rounds += 1;
         progress.round(rounds, options.max_rounds, &plan.summary());
@@ -102,8 +110,11 @@ pub async fn apply(
             cancel,
             skip: &permanent,
             project_name: plan_options.project.as_deref(),
+            record,
         };
         let out = executor.execute(&plan).await;
+        halted.extend(out.halted.iter().cloned());
+        writes.extend(out.writes.iter().cloned());
         for f in out.failures {
             let key = (
                 f.item.resource_kind,
@@ -116,7 +127,9 @@ pub async fn apply(
             last_failure.insert(key, f);
         }
         resource_failures = out.resource_failures;
-        notes = out.notes;
+        for (k, v) in out.notes {
+            notes.insert(k, v);
+        }
         // Even when interrupted, observe once more: the report's counts are what the
         // remote holds, not what the plan before this round expected.
         if rounds < options.max_rounds && !cancel.is_cancelled() {
@@ -128,7 +141,11 @@ pub async fn apply(
                 cancel.sleep(pause).await;
             }
         }
-        let next = match make_plan(client, project, plan_options, &api).await {
+        let opts = PlanOptions {
+            failed: std::sync::Arc::new(permanent.clone()),
+            ..plan_options.clone()
+        };
+        let mut next = match make_plan(client, project, &opts, &api, &record.get()).await {
             Ok(next) => next,
             Err(e) => {
                 error = Some(format!(
@@ -137,6 +154,12 @@ pub async fn apply(
                 break;
             }
         };
+        // What the remote changed under since the plan is not touched again.
+        for r in &mut next.resources {
+            if halted.contains(&(r.kind, r.name.clone())) {
+                r.steps.clear();
+            }
+        }
         // No progress and nothing left that a retry could fix: stop early.
         let stuck = next.resources == plan.resources
             && out.resource_errors == 0
@@ -176,10 +199,7 @@ pub async fn apply(
     let pending: HashSet<(ResourceKind, String)> = plan
         .resources
         .iter()
-        .filter(|r| {
-            !matches!(r.action, Action::NoChange | Action::UpdateData)
-                || r.datapoints.as_ref().is_some_and(|d| !d.add.is_empty())
-        })
+        .filter(|r| !r.steps.is_empty() || r.datapoints.as_ref().is_some_and(|d| !d.add.is_empty()))
         .map(|r| (r.kind, r.name.clone()))
         .collect();
     failures.extend(
@@ -200,7 +220,11 @@ pub async fn apply(
         started_at,
         finished_at: chrono::Utc::now(),
         rounds,
-        converged: !plan.has_changes() && !interrupted && error.is_none(),
+        converged: !plan.has_changes()
+            && failures.is_empty()
+            && halted.is_empty()
+            && !interrupted
+            && error.is_none(),
         interrupted,
         error,
         requests: client.stats().requests.saturating_sub(requests_before),
@@ -208,27 +232,33 @@ pub async fn apply(
         failures_by_reason,
         failures,
     };
+    let mut halted: Vec<_> = halted.into_iter().collect();
+    halted.sort();
     Ok(ApplyOutcome {
         report,
         remaining: plan,
+        writes,
+        halted,
     })
 }
 
-/// Whether a round could change anything: some change other than re-uploading datapoints
+/// Whether a round could change anything: some step other than re-uploading datapoints
 /// that already failed for good.
 fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
     plan.resources.iter().any(|r| {
-        let data = r.datapoints.as_ref().is_some_and(|d| {
+        let only_data = r.steps.iter().all(|s| *s == Step::EditDataset);
+        if r.steps.is_empty() {
+            return false;
+        }
+        if !only_data {
+            return true;
+        }
+        r.datapoints.as_ref().is_some_and(|d| {
             d.deletions().next().is_some()
                 || d.add
                     .iter()
                     .any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())))
-        });
-        let resource = !matches!(
-            r.action,
-            Action::NoChange | Action::Blocked | Action::UpdateData
-        );
-        data || resource
+        })
     })
 }
 
@@ -240,6 +270,7 @@ fn outcomes(
 ) -> Vec<ResourceOutcome> {
     plan.resources
         .iter()
+        .filter(|r| r.origin.is_some() || !r.steps.is_empty())
         .map(|r| {
             let spec = project.resources.iter().find_map(|res| match res {
                 Resource::JobDefinition(d)

@@ -75,6 +75,9 @@ pub struct UploadTask<'a> {
     pub spec: &'a LabelingSpec,
     pub datapoints: Vec<&'a Datapoint>,
     pub parallelism: usize,
+    /// Files already uploaded (asset key → remote file name, see
+    /// `plan::datapoints::asset_key`): used instead of uploading the bytes again.
+    pub reuse: &'a std::collections::BTreeMap<String, String>,
 }
 
 impl UploadTask<'_> {
@@ -174,6 +177,16 @@ impl UploadTask<'_> {
         let mut url_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for dp in &self.datapoints {
             for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
+                if let (Some(k), Some(name)) = (
+                    asset_key(a),
+                    crate::plan::datapoints::asset_key(a).and_then(|k| self.reuse.get(&k)),
+                ) {
+                    let name = name.clone();
+                    files
+                        .entry(k)
+                        .or_insert_with(|| futures::future::ready(Ok(name)).boxed().shared());
+                    continue;
+                }
                 match a {
                     Asset::File {
                         path,
@@ -212,7 +225,9 @@ impl UploadTask<'_> {
                         files.insert(key, fut);
                     }
                     Asset::Url(u) => {
-                        if url_seen.insert(u.as_str()) {
+                        if !files.contains_key(&AssetKey::Url(u.clone()))
+                            && url_seen.insert(u.as_str())
+                        {
                             urls.push(u.clone());
                         }
                     }

@@ -13,7 +13,7 @@ use super::common::{connect, load_project, root_of, runtime, style, Workload};
 use super::plan::SelectArgs;
 use super::{ColorChoice, RemoteArgs};
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
-use crate::plan::{make_plan, staleness, PlanOptions, SavedPlan};
+use crate::plan::{make_plan, staleness, PlanOptions, RecordStore, SavedPlan};
 use crate::report::failures::ApplyReport;
 use crate::report::progress::{Bars, Lines};
 use crate::report::{apply_text, plan_text};
@@ -72,6 +72,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 targets: s.targets.clone(),
                 excludes: s.excludes.clone(),
                 project: s.project.clone(),
+                failed: Default::default(),
             },
             args.select.allow_outside_root,
         ),
@@ -82,23 +83,28 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let project = load_project(&paths, allow_outside)?;
+    super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
     let style = style(args.color);
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.auto_approve && saved.is_none() && !interactive {
         bail!("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve (as in CI), or apply a reviewed plan file from `rapidata plan --out FILE`");
     }
     let root = root_of(&project);
+    // Never through a committed `.rapidata/reports` symlink; checked before any change.
+    let reports =
+        crate::manifest::files::state_dir(&root, "reports").map_err(anyhow::Error::msg)?;
     let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
         let conn = connect(&args.remote, &root, args.parallelism.max(1)).await?;
         let started_at = chrono::Utc::now();
-        let reports = Reports { dir: root.join(".rapidata").join("reports"), extra: args.report.as_deref() };
-        let plan = match make_plan(&conn.client, &project, &opts, &conn.api).await {
+        let sink = Reports { dir: reports, extra: args.report.as_deref() };
+        let record = RecordStore::open(&root, &conn.api);
+        let plan = match make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await {
             Ok(plan) => plan,
             Err(e) => {
                 // Nothing was observed or changed, but the run still leaves its report.
                 let report = ApplyReport::not_started(&conn.api, started_at, format!("observing the remote failed: {e}"));
-                if let Err(w) = reports.write(&report) {
+                if let Err(w) = sink.write(&report) {
                     eprintln!("warning: {w:#}");
                 }
                 return Err(e.into());
@@ -116,6 +122,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         if !args.quiet || !plan.has_changes() {
             eprint!("{}", plan_text::render(&plan, &project, &style));
         }
+        let blocked = plan.blocked().count();
+        if blocked > 0 {
+            eprintln!("error: {blocked} change(s) cannot be applied (see above); the rest is applied, and apply exits 1.");
+        }
         if plan.has_changes() && !args.auto_approve && saved.is_none() && !confirm()? {
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(ExitCode::from(1));
@@ -132,15 +142,17 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         let options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
         // With nothing to change this runs no round and reports what the remote holds:
         // the report is written on every run, as the README says.
-        let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, progress.as_ref(), &cancel).await?;
+        let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;
         let report = &outcome.report;
-        let written = reports.write(report)?;
+        let written = sink.write(report)?;
         if report.rounds > 0 || !report.converged {
             eprint!("{}", apply_text::render(report, &style));
         }
         eprintln!("Report: {}", written.display());
         Ok(if report.interrupted {
             ExitCode::from(signal.exit_code())
+        } else if blocked > 0 || !outcome.halted.is_empty() {
+            ExitCode::from(1)
         } else if report.converged {
             ExitCode::SUCCESS
         } else {

@@ -34,6 +34,12 @@ fn status(remote: &super::RemoteArgs, check: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let endpoints = endpoints(remote);
+    for warning in endpoints
+        .check(remote.allow_http)
+        .map_err(anyhow::Error::msg)?
+    {
+        eprintln!("warning: {warning}");
+    }
     println!("auth endpoint: {}", endpoints.auth);
     let (credentials, source) = match resolve_credentials(&endpoints) {
         Ok(found) => found,

@@ -21,6 +21,38 @@ pub fn paths_or_cwd(paths: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
+/// `--target` / `--exclude` names must each name a resource of the manifests: a typo
+/// would otherwise plan nothing and report "No changes".
+pub fn check_selection(
+    project: &Project,
+    targets: &[String],
+    excludes: &[String],
+) -> anyhow::Result<()> {
+    let names: Vec<&str> = project.resources.iter().map(|r| r.name()).collect();
+    let mut problems = Vec::new();
+    for (flag, list) in [("--target", targets), ("--exclude", excludes)] {
+        for n in list {
+            if !names.contains(&n.as_str()) {
+                let hint = match manifest::suggest::did_you_mean(n, &names) {
+                    Some(s) => format!(" (did you mean `{s}`?)"),
+                    None => String::new(),
+                };
+                problems.push(format!(
+                    "{flag} `{n}` names no resource of the manifests{hint}"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "{}\nresource names are the `name:` of JobDefinition, Order, Job and Audience manifests",
+            problems.join("\n")
+        )
+    }
+}
+
 /// Load and validate manifests; diagnostics are printed and turn into an error.
 pub fn load_project(paths: &[PathBuf], allow_outside_root: bool) -> anyhow::Result<Project> {
     let opts = manifest::LoadOptions {
@@ -64,7 +96,8 @@ pub async fn connect(
 ) -> anyhow::Result<Connection> {
     let (endpoints, credentials, emulator) =
         if remote.endpoint.is_none() && remote.environment == "local" {
-            let data_dir = root.join(".rapidata").join("local");
+            // Never through a committed `.rapidata/local` symlink.
+            let data_dir = manifest::files::state_dir(root, "local").map_err(anyhow::Error::msg)?;
             let config = EmulatorConfig {
                 listen: ([127, 0, 0, 1], 0).into(),
                 data_dir: data_dir.clone(),
@@ -92,11 +125,22 @@ pub async fn connect(
                 Some(url) => Endpoints::single(url),
                 None => Endpoints::for_environment(&remote.environment),
             };
+            for warning in endpoints
+                .check(remote.allow_http)
+                .map_err(anyhow::Error::msg)?
+            {
+                eprintln!("warning: {warning}");
+            }
             let (credentials, _source) = remote::resolve_credentials(&endpoints)
                 .context("no credentials; `rapidata auth status` says where they are looked for")?;
             (endpoints, credentials, None)
         };
-    let api = endpoints.api.clone();
+    // What a saved plan records: the environment, not the embedded emulator's random port.
+    let api = if emulator.is_some() {
+        "local".to_string()
+    } else {
+        endpoints.api.clone()
+    };
     let client = Client::new(ClientConfig {
         endpoints,
         credentials,

@@ -56,6 +56,10 @@ pub struct RemoteArgs {
     /// --environment.
     #[arg(long, env = "RAPIDATA_ENDPOINT")]
     pub endpoint: Option<String>,
+    /// Accept a plain `http://` endpoint that is not loopback (credentials then cross the
+    /// network unencrypted). Loopback `http://` (an emulator) needs no flag.
+    #[arg(long, env = "RAPIDATA_ALLOW_HTTP")]
+    pub allow_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, ValueEnum, PartialEq, Eq)]
@@ -88,7 +92,12 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors can quote what a server or a file said: secrets are masked.
+            let text = format!("{err:#}");
+            eprintln!(
+                "error: {}",
+                crate::manifest::redact::Redactor::from_env().redact(&text)
+            );
             ExitCode::from(1)
         }
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, style, Workload};
 use super::{ColorChoice, Format, RemoteArgs};
-use crate::plan::{make_plan, PlanOptions, SavedPlan};
+use crate::plan::{make_plan, PlanOptions, RecordStore, SavedPlan};
 use crate::report::{plan_markdown, plan_text};
 
 /// Options shared by plan and apply that select what to plan.
@@ -38,6 +38,7 @@ impl SelectArgs {
             targets: self.targets.clone(),
             excludes: self.excludes.clone(),
             project: self.project.clone(),
+            failed: Default::default(),
         }
     }
 }
@@ -66,10 +67,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let paths = paths_or_cwd(&args.paths);
     let project = load_project(&paths, args.select.allow_outside_root)?;
     let opts = args.select.plan_options();
+    super::common::check_selection(&project, &opts.targets, &opts.excludes)?;
     let rt = runtime(Workload::Observe)?;
     let plan = rt.block_on(async {
         let conn = connect(&args.remote, &root_of(&project), 32).await?;
-        let plan = make_plan(&conn.client, &project, &opts, &conn.api).await?;
+        let record = RecordStore::open(&root_of(&project), &conn.api);
+        let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
         anyhow::Ok(plan)
     })?;
     match args.format {
@@ -95,7 +98,28 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let blocked: Vec<String> = plan
+        .blocked()
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r.kind,
+                r.name,
+                r.reason.as_deref().unwrap_or("blocked")
+            )
+        })
+        .collect();
+    if !blocked.is_empty() {
+        eprintln!(
+            "error: {} change{} cannot be applied:\n  - {}",
+            blocked.len(),
+            if blocked.len() == 1 { "" } else { "s" },
+            blocked.join("\n  - ")
+        );
+    }
+    Ok(if args.detailed_exitcode && !blocked.is_empty() {
+        ExitCode::from(1)
+    } else if args.detailed_exitcode && plan.has_changes() {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS

@@ -64,7 +64,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime(Workload::Observe)?;
     let rows = rt.block_on(async {
         let conn = connect(&args.remote, &root_of(&project), 16).await?;
-        let observed = observe(&conn.client, &project, &|_| true).await?;
+        let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
+        let observed = observe(&conn.client, &project, &|_| true, &record.get()).await?;
         let mut rows = Vec::new();
         for r in &project.resources {
             let desired = match r {
@@ -114,7 +115,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                             .map(Counts::from);
                     }
                 }
-                Some(Observation::Job(Some(j))) => {
+                // The newest job with the manifest's name is the one that runs.
+                Some(Observation::Job(jobs)) if !jobs.is_empty() => {
+                    let j = &jobs[jobs.len() - 1];
                     row.exists = true;
                     row.id = Some(j.id.clone());
                     row.revision = Some(j.revision_number);

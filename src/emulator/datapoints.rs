@@ -71,6 +71,47 @@ pub(crate) fn dataset_get(conn: &Connection, id: &str) -> ApiResult<Option<Datas
     .transpose()
 }
 
+/// Renames a dataset; returns whether it exists.
+pub(crate) fn dataset_rename(tx: &Transaction<'_>, id: &str, name: &str) -> ApiResult<bool> {
+    let n = tx
+        .prepare_cached("UPDATE datasets SET name = ?2 WHERE id = ?1")?
+        .execute(params![id, name])?;
+    Ok(n > 0)
+}
+
+/// Deletes a dataset and its datapoints.
+pub(crate) fn dataset_delete(tx: &Transaction<'_>, id: &str) -> ApiResult<()> {
+    if let Some(ds) = dataset_get(tx, id)? {
+        tx.prepare_cached("DELETE FROM datapoints WHERE dataset_seq = ?1")?
+            .execute([ds.seq])?;
+        tx.prepare_cached("DELETE FROM datasets WHERE seq = ?1")?
+            .execute([ds.seq])?;
+    }
+    Ok(())
+}
+
+/// One datapoint as the labeling simulation sees it.
+pub(crate) struct SimRow {
+    pub seq: i64,
+    pub group: Option<String>,
+    pub segments: String,
+}
+
+/// The ready datapoints of a dataset in creation order (what a job labels).
+pub(crate) fn dataset_rows(conn: &Connection, dataset_seq: i64) -> ApiResult<Vec<SimRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, grp, segments FROM datapoints WHERE dataset_seq = ?1 AND state = 'Ready' ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([dataset_seq], |r| {
+        Ok(SimRow {
+            seq: r.get(0)?,
+            group: r.get(1)?,
+            segments: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 fn dataset_id_of(conn: &Connection, seq: i64) -> ApiResult<String> {
     Ok(conn
         .prepare_cached("SELECT id FROM datasets WHERE seq = ?1")?

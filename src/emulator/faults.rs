@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::simulation::Simulation;
 use super::EmulatorError;
 
 /// What can go wrong, and how often. `Default` is no faults.
@@ -29,6 +30,8 @@ pub struct FaultPlan {
     /// Overrides the configured token lifetime for tokens issued from now on (e.g. 2 s to
     /// exercise expiry and refresh).
     pub token_ttl_secs: Option<u64>,
+    /// The simulated labelers, recruiting and pricing (see `docs/emulator.md`).
+    pub simulation: Simulation,
 }
 
 /// Faults for the requests whose route matches `route`.
@@ -136,7 +139,7 @@ impl FaultPlan {
             glob::Pattern::new(&a.pattern)
                 .map_err(|e| EmulatorError::Faults(format!("asset glob '{}': {e}", a.pattern)))?;
         }
-        Ok(())
+        self.simulation.validate().map_err(EmulatorError::Faults)
     }
 }
 
@@ -180,6 +183,11 @@ impl FaultState {
 
     pub fn plan(&self) -> &FaultPlan {
         &self.plan
+    }
+
+    /// Replaces the simulation settings, keeping the fault decision sequence.
+    pub fn set_simulation(&mut self, simulation: Simulation) {
+        self.plan.simulation = simulation;
     }
 
     /// Decides the fate of one request on `route` (`"METHOD /template"`).
@@ -291,5 +299,19 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().is_err());
+        let sim: FaultPlan = serde_saphyr::from_str(
+            "simulation:\n  seed: 4\n  responses_per_second: 2.5\n  pricing_delay_ms: 300\n",
+        )
+        .unwrap();
+        assert_eq!(sim.simulation.seed, 4);
+        assert_eq!(sim.simulation.responses_per_second, 2.5);
+        assert_eq!(
+            sim.simulation.start_delay_ms, 1000,
+            "unset settings keep their defaults"
+        );
+        let negative: Result<FaultPlan, _> =
+            serde_saphyr::from_str("simulation:\n  responses_per_second: -1\n");
+        assert!(negative.unwrap().validate().is_err());
+        assert!(serde_saphyr::from_str::<FaultPlan>("simulation:\n  speed: 1\n").is_err());
     }
 }

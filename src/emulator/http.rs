@@ -231,3 +231,22 @@ pub(crate) fn opt_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 pub(crate) fn opt<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.get(key).filter(|x| !x.is_null())
 }
+
+/// The fields of a stored document that the contract's `definition` declares: stored
+/// documents carry simulation state (`_sim`, `_recruit`, ...) that never goes on the wire.
+pub(crate) fn view(definition: &str, doc: &Value) -> Value {
+    let props = Contract::get().properties(definition);
+    Value::Object(
+        doc.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| props.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// Whether a request body is absent (endpoints whose body is optional).
+pub(crate) fn is_empty_body(bytes: &[u8]) -> bool {
+    bytes.iter().all(u8::is_ascii_whitespace)
+}

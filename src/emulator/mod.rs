@@ -16,6 +16,7 @@ mod routes;
 pub mod schema;
 mod segments;
 mod server;
+mod simulation;
 mod stats;
 mod store;
 
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{AssetFailure, Burst429, FaultPlan, RouteFault};
 pub use query::MAX_PAGE_SIZE;
+pub use simulation::Simulation;
 pub use stats::RequestStats;
 
 use faults::FaultState;
@@ -119,6 +121,18 @@ pub(crate) struct AppState {
     pub stats: Mutex<BTreeMap<String, u64>>,
     /// blake3 of issued tokens → expiry (unix ms). Mirrors the `tokens` table.
     pub tokens: Mutex<HashMap<String, i64>>,
+    /// Responses per unit of each run (derived, so only cached in memory).
+    pub plans: simulation::PlanCache,
+}
+
+impl AppState {
+    /// The current simulation settings.
+    pub fn simulation(&self) -> Simulation {
+        self.faults
+            .lock()
+            .map(|f| f.plan().simulation.clone())
+            .unwrap_or_default()
+    }
 }
 
 pub(crate) type Shared = Arc<AppState>;
@@ -171,6 +185,7 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         faults: Mutex::new(FaultState::new(config.faults)),
         stats: Mutex::new(BTreeMap::new()),
         tokens: Mutex::new(tokens),
+        plans: Default::default(),
     });
     let st = state.clone();
     tokio::task::spawn_blocking(move || routes::seed(&st))
@@ -233,6 +248,21 @@ impl EmulatorHandle {
         if let Ok(mut f) = self.state.faults.lock() {
             *f = FaultState::new(plan);
         }
+    }
+
+    /// Replaces the simulation settings (rates, seed, prices, recruiting) for runs created
+    /// from now on, keeping the fault plan's decision sequence. Rejects invalid settings.
+    pub fn set_simulation(&self, simulation: Simulation) -> Result<(), EmulatorError> {
+        simulation.validate().map_err(EmulatorError::Faults)?;
+        if let Ok(mut f) = self.state.faults.lock() {
+            f.set_simulation(simulation);
+        }
+        Ok(())
+    }
+
+    /// The current simulation settings.
+    pub fn simulation(&self) -> Simulation {
+        self.state.simulation()
     }
 
     /// Inserts `count` copies of one datapoint straight into the database in one transaction,

@@ -49,6 +49,15 @@ impl Contract {
         self.root.get("definitions")?.get(name)
     }
 
+    /// The property names a definition declares.
+    pub fn properties(&self, name: &str) -> Vec<&str> {
+        self.definition(name)
+            .and_then(|d| d.get("properties"))
+            .and_then(Value::as_object)
+            .map(|p| p.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// The endpoint entry for `"METHOD /path/{template}"`.
     pub fn endpoint(&self, id: &str) -> Option<&Value> {
         self.root
@@ -83,6 +92,85 @@ impl Contract {
         let mut out = Vec::new();
         self.check(schema, value, "", &mut out, 0);
         out
+    }
+
+    /// Fields of `value` that `schema` does not declare, as JSON paths. An object schema with
+    /// `properties` declares exactly those keys, unless its `additionalProperties` is a schema
+    /// (a map: any key, each value checked against it) or `true`; an object schema without
+    /// `properties` is free-form. Alternatives (`anyOf`, `oneOf`) are walked through the one
+    /// the value validates against (the `_t` mapping for discriminated ones).
+    pub fn undeclared(&self, schema: &Value, value: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        self.walk_undeclared(schema, value, "", &mut out, 0);
+        out
+    }
+
+    fn walk_undeclared(
+        &self,
+        schema: &Value,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) {
+        let Some(obj) = schema.as_object().filter(|_| depth <= 64) else {
+            return;
+        };
+        if let Some(target) = obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.resolve(r))
+        {
+            return self.walk_undeclared(target, value, path, out, depth + 1);
+        }
+        if let (Some(mapping), Some(tag)) = (
+            obj.get("discriminator").and_then(|d| d.get("mapping")),
+            value.get("_t").and_then(Value::as_str),
+        ) {
+            if let Some(target) = mapping
+                .get(tag)
+                .and_then(Value::as_str)
+                .and_then(|r| self.resolve(r))
+            {
+                return self.walk_undeclared(target, value, path, out, depth + 1);
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = obj.get(key).and_then(Value::as_array) {
+                if let Some(alt) = alts.iter().find(|a| self.validate(a, value).is_empty()) {
+                    self.walk_undeclared(alt, value, path, out, depth + 1);
+                }
+            }
+        }
+        match value {
+            Value::Object(map) => {
+                let props = obj.get("properties").and_then(Value::as_object);
+                for (k, v) in map {
+                    let p = join(path, k);
+                    match (
+                        props.and_then(|p| p.get(k)),
+                        obj.get("additionalProperties"),
+                    ) {
+                        (Some(s), _) => self.walk_undeclared(s, v, &p, out, depth + 1),
+                        (None, Some(s @ Value::Object(_))) => {
+                            self.walk_undeclared(s, v, &p, out, depth + 1)
+                        }
+                        (None, Some(Value::Bool(true))) => {}
+                        (None, _) if props.is_some() => out.push(p),
+                        (None, _) => {}
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item_schema) = obj.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        let p = format!("{path}[{i}]");
+                        self.walk_undeclared(item_schema, item, &p, out, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     fn resolve<'a>(&'a self, reference: &str) -> Option<&'a Value> {
@@ -341,6 +429,37 @@ mod tests {
         let paths: Vec<&str> = errs.iter().map(|v| v.path.as_str()).collect();
         assert!(paths.contains(&"segments[0].asset._t"), "{errs:?}");
         assert!(paths.contains(&"segments[1].key"), "{errs:?}");
+    }
+
+    #[test]
+    fn finds_undeclared_fields_through_refs_alternatives_and_maps() {
+        let c = Contract::get();
+        let order = json!({"orderName": "o", "customerMail": "m", "orderDate": "2026-01-01T00:00:00Z",
+            "state": "Created", "pipelineId": "p", "isLocked": false, "isPublic": false, "datasetId": "d"});
+        let schema = json!({"$ref": "#/definitions/GetOrderByIdEndpointOutput"});
+        assert!(
+            c.validate(&schema, &order).is_empty(),
+            "extras are valid JSON Schema"
+        );
+        assert_eq!(c.undeclared(&schema, &order), vec!["datasetId"]);
+        // Through a discriminated oneOf inside an array, and a map (additionalProperties).
+        let seg = json!({"segments": [{"key": "asset", "kind": "Asset", "asset": {"_t": "TextAsset", "text": "t",
+            "identifier": "t", "metadata": {"k": {"_t": "TextMetadata", "text": "x", "extra": 1}}, "bogus": 2}}],
+            "id": "i", "datasetId": "d"});
+        let schema = json!({"$ref": "#/definitions/QueryDatapointsByDatasetIdEndpointOutput"});
+        let mut found = c.undeclared(&schema, &seg);
+        found.sort();
+        assert_eq!(
+            found,
+            vec![
+                "segments[0].asset.bogus",
+                "segments[0].asset.metadata.k.extra"
+            ]
+        );
+        let metrics =
+            json!({"usersPerState": {"Graduated": 3, "DroppedLowAccuracy": 1}, "capacity": "Low"});
+        let schema = json!({"$ref": "#/definitions/GetAudienceUserStateMetricsResult"});
+        assert!(c.undeclared(&schema, &metrics).is_empty());
     }
 
     #[test]

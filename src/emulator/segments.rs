@@ -166,6 +166,14 @@ fn convert_asset(asset: &Value, path: &str, names: &mut Vec<(String, String)>) -
     }
 }
 
+/// `IAssetInput` → `IAsset` outside a datapoint (audience examples), with the file names it
+/// references as `(error path, name)`.
+pub(crate) fn convert_asset_input(asset: &Value, path: &str) -> (Value, Vec<(String, String)>) {
+    let mut names = Vec::new();
+    let out = convert_asset(asset, path, &mut names);
+    (out, names)
+}
+
 /// Finds `(original name, source url)` of an issued file name.
 pub(crate) type AssetLookup<'a> = dyn FnMut(&str) -> Option<(String, Option<String>)> + 'a;
 

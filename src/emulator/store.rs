@@ -191,6 +191,15 @@ pub(crate) fn obj_get(conn: &Connection, kind: &str, id: &str) -> ApiResult<Opti
     .transpose()
 }
 
+/// The row number the next document will get: a key that follows the request sequence
+/// (unlike ids, which are random), so simulated runs draw the same votes in every emulator
+/// that saw the same requests.
+pub(crate) fn obj_next_seq(conn: &Connection) -> ApiResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM objects")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// Deletes a document and its children (documents whose parent is `id`); returns whether it
 /// existed.
 pub(crate) fn obj_delete(tx: &Transaction<'_>, kind: &str, id: &str) -> ApiResult<bool> {

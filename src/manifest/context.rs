@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::model::Origin;
@@ -43,6 +44,9 @@ pub struct Ctx {
     pub paths: PathResolver,
     pub locals: Vec<LocalFile>,
     local_ids: HashMap<PathBuf, usize>,
+    /// The text of every file read (safely), by the name diagnostics show: error excerpts
+    /// come from here, never from reading a name again.
+    pub texts: HashMap<PathBuf, Arc<str>>,
 }
 
 impl Ctx {
@@ -54,6 +58,7 @@ impl Ctx {
             paths,
             locals: Vec::new(),
             local_ids: HashMap::new(),
+            texts: HashMap::new(),
         }
     }
 
@@ -65,6 +70,13 @@ impl Ctx {
         self.files.push(path.to_path_buf());
         self.file_ids.insert(path.to_path_buf(), id);
         id
+    }
+
+    /// Keeps the text of `path` (as shown) for error excerpts; returns a shared handle.
+    pub fn keep_text(&mut self, path: &Path, text: String) -> Arc<str> {
+        let text: Arc<str> = Arc::from(text);
+        self.texts.insert(path.to_path_buf(), text.clone());
+        text
     }
 
     pub fn origin(&self, loc: Loc) -> Origin {
@@ -89,6 +101,7 @@ impl Ctx {
             message: message.into(),
             help: if help.is_empty() { None } else { Some(help) },
             source_line: None,
+            excerpt_start: 0,
         };
         self.diags.push(d);
     }

@@ -50,9 +50,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if ft.is_dir() {
             // Symlinked directories are not followed (no cycles, no escapes).
             walk(&path, out)?;
-        } else if (ft.is_file() || ft.is_symlink() && path.is_file())
+        } else if (ft.is_file() || ft.is_symlink())
             && (name.ends_with(".yaml") || name.ends_with(".yml"))
         {
+            // A symlink is listed whatever it points to: reading it checks that it is a
+            // regular file inside the root, and says so if not.
             out.push(path);
         }
     }

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::context::{Ctx, Loc};
+use super::files::{self, FileError};
 use super::model::ResourceKind;
 use super::raw::{RawAudience, RawHeader, RawJob, RawJobDefinition, RawOrder, API_VERSION, KINDS};
 use super::suggest::did_you_mean;
@@ -52,30 +53,54 @@ fn report(ctx: &mut Ctx, file: u32, e: YamlError) {
     );
 }
 
-/// Parses every document of `path` into `docs`.
+/// Parses every document of `path` into `docs`. The file is resolved physically and must
+/// lie inside the root (a committed symlink to a file outside is neither parsed nor
+/// echoed); it must be a bounded regular UTF-8 file.
 pub fn read_file(ctx: &mut Ctx, path: &Path, docs: &mut Vec<ParsedDoc>, broken: &mut Vec<Broken>) {
     let file = ctx.file_id(path);
-    let text = match std::fs::read(path) {
-        Ok(b) => match String::from_utf8(b) {
-            Ok(t) => t,
-            Err(_) => {
-                ctx.error(
-                    Loc::new(file, 0, 0),
-                    "manifest is not UTF-8 text",
-                    "save the file as UTF-8",
-                );
-                return;
-            }
-        },
+    let start = Loc::new(file, 1, 1);
+    let canonical = match std::fs::canonicalize(path) {
+        Ok(c) => c,
         Err(e) => {
             ctx.error(
-                Loc::new(file, 0, 0),
-                format!("cannot read manifest: {e}"),
+                start,
+                format!("cannot read manifest: {}", e.kind()),
                 "check the path and permissions",
             );
             return;
         }
     };
+    if let Some(root) = ctx.paths.confine() {
+        if !canonical.starts_with(root) {
+            let how = if super::paths::normalize(path).starts_with(&ctx.paths.root) {
+                " (through a symlink)"
+            } else {
+                ""
+            };
+            ctx.error(
+                start,
+                format!("manifest leads outside the manifest root{how}; it was not read"),
+                "replace a symlink by the file itself, set --root, or pass --allow-outside-root if this is intended",
+            );
+            return;
+        }
+    }
+    let text = match files::read_text(&canonical, ctx.paths.confine(), files::MAX_MANIFEST_BYTES) {
+        Ok(t) => t,
+        Err(e) => {
+            let (line, column) = e.position().unwrap_or((1, 1));
+            let help = match e {
+                FileError::NotUtf8 { .. } => "save the file as UTF-8",
+                FileError::TooLarge { .. } => "split the manifests into several files",
+                FileError::NotAFile => "manifests must be regular files",
+                _ => "check the path and permissions",
+            };
+            ctx.error(Loc::new(file, line, column), format!("manifest {e}"), help);
+            return;
+        }
+    };
+    let text = normalize_line_breaks(text);
+    let text = ctx.keep_text(path, text);
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for seg in split_documents(&text) {
         if let Some(doc) = read_document(ctx, file, seg, broken) {
@@ -86,6 +111,22 @@ pub fn read_file(ctx: &mut Ctx, path: &Path, docs: &mut Vec<ParsedDoc>, broken: 
             });
         }
     }
+}
+
+/// YAML counts a lone CR as a line break; the splitter and the error lines count `\n`.
+/// Each lone CR becomes `\n` (same length, so columns and lines stay the same).
+fn normalize_line_breaks(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut bytes = text.into_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
+            bytes[i] = b'\n';
+        }
+    }
+    // Replacing one ASCII byte by another keeps the text UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn first_content_line(seg: Segment<'_>) -> usize {

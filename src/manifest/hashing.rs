@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::UNIX_EPOCH;
 
+use super::files::{open_regular, read_text};
 use super::media::{sniff, Media, SNIFF_LEN};
 
 const CACHE_FILE: &str = "file-hashes.tsv";
@@ -44,10 +45,12 @@ pub struct HashStats {
 }
 
 /// Hashes `paths` (canonical) with up to `available_parallelism` threads, using and
-/// updating the cache in `cache_dir` when given. Results are in input order.
+/// updating the cache in `cache_dir` when given. Results are in input order. Each file is
+/// opened through [`super::files::open_regular`]: a regular file, inside `root` when given.
 pub fn hash_files(
     paths: &[PathBuf],
     cache_dir: Option<&Path>,
+    root: Option<&Path>,
 ) -> (Vec<Result<FileInfo, String>>, HashStats) {
     let cache = cache_dir.map(load_cache).unwrap_or_default();
     let threads = std::thread::available_parallelism()
@@ -64,7 +67,7 @@ pub fn hash_files(
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(path) = paths.get(i) else { break };
-                        out.push((i, hash_one(path, &cache)));
+                        out.push((i, hash_one(path, &cache, root)));
                     }
                     out
                 })
@@ -110,22 +113,15 @@ pub fn hash_files(
 
 type HashOutcome = (Result<FileInfo, String>, Option<CacheEntry>, bool, u64);
 
-fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>) -> HashOutcome {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return (Err(e.to_string()), None, false, 0),
-    };
-    let size = meta.len();
-    let mtime_ns = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos());
-    if let Some(mtime_ns) = mtime_ns {
-        if let Some(e) = cache.get(path) {
-            if e.size == size && e.mtime_ns == mtime_ns {
+fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>, root: Option<&Path>) -> HashOutcome {
+    // A cache hit reads no content: the canonical path's own metadata (a symlink is not
+    // followed) decides. Content is only ever read through `open_regular`.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if let (true, Some(mtime_ns), Some(e)) = (meta.is_file(), mtime_ns(&meta), cache.get(path))
+        {
+            if e.size == meta.len() && e.mtime_ns == mtime_ns {
                 let info = FileInfo {
-                    size,
+                    size: e.size,
                     hash: e.hash.clone(),
                     media: e.media,
                 };
@@ -133,9 +129,14 @@ fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>) -> HashOutcome {
             }
         }
     }
-    match read_and_hash(path) {
+    let (file, meta) = match open_regular(path, root) {
+        Ok(f) => f,
+        Err(e) => return (Err(e.to_string()), None, false, 0),
+    };
+    let size = meta.len();
+    match read_and_hash(file) {
         Ok((hash, media, read)) => {
-            let entry = mtime_ns.map(|mtime_ns| CacheEntry {
+            let entry = mtime_ns(&meta).map(|mtime_ns| CacheEntry {
                 size,
                 mtime_ns,
                 hash: hash.clone(),
@@ -143,12 +144,18 @@ fn hash_one(path: &Path, cache: &HashMap<PathBuf, CacheEntry>) -> HashOutcome {
             });
             (Ok(FileInfo { size, hash, media }), entry, false, read)
         }
-        Err(e) => (Err(e.to_string()), None, false, 0),
+        Err(e) => (Err(e.kind().to_string()), None, false, 0),
     }
 }
 
-fn read_and_hash(path: &Path) -> std::io::Result<(String, Option<Media>, u64)> {
-    let mut f = std::fs::File::open(path)?;
+fn mtime_ns(meta: &std::fs::Metadata) -> Option<u128> {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+}
+
+fn read_and_hash(mut f: std::fs::File) -> std::io::Result<(String, Option<Media>, u64)> {
     let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut head = Vec::with_capacity(SNIFF_LEN);
@@ -170,8 +177,13 @@ fn read_and_hash(path: &Path) -> std::io::Result<(String, Option<Media>, u64)> {
     Ok((hasher.finalize().to_hex().to_string(), sniff(&head), total))
 }
 
+/// Largest cache file read.
+const MAX_CACHE_BYTES: u64 = 256 << 20;
+
 fn load_cache(dir: &Path) -> HashMap<PathBuf, CacheEntry> {
-    let Ok(text) = std::fs::read_to_string(dir.join(CACHE_FILE)) else {
+    // A regular file inside the cache directory only (never a symlink to `/dev/zero`).
+    let inside = std::fs::canonicalize(dir).ok();
+    let Ok(text) = read_text(&dir.join(CACHE_FILE), inside.as_deref(), MAX_CACHE_BYTES) else {
         return HashMap::new();
     };
     text.lines().filter_map(parse_line).collect()
@@ -209,15 +221,25 @@ fn parse_line(line: &str) -> Option<(PathBuf, CacheEntry)> {
 
 fn save_cache(dir: &Path, entries: &HashMap<PathBuf, CacheEntry>) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    // `create_new` never follows a symlink planted at these names: it fails instead.
     let gitignore = dir.join(".gitignore");
-    if !gitignore.exists() {
-        std::fs::write(&gitignore, "*\n")?;
+    if std::fs::symlink_metadata(&gitignore).is_err() {
+        let mut g = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&gitignore)?;
+        g.write_all(b"*\n")?;
     }
     let mut sorted: Vec<_> = entries.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
     {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let _ = std::fs::remove_file(&tmp);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let mut w = std::io::BufWriter::new(f);
         writeln!(w, "{CACHE_HEADER}")?;
         for (path, e) in sorted {
             let Some(p) = path.to_str() else { continue };
@@ -247,9 +269,9 @@ mod tests {
         std::fs::write(&f, b"GIF89a-some-bytes").unwrap();
         let f = std::fs::canonicalize(f).unwrap();
         let cache = dir.path().join("cache");
-        let (r1, s1) = hash_files(std::slice::from_ref(&f), Some(&cache));
+        let (r1, s1) = hash_files(std::slice::from_ref(&f), Some(&cache), None);
         assert_eq!(s1.cache_hits, 0);
-        let (r2, s2) = hash_files(std::slice::from_ref(&f), Some(&cache));
+        let (r2, s2) = hash_files(std::slice::from_ref(&f), Some(&cache), None);
         assert_eq!(s2.cache_hits, 1);
         assert_eq!(s2.bytes_read, 0);
         assert_eq!(r1[0].as_ref().unwrap(), r2[0].as_ref().unwrap());
@@ -259,10 +281,10 @@ mod tests {
         );
         // Garbage in the cache: ignored, rebuilt.
         std::fs::write(cache.join(CACHE_FILE), "garbage\n1\t2\tzz\tpng\t/x\n\0\0").unwrap();
-        let (r3, s3) = hash_files(std::slice::from_ref(&f), Some(&cache));
+        let (r3, s3) = hash_files(std::slice::from_ref(&f), Some(&cache), None);
         assert_eq!(s3.cache_hits, 0);
         assert_eq!(r3[0].as_ref().unwrap().media, Some(Media::Gif));
-        let (_, s4) = hash_files(std::slice::from_ref(&f), Some(&cache));
+        let (_, s4) = hash_files(std::slice::from_ref(&f), Some(&cache), None);
         assert_eq!(s4.cache_hits, 1);
     }
 }

@@ -12,6 +12,7 @@ pub mod diagnostics;
 mod discover;
 mod documents;
 mod draft;
+pub mod files;
 mod finalize;
 pub mod fingerprint;
 pub mod hashing;
@@ -19,6 +20,7 @@ mod labeling;
 pub mod media;
 pub mod paths;
 pub mod raw;
+pub mod redact;
 pub mod schema;
 mod sources;
 pub mod suggest;
@@ -88,7 +90,7 @@ pub fn load_with_stats(
     for (p, msg) in missing {
         let f = ctx.file_id(&p);
         ctx.error(
-            Loc::new(f, 0, 0),
+            Loc::new(f, 1, 1),
             msg,
             "pass an existing manifest file or directory",
         );
@@ -96,7 +98,7 @@ pub fn load_with_stats(
     if files.is_empty() && ctx.diags.is_empty() {
         let f = ctx.file_id(&paths[0]);
         ctx.error(
-            Loc::new(f, 0, 0),
+            Loc::new(f, 1, 1),
             "no manifest files (*.yaml, *.yml) found",
             "pass a manifest file or a directory that contains manifests",
         );
@@ -112,16 +114,28 @@ pub fn load_with_stats(
     let pending: Vec<Pending> = docs.into_iter().map(|d| build(&mut ctx, d)).collect();
 
     let canonical: Vec<PathBuf> = ctx.locals.iter().map(|l| l.canonical.clone()).collect();
-    let cache_dir = if opts.no_cache {
-        None
-    } else {
-        Some(
-            opts.cache_dir
-                .clone()
-                .unwrap_or_else(|| ctx.paths.root.join(".rapidata").join("cache")),
-        )
+    let cache_dir = match (&opts.cache_dir, opts.no_cache || canonical.is_empty()) {
+        (_, true) => None,
+        // Given on the command line: the user's choice.
+        (Some(dir), false) => Some(dir.clone()),
+        // In the repository: a committed `.rapidata/cache` symlink must not redirect the
+        // cache (reads or writes) outside it.
+        (None, false) => match files::state_dir(&ctx.paths.root, "cache") {
+            Ok(dir) => Some(dir),
+            Err(msg) => {
+                let at = ctx.paths.root.join(".rapidata").join("cache");
+                let f = ctx.file_id(&at);
+                ctx.error(
+                    Loc::new(f, 1, 1),
+                    msg,
+                    "remove it, or pass --cache-dir DIR or --no-cache",
+                );
+                None
+            }
+        },
     };
-    let (results, hstats) = hashing::hash_files(&canonical, cache_dir.as_deref());
+    let (results, hstats) =
+        hashing::hash_files(&canonical, cache_dir.as_deref(), ctx.paths.confine());
     stats.hash = hstats;
     let hashed = finalize::check_files(&mut ctx, results);
 
@@ -159,8 +173,8 @@ pub fn load_with_stats(
                 }
             }
             Pending::Ready(r) => r,
-            Pending::Job(j, l) => {
-                def_locs.push((resources.len(), l));
+            Pending::Job(j, l, after) => {
+                def_locs.push((resources.len(), l, after));
                 Resource::Job(j)
             }
         };
@@ -169,6 +183,7 @@ pub fn load_with_stats(
     cross_check(&mut ctx, &mut resources, &def_locs, &broken);
     stats.resources = resources.len();
 
+    let texts = std::mem::take(&mut ctx.texts);
     let mut diags = ctx.diags;
     if diags.is_empty() {
         (
@@ -179,7 +194,7 @@ pub fn load_with_stats(
             stats,
         )
     } else {
-        diags.finish();
+        diags.finish(&texts);
         (Err(diags), stats)
     }
 }
@@ -193,13 +208,17 @@ enum Pending {
         run: bool,
     },
     Ready(Resource),
-    /// A job and the location of its `definition:` value.
-    Job(Job, Loc),
+    /// A job, the location of its `definition:` value and of its `runAfter:` value.
+    Job(Job, Loc, Option<Loc>),
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
     Loc::new(file, l.line, l.column)
 }
+
+/// Longest resource name (characters). Names become remote names (`<name>_dataset`),
+/// markers and file names of reports; 66,000 characters passed validate and broke plan.
+pub const MAX_NAME_CHARS: usize = 200;
 
 fn check_name(ctx: &mut Ctx, file: u32, name: &Located<String>) {
     if name.value.trim().is_empty() {
@@ -207,6 +226,21 @@ fn check_name(ctx: &mut Ctx, file: u32, name: &Located<String>) {
             at(file, name),
             "`name` is empty",
             "give the resource a unique name",
+        );
+    }
+    let n = name.value.chars().count();
+    if n > MAX_NAME_CHARS {
+        ctx.error(
+            at(file, name),
+            format!("`name` is {n} characters long; at most {MAX_NAME_CHARS} are allowed"),
+            "use a shorter name",
+        );
+    }
+    if name.value.chars().any(char::is_control) {
+        ctx.error(
+            at(file, name),
+            "`name` contains a control character (newline, tab, ...)",
+            "names are one line of printable text",
         );
     }
 }
@@ -264,8 +298,21 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 // Resolved against Audience manifests in `cross_check`.
                 audience: AudienceRef::Id(r.audience.value),
                 revision: r.revision.map(|v| v.value),
+                paused: r.paused.unwrap_or(false),
+                run_after: r.run_after.as_ref().map(|v| v.value.clone()),
+                on_replace: r.on_replace.map(|v| v.value).unwrap_or_default(),
             };
-            Pending::Job(job, def_loc)
+            if let Some(after) = &r.run_after {
+                if after.value == job.name {
+                    ctx.error(
+                        at(file, after),
+                        "a Job cannot run after itself",
+                        "name another Job manifest, or remove `runAfter`",
+                    );
+                }
+            }
+            let after_loc = r.run_after.as_ref().map(|a| at(file, a));
+            Pending::Job(job, def_loc, after_loc)
         }
         Doc::Audience(r) => {
             check_name(ctx, file, &r.name);
@@ -337,7 +384,7 @@ fn check_filter(ctx: &mut Ctx, loc: Loc, v: &serde_json::Value, path: &str) {
 fn cross_check(
     ctx: &mut Ctx,
     resources: &mut [Resource],
-    def_locs: &[(usize, Loc)],
+    def_locs: &[(usize, Loc, Option<Loc>)],
     broken: &[Broken],
 ) {
     let mut seen: HashMap<(ResourceKind, String), Origin> = HashMap::new();
@@ -359,6 +406,7 @@ fn cross_check(
                     r.kind()
                 )),
                 source_line: None,
+                excerpt_start: 0,
             });
         } else {
             seen.insert(key, r.origin().clone());
@@ -381,10 +429,25 @@ fn cross_check(
     let orders = names(ResourceKind::Order);
     let audiences = names(ResourceKind::Audience);
     let def_list: Vec<&str> = definitions.iter().map(String::as_str).collect();
-    for (i, def_loc) in def_locs {
+    let jobs = names(ResourceKind::Job);
+    let job_list: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    for (i, def_loc, after_loc) in def_locs {
         let Some(Resource::Job(job)) = resources.get_mut(*i) else {
             continue;
         };
+        if let (Some(after), Some(loc)) = (&job.run_after, after_loc) {
+            if !jobs.contains(after) {
+                let help = match did_you_mean(after, &job_list) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "name a Job manifest of this project".to_owned(),
+                };
+                let msg = format!(
+                    "Job `{}` runs after Job `{after}`, which no manifest defines",
+                    job.name
+                );
+                ctx.error(*loc, msg, help);
+            }
+        }
         if !definitions.contains(&job.definition) {
             let help = if orders.contains(&job.definition) {
                 format!(

@@ -220,7 +220,15 @@ pub struct Job {
     pub audience: AudienceRef,
     /// Pin to a revision; `None` follows the latest.
     pub revision: Option<u32>,
+    /// Desired run state: paused or running.
+    pub paused: bool,
+    /// Manifest name of a Job this one queues behind (`precedingJobId`).
+    pub run_after: Option<String>,
+    /// What happens to the old job when a new one replaces it.
+    pub on_replace: OnReplace,
 }
+
+pub use super::raw::OnReplace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudienceRef {

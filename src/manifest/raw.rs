@@ -27,9 +27,17 @@ pub struct Located<T> {
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = serde_saphyr::Spanned::<T>::deserialize(d)?;
+        // The parser counts lines within the document; the lines before it are added here
+        // (see `yaml::parse`), so every location is a line of the file.
+        let line = usize::try_from(s.referenced.line()).unwrap_or(0);
+        let line = if line == 0 {
+            0
+        } else {
+            line.saturating_add(super::yaml::line_offset())
+        };
         Ok(Located {
             value: s.value,
-            line: usize::try_from(s.referenced.line()).unwrap_or(0),
+            line,
             column: usize::try_from(s.referenced.column()).unwrap_or(0),
         })
     }
@@ -314,6 +322,24 @@ pub struct RawJob {
     pub audience: Located<String>,
     /// Pin a revision of the definition; latest when absent.
     pub revision: Option<Located<u32>>,
+    /// Keep the job paused (`true`) or running (`false`, the default).
+    pub paused: Option<bool>,
+    /// Name of another Job manifest this one queues behind (the SDK's `run_after`).
+    pub run_after: Option<Located<String>>,
+    /// What happens to the running job when a new one replaces it (a new revision, a
+    /// replaced definition, another audience): `pause` (default; its results are kept),
+    /// `delete`, or `keep` (it goes on running).
+    pub on_replace: Option<Located<OnReplace>>,
+}
+
+/// What happens to a job that a new one replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnReplace {
+    #[default]
+    Pause,
+    Delete,
+    Keep,
 }
 
 /// Known `_t` discriminators of `IAudienceFilter` (API contract 3.27.1).

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::context::{Ctx, Loc};
 use super::draft::{draft_asset, from_row, Draft};
+use super::files::{self, FileError};
 use super::raw::{Located, RawAsset, RawSource, RawTextAsset, RowDatapoint, DATAPOINT_FIELDS};
 use super::suggest::did_you_mean;
 
@@ -32,11 +33,13 @@ pub fn read_source(
     if let Some(p) = s.jsonl {
         let ploc = Loc::new(file, p.line, p.column);
         if let Some((path, text)) = open(ctx, base_dir, &p.value, ploc) {
+            let text = ctx.keep_text(&path, text);
             read_jsonl(ctx, &path, &text, out);
         }
     } else if let Some(p) = s.csv {
         let ploc = Loc::new(file, p.line, p.column);
         if let Some((path, text)) = open(ctx, base_dir, &p.value, ploc) {
+            let text = ctx.keep_text(&path, text);
             read_csv(ctx, &path, &text, out);
         }
     } else if let Some(p) = s.files {
@@ -45,31 +48,34 @@ pub fn read_source(
     }
 }
 
-/// Checks the root rule, reads the file; returns its display path and text.
+/// Checks the root rule, reads the file (a bounded regular file inside the root, checked
+/// after opening); returns its display path and text.
 fn open(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc) -> Option<(PathBuf, String)> {
-    if let Err(e) = ctx.paths.resolve(base_dir, written) {
-        ctx.path_error(loc, &e);
-        return None;
-    }
-    let shown = base_dir.join(written);
-    match std::fs::read(&shown) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => Some((shown, t)),
-            Err(_) => {
-                ctx.error(
-                    loc,
-                    format!("`{written}` is not UTF-8 text"),
-                    "save the source file as UTF-8",
-                );
-                None
-            }
-        },
+    let canonical = match ctx.paths.resolve(base_dir, written) {
+        Ok(c) => c,
         Err(e) => {
-            ctx.error(
-                loc,
-                format!("cannot read `{written}`: {e}"),
-                "check the path and permissions",
-            );
+            ctx.path_error(loc, &e);
+            return None;
+        }
+    };
+    let shown = base_dir.join(written);
+    match files::read_text(&canonical, ctx.paths.confine(), files::MAX_SOURCE_BYTES) {
+        Ok(t) => Some((shown, t)),
+        Err(e) => {
+            let help = match e {
+                FileError::NotUtf8 { .. } => "save the source file as UTF-8",
+                FileError::TooLarge { .. } => "split the source into several files",
+                FileError::Outside => "move the file inside the manifest root",
+                _ => "check the path and permissions",
+            };
+            match e.position() {
+                // The problem is inside the source file: point there.
+                Some((line, column)) => {
+                    let f = ctx.file_id(&shown);
+                    ctx.error(Loc::new(f, line, column), format!("`{written}` {e}"), help);
+                }
+                None => ctx.error(loc, format!("`{written}` {e}"), help),
+            }
             None
         }
     }
@@ -214,7 +220,7 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
+                let line = e.position().map_or(1, |p| p.line() as usize);
                 ctx.error(
                     Loc::new(file, line, 1),
                     format!("invalid CSV row: {e}"),
@@ -223,7 +229,7 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
                 continue;
             }
         };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        let line = rec.position().map_or(1, |p| p.line() as usize);
         let loc = Loc::new(file, line, 1);
         let mut d = Draft::empty(loc);
         let mut multi: Vec<(u32, String)> = Vec::new();
@@ -270,22 +276,14 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
 }
 
 fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut Vec<Draft>) {
-    let full = match ctx.paths.check_pattern(base_dir, pattern) {
+    let start = match ctx.paths.check_pattern(base_dir, pattern) {
         Ok(p) => p,
         Err(e) => {
             ctx.path_error(loc, &e);
             return;
         }
     };
-    let Some(full_str) = full.to_str() else {
-        ctx.error(
-            loc,
-            "the glob's directory is not valid UTF-8",
-            "rename the directory",
-        );
-        return;
-    };
-    let paths = match glob::glob(full_str) {
+    let matcher = match glob::Pattern::new(&start.rest) {
         Ok(p) => p,
         Err(e) => {
             ctx.error(
@@ -296,10 +294,8 @@ fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut 
             return;
         }
     };
-    let mut matched: Vec<PathBuf> = paths
-        .filter_map(Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
+    let mut matched = Vec::new();
+    list_matches(&start.dir, &start.rest, &matcher, &mut matched);
     matched.sort();
     if matched.is_empty() {
         ctx.error(
@@ -309,17 +305,51 @@ fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut 
         );
         return;
     }
-    for p in matched {
-        let written = p
-            .strip_prefix(base_dir)
-            .unwrap_or(&p)
-            .to_string_lossy()
-            .into_owned();
+    for rel in matched {
+        let written = start.written.join(rel).to_string_lossy().into_owned();
         let mut d = Draft::empty(loc);
         d.single = Some((
             draft_asset(ctx, base_dir, RawAsset::Path(written), loc),
             loc,
         ));
         out.push(d);
+    }
+}
+
+/// Deepest directory level a `**` glob descends to.
+const MAX_GLOB_DEPTH: usize = 64;
+
+/// Paths under `dir` (relative to it) matching `rest`. Symlinked directories are not
+/// entered, so a glob never lists names outside the tree it starts in; symlinked files
+/// are listed under their own name and checked like any other path.
+fn list_matches(dir: &Path, rest: &str, matcher: &glob::Pattern, out: &mut Vec<PathBuf>) {
+    let depth = if rest.contains("**") {
+        MAX_GLOB_DEPTH
+    } else {
+        rest.split('/').filter(|c| !c.is_empty()).count()
+    };
+    let opts = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: false,
+    };
+    let mut stack = vec![(PathBuf::new(), 1usize)];
+    while let Some((rel, level)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&rel)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(ft) = entry.file_type() else { continue };
+            let child = rel.join(entry.file_name());
+            if ft.is_dir() {
+                if level < depth {
+                    stack.push((child, level + 1));
+                }
+            } else if (ft.is_file() || ft.is_symlink() && dir.join(&child).is_file())
+                && matcher.matches_path_with(&child, opts)
+            {
+                out.push(child);
+            }
+        }
     }
 }

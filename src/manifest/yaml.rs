@@ -1,11 +1,43 @@
 //! Reading YAML safely: documents are split so one broken document does not hide the
 //! errors of the others, and a budget stops alias bombs before they eat memory.
+//!
+//! Each document is parsed on its own text only (serde-saphyr 2.x); the lines before it are
+//! added to every location afterwards ([`LINE_OFFSET`] for [`super::raw::Located`], and
+//! [`describe`] for errors). Parsing a file is therefore linear in its size, however many
+//! documents it holds.
+
+use std::cell::Cell;
 
 use serde::de::DeserializeOwned;
-use serde_saphyr::options::AliasLimits;
-use serde_saphyr::{Budget, DuplicateKeyPolicy, Options};
+use serde_saphyr::{DuplicateKeyPolicy, Error as SaphyrError, Options};
 
 use super::suggest::did_you_mean;
+
+thread_local! {
+    /// Lines before the document being parsed on this thread; [`super::raw::Located`] adds
+    /// it to the line the parser reports, so every location is a line of the file.
+    static LINE_OFFSET: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The line offset of the document being parsed (see [`LINE_OFFSET`]).
+pub fn line_offset() -> usize {
+    LINE_OFFSET.with(Cell::get)
+}
+
+/// Sets [`LINE_OFFSET`] for the lifetime of the guard (restored even on unwind).
+struct OffsetGuard(usize);
+
+impl OffsetGuard {
+    fn set(offset: usize) -> OffsetGuard {
+        OffsetGuard(LINE_OFFSET.with(|c| c.replace(offset)))
+    }
+}
+
+impl Drop for OffsetGuard {
+    fn drop(&mut self) {
+        LINE_OFFSET.with(|c| c.set(self.0));
+    }
+}
 
 /// One YAML document of a file, with the number of lines before it.
 #[derive(Debug, Clone, Copy)]
@@ -62,22 +94,18 @@ fn is_empty_document(text: &str) -> bool {
 /// manifest's worth of events, so a billion-laughs document fails after a few hundred
 /// thousand events instead of expanding to gigabytes.
 pub fn options() -> Options {
-    Options {
-        budget: Some(Budget {
-            max_events: 5_000_000,
-            max_nodes: 2_000_000,
-            max_documents: 10_000,
-            ..Budget::default()
-        }),
-        duplicate_keys: DuplicateKeyPolicy::Error,
-        alias_limits: AliasLimits {
-            max_total_replayed_events: 100_000,
-            max_replay_stack_depth: 16,
-            max_alias_expansions_per_anchor: 1_000,
-        },
-        with_snippet: false,
-        ..Options::default()
+    let mut o = Options::default();
+    if let Some(b) = o.budget.as_mut() {
+        b.max_events = 5_000_000;
+        b.max_nodes = 2_000_000;
+        b.max_documents = 10_000;
     }
+    o.duplicate_keys = DuplicateKeyPolicy::Error;
+    o.alias_limits.max_total_replayed_events = 100_000;
+    o.alias_limits.max_replay_stack_depth = 16;
+    o.alias_limits.max_alias_expansions_per_anchor = 1_000;
+    o.with_snippet = false;
+    o
 }
 
 /// A parse failure, located within the file (not the segment).
@@ -90,41 +118,79 @@ pub struct YamlError {
 }
 
 /// Parses one document into `T`, mapping serde-saphyr's error to a located message with
-/// a fix.
-/// The segment is preceded by as many empty lines as it has lines before it, so every
-/// location the parser reports is already a line of the file.
+/// a fix. Only the document's own text is parsed; its line offset is added to every
+/// location.
 pub fn parse<T: DeserializeOwned>(seg: Segment<'_>) -> Result<T, YamlError> {
-    let mut padded = String::with_capacity(seg.line_offset + seg.text.len());
-    padded.push_str(&"\n".repeat(seg.line_offset));
-    padded.push_str(seg.text);
-    serde_saphyr::from_str_with_options::<T>(&padded, options())
-        .map_err(|e| describe(&e, seg, &padded))
+    let _offset = OffsetGuard::set(seg.line_offset);
+    serde_saphyr::from_str_with_options::<T>(seg.text, options()).map_err(|e| describe(&e, seg))
 }
 
-fn describe(err: &serde_saphyr::Error, seg: Segment<'_>, padded: &str) -> YamlError {
-    use serde_saphyr::Error as E;
-    let err = err.without_snippet();
+/// The innermost error: snippets and alias wrappers only add context.
+fn original(err: &SaphyrError) -> &SaphyrError {
+    match err.without_snippet() {
+        SaphyrError::AliasError { error, .. } => original(error),
+        other => other,
+    }
+}
+
+fn describe(err: &SaphyrError, seg: Segment<'_>) -> YamlError {
+    use SaphyrError as E;
+    let err = original(err);
     let raw = match err {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => format!(
+            "unknown field `{field}`, expected one of {}",
+            expected.join(", ")
+        ),
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => format!(
+            "unknown variant `{variant}`, expected one of {}",
+            expected.join(", ")
+        ),
+        E::SerdeMissingField { field, .. } => format!("missing field `{field}`"),
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid type: {unexpected}, expected {expected}"),
+        E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid value: {unexpected}, expected {expected}"),
+        E::DuplicateMappingKey { key, .. } => match key {
+            Some(k) => format!("duplicate mapping key `{k}`"),
+            None => "duplicate mapping key".to_owned(),
+        },
         E::Message { msg, .. } | E::HookError { msg, .. } => msg.clone(),
         E::Eof { .. } => "unexpected end of input".to_owned(),
         E::Unexpected { expected, .. } => format!("wrong kind of value: expected {expected}"),
         E::ContainerEndMismatch { .. } => "list or mapping ends without a start".to_owned(),
         E::UnknownAnchor { .. } => "alias refers to an unknown anchor".to_owned(),
         E::Budget { breach, .. } => format!("YAML too large or too deeply aliased ({breach:?})"),
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => {
+            "YAML too large or too deeply aliased (alias expansion limit)".to_owned()
+        }
         E::QuotingRequired { value, .. } => format!("the value `{value}` must be quoted"),
-        other => other.to_string(),
+        other => strip_location(&other.to_string()),
     };
     let (line, column) = match err.location() {
-        Some(loc) => (
-            usize::try_from(loc.line()).unwrap_or(0),
-            usize::try_from(loc.column()).unwrap_or(0),
+        Some(loc) if loc.line() > 0 => (
+            usize::try_from(loc.line())
+                .unwrap_or(usize::MAX)
+                .saturating_add(seg.line_offset),
+            usize::try_from(loc.column()).unwrap_or(1).max(1),
         ),
-        None => (seg.line_offset + 1, 1),
+        _ => (first_line_of(seg), 1),
     };
     let (mut line, mut column) = (line, column);
-    if let Some(rest) = raw.strip_prefix("unknown field `") {
-        let field = rest.split('`').next().unwrap_or("");
-        if let Some((l, c)) = locate_key(padded, line, field) {
+    if let E::SerdeUnknownField { field, .. } = err {
+        if let Some((l, c)) = locate_key(seg, line, field) {
             (line, column) = (l, c);
         }
     }
@@ -134,6 +200,29 @@ fn describe(err: &serde_saphyr::Error, seg: Segment<'_>, padded: &str) -> YamlEr
         column,
         message,
         help,
+    }
+}
+
+/// The 1-based file line of the document's first content line (its start if none).
+fn first_line_of(seg: Segment<'_>) -> usize {
+    seg.text
+        .lines()
+        .position(|l| {
+            let t = l.trim();
+            !(t.is_empty() || t.starts_with('#'))
+        })
+        .unwrap_or(0)
+        + seg.line_offset
+        + 1
+}
+
+/// The parser's own wording may end in `at line X column Y` (of the document, not the
+/// file); the location is reported separately.
+fn strip_location(msg: &str) -> String {
+    let msg = msg.lines().next().unwrap_or(msg);
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
     }
 }
 
@@ -210,10 +299,12 @@ fn split_expected(rest: &str) -> (String, Vec<String>) {
     (name.to_owned(), expected)
 }
 
-/// serde reports an unknown field at the start of its mapping; find the key's own line
-/// (the first line at or after the mapping that writes `field:`).
-fn locate_key(padded: &str, from_line: usize, field: &str) -> Option<(usize, usize)> {
-    for (i, line) in padded.lines().enumerate().skip(from_line.saturating_sub(1)) {
+/// serde may report an unknown field at the start of its mapping; find the key's own
+/// line (the first line at or after `from_line` of the file that writes `field:`), looking
+/// only inside the document.
+fn locate_key(seg: Segment<'_>, from_line: usize, field: &str) -> Option<(usize, usize)> {
+    let skip = from_line.saturating_sub(1).saturating_sub(seg.line_offset);
+    for (i, line) in seg.text.lines().enumerate().skip(skip) {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
         let (dash, t) = match trimmed.strip_prefix("- ") {
@@ -227,7 +318,7 @@ fn locate_key(padded: &str, from_line: usize, field: &str) -> Option<(usize, usi
                 .and_then(|r| r.strip_prefix(q))
             {
                 if rest.trim_start().starts_with(':') {
-                    return Some((i + 1, indent + dash + 1));
+                    return Some((seg.line_offset + i + 1, indent + dash + 1));
                 }
             }
         }
@@ -241,10 +332,12 @@ mod tests {
 
     #[test]
     fn finds_key_lines() {
+        let seg = |text, line_offset| Segment { text, line_offset };
         let text = "a: 1\nb:\n  - x: 1\n    instrution: 2\n";
-        assert_eq!(locate_key(text, 1, "instrution"), Some((4, 5)));
-        assert_eq!(locate_key("- \"k\" : 1\n", 1, "k"), Some((1, 3)));
-        assert_eq!(locate_key("a: 1\n", 1, "zz"), None);
+        assert_eq!(locate_key(seg(text, 0), 1, "instrution"), Some((4, 5)));
+        assert_eq!(locate_key(seg(text, 10), 11, "instrution"), Some((14, 5)));
+        assert_eq!(locate_key(seg("- \"k\" : 1\n", 0), 1, "k"), Some((1, 3)));
+        assert_eq!(locate_key(seg("a: 1\n", 0), 1, "zz"), None);
     }
 
     #[test]

@@ -6,12 +6,17 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::datapoints::datapoint_plan;
+use super::datapoints::{datapoint_plan, new_dataset_plan};
 use super::definition::{definition_changes, normalize_list};
 use super::identity::remote_fingerprint;
+use super::jobs::job_plans;
 use super::model::*;
 use super::observe::{Observation, Observed};
-use crate::manifest::{AudienceRef, LabelingSpec, Project, Resource, ResourceKind};
+use crate::manifest::{
+    Audience, AudienceRef, JobDefinition, LabelingSpec, OnReplace, Order, Project, Resource,
+    ResourceKind, Task,
+};
+use crate::remote::RemoteAudience;
 
 /// Options that shape the plan.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +32,9 @@ pub struct PlanOptions {
     /// `prune`, remote job definitions of this project that are no longer in the manifests
     /// are deleted; without a project nothing remote is ever attributed to the manifests.
     pub project: Option<String>,
+    /// Datapoints that failed for good earlier in this apply: not a reason to make a new
+    /// dataset again (`(kind, resource, key)`).
+    pub failed: std::sync::Arc<std::collections::HashSet<(ResourceKind, String, String)>>,
 }
 
 /// The dataset name of a definition: the SDK's `{name}_dataset`, plus the project marker.
@@ -78,7 +86,11 @@ pub fn desired_digest(project: &Project) -> String {
             }
             Resource::Job(j) => {
                 h.update(
-                    format!("{}\0{:?}\0{:?}", j.definition, j.audience, j.revision).as_bytes(),
+                    format!(
+                        "{}\0{:?}\0{:?}\0{}\0{:?}\0{:?}",
+                        j.definition, j.audience, j.revision, j.paused, j.run_after, j.on_replace
+                    )
+                    .as_bytes(),
                 );
             }
             Resource::JobDefinition(d) => hash_spec(&mut h, &d.spec),
@@ -115,201 +127,96 @@ fn hash_spec(h: &mut blake3::Hasher, spec: &LabelingSpec) {
     }
 }
 
-/// Diff the project against what was observed.
+/// Diff the project against what was observed: every step apply will take, in the order
+/// it takes them. Creates and updates first (audiences, definitions, orders, jobs), then
+/// what they replace (paused or deleted only once the replacement is complete), then
+/// deletions.
 pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &str) -> Plan {
     let selected = opts.selection(project);
-    let mut resources = Vec::new();
-    // Dependency order: audiences, definitions, orders, then jobs.
     let mut ordered: Vec<&Resource> = project
         .resources
         .iter()
         .filter(|r| selected.contains(&(r.kind(), r.name().to_string())))
         .collect();
     ordered.sort_by_key(|r| r.kind());
-    for r in ordered {
-        let obs = observed.get(r.kind(), r.name());
-        resources.push(match r {
+    let mut resources = Vec::new();
+    let mut after = Vec::new();
+    for r in &ordered {
+        match r {
             Resource::Audience(a) => {
-                let remote = match obs {
-                    Some(Observation::Audience(a)) => a.as_ref(),
-                    _ => None,
-                };
-                let mut p = base(r, remote.map(|a| a.id.clone()));
-                match remote {
-                    None => p.action = Action::Create,
-                    Some(ra) => {
-                        if normalize_list(&ra.filters) != normalize_list(&a.filters) {
-                            p.action = Action::Blocked;
-                            p.reason = Some(
-                                "the audience's filters differ from the manifest, and the API cannot \
-                                 change an audience's filters; give the Audience a new name to create \
-                                 a new one (and point the Jobs at it)"
-                                    .into(),
-                            );
-                            p.changes.push(FieldChange {
-                                field: "filters".into(),
-                                before: Some(Value::Array(ra.filters.clone()).to_string()),
-                                after: Some(Value::Array(a.filters.clone()).to_string()),
-                            });
-                        }
-                    }
-                }
-                p
+                resources.push(audience_plan(r, a, observed.audience(&a.name)))
             }
             Resource::JobDefinition(d) => {
-                let remote = match obs {
-                    Some(Observation::JobDefinition(d)) => d.as_ref(),
-                    _ => None,
-                };
-                let prune = opts.prune || d.spec.prune;
-                let mut p = base(r, remote.map(|o| o.definition.id.clone()));
-                match remote {
-                    None => {
-                        p.action = Action::Create;
-                        p.datapoints = Some(datapoint_plan(&d.spec, &[], None, prune));
-                    }
-                    Some(o) => {
-                        p.revision = Some(o.revision.number);
-                        let (action, reason, changes) = definition_changes(&d.spec, &o.revision);
-                        p.action = action;
-                        p.reason = reason;
-                        p.changes = changes;
-                        p.datapoints = Some(datapoint_plan(
-                            &d.spec,
-                            &o.datapoints,
-                            Some(o.revision.dataset_id.clone()),
-                            prune,
-                        ));
-                        if p.action == Action::Replace {
-                            // A replacement starts from an empty dataset.
-                            p.datapoints = Some(datapoint_plan(&d.spec, &[], None, prune));
-                        } else if p.action == Action::NoChange
-                            && p.datapoints.as_ref().is_some_and(DatapointPlan::has_changes)
-                        {
-                            p.action = Action::UpdateData;
-                        }
-                    }
-                }
-                p
+                let (p, old) = definition_plan(project, r, d, observed, opts);
+                resources.push(p);
+                after.extend(old);
             }
             Resource::Order(o) => {
-                let remote = match obs {
-                    Some(Observation::Order(o)) => o.as_ref(),
-                    _ => None,
-                };
-                let prune = opts.prune || o.spec.prune;
-                let mut p = base(r, remote.map(|x| x.order.id.clone()));
-                match remote {
-                    None => {
-                        p.action = Action::Create;
-                        p.datapoints = Some(datapoint_plan(&o.spec, &[], None, prune));
-                    }
-                    Some(ro) => {
-                        let submitted = order_is_submitted(&ro.order.state);
-                        match &ro.datapoints {
-                            Some(dps) => {
-                                let dp = datapoint_plan(&o.spec, dps, ro.order.dataset_id.clone(), prune);
-                                if submitted && dp.has_changes() {
-                                    p.action = Action::Blocked;
-                                    p.reason = Some(format!(
-                                        "the order is already {} and its datapoints cannot change any \
-                                         more; create a new Order (a new name) for the new data",
-                                        ro.order.state
-                                    ));
-                                } else if dp.has_changes() {
-                                    p.action = Action::UpdateData;
-                                }
-                                p.datapoints = Some(dp);
-                            }
-                            None => {
-                                p.reason = Some(
-                                    "the server does not say which dataset this order uses, so its \
-                                     datapoints cannot be compared"
-                                        .into(),
-                                );
-                            }
-                        }
-                        if o.run && !submitted && p.action != Action::Blocked {
-                            p.action = Action::Update;
-                            p.changes.push(FieldChange {
-                                field: "state".into(),
-                                before: Some(ro.order.state.clone()),
-                                after: Some("Submitted".into()),
-                            });
-                        }
-                    }
-                }
-                p
+                let (p, old) = order_plan(r, o, observed, opts);
+                resources.push(p);
+                after.extend(old);
             }
-            Resource::Job(j) => {
-                let remote = match obs {
-                    Some(Observation::Job(j)) => j.as_ref(),
-                    _ => None,
-                };
-                let mut p = base(r, remote.map(|x| x.id.clone()));
-                match remote {
-                    None => p.action = Action::Create,
-                    Some(rj) => {
-                        let want_audience = match &j.audience {
-                            AudienceRef::Id(id) => Some(id.clone()),
-                            AudienceRef::Manifest(n) => observed.audience(n).map(|a| a.id.clone()),
-                        };
-                        let mut reasons = Vec::new();
-                        if want_audience.as_deref() != Some(rj.audience_id.as_str()) {
-                            p.changes.push(FieldChange {
-                                field: "audience".into(),
-                                before: Some(rj.audience_id.clone()),
-                                after: Some(want_audience.unwrap_or_else(|| audience_label(&j.audience))),
-                            });
-                            reasons.push("its audience");
-                        }
-                        if let Some(rev) = j.revision {
-                            if rev != rj.revision_number {
-                                p.changes.push(FieldChange {
-                                    field: "revision".into(),
-                                    before: Some(rj.revision_number.to_string()),
-                                    after: Some(rev.to_string()),
-                                });
-                                reasons.push("its revision");
-                            }
-                        }
-                        if !reasons.is_empty() {
-                            p.action = Action::Blocked;
-                            p.reason = Some(format!(
-                                "a job cannot change {} once assigned, and the API cannot delete jobs; \
-                                 give the Job a new name to assign a new one",
-                                reasons.join(" or ")
-                            ));
-                        }
-                    }
-                }
-                p
-            }
+            Resource::Job(_) => {}
+        }
+    }
+    // Jobs follow their definitions: decided from the definitions' plans.
+    let (jobs, replaced) = job_plans(project, &ordered, observed, &resources);
+    resources.extend(jobs);
+    resources.extend(replaced);
+    resources.extend(after);
+    let in_scope = |name: &str| {
+        !opts.excludes.iter().any(|e| e == name)
+            && (opts.targets.is_empty() || opts.targets.iter().any(|t| t == name))
+    };
+    for d in &observed.duplicates {
+        if !in_scope(&d.name) {
+            continue;
+        }
+        resources.push(ResourcePlan {
+            action: Action::Delete,
+            reason: Some(format!(
+                "another remote {} is also named `{}` ({} is the oldest and is kept): made by a \
+                 concurrent apply or by hand",
+                d.kind, d.name, d.kept
+            )),
+            steps: vec![Step::Delete],
+            ..remote_only(d.kind, &d.name, &d.id)
         });
     }
-    if opts.prune {
-        for orphan in &observed.orphans {
-            let excluded = opts.excludes.iter().any(|e| e == &orphan.name);
-            let targeted =
-                opts.targets.is_empty() || opts.targets.iter().any(|t| t == &orphan.name);
-            if excluded || !targeted {
-                continue;
-            }
-            resources.push(ResourcePlan {
-                kind: ResourceKind::JobDefinition,
-                name: orphan.name.clone(),
-                origin: None,
-                action: Action::Delete,
-                remote_id: Some(orphan.id.clone()),
-                revision: None,
-                reason: Some(format!(
-                    "created by project `{}` and no longer in its manifests",
-                    opts.project.as_deref().unwrap_or_default()
-                )),
-                changes: Vec::new(),
-                datapoints: None,
-            });
+    for j in &observed.orphan_jobs {
+        if !in_scope(&j.name) {
+            continue;
         }
+        let mut p = remote_only(ResourceKind::Job, &j.name, &j.id);
+        if opts.prune {
+            p.action = Action::Delete;
+            p.steps = vec![Step::Delete];
+            p.reason = Some("a job of a managed definition that no Job manifest names".into());
+        } else {
+            p.notes.push(format!(
+                "a job ({}) of a managed definition that no Job manifest names; kept (`--prune` deletes it)",
+                j.state
+            ));
+        }
+        resources.push(p);
+    }
+    for orphan in &observed.orphans {
+        if !in_scope(&orphan.name) {
+            continue;
+        }
+        let mut p = remote_only(ResourceKind::JobDefinition, &orphan.name, &orphan.id);
+        let why = format!(
+            "created by project `{}` and no longer in its manifests",
+            opts.project.as_deref().unwrap_or_default()
+        );
+        if opts.prune {
+            p.action = Action::Delete;
+            p.steps = vec![Step::Delete];
+            p.reason = Some(why);
+        } else {
+            p.notes.push(format!("{why}; kept (`--prune` deletes it)"));
+        }
+        resources.push(p);
     }
     Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -320,11 +227,297 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     }
 }
 
-fn audience_label(a: &AudienceRef) -> String {
-    match a {
-        AudienceRef::Id(id) => id.clone(),
-        AudienceRef::Manifest(n) => format!("(audience `{n}`, to be created)"),
+/// A plan entry for a remote object no manifest describes (an old job, a duplicate, an
+/// orphan).
+pub(super) fn remote_only(kind: ResourceKind, name: &str, id: &str) -> ResourcePlan {
+    ResourcePlan {
+        kind,
+        name: name.to_string(),
+        origin: None,
+        action: Action::NoChange,
+        remote_id: Some(id.to_string()),
+        revision: None,
+        reason: None,
+        changes: Vec::new(),
+        datapoints: None,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        requires: None,
     }
+}
+
+fn audience_plan(r: &Resource, a: &Audience, remote: Option<&RemoteAudience>) -> ResourcePlan {
+    let mut p = base(r, remote.map(|a| a.id.clone()));
+    let Some(ra) = remote else {
+        p.action = Action::Create;
+        p.steps = vec![Step::CreateAudience];
+        return p;
+    };
+    if normalize_list(&ra.filters) != normalize_list(&a.filters) {
+        p.changes.push(FieldChange {
+            field: "filters".into(),
+            before: Some(Value::Array(ra.filters.clone()).to_string()),
+            after: Some(Value::Array(a.filters.clone()).to_string()),
+        });
+    }
+    // Only a description the manifest sets is managed.
+    if a.description.is_some() && a.description != ra.description {
+        p.changes.push(FieldChange {
+            field: "description".into(),
+            before: ra.description.clone(),
+            after: a.description.clone(),
+        });
+    }
+    if !p.changes.is_empty() {
+        p.action = Action::Update;
+        p.steps = vec![Step::UpdateAudience];
+    }
+    p
+}
+
+/// The name a definition or order is moved aside to while its replacement is created.
+pub fn aside_name(name: &str, id: &str) -> String {
+    let short: String = id.chars().take(8).collect();
+    format!("{name} (replaced, {short})")
+}
+
+fn definition_plan(
+    project: &Project,
+    r: &Resource,
+    d: &JobDefinition,
+    observed: &Observed,
+    opts: &PlanOptions,
+) -> (ResourcePlan, Vec<ResourcePlan>) {
+    let prune = opts.prune || d.spec.prune;
+    let remote = observed.definition(&d.name);
+    let pending = observed.pending.get(&d.name);
+    let mut p = base(r, remote.map(|o| o.definition.id.clone()));
+    let mut after = Vec::new();
+    // A fresh dataset, or the one an interrupted apply was filling for it.
+    let fresh = |base_revision: Option<u32>| match pending {
+        Some(pd) if pd.base_revision == base_revision => {
+            datapoint_plan(&d.spec, &pd.datapoints, Some(pd.dataset_id.clone()), true)
+        }
+        _ => datapoint_plan(&d.spec, &[], None, true),
+    };
+    let Some(o) = remote else {
+        p.action = Action::Create;
+        p.steps = vec![Step::CreateDefinition];
+        p.datapoints = Some(fresh(None));
+        return (p, after);
+    };
+    p.revision = Some(o.revision.number);
+    let (action, reason, mut changes) = definition_changes(&d.spec, &o.revision);
+    if let (Task::Classify { answer_options, .. }, Some(have)) = (&d.spec.task, &o.answer_options) {
+        if have != answer_options {
+            changes.push(FieldChange {
+                field: "answerOptions".into(),
+                before: Some(have.join(", ")),
+                after: Some(answer_options.join(", ")),
+            });
+        }
+    }
+    p.changes = changes;
+    p.reason = reason;
+    if action == Action::Replace {
+        let id = &o.definition.id;
+        p.action = Action::Replace;
+        p.steps = vec![
+            Step::MoveAside {
+                to: aside_name(&d.name, id),
+            },
+            Step::CreateDefinition,
+        ];
+        p.datapoints = Some(fresh(None));
+        // The old one goes once the new one and its jobs are in place, unless a job on
+        // it is kept (its results with it).
+        let keeps_jobs = o
+            .jobs
+            .iter()
+            .any(|j| job_on_replace(project, &j.name) != Some(OnReplace::Delete));
+        let mut old = remote_only(ResourceKind::JobDefinition, &aside_name(&d.name, id), id);
+        if keeps_jobs {
+            old.notes.push(format!(
+                "the replaced definition of `{}` is kept (renamed) because jobs on it keep their results",
+                d.name
+            ));
+        } else {
+            old.action = Action::Delete;
+            old.steps = vec![Step::Delete];
+            old.reason = Some(format!("replaced by the new `{}`", d.name));
+            old.requires = Some(ResourceRef {
+                kind: ResourceKind::JobDefinition,
+                name: d.name.clone(),
+            });
+        }
+        after.push(old);
+        return (p, after);
+    }
+    let dp = datapoint_plan(
+        &d.spec,
+        &o.datapoints,
+        Some(o.revision.dataset_id.clone()),
+        prune,
+    );
+    let failed_for_good = |k: &String| {
+        opts.failed
+            .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
+    };
+    let worth_a_new_dataset =
+        dp.deletions().next().is_some() || dp.add.iter().any(|k| !failed_for_good(k));
+    if dp.has_changes() && o.dataset_in_use && !worth_a_new_dataset {
+        p.notes.push(format!(
+            "{} datapoints failed to upload for good in this apply; the job's dataset stays as it is",
+            dp.add.len()
+        ));
+        p.datapoints = Some(dp);
+        p.action = if p.changes.is_empty() {
+            Action::NoChange
+        } else {
+            Action::Update
+        };
+        if action == Action::Update {
+            p.steps.push(Step::NewRevision {
+                base_revision: o.revision.number,
+            });
+        }
+        return (p, after);
+    }
+    if dp.has_changes() && o.dataset_in_use {
+        // set_datapoints + save: a new dataset, then a revision pointing at it.
+        p.steps.push(Step::NewDataset);
+        p.steps.push(Step::NewRevision {
+            base_revision: o.revision.number,
+        });
+        p.reason.get_or_insert_with(|| {
+            "a job runs on the current dataset, which is never edited: the datapoints go to a new \
+             dataset and a new revision points at it"
+                .into()
+        });
+        let resumed = pending.filter(|pd| pd.base_revision == Some(o.revision.number));
+        p.datapoints = Some(new_dataset_plan(&d.spec, o, &dp, resumed));
+        p.action = Action::Update;
+    } else {
+        if dp.has_changes() {
+            p.steps.push(Step::EditDataset);
+        }
+        if action == Action::Update || p.changes.iter().any(|c| c.field == "answerOptions") {
+            p.steps.push(Step::NewRevision {
+                base_revision: o.revision.number,
+            });
+        }
+        p.action = if p
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::NewRevision { .. }))
+        {
+            Action::Update
+        } else if dp.has_changes() {
+            Action::UpdateData
+        } else {
+            Action::NoChange
+        };
+        p.datapoints = Some(dp);
+    }
+    (p, after)
+}
+
+/// `onReplace` of the Job manifest named `name`, if any.
+fn job_on_replace(project: &Project, name: &str) -> Option<OnReplace> {
+    project.resources.iter().find_map(|r| match r {
+        Resource::Job(j) if j.name == name => Some(j.on_replace),
+        _ => None,
+    })
+}
+
+fn order_plan(
+    r: &Resource,
+    o: &Order,
+    observed: &Observed,
+    opts: &PlanOptions,
+) -> (ResourcePlan, Vec<ResourcePlan>) {
+    let prune = opts.prune || o.spec.prune;
+    let remote = match observed.get(ResourceKind::Order, &o.name) {
+        Some(Observation::Order(x)) => x.as_ref(),
+        _ => None,
+    };
+    let mut p = base(r, remote.map(|x| x.order.id.clone()));
+    let mut after = Vec::new();
+    let create_steps = |p: &mut ResourcePlan| {
+        p.steps.push(Step::CreateOrder);
+        if o.run {
+            p.steps.push(Step::SubmitOrder);
+        }
+        p.datapoints = Some(datapoint_plan(&o.spec, &[], None, true));
+    };
+    let Some(ro) = remote else {
+        p.action = Action::Create;
+        create_steps(&mut p);
+        return (p, after);
+    };
+    let submitted = order_is_submitted(&ro.order.state);
+    match (&ro.datapoints, submitted) {
+        (Some(dps), _) => {
+            let dp = datapoint_plan(&o.spec, dps, ro.order.dataset_id.clone(), prune);
+            if submitted && dp.has_changes() {
+                p.action = Action::Blocked;
+                p.reason = Some(format!(
+                    "the order is already {} and its datapoints cannot change any more; create a \
+                     new Order (a new name) for the new data, or restore the manifest",
+                    ro.order.state
+                ));
+            } else if dp.has_changes() {
+                p.action = Action::UpdateData;
+                p.steps.push(Step::EditDataset);
+            }
+            p.datapoints = Some(dp);
+        }
+        (None, false) => {
+            // Not observable and still changeable: made again, so its datapoints are
+            // known to be exactly the manifest's.
+            let id = ro.order.id.clone();
+            p.action = Action::Replace;
+            p.reason = Some(
+                "the API does not say which dataset an order uses and this machine did not \
+                 record it, so its datapoints cannot be compared: the unsubmitted order is \
+                 made again"
+                    .into(),
+            );
+            p.steps.push(Step::MoveAside {
+                to: aside_name(&o.name, &id),
+            });
+            create_steps(&mut p);
+            let mut old = remote_only(ResourceKind::Order, &aside_name(&o.name, &id), &id);
+            old.action = Action::Delete;
+            old.steps = vec![Step::Delete];
+            old.reason = Some(format!("replaced by the new `{}`", o.name));
+            old.requires = Some(ResourceRef {
+                kind: ResourceKind::Order,
+                name: o.name.clone(),
+            });
+            after.push(old);
+            return (p, after);
+        }
+        (None, true) => {
+            p.notes.push(format!(
+                "the order is {}; its datapoints cannot be observed (the API does not say which \
+                 dataset an order uses) and can no longer change",
+                ro.order.state
+            ));
+        }
+    }
+    if o.run && !submitted && p.action != Action::Blocked {
+        if p.action == Action::NoChange {
+            p.action = Action::Update;
+        }
+        p.changes.push(FieldChange {
+            field: "state".into(),
+            before: Some(ro.order.state.clone()),
+            after: Some("Submitted".into()),
+        });
+        p.steps.push(Step::SubmitOrder);
+    }
+    (p, after)
 }
 
 /// Order states after which the order's data is fixed.
@@ -332,7 +525,7 @@ pub fn order_is_submitted(state: &str) -> bool {
     !matches!(state, "Created" | "Draft" | "Preview")
 }
 
-fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
+pub(super) fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
     ResourcePlan {
         kind: r.kind(),
         name: r.name().to_string(),
@@ -343,5 +536,15 @@ fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
         reason: None,
         changes: Vec::new(),
         datapoints: None,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        requires: None,
     }
+}
+
+/// Whether the plan of a definition gives it a new latest revision (or a new definition).
+pub(super) fn definition_moves(p: &ResourcePlan) -> bool {
+    p.steps
+        .iter()
+        .any(|s| matches!(s, Step::NewRevision { .. } | Step::CreateDefinition))
 }

@@ -50,6 +50,7 @@ fn remote(id: &str, key: Option<&str>, fp: Option<&str>) -> RemoteDatapoint {
         id: id.into(),
         key: key.map(Into::into),
         fingerprint: fp.map(Into::into),
+        files: Vec::new(),
     }
 }
 

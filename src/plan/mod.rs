@@ -7,8 +7,10 @@ pub mod datapoints;
 pub mod definition;
 pub mod diff;
 pub mod identity;
+pub mod jobs;
 pub mod model;
 pub mod observe;
+pub mod recorded;
 pub mod saved;
 
 pub use datapoints::datapoint_plan;
@@ -16,25 +18,30 @@ pub use diff::{dataset_name, desired_digest, diff, PlanOptions};
 pub use identity::remote_fingerprint;
 pub use model::*;
 pub use observe::{
-    observe, Observation, ObserveError, Observed, ObservedDefinition, ObservedOrder,
+    observe, Duplicate, Observation, ObserveError, Observed, ObservedDefinition, ObservedOrder,
 };
+pub use recorded::{RecordStore, Recorded};
 pub use saved::{staleness, SavedPlan};
 
 use crate::manifest::Project;
 use crate::remote::Client;
 
-/// Observe and diff in one go: the plan of what apply would do now.
+/// Observe and diff in one go: the plan of what apply would do now. `recorded` is what
+/// this machine learned at create time that the API does not return later.
 pub async fn make_plan(
     client: &Client,
     project: &Project,
     opts: &PlanOptions,
     api: &str,
+    recorded: &Recorded,
 ) -> Result<Plan, ObserveError> {
     let selection = opts.selection(project);
     let selected =
         |r: &crate::manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
-    let mut observed = observe(client, project, &selected).await?;
-    if let (true, Some(name)) = (opts.prune, &opts.project) {
+    let mut observed = observe(client, project, &selected, recorded).await?;
+    // Definitions the project made that its manifests no longer have: deleted with
+    // `--prune`, shown as kept drift without.
+    if let Some(name) = &opts.project {
         let keep = project
             .resources
             .iter()

@@ -1,19 +1,22 @@
 //! The plan: what apply will do, resource by resource. Serialisable, because `plan --out`
 //! saves it and `plan --format json` is a documented interface (see `docs/plan-json.md`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{Origin, ResourceKind};
 
-/// Bumped whenever the JSON shape changes incompatibly.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the JSON shape changes incompatibly (2: `steps`, `environment`).
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub format_version: u32,
-    /// Where the plan was made against (API base URL), so a saved plan is not applied to
-    /// another environment by mistake.
+    /// Where the plan was made against: the environment (`rapidata.ai`, `local`) or the
+    /// endpoint URL given, so a saved plan is not applied to another one by mistake. The
+    /// embedded emulator's random port is not part of it.
     pub api: String,
     /// Digest of the manifests' resolved desired state; a saved plan is stale when it differs.
     pub desired_digest: String,
@@ -37,6 +40,9 @@ pub enum Action {
     UpdateData,
     /// A change the API cannot apply; `blocked` says why.
     Blocked,
+    /// Pause or resume (a job or an order), nothing else.
+    Pause,
+    Resume,
 }
 
 impl Action {
@@ -48,6 +54,7 @@ impl Action {
             Action::Replace => "-/+",
             Action::Delete => "-",
             Action::Blocked => "!",
+            Action::Pause | Action::Resume => "~",
         }
     }
 }
@@ -72,16 +79,107 @@ pub struct ResourcePlan {
     pub changes: Vec<FieldChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapoints: Option<DatapointPlan>,
+    /// What apply does for this resource, in order. The only thing apply reads: `action`,
+    /// `reason` and `changes` are for people.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// Drift that is kept and shown (e.g. remote datapoints no longer in the manifest
+    /// without prune, datapoints that cannot be observed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Apply takes this resource's steps only once that resource is complete (an old job
+    /// is paused once its replacement runs; nothing is destroyed before its replacement
+    /// is complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<ResourceRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceRef {
+    pub kind: ResourceKind,
+    pub name: String,
 }
 
 impl ResourcePlan {
     /// Whether apply has anything to do for this resource.
     pub fn has_changes(&self) -> bool {
-        !matches!(self.action, Action::NoChange | Action::Blocked)
-            || self
-                .datapoints
-                .as_ref()
-                .is_some_and(DatapointPlan::has_changes)
+        !self.steps.is_empty()
+    }
+
+    /// Whether the resource shows up in the plan: something to do, blocked, or drift.
+    pub fn is_shown(&self) -> bool {
+        self.has_changes()
+            || self.action == Action::Blocked
+            || !self.notes.is_empty()
+            || self.datapoints.as_ref().is_some_and(|d| d.orphaned > 0)
+    }
+}
+
+/// One thing apply does, on the resource it belongs to. Executed in plan order; the
+/// resources and datapoints it acts on are in the [`ResourcePlan`] that carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum Step {
+    /// `POST /audience`.
+    CreateAudience,
+    /// `PATCH /audience/{id}` with the manifest's name, description and filters.
+    UpdateAudience,
+    /// A new dataset with every datapoint, then `POST /job/definition` on it: the SDK's
+    /// order (`_job_creation_state_machine.py`), so a definition is never created over an
+    /// empty dataset; it exists with the datapoints that succeeded.
+    CreateDefinition,
+    /// Add the missing datapoints to (and delete the removed ones from) the dataset of a
+    /// revision no job runs on: the seed's "retry into the same dataset".
+    EditDataset,
+    /// A new dataset with the desired datapoints (assets already uploaded are reused),
+    /// for a revision that jobs run on: `set_datapoints`.
+    NewDataset,
+    /// `POST /job/definition/{id}/revision`: a complete body from the base revision the
+    /// plan saw, `requireLatest: true` (`save(require_latest=True)`); points at the new
+    /// dataset when the plan has a `NewDataset` step before it.
+    NewRevision { base_revision: u32 },
+    /// `PATCH` the name of the remote resource to `to`, so its replacement can be created
+    /// under the manifest's name before it is removed.
+    MoveAside { to: String },
+    /// `POST /order` and its datapoints.
+    CreateOrder,
+    /// `POST /order/{id}/submit`, once its datapoints converged within tolerance.
+    SubmitOrder,
+    /// `POST /job` on the revision the manifest wants (`assign_job`).
+    CreateJob,
+    /// `POST /job/{id}/pause` or `/order/{id}/pause`.
+    Pause,
+    /// `POST /job/{id}/resume` or `/order/{id}/resume`.
+    Resume,
+    /// `DELETE` the remote resource (`remoteId`).
+    Delete,
+}
+
+impl Step {
+    /// How a person reads the step.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::CreateAudience => "create the audience".into(),
+            Step::UpdateAudience => "update the audience in place".into(),
+            Step::CreateDefinition => {
+                "create a dataset, upload its datapoints, then create the job definition on it".into()
+            }
+            Step::EditDataset => "edit the datapoints of its dataset (no job runs on it)".into(),
+            Step::NewDataset => {
+                "create a new dataset with the desired datapoints (the running job's dataset is never edited)".into()
+            }
+            Step::NewRevision { base_revision } => {
+                format!("save a new revision (based on revision {base_revision})")
+            }
+            Step::MoveAside { to } => format!("rename the remote one to `{to}` until its replacement is complete"),
+            Step::CreateOrder => "create the order and upload its datapoints".into(),
+            Step::SubmitOrder => "submit the order once its datapoints are in".into(),
+            Step::CreateJob => "assign a new job".into(),
+            Step::Pause => "pause".into(),
+            Step::Resume => "resume".into(),
+            Step::Delete => "delete".into(),
+        }
     }
 }
 
@@ -116,6 +214,25 @@ pub struct DatapointPlan {
     /// files; URLs count 0 bytes since the server fetches them).
     pub upload_assets: u64,
     pub upload_bytes: u64,
+    /// A new dataset: datapoints of the current dataset that go into it unchanged (their
+    /// uploaded files reused), and those that do not (removed or changed).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub carried_over: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+    /// Uploaded files the additions reuse instead of uploading again: asset key
+    /// (`file:<blake3>` or `url:<url>`) → remote file name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reuse: BTreeMap<String, String>,
+    /// A new dataset: the keys whose content the current dataset does not have (uploaded
+    /// first; when none of them arrives and nothing is dropped, the new dataset is
+    /// abandoned rather than saved as an identical revision).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fresh: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl DatapointPlan {
@@ -151,6 +268,8 @@ pub struct Summary {
     pub replace: usize,
     pub delete: usize,
     pub blocked: usize,
+    /// Jobs and orders paused or resumed.
+    pub pause_resume: usize,
     pub upload: u64,
     pub upload_assets: u64,
     pub upload_bytes: u64,
@@ -167,11 +286,9 @@ impl Plan {
                 Action::Replace => s.replace += 1,
                 Action::Delete => s.delete += 1,
                 Action::Blocked => s.blocked += 1,
+                Action::Pause | Action::Resume => s.pause_resume += 1,
                 Action::NoChange => {
-                    if r.datapoints
-                        .as_ref()
-                        .is_some_and(DatapointPlan::has_changes)
-                    {
+                    if r.has_changes() {
                         s.change += 1
                     }
                 }
@@ -188,5 +305,12 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         self.resources.iter().any(ResourcePlan::has_changes)
+    }
+
+    /// Changes that cannot be applied: CI must fail on them.
+    pub fn blocked(&self) -> impl Iterator<Item = &ResourcePlan> {
+        self.resources
+            .iter()
+            .filter(|r| r.action == Action::Blocked)
     }
 }

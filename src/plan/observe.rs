@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
 
+use super::recorded::Recorded;
 use crate::manifest::{Project, Resource, ResourceKind};
 use crate::remote::{
     ApiError, Client, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteOrder,
@@ -14,16 +15,6 @@ use crate::remote::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObserveError {
-    #[error(
-        "{count} remote {kind}s are named `{name}` (ids: {ids}); rapidata finds resources by name, \
-         so the name must be unique. Rename or delete the extra ones in the Rapidata dashboard, \
-         or rename the manifest resource."
-    , count = ids.len(), ids = ids.join(", "))]
-    Ambiguous {
-        kind: ResourceKind,
-        name: String,
-        ids: Vec<String>,
-    },
     #[error("observing {kind} `{name}`: {source}")]
     Api {
         kind: ResourceKind,
@@ -40,12 +31,19 @@ pub struct ObservedDefinition {
     pub definition: RemoteJobDefinition,
     pub revision: RemoteRevision,
     pub datapoints: Vec<RemoteDatapoint>,
+    /// Every job of the definition, whatever its name.
+    pub jobs: Vec<RemoteJob>,
+    /// Whether a job runs on a revision that uses the latest revision's dataset: then the
+    /// dataset is never edited (fact 18); changes go to a new dataset and revision.
+    pub dataset_in_use: bool,
+    /// The answer options of a classification, as its first managed datapoint carries them.
+    pub answer_options: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ObservedOrder {
     pub order: RemoteOrder,
-    /// `None` when the server does not tell the order's dataset.
+    /// `None` when its dataset is not known (not recorded by this machine at create).
     pub datapoints: Option<Vec<RemoteDatapoint>>,
 }
 
@@ -53,18 +51,46 @@ pub struct ObservedOrder {
 #[derive(Debug, Clone)]
 pub enum Observation {
     Audience(Option<RemoteAudience>),
-    JobDefinition(Option<ObservedDefinition>),
+    JobDefinition(Option<Box<ObservedDefinition>>),
     Order(Option<ObservedOrder>),
-    Job(Option<RemoteJob>),
+    /// Every remote job with the manifest's name, on any definition: the one that
+    /// matches the manifest is kept, the others were replaced (or are duplicates).
+    Job(Vec<RemoteJob>),
+}
+
+/// A remote object with the same name as the one kept (the oldest): made by a concurrent
+/// apply, or by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplicate {
+    pub kind: ResourceKind,
+    pub name: String,
+    pub id: String,
+    /// The id kept.
+    pub kept: String,
+}
+
+/// A dataset being filled for a definition or revision that does not exist yet (recorded
+/// by an interrupted apply on this machine), with what it holds.
+#[derive(Debug, Clone)]
+pub struct PendingObserved {
+    pub dataset_id: String,
+    pub base_revision: Option<u32>,
+    pub datapoints: Vec<RemoteDatapoint>,
 }
 
 /// Observations keyed by (kind, manifest name).
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     pub resources: BTreeMap<(ResourceKind, String), Observation>,
-    /// Job definitions the project created that are no longer in its manifests (only
-    /// looked for with `--prune` and a project name).
+    /// Job definitions the project created that are no longer in its manifests (looked
+    /// for when a project name is given).
     pub orphans: Vec<RemoteJobDefinition>,
+    /// Jobs on the manifests' definitions that no Job manifest names.
+    pub orphan_jobs: Vec<RemoteJob>,
+    /// Extra remote objects with a manifest resource's name.
+    pub duplicates: Vec<Duplicate>,
+    /// Datasets an interrupted apply was filling, by definition name.
+    pub pending: BTreeMap<String, PendingObserved>,
 }
 
 impl Observed {
@@ -74,7 +100,7 @@ impl Observed {
 
     pub fn definition(&self, name: &str) -> Option<&ObservedDefinition> {
         match self.get(ResourceKind::JobDefinition, name) {
-            Some(Observation::JobDefinition(d)) => d.as_ref(),
+            Some(Observation::JobDefinition(d)) => d.as_deref(),
             _ => None,
         }
     }
@@ -83,6 +109,13 @@ impl Observed {
         match self.get(ResourceKind::Audience, name) {
             Some(Observation::Audience(a)) => a.as_ref(),
             _ => None,
+        }
+    }
+
+    pub fn jobs(&self, name: &str) -> &[RemoteJob] {
+        match self.get(ResourceKind::Job, name) {
+            Some(Observation::Job(j)) => j,
+            _ => &[],
         }
     }
 
@@ -101,13 +134,17 @@ impl Observed {
                                 .to_string()
                                 .as_bytes(),
                         );
+                        h.update(a.description.as_deref().unwrap_or("").as_bytes());
                     }
                 }
-                Observation::Job(j) => {
-                    if let Some(j) = j {
+                Observation::Job(jobs) => {
+                    for j in jobs {
                         h.update(
-                            format!("{}\0{}\0{}", j.id, j.audience_id, j.revision_number)
-                                .as_bytes(),
+                            format!(
+                                "{}\0{}\0{}\0{}\0{}\n",
+                                j.id, j.definition_id, j.audience_id, j.revision_number, j.state
+                            )
+                            .as_bytes(),
                         );
                     }
                 }
@@ -115,8 +152,11 @@ impl Observed {
                     if let Some(d) = d {
                         h.update(
                             format!(
-                                "{}\0{}\0{}\0",
-                                d.definition.id, d.revision.number, d.revision.dataset_id
+                                "{}\0{}\0{}\0{}\0",
+                                d.definition.id,
+                                d.revision.number,
+                                d.revision.dataset_id,
+                                d.dataset_in_use
                             )
                             .as_bytes(),
                         );
@@ -136,6 +176,16 @@ impl Observed {
         }
         for o in &self.orphans {
             h.update(format!("orphan\0{}\0{}\n", o.id, o.name).as_bytes());
+        }
+        for j in &self.orphan_jobs {
+            h.update(format!("orphan-job\0{}\0{}\n", j.id, j.state).as_bytes());
+        }
+        for d in &self.duplicates {
+            h.update(format!("dup\0{}\0{}\n", d.kind, d.id).as_bytes());
+        }
+        for (name, p) in &self.pending {
+            h.update(format!("pending\0{name}\0{}\n", p.dataset_id).as_bytes());
+            hash_datapoints(&mut h, &p.datapoints);
         }
         h.finalize().to_hex().to_string()
     }
@@ -160,22 +210,30 @@ fn hash_datapoints(h: &mut blake3::Hasher, dps: &[RemoteDatapoint]) {
     }
 }
 
-/// Find exactly one remote object by name, or none; several is an error the user must
-/// resolve (we never guess which one is "ours").
-fn unique<T>(
+/// Of several remote objects with one name, the oldest is the one the manifests mean
+/// (ties by id): a deterministic rule every concurrent apply agrees on, so the loser of a
+/// create race removes its own copy and any later apply heals what is left.
+pub fn pick_oldest<T>(
     kind: ResourceKind,
     name: &str,
-    found: Vec<T>,
+    mut found: Vec<T>,
     id: impl Fn(&T) -> &str,
-) -> Result<Option<T>, ObserveError> {
-    if found.len() > 1 {
-        return Err(ObserveError::Ambiguous {
+    created: impl Fn(&T) -> &str,
+) -> (Option<T>, Vec<Duplicate>) {
+    found.sort_by(|a, b| (created(a), id(a)).cmp(&(created(b), id(b))));
+    let mut it = found.into_iter();
+    let Some(kept) = it.next() else {
+        return (None, Vec::new());
+    };
+    let dups = it
+        .map(|t| Duplicate {
             kind,
             name: name.to_string(),
-            ids: found.iter().map(|t| id(t).to_string()).collect(),
-        });
-    }
-    Ok(found.into_iter().next())
+            id: id(&t).to_string(),
+            kept: id(&kept).to_string(),
+        })
+        .collect();
+    (Some(kept), dups)
 }
 
 fn api(kind: ResourceKind, name: &str) -> impl Fn(ApiError) -> ObserveError + '_ {
@@ -186,163 +244,195 @@ fn api(kind: ResourceKind, name: &str) -> impl Fn(ApiError) -> ObserveError + '_
     }
 }
 
-/// Observe one job definition by name.
+/// Observe one job definition by name: the oldest of that name, its latest revision,
+/// its dataset's datapoints and its jobs.
 pub async fn observe_definition(
     client: &Client,
     name: &str,
-) -> Result<Option<ObservedDefinition>, ObserveError> {
+) -> Result<(Option<ObservedDefinition>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::JobDefinition;
     let found = client
         .find_job_definitions(name)
         .await
         .map_err(api(kind, name))?;
-    let Some(definition) = unique(kind, name, found, |d| &d.id)? else {
-        return Ok(None);
+    let (kept, dups) = pick_oldest(kind, name, found, |d| &d.id, |d| &d.created_at);
+    let Some(definition) = kept else {
+        return Ok((None, dups));
     };
-    let revision = client
-        .latest_revision(&definition.id)
-        .await
-        .map_err(api(kind, name))?;
+    let (revision, jobs) = futures::try_join!(
+        client.latest_revision(&definition.id),
+        client.find_jobs(&definition.id)
+    )
+    .map_err(api(kind, name))?;
     let datapoints = client
         .list_datapoints(&revision.dataset_id)
         .await
         .map_err(api(kind, name))?;
-    Ok(Some(ObservedDefinition {
-        definition,
-        revision,
-        datapoints,
-    }))
+    let mut dataset_in_use = jobs.iter().any(|j| j.revision_number == revision.number);
+    if !dataset_in_use {
+        let mut older: Vec<u32> = jobs.iter().map(|j| j.revision_number).collect();
+        older.sort_unstable();
+        older.dedup();
+        for n in older {
+            let r = client
+                .revision(&definition.id, n)
+                .await
+                .map_err(api(kind, name))?;
+            if r.dataset_id == revision.dataset_id {
+                dataset_in_use = true;
+                break;
+            }
+        }
+    }
+    let answer_options = match datapoints.iter().find(|d| d.key.is_some()) {
+        Some(first) if workflow_kind(&revision.workflow) == Some("Classify") => client
+            .datapoint_answer_options(&first.id)
+            .await
+            .map_err(api(kind, name))?,
+        _ => None,
+    };
+    Ok((
+        Some(ObservedDefinition {
+            definition,
+            revision,
+            datapoints,
+            jobs,
+            dataset_in_use,
+            answer_options,
+        }),
+        dups,
+    ))
 }
 
-/// Observe one order by name.
+/// The rapid `_t` of a simple workflow (`_revision_body._workflow_kind`).
+fn workflow_kind(w: &serde_json::Value) -> Option<&str> {
+    w.get("rapid")?.get("_t")?.as_str()
+}
+
+/// Observe one order by name. Its datapoints are read only when this machine recorded
+/// its dataset at create (`GET /order/{id}` does not say, fact 16).
 pub async fn observe_order(
     client: &Client,
     name: &str,
-) -> Result<Option<ObservedOrder>, ObserveError> {
+    recorded: &Recorded,
+) -> Result<(Option<ObservedOrder>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::Order;
     let found = client.find_orders(name).await.map_err(api(kind, name))?;
-    let Some(listed) = unique(kind, name, found, |o| &o.id)? else {
-        return Ok(None);
+    let (kept, dups) = pick_oldest(kind, name, found, |o| &o.id, |o| &o.created_at);
+    let Some(mut order) = kept else {
+        return Ok((None, dups));
     };
-    // The list does not carry the dataset; the single-order read may.
-    let order = client
-        .get_order(&listed.id)
-        .await
-        .map_err(api(kind, name))?;
+    order.dataset_id = recorded.order_datasets.get(&order.id).cloned();
     let datapoints = match &order.dataset_id {
         Some(ds) => Some(client.list_datapoints(ds).await.map_err(api(kind, name))?),
         None => None,
     };
-    Ok(Some(ObservedOrder { order, datapoints }))
+    Ok((Some(ObservedOrder { order, datapoints }), dups))
 }
 
 pub async fn observe_audience(
     client: &Client,
     name: &str,
-) -> Result<Option<RemoteAudience>, ObserveError> {
+) -> Result<(Option<RemoteAudience>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::Audience;
     let found = client.find_audiences(name).await.map_err(api(kind, name))?;
-    unique(kind, name, found, |a| &a.id)
+    Ok(pick_oldest(kind, name, found, |a| &a.id, |a| &a.created_at))
 }
 
-/// A job is found among the jobs of its definition, by name.
-pub async fn observe_job(
-    client: &Client,
-    name: &str,
-    definition_id: Option<&str>,
-) -> Result<Option<RemoteJob>, ObserveError> {
-    let kind = ResourceKind::Job;
-    let Some(definition_id) = definition_id else {
-        return Ok(None);
-    };
-    let found: Vec<RemoteJob> = client
-        .find_jobs(definition_id)
+/// Every job named `name`, on any definition.
+pub async fn observe_jobs(client: &Client, name: &str) -> Result<Vec<RemoteJob>, ObserveError> {
+    let mut jobs = client
+        .find_jobs_named(name)
         .await
-        .map_err(api(kind, name))?
-        .into_iter()
-        .filter(|j| j.name == name)
-        .collect();
-    unique(kind, name, found, |j| &j.id)
+        .map_err(api(ResourceKind::Job, name))?;
+    jobs.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+    Ok(jobs)
 }
 
-/// Observe every resource of the project (those `selected` says), concurrently. Jobs go
-/// last: they are found through their definition.
+/// Observe every resource of the project (those `selected` says), concurrently.
 pub async fn observe(
     client: &Client,
     project: &Project,
     selected: &dyn Fn(&Resource) -> bool,
+    recorded: &Recorded,
 ) -> Result<Observed, ObserveError> {
     let resources: Vec<&Resource> = project.resources.iter().filter(|r| selected(r)).collect();
-    let first = try_join_all(resources.iter().filter_map(|r| {
+    let found = try_join_all(resources.iter().map(|r| {
         let key = (r.kind(), r.name().to_string());
-        let fut = async move {
-            let obs = match r {
+        async move {
+            let (obs, dups) = match r {
                 Resource::Audience(a) => {
-                    Observation::Audience(observe_audience(client, &a.name).await?)
+                    let (x, d) = observe_audience(client, &a.name).await?;
+                    (Observation::Audience(x), d)
                 }
                 Resource::JobDefinition(d) => {
-                    Observation::JobDefinition(observe_definition(client, &d.name).await?)
+                    let (x, dd) = observe_definition(client, &d.name).await?;
+                    (Observation::JobDefinition(x.map(Box::new)), dd)
                 }
-                Resource::Order(o) => Observation::Order(observe_order(client, &o.name).await?),
-                Resource::Job(_) => return Ok(None),
+                Resource::Order(o) => {
+                    let (x, d) = observe_order(client, &o.name, recorded).await?;
+                    (Observation::Order(x), d)
+                }
+                Resource::Job(j) => (
+                    Observation::Job(observe_jobs(client, &j.name).await?),
+                    Vec::new(),
+                ),
             };
-            Ok::<_, ObserveError>(Some((key, obs)))
-        };
-        (r.kind() != ResourceKind::Job).then_some(fut)
+            Ok::<_, ObserveError>((key, obs, dups))
+        }
     }))
     .await?;
-    let mut observed = Observed {
-        resources: first.into_iter().flatten().collect(),
-        orphans: Vec::new(),
-    };
-    let mut defs: BTreeMap<String, String> = BTreeMap::new();
-    for r in &project.resources {
-        if let Resource::Job(j) = r {
-            if let Some(d) = observed.definition(&j.definition) {
-                defs.insert(j.definition.clone(), d.definition.id.clone());
-            } else if !observed
-                .resources
-                .contains_key(&(ResourceKind::JobDefinition, j.definition.clone()))
-            {
-                // The definition was not selected; look it up so the job can be found.
-                if let Some(found) = client
-                    .find_job_definitions(&j.definition)
-                    .await
-                    .map_err(api(ResourceKind::JobDefinition, &j.definition))?
-                    .into_iter()
-                    .next()
-                {
-                    defs.insert(j.definition.clone(), found.id);
-                }
-            }
+    let mut observed = Observed::default();
+    for (key, obs, dups) in found {
+        observed.duplicates.extend(dups);
+        observed.resources.insert(key, obs);
+    }
+    // Datasets an interrupted apply was filling: resumed, not started again.
+    for (key, p) in &recorded.pending_datasets {
+        let Some(name) = key.strip_prefix("JobDefinition/") else {
+            continue;
+        };
+        if !observed
+            .resources
+            .contains_key(&(ResourceKind::JobDefinition, name.to_string()))
+        {
+            continue;
+        }
+        // A dataset that is gone (or unreadable) is simply not resumed.
+        if let Ok(datapoints) = client.list_datapoints(&p.dataset_id).await {
+            observed.pending.insert(
+                name.to_string(),
+                PendingObserved {
+                    dataset_id: p.dataset_id.clone(),
+                    base_revision: p.base_revision,
+                    datapoints,
+                },
+            );
         }
     }
-    let jobs = try_join_all(
-        resources
-            .iter()
-            .filter_map(|r| match r {
-                Resource::Job(j) => Some(j),
-                _ => None,
-            })
-            .map(|j| {
-                let def = defs.get(&j.definition).cloned();
-                async move {
-                    let obs = observe_job(client, &j.name, def.as_deref()).await?;
-                    Ok::<_, ObserveError>((
-                        (ResourceKind::Job, j.name.clone()),
-                        Observation::Job(obs),
-                    ))
-                }
-            }),
-    )
-    .await?;
-    observed.resources.extend(jobs);
+    // Jobs on the manifests' definitions that no Job manifest names.
+    let job_names: std::collections::BTreeSet<&str> = project
+        .resources
+        .iter()
+        .filter(|r| r.kind() == ResourceKind::Job)
+        .map(|r| r.name())
+        .collect();
+    for obs in observed.resources.values() {
+        if let Observation::JobDefinition(Some(d)) = obs {
+            observed.orphan_jobs.extend(
+                d.jobs
+                    .iter()
+                    .filter(|j| !job_names.contains(j.name.as_str()))
+                    .cloned(),
+            );
+        }
+    }
     Ok(observed)
 }
 
 /// Job definitions created by `project` (marked in their dataset's name) whose names are
 /// not among `keep`. Costs one listing plus two reads per unknown definition, so it only
-/// runs with `--prune --project`.
+/// runs when a project name is given.
 pub async fn find_orphans(
     client: &Client,
     project: &str,

@@ -57,7 +57,7 @@ impl Client {
         self.inner.check_token().await
     }
 
-    async fn call(&self, req: Request) -> Result<Value, ApiError> {
+    pub(super) async fn call(&self, req: Request) -> Result<Value, ApiError> {
         let route = format!("{} {}", req.method, req.route);
         let resp = self.inner.send(&req).await?;
         if resp.body.iter().all(u8::is_ascii_whitespace) {
@@ -104,7 +104,7 @@ impl Client {
         Ok(out)
     }
 
-    fn decode<T>(route: &str, r: Result<T, String>) -> Result<T, ApiError> {
+    pub(super) fn decode<T>(route: &str, r: Result<T, String>) -> Result<T, ApiError> {
         r.map_err(|message| ApiError::Decode {
             route: route.to_string(),
             message,
@@ -370,7 +370,7 @@ impl Client {
         .await
     }
 
-    async fn delete(&self, req: Request) -> Result<(), ApiError> {
+    pub(super) async fn delete(&self, req: Request) -> Result<(), ApiError> {
         match self.call(req).await {
             Ok(_) => Ok(()),
             Err(ApiError::Problem { status: 404, .. }) => Ok(()),
@@ -434,7 +434,7 @@ impl Client {
         self.call_field(req, "name").await
     }
 
-    async fn list(
+    pub(super) async fn list(
         &self,
         route: &'static str,
         filter: &str,

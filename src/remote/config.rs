@@ -40,6 +40,60 @@ impl Endpoints {
     pub fn token_url(&self) -> String {
         format!("{}/connect/token", self.auth)
     }
+
+    /// Whether the endpoints are safe to send credentials to. Refused: anything but
+    /// `http(s)://`, credentials in the URL (`user:pass@`, which would end up in logs,
+    /// plans and error messages), and plain `http://` to a host that is not loopback
+    /// unless `allow_http`. Returns warnings to print (plain `http://` when allowed).
+    /// Messages never repeat a URL's credentials.
+    pub fn check(&self, allow_http: bool) -> Result<Vec<String>, String> {
+        let mut warnings = Vec::new();
+        let both = [("API", &self.api), ("auth", &self.auth)];
+        let checked = if self.api == self.auth {
+            &both[..1]
+        } else {
+            &both[..]
+        };
+        for &(what, url) in checked {
+            let shown = crate::manifest::redact::mask_url_userinfo(url);
+            let parsed = reqwest::Url::parse(url)
+                .map_err(|e| format!("the {what} endpoint `{shown}` is not a URL: {e}"))?;
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                return Err(format!(
+                    "the {what} endpoint `{shown}` contains credentials (user:password@); pass them as RAPIDATA_CLIENT_ID / RAPIDATA_CLIENT_SECRET instead"
+                ));
+            }
+            match parsed.scheme() {
+                "https" => {}
+                "http" if is_loopback(&parsed) => {}
+                "http" if allow_http => warnings.push(format!(
+                    "the {what} endpoint `{shown}` is plain http:// to a host that is not loopback: the client secret and access tokens cross the network unencrypted"
+                )),
+                "http" => {
+                    return Err(format!(
+                        "the {what} endpoint `{shown}` is plain http:// to a host that is not loopback: the client secret and access tokens would cross the network unencrypted; use https://, or pass --allow-http if this is really intended"
+                    ))
+                }
+                other => {
+                    return Err(format!(
+                        "the {what} endpoint `{shown}` has scheme `{other}`; use https://"
+                    ))
+                }
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// A secret string (client secret, access token). Prints as `***` everywhere.
@@ -290,4 +344,29 @@ fn read_credentials_file(
             },
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_refuse_userinfo_and_remote_plain_http() {
+        let ok = |u: &str| Endpoints::single(u).check(false);
+        assert_eq!(ok("https://api.rapidata.ai"), Ok(vec![]));
+        assert_eq!(ok("http://127.0.0.1:8080"), Ok(vec![]));
+        assert_eq!(ok("http://localhost:1"), Ok(vec![]));
+        assert_eq!(ok("http://[::1]:1"), Ok(vec![]));
+        let e = ok("http://10.0.0.1").unwrap_err();
+        assert!(e.contains("--allow-http"), "{e}");
+        let w = Endpoints::single("http://10.0.0.1").check(true).unwrap();
+        assert_eq!(w.len(), 1);
+        let e = ok("https://me:hunter22@api.example.com").unwrap_err();
+        assert!(e.contains("credentials") && !e.contains("hunter22"), "{e}");
+        let e = Endpoints::for_environment("me:hunter22@evil.example")
+            .check(false)
+            .unwrap_err();
+        assert!(!e.contains("hunter22"), "{e}");
+        assert!(ok("ftp://x").is_err());
+    }
 }

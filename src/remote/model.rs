@@ -18,6 +18,9 @@ pub struct RemoteDatapoint {
     /// `None` for datapoints made by other tools: unmanaged, left alone.
     pub key: Option<String>,
     pub fingerprint: Option<String>,
+    /// Names of the uploaded files it uses (asset parts, then context asset), so a new
+    /// dataset can reuse them instead of uploading the bytes again.
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +42,17 @@ pub struct RemoteRevision {
     pub referee: Value,
     /// Wire `FeatureFlag` list (`featureFlags`).
     pub feature_flags: Vec<(String, String)>,
+    /// What a new revision carries over unchanged because the manifests do not manage it
+    /// (`_revision_body._full_body`): `campaignFeatureFlags`, `aggregatorType`,
+    /// `validationSetId`, as returned.
+    pub carry_over: RevisionCarryOver,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RevisionCarryOver {
+    pub campaign_feature_flags: Value,
+    pub aggregator_type: Value,
+    pub validation_set_id: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +63,7 @@ pub struct RemoteJob {
     pub audience_id: String,
     pub revision_number: u32,
     pub state: String,
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +71,8 @@ pub struct RemoteAudience {
     pub id: String,
     pub name: String,
     pub filters: Vec<Value>,
+    pub description: Option<String>,
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +80,10 @@ pub struct RemoteOrder {
     pub id: String,
     pub name: String,
     pub state: String,
-    /// Known from `POST /order` and from the emulator's `GET /order/{id}` (an extension
-    /// field); `None` when the server does not say.
+    /// Known only from the `POST /order` response (fact 16): `GET /order/{id}` does not
+    /// carry it. Filled in by observation from what this machine recorded at create.
     pub dataset_id: Option<String>,
+    pub created_at: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

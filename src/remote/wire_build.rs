@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::manifest::model::{Asset, Audience, Datapoint, LabelingSpec, Referee, Task};
-use crate::remote::model::{FINGERPRINT_METADATA, KEY_METADATA};
+use crate::remote::model::{RevisionCarryOver, FINGERPRINT_METADATA, KEY_METADATA};
 
 /// Groups of at most this many items are ranked by all pairs (the SDK's threshold).
 const FULL_PERMUTATION_GROUP_SIZE_THRESHOLD: u64 = 10;
@@ -287,16 +287,37 @@ pub fn job_definition_body(name: &str, spec: &LabelingSpec, dataset_id: &str) ->
 /// `POST /job/definition/{id}/revision`: a complete revision, as the SDK's `save()` sends
 /// it (every field explicit, the workflow in the shape its models re-serialise to).
 pub fn revision_body(spec: &LabelingSpec, dataset_id: &str, base_revision: u32) -> Value {
+    revision_body_full(
+        spec,
+        dataset_id,
+        base_revision,
+        &RevisionCarryOver::default(),
+        false,
+    )
+}
+
+/// A complete revision (`_revision_body._full_body`): what the manifests manage from the
+/// spec, what they do not carried over from the base revision, and `baseRevisionNumber`;
+/// with `require_latest`, the server refuses it (409) when another revision was saved
+/// since the base (`save(require_latest=True)`).
+pub fn revision_body_full(
+    spec: &LabelingSpec,
+    dataset_id: &str,
+    base_revision: u32,
+    carry: &RevisionCarryOver,
+    require_latest: bool,
+) -> Value {
+    let or = |v: &Value, default: Value| if v.is_null() { default } else { v.clone() };
     json!({
         "workflow": roundtrip_workflow(&workflow_for(spec)),
         "referee": referee_for(spec),
         "datasetId": dataset_id,
         "rapidFeatureFlags": feature_flags(&spec.settings),
-        "campaignFeatureFlags": [],
+        "campaignFeatureFlags": or(&carry.campaign_feature_flags, json!([])),
         "baseRevisionNumber": base_revision,
-        "requireLatest": false,
-        "aggregatorType": null,
-        "validationSetId": null,
+        "requireLatest": require_latest,
+        "aggregatorType": carry.aggregator_type,
+        "validationSetId": carry.validation_set_id,
     })
 }
 
@@ -372,18 +393,40 @@ pub fn audience_body(a: &Audience) -> Value {
 
 /// `POST /job`, as `audience.assign_job` sends it, plus the manifest name so the job can
 /// be found again.
+/// `PATCH /audience/{id}`: the fields the manifest manages (`update_filters`,
+/// `update_name`).
+pub fn audience_update_body(a: &Audience) -> Value {
+    let mut body = json!({ "name": a.name, "filters": a.filters });
+    if let Some(d) = &a.description {
+        body["description"] = json!(d);
+    }
+    body
+}
+
 pub fn job_body(
     definition_id: &str,
     audience_id: &str,
     revision: Option<u32>,
     name: &str,
 ) -> Value {
+    job_body_after(definition_id, audience_id, revision, name, None)
+}
+
+/// `POST /job` as `_audience_base._create_job` sends it, with `precedingJobId` for
+/// `run_after`.
+pub fn job_body_after(
+    definition_id: &str,
+    audience_id: &str,
+    revision: Option<u32>,
+    name: &str,
+    preceding_job_id: Option<&str>,
+) -> Value {
     json!({
         "jobDefinitionId": definition_id,
         "audienceId": audience_id,
         "revisionNumber": revision,
         "name": name,
-        "precedingJobId": null,
+        "precedingJobId": preceding_job_id,
         "checkForExplicitContent": null,
         "experimentId": null,
     })

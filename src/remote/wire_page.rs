@@ -54,6 +54,23 @@ struct SegmentItem {
 struct AssetItem {
     #[serde(default)]
     metadata: Option<HashMap<String, MetadataItem>>,
+    /// `FileAsset`: the uploaded file's name (reusable in a new dataset).
+    #[serde(default, rename = "fileName")]
+    file_name: Option<String>,
+    /// `MultiAsset`: its parts.
+    #[serde(default)]
+    assets: Vec<AssetItem>,
+}
+
+impl AssetItem {
+    fn files(&self, out: &mut Vec<String>) {
+        if let Some(f) = &self.file_name {
+            out.push(f.clone());
+        }
+        for a in &self.assets {
+            a.files(out);
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,13 +81,24 @@ struct MetadataItem {
 
 impl From<DatapointItem> for RemoteDatapoint {
     fn from(item: DatapointItem) -> Self {
-        let mut metadata = item
-            .segments
-            .into_iter()
-            .find(|s| s.key == "asset")
-            .and_then(|s| s.asset)
-            .and_then(|a| a.metadata)
-            .unwrap_or_default();
+        // Uploaded files in the order the datapoint names its assets: the `asset`
+        // segment (all parts of a MultiAsset), then the `context_asset` segment.
+        let mut files = Vec::new();
+        let mut metadata = None;
+        for key in ["asset", "context_asset"] {
+            if let Some(a) = item
+                .segments
+                .iter()
+                .find(|s| s.key == key)
+                .and_then(|s| s.asset.as_ref())
+            {
+                a.files(&mut files);
+            }
+        }
+        if let Some(seg) = item.segments.into_iter().find(|s| s.key == "asset") {
+            metadata = seg.asset.and_then(|a| a.metadata);
+        }
+        let mut metadata = metadata.unwrap_or_default();
         let mut text = |name: &str| metadata.remove(name).and_then(|m| m.text);
         let key = text(KEY_METADATA);
         let fingerprint = text(FINGERPRINT_METADATA);
@@ -78,6 +106,7 @@ impl From<DatapointItem> for RemoteDatapoint {
             id: item.id,
             key,
             fingerprint,
+            files,
         }
     }
 }
@@ -112,7 +141,8 @@ mod tests {
             RemoteDatapoint {
                 id: "a".into(),
                 key: Some("k1".into()),
-                fingerprint: Some("fp1".into())
+                fingerprint: Some("fp1".into()),
+                files: vec!["f.png".into()],
             }
         );
         assert_eq!(
@@ -120,7 +150,8 @@ mod tests {
             RemoteDatapoint {
                 id: "b".into(),
                 key: None,
-                fingerprint: None
+                fingerprint: None,
+                files: Vec::new(),
             }
         );
     }

@@ -52,6 +52,14 @@ pub(crate) fn revision(v: &Value) -> Result<RemoteRevision, String> {
             .ok_or("missing field `workflow`")?,
         referee: v.get("referee").cloned().ok_or("missing field `referee`")?,
         feature_flags: flags,
+        carry_over: RevisionCarryOver {
+            campaign_feature_flags: v
+                .get("campaignFeatureFlags")
+                .cloned()
+                .unwrap_or_else(|| Value::Array(Vec::new())),
+            aggregator_type: v.get("aggregatorType").cloned().unwrap_or(Value::Null),
+            validation_set_id: v.get("validationSetId").cloned().unwrap_or(Value::Null),
+        },
     })
 }
 
@@ -66,6 +74,7 @@ pub(crate) fn job(v: &Value) -> Result<RemoteJob, String> {
         audience_id: req_str(v, "audienceId")?,
         revision_number: req_u32(v, "revisionNumber")?,
         state: s(v, "state").unwrap_or_default(),
+        created_at: s(v, "createdAt").unwrap_or_default(),
     })
 }
 
@@ -78,6 +87,8 @@ pub(crate) fn audience(v: &Value) -> Result<RemoteAudience, String> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default(),
+        description: s(v, "description"),
+        created_at: s(v, "createdAt").unwrap_or_default(),
     })
 }
 
@@ -91,7 +102,8 @@ pub(crate) fn order(v: &Value, id: Option<&str>) -> Result<RemoteOrder, String> 
         id,
         name: req_str(v, "orderName")?,
         state: s(v, "state").unwrap_or_default(),
-        dataset_id: s(v, "datasetId"),
+        dataset_id: None,
+        created_at: s(v, "orderDate").unwrap_or_default(),
     })
 }
 

@@ -195,6 +195,13 @@ impl From<&str> for StepFailure {
     }
 }
 
+/// For callers that keep only the message.
+impl From<StepFailure> for String {
+    fn from(f: StepFailure) -> Self {
+        f.message
+    }
+}
+
 impl std::fmt::Display for StepFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::plan_text::{datapoint_counts, origins, summary_line, verb, SAMPLES};
 use super::style::thousands;
 use crate::manifest::Project;
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 
 pub const LIMIT: usize = 60_000;
 /// Room kept for the closing note when sections are cut.
@@ -34,14 +34,13 @@ pub fn render(plan: &Plan, project: &Project) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### rapidata plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
-    let changed: Vec<_> = plan
-        .resources
-        .iter()
-        .filter(|r| r.has_changes() || r.action == Action::Blocked)
-        .collect();
+    let changed: Vec<_> = plan.resources.iter().filter(|r| r.is_shown()).collect();
     if changed.is_empty() {
         let _ = writeln!(out, "No changes. The remote matches the manifests.");
         return out;
+    }
+    if !plan.has_changes() {
+        let _ = writeln!(out, "No changes to apply; the drift below is kept.\n");
     }
     let mut omitted = 0usize;
     for (i, r) in changed.iter().enumerate() {
@@ -59,6 +58,15 @@ pub fn render(plan: &Plan, project: &Project) -> String {
         }
         if let Some(reason) = &r.reason {
             let _ = writeln!(s, "> {}\n", escape(reason));
+        }
+        for (i, step) in r.steps.iter().enumerate() {
+            let _ = writeln!(s, "{}. {}", i + 1, escape(&step.describe()));
+        }
+        if !r.steps.is_empty() {
+            s.push('\n');
+        }
+        for n in &r.notes {
+            let _ = writeln!(s, "> **note:** {}\n", escape(n));
         }
         if !r.changes.is_empty() {
             let _ = writeln!(s, "| field | before | after |\n|---|---|---|");

@@ -34,6 +34,9 @@ pub fn summary_line(s: &Summary) -> String {
         "Plan: {} to create, {} to change, {} to replace, {} to delete",
         s.create, s.change, s.replace, s.delete
     );
+    if s.pause_resume > 0 {
+        let _ = write!(line, ", {} to pause or resume", s.pause_resume);
+    }
     if s.blocked > 0 {
         let _ = write!(line, ", {} blocked", s.blocked);
     }
@@ -52,11 +55,13 @@ pub fn verb(a: Action) -> &'static str {
     match a {
         Action::NoChange => "no change",
         Action::Create => "create",
-        Action::Update => "update in place (new revision)",
+        Action::Update => "update in place",
         Action::UpdateData => "update datapoints",
         Action::Replace => "replace",
         Action::Delete => "delete",
         Action::Blocked => "cannot be applied",
+        Action::Pause => "pause",
+        Action::Resume => "resume",
     }
 }
 
@@ -68,6 +73,13 @@ pub fn datapoint_counts(d: &DatapointPlan) -> String {
         thousands(d.upload_assets),
         bytes(d.upload_bytes)
     )];
+    if d.carried_over > 0 || d.dropped > 0 {
+        parts.push(format!(
+            "into a new dataset: {} carried over (files reused), {} not carried over",
+            thousands(d.carried_over),
+            thousands(d.dropped)
+        ));
+    }
     let removed = d.remove.len() as u64;
     parts.push(format!("{} to remove", thousands(removed)));
     if !d.changed.is_empty() {
@@ -158,7 +170,7 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
     let mut out = String::new();
     let mut shown = 0;
     for r in &plan.resources {
-        if !r.has_changes() && r.action != Action::Blocked {
+        if !r.is_shown() {
             continue;
         }
         shown += 1;
@@ -180,8 +192,23 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         for c in &r.changes {
             out.push_str(&field_change(style, c, "      "));
         }
+        for (i, step) in r.steps.iter().enumerate() {
+            let _ = writeln!(out, "      {}. {}", i + 1, step.describe());
+        }
+        if let Some(req) = &r.requires {
+            if !r.steps.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    style.dim(&format!("(once {} {} is complete)", req.kind, req.name))
+                );
+            }
+        }
+        for n in &r.notes {
+            let _ = writeln!(out, "      {} {n}", style.yellow("note:"));
+        }
         if let Some(d) = &r.datapoints {
-            if d.has_changes() || d.orphaned > 0 {
+            if d.has_changes() || d.orphaned > 0 || d.carried_over > 0 {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
                 for k in d.add.iter().take(SAMPLES) {
                     let at = origins
@@ -211,6 +238,8 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
     }
     if shown == 0 {
         out.push_str("No changes. The remote matches the manifests.\n");
+    } else if !plan.has_changes() {
+        out.push_str("\nNo changes to apply; the drift above is kept.\n");
     } else {
         out.push('\n');
     }

@@ -194,6 +194,65 @@ pub fn assert_problem(a: &Answer, status: u16) {
         ("00", 32, 16, "01")
     );
     assert_eq!(a.trace_id.as_deref(), Some(parts[1]));
-    let errs = Contract::get().validate(&Contract::get().root()["errors"]["schema"], &a.body);
+    let schema = &Contract::get().root()["errors"]["schema"];
+    let errs = Contract::get().validate(schema, &a.body);
     assert!(errs.is_empty(), "problem body off-contract: {errs:?}");
+    let extra = Contract::get().undeclared(schema, &a.body);
+    assert!(
+        extra.is_empty(),
+        "problem members the contract does not declare: {extra:?}"
+    );
+}
+
+/// Asserts a `download-results` body has the shape of Rapidata's results document
+/// (`third_party/sdk-docs/understanding_the_results.md`): `info` with the task type, one item
+/// per datapoint whose `detailedResults` carry labeler details, and a `summary`. Returns the
+/// task type.
+pub fn assert_results_document(doc: &Value) -> String {
+    let info = &doc["info"];
+    let kind = info["type"]
+        .as_str()
+        .unwrap_or_else(|| panic!("info.type: {doc}"));
+    assert!(!kind.is_empty());
+    for key in ["createdAt", "version", "name", "instruction"] {
+        assert!(info[key].is_string(), "info.{key}: {doc}");
+    }
+    assert!(doc["summary"].is_object(), "summary: {doc}");
+    for item in doc["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("results: {doc}"))
+    {
+        let detailed = item["detailedResults"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{item}"));
+        for d in detailed {
+            let u = &d["userDetails"];
+            assert!(u["country"].is_string() && u["language"].is_string(), "{d}");
+            let score = u["userScores"]["global"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&score), "{d}");
+        }
+        if let Some(counts) = item["aggregatedResults"].as_object() {
+            let total: u64 = counts.values().map(|v| v.as_u64().unwrap()).sum();
+            assert_eq!(total as usize, detailed.len(), "{item}");
+        }
+    }
+    kind.to_string()
+}
+
+/// Asserts a 200 answer validates against the response schema of `endpoint` and carries no
+/// field that schema does not declare.
+pub fn assert_on_contract(endpoint: &str, a: &Answer) {
+    assert_eq!(a.status, 200, "{endpoint}: {}", a.raw);
+    let contract = Contract::get();
+    let schema = contract
+        .response_schema(endpoint, 200)
+        .unwrap_or_else(|| panic!("{endpoint}: no 200 schema"));
+    let errs = contract.validate(schema, &a.body);
+    assert!(errs.is_empty(), "{endpoint}: {errs:?}\n{}", a.raw);
+    let extra = contract.undeclared(schema, &a.body);
+    assert!(
+        extra.is_empty(),
+        "{endpoint}: undeclared {extra:?}\n{}",
+        a.raw
+    );
 }

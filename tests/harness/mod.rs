@@ -9,7 +9,7 @@ use std::time::Duration;
 use rapidata::apply::{self, ApplyOptions, ApplyOutcome, Cancel, Silent};
 use rapidata::emulator::{self, EmulatorConfig, EmulatorHandle, FaultPlan};
 use rapidata::manifest::{self, Project};
-use rapidata::plan::{make_plan, Plan, PlanOptions};
+use rapidata::plan::{make_plan, Plan, PlanOptions, RecordStore};
 use rapidata::remote::{Client, ClientConfig, Credentials, Endpoints, RetryPolicy};
 
 pub struct Env {
@@ -130,7 +130,8 @@ pub async fn plan(env: &Env, project: &Project, prune: bool) -> Plan {
         prune,
         ..Default::default()
     };
-    make_plan(&env.client, project, &opts, &env.emulator.base_url())
+    let record = RecordStore::open(&project.root, "test");
+    make_plan(&env.client, project, &opts, "test", &record.get())
         .await
         .unwrap()
 }
@@ -148,6 +149,7 @@ pub async fn apply(env: &Env, project: &Project, max_rounds: u32) -> ApplyOutcom
         &PlanOptions::default(),
         &opts,
         first,
+        &RecordStore::open(&project.root, "test"),
         &Silent,
         &Cancel::new(),
     )

@@ -322,3 +322,24 @@ pub(super) async fn create_group(
     .await?;
     Ok(no_content())
 }
+
+pub(super) async fn rename_dataset(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input = parse_body(&body, "UpdateDatasetNameEndpointInput")?;
+    let name = opt_str(&input, "name").unwrap_or_default().to_string();
+    if name.trim().is_empty() {
+        return Err(ApiError::field("name", "The name must not be empty."));
+    }
+    let found = blocking(&state, move |s| {
+        s.store
+            .write(|tx| dp::dataset_rename(tx, &id, &name).map(|f| (f, id.clone())))
+    })
+    .await?;
+    match found {
+        (true, _) => Ok(no_content()),
+        (false, id) => Err(ApiError::not_found("Dataset", &id)),
+    }
+}

@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 
 use crate::emulator::auth::{ORGANIZATION_ID, USER_ID, USER_MAIL};
 use crate::emulator::datapoints::dataset_get;
-use crate::emulator::http::{json, no_content, opt, opt_str, parse_body, ApiError, ApiResult};
+use crate::emulator::http::{
+    json, no_content, opt, opt_str, parse_body, view, ApiError, ApiResult,
+};
 use crate::emulator::query::{camel, page_items, Query};
 use crate::emulator::store::{
     new_id, now, obj_delete, obj_delete_children, obj_get, obj_insert, obj_list, obj_update,
@@ -163,11 +165,7 @@ pub(super) async fn create_definition(
 
 /// The `GetJobDefinitionByIdEndpointOutput` view of a stored definition.
 fn definition_view(def: &Value) -> Value {
-    let mut v = def.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("revisionCount");
-    }
-    v
+    view("GetJobDefinitionByIdEndpointOutput", def)
 }
 
 pub(super) async fn get_definition(
@@ -297,7 +295,7 @@ pub(super) async fn latest_revision(
         })
     })
     .await?;
-    Ok(json(&rev))
+    Ok(json(&view("GetJobRevisionEndpointOutput", &rev)))
 }
 
 pub(super) async fn get_revision(
@@ -314,7 +312,7 @@ pub(super) async fn get_revision(
         })
     })
     .await?;
-    Ok(json(&rev))
+    Ok(json(&view("GetJobRevisionEndpointOutput", &rev)))
 }
 
 pub(super) async fn list_revisions(
@@ -351,6 +349,10 @@ pub(super) async fn list_definitions(
         s.store.read(|c| obj_list(c, "jobdef", None))
     })
     .await?;
+    let defs = defs
+        .iter()
+        .map(|d| view("QueryJobDefinitionsEndpointOutput", d))
+        .collect();
     let page = page_items(defs, &query, &|f| {
         if f == "id" {
             "definitionId".into()
@@ -359,4 +361,29 @@ pub(super) async fn list_definitions(
         }
     })?;
     Ok(json(&page))
+}
+
+pub(super) async fn definition_cost(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let body = blocking(&state, move |s| {
+        s.store.read(|c| {
+            let def = load_definition(c, &id)?;
+            let n = def
+                .get("revisionCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            let rev = load_revision(c, &id, n)?;
+            super::jobs::cost_estimate(
+                s,
+                c,
+                super::runs::millis(rev["createdAt"].as_str()),
+                rev["datasetId"].as_str().unwrap_or(""),
+                &rev["referee"],
+            )
+        })
+    })
+    .await?;
+    Ok(json(&body))
 }

@@ -2,13 +2,16 @@
 //! host's two endpoints, on one router.
 
 mod assets;
+mod audiences;
 mod datasets;
 mod definitions;
+mod examples;
 mod jobs;
 mod orders;
+mod runs;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use serde_json::{json, Value};
 
@@ -25,6 +28,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/connect/userinfo", get(auth::userinfo))
         .route("/dataset", post(datasets::create_dataset))
         .route("/dataset/{datasetId}", get(datasets::get_dataset))
+        .route("/dataset/{datasetId}/name", patch(datasets::rename_dataset))
         .route("/dataset/{datasetId}/progress", get(datasets::progress))
         .route(
             "/dataset/{datasetId}/datapoint",
@@ -74,22 +78,69 @@ pub(crate) fn router(state: Shared) -> Router {
             "/job/definition/{definitionId}/revisions",
             get(definitions::list_revisions),
         )
+        .route(
+            "/job/definition/{definitionId}/cost-estimate",
+            get(definitions::definition_cost),
+        )
         .route("/job/definitions", get(definitions::list_definitions))
         .route("/job", post(jobs::create_job))
-        .route("/job/{jobId}", get(jobs::get_job))
+        .route(
+            "/job/{jobId}",
+            get(jobs::get_job)
+                .patch(jobs::update_job)
+                .delete(jobs::delete_job),
+        )
+        .route("/job/{jobId}/pause", post(jobs::pause_job))
+        .route("/job/{jobId}/resume", post(jobs::resume_job))
         .route("/job/{jobId}/progress", get(jobs::job_progress))
+        .route("/job/{jobId}/cost-estimate", get(jobs::job_cost))
+        .route("/job/{jobId}/download-results", get(jobs::job_results))
         .route("/jobs", get(jobs::list_jobs))
-        .route("/audience", post(jobs::create_audience))
-        .route("/audience/{audienceId}", get(jobs::get_audience))
+        .route("/audience", post(audiences::create_audience))
+        .route(
+            "/audience/{audienceId}",
+            get(audiences::get_audience)
+                .patch(audiences::update_audience)
+                .delete(audiences::delete_audience),
+        )
         .route(
             "/audience/{audienceId}/user-metrics",
-            get(jobs::user_metrics),
+            get(audiences::user_metrics),
         )
-        .route("/audiences", get(jobs::list_audiences))
+        .route("/audience/{audienceId}/recruit", post(audiences::recruit))
+        .route("/audience/{audienceId}/jobs", get(audiences::audience_jobs))
+        .route(
+            "/audience/{audienceId}/example",
+            post(examples::add_example),
+        )
+        .route(
+            "/audience/{audienceId}/examples",
+            get(examples::list_examples),
+        )
+        .route(
+            "/audience/{audienceId}/example/{exampleId}",
+            patch(examples::update_example),
+        )
+        .route(
+            "/audience/example/{exampleId}",
+            delete(examples::delete_example),
+        )
+        .route("/audiences", get(audiences::list_audiences))
         .route("/order", post(orders::create_order))
-        .route("/order/{orderId}", get(orders::get_order))
+        .route(
+            "/order/{orderId}",
+            get(orders::get_order)
+                .patch(orders::update_order)
+                .delete(orders::delete_order),
+        )
         .route("/order/{orderId}/submit", post(orders::submit_order))
         .route("/order/{orderId}/preview", post(orders::preview_order))
+        .route("/order/{orderId}/pause", post(orders::pause_order))
+        .route("/order/{orderId}/resume", post(orders::resume_order))
+        .route(
+            "/order/{orderId}/download-results",
+            get(orders::order_results),
+        )
         .route("/orders", get(orders::list_orders))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -101,13 +152,21 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Creates what a fresh emulator starts with: the public audience `global`.
+/// Creates what a fresh emulator starts with: the public audience `global`; brings state from
+/// an older emulator up to date.
 pub(crate) fn seed(state: &AppState) -> ApiResult<()> {
+    let sim = state.simulation();
     state.store.write(|tx| {
-        if obj_get(tx, "audience", jobs::GLOBAL_AUDIENCE)?.is_none() {
-            let audience =
-                jobs::audience_doc(jobs::GLOBAL_AUDIENCE, "Global", &json!([]), true, &now());
-            obj_insert(tx, "audience", jobs::GLOBAL_AUDIENCE, None, &audience)?;
+        runs::migrate(tx, &sim)?;
+        if obj_get(tx, "audience", audiences::GLOBAL_AUDIENCE)?.is_none() {
+            let audience = audiences::audience_doc(
+                audiences::GLOBAL_AUDIENCE,
+                "Global",
+                &json!([]),
+                true,
+                &now(),
+            );
+            obj_insert(tx, "audience", audiences::GLOBAL_AUDIENCE, None, &audience)?;
         }
         Ok(())
     })
