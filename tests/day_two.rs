@@ -289,45 +289,73 @@ fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
     c
 }
 
+/// Issue 11: two applies at once on a fresh remote (CI pipelines running concurrently by
+/// accident), 20 times: each ends with one of everything and no duplicate datapoint, and
+/// the next plan, from either checkout, has nothing to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_applies_converge_to_one_of_everything() {
-    for round in 0..3 {
+    let docs = [
+        audience_yaml("fans", "de"),
+        definition_yaml("animals", "classify"),
+        job_yaml("j", "animals", "fans", ""),
+        "apiVersion: rapidata.ai/v1\nkind: Order\nname: o\ntype: classify\ninstruction: Cat?\nanswerOptions: [yes, no]\nrun: true\ndatapointSources:\n  - files: \"images/*.png\"\n".to_string(),
+    ];
+    let mut raced = 0;
+    for pair in 0..20 {
         let env = env(FaultPlan::default()).await;
         // Two checkouts of one repository (each with its own .rapidata/).
-        let a = write_project(&env.dir.path().join("a"), &ProjectSpec::default());
-        let b = write_project(&env.dir.path().join("b"), &ProjectSpec::default());
+        let checkout = |name: &str| {
+            let root = write_project(
+                &env.dir.path().join(name),
+                &ProjectSpec {
+                    images: 5,
+                    with_job: false,
+                    ..Default::default()
+                },
+            );
+            std::fs::write(root.join("rapidata.yaml"), docs.join("---\n")).unwrap();
+            root
+        };
+        let (a, b) = (checkout("a"), checkout("b"));
         let mut ca = apply_cmd(&env, &a).spawn().unwrap();
         let mut cb = apply_cmd(&env, &b).spawn().unwrap();
-        let (sa, sb) =
-            tokio::task::spawn_blocking(move || (ca.wait().unwrap(), cb.wait().unwrap()))
-                .await
-                .unwrap();
-        assert!(sa.code().is_some() && sb.code().is_some());
-        // A third apply heals whatever the two left.
-        let status = tokio::task::spawn_blocking({
-            let mut c = apply_cmd(&env, &a);
-            move || c.status().unwrap()
-        })
-        .await
-        .unwrap();
-        assert_eq!(status.code(), Some(0), "round {round}");
+        tokio::task::spawn_blocking(move || (ca.wait().unwrap(), cb.wait().unwrap()))
+            .await
+            .unwrap();
         let defs = env.client.find_job_definitions("animals").await.unwrap();
-        assert_eq!(defs.len(), 1, "round {round}: one definition");
-        let jobs = env.client.find_jobs(&defs[0].id).await.unwrap();
-        assert_eq!(jobs.len(), 1, "round {round}: one job");
+        assert_eq!(defs.len(), 1, "pair {pair}: one definition");
+        assert_eq!(
+            env.client.find_audiences("fans").await.unwrap().len(),
+            1,
+            "pair {pair}"
+        );
+        assert_eq!(
+            env.client.find_orders("o").await.unwrap().len(),
+            1,
+            "pair {pair}"
+        );
+        assert_eq!(jobs_named(&env, "j").await.len(), 1, "pair {pair}: one job");
         let ds = dataset_of(&env.client, "animals").await;
         let counts = key_counts(&env.client, &ds).await;
-        assert_eq!(counts.len(), 20, "round {round}");
-        assert!(
-            counts.values().all(|&n| n == 1),
-            "round {round}: {counts:?}"
-        );
-        let project = load(&a);
-        assert!(
-            !plan(&env, &project, false).await.has_changes(),
-            "round {round}"
-        );
+        assert_eq!(counts.len(), 5, "pair {pair}");
+        assert!(counts.values().all(|&n| n == 1), "pair {pair}: {counts:?}");
+        for root in [&a, &b] {
+            let p = plan(&env, &load(root), false).await;
+            assert!(!p.has_changes(), "pair {pair}: {:?}", steps(&p));
+        }
+        let stats = env.emulator.stats();
+        raced += [
+            "DELETE /audience/{audienceId}",
+            "DELETE /job/definition/{definitionId}",
+            "DELETE /job/{jobId}",
+            "DELETE /order/{orderId}",
+        ]
+        .iter()
+        .map(|r| stats.get(r))
+        .sum::<u64>();
     }
+    eprintln!("duplicates made by the races and removed by their losers: {raced}");
+    assert!(raced > 0, "the pairs must actually race");
 }
 
 const DEF: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: {name}\ntype: {type}\ninstruction: What animal is this?\nanswerOptions: [cat, dog]\nreferee:\n  responsesPerDatapoint: 3\ndatapointSources:\n  - files: \"images/*.png\"\n";

@@ -227,7 +227,11 @@ impl Executor<'_> {
                     break;
                 }
                 if let Err(e) = self.step(rp, step, &mut ctx, &mut out).await {
-                    let failure = e.failure.unwrap_or_else(|| e.message.clone().into());
+                    let mut failure = e.failure.unwrap_or_else(|| e.message.clone().into());
+                    if e.halt {
+                        // Not retried in this run: the user re-plans.
+                        failure.class = FailureClass::Permanent;
+                    }
                     out.resource_failures.push(FailureRecord::resource(
                         rp.kind,
                         &rp.name,
@@ -731,8 +735,16 @@ impl Executor<'_> {
             .await?;
         if kept != ours {
             let ds = self.record.get().order_datasets.get(&kept).cloned();
-            ctx.orders.insert(name.to_string(), (kept, ds));
-            return Err("another apply created this order at the same time; the next round fills the kept one".to_string().into());
+            ctx.orders.insert(name.to_string(), (kept.clone(), ds));
+            // Only its creator knows its dataset (fact 16): the order is left to it.
+            return Err(StepError {
+                message: format!(
+                    "another apply created this order at the same time; the older one ({kept}) is kept \
+                     and left to the apply that created it"
+                ),
+                halt: true,
+                failure: None,
+            });
         }
         let ds = ds.ok_or("the server did not say which dataset the order uses")?;
         ctx.orders
