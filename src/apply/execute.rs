@@ -228,6 +228,8 @@ impl Executor<'_> {
                 }
                 if let Err(e) = self.step(rp, step, &mut ctx, &mut out).await {
                     let mut failure = e.failure.unwrap_or_else(|| e.message.clone().into());
+                    // The step's own words (a halt explains itself), with the API's details.
+                    failure.message = e.message.clone();
                     if e.halt {
                         // Not retried in this run: the user re-plans.
                         failure.class = FailureClass::Permanent;
