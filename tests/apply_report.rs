@@ -413,3 +413,76 @@ async fn sigterm_stops_like_ctrl_c_and_writes_the_report() {
     assert!(held < 300, "it stopped before the end ({held})");
     assert_eq!(definition(&r[0]).present, held);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_token_endpoint_fails_uploads_transiently_and_they_are_retried() {
+    // Tokens live 2 s, so apply needs a new one partway.
+    let short_tokens = FaultPlan {
+        token_ttl_secs: Some(2),
+        ..Default::default()
+    };
+    let env = env(short_tokens.clone()).await;
+    let spec = ProjectSpec {
+        images: 5,
+        with_job: false,
+        ..Default::default()
+    };
+    let root = write_project(env.dir.path(), &spec);
+    assert!(apply_with(&env, &load(&root), 2, &Cancel::new())
+        .await
+        .converged());
+    // Five more images go into the same dataset.
+    write_project(env.dir.path(), &ProjectSpec { images: 10, ..spec });
+    let project = load(&root);
+    let first = plan(&env, &project, false).await;
+    // The token endpoint answers 503 until one fetch has used up all its retries; by then
+    // the cached token is due for refresh, so an upload meets AuthError::TokenUnavailable.
+    let token = "POST /connect/token";
+    env.emulator.set_faults(FaultPlan {
+        routes: vec![fault(token, 503, 1.0)],
+        ..short_tokens
+    });
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    env.emulator.reset_stats();
+    let attempts = 7; // 1 + the harness client's 6 retries
+    let recover = async {
+        while env.emulator.stats().get(token) < attempts {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        env.emulator.set_faults(FaultPlan {
+            token_ttl_secs: Some(2),
+            ..Default::default()
+        });
+    };
+    let cancel = Cancel::new();
+    let run = async {
+        let opts = ApplyOptions {
+            parallelism: 4,
+            max_rounds: 3,
+            round_backoff: Duration::from_millis(50),
+        };
+        apply::apply(
+            &env.client,
+            &project,
+            &PlanOptions::default(),
+            &opts,
+            first,
+            &RecordStore::open(&project.root, "test"),
+            &Silent,
+            &cancel,
+        )
+        .await
+        .unwrap()
+    };
+    let (out, ()) = tokio::join!(run, recover);
+    assert!(
+        env.emulator.stats().get(token) > attempts,
+        "a fetch failed for good, then one succeeded"
+    );
+    // A busy token endpoint is not a verdict on the datapoint: retried, converged.
+    assert!(out.converged(), "{:#?}", out.report);
+    let ds = dataset_of(&env.client, "animals").await;
+    let counts = key_counts(&env.client, &ds).await;
+    assert_eq!(counts.len(), 10);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
