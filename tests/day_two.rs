@@ -787,3 +787,54 @@ fn a_saved_local_plan_applies_and_a_stale_one_is_refused() {
         String::from_utf8_lossy(&stale.stderr)
     );
 }
+
+/// Issue 11: an Order with `run: true` is submitted only once its datapoints converged:
+/// creates whose answer was lost are not counted as done, the next observation decides,
+/// and only then is the order submitted — so none is locked out.
+#[tokio::test]
+async fn an_order_is_submitted_only_after_its_datapoints_converged() {
+    let env = env(rapidata::emulator::FaultPlan {
+        routes: vec![rapidata::emulator::RouteFault {
+            route: "POST /dataset/{datasetId}/datapoint".into(),
+            lost_response_rate: 0.3,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await;
+    let order = "apiVersion: rapidata.ai/v1\nkind: Order\nname: o\ntype: classify\ninstruction: Cat?\nanswerOptions: [yes, no]\nrun: true\ndatapointSources:\n  - files: \"images/*.png\"\n".to_string();
+    let project = project_of(&env, &[order]);
+    let out = apply(&env, &project, 4).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let submits: Vec<_> = out
+        .writes
+        .iter()
+        .filter(|w| w.starts_with("SubmitOrder"))
+        .collect();
+    assert_eq!(submits.len(), 1);
+    assert_eq!(
+        out.writes.last().map(String::as_str),
+        Some("SubmitOrder Order/o"),
+        "nothing after the submission: {:?}",
+        out.writes
+    );
+    assert!(
+        out.report.rounds >= 2,
+        "the lost answers were observed before submitting"
+    );
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.root.join(".rapidata/recorded.json")).unwrap(),
+    )
+    .unwrap();
+    let ds = recorded["test"]["orderDatasets"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|v| v.as_str())
+        .unwrap()
+        .to_string();
+    let counts = key_counts(&env.client, &ds).await;
+    assert_eq!(counts.len(), 20);
+    assert!(counts.values().all(|&n| n == 1));
+    let o = &env.client.find_orders("o").await.unwrap()[0];
+    assert_ne!(o.state, "Created");
+}
