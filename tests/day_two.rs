@@ -838,3 +838,56 @@ async fn an_order_is_submitted_only_after_its_datapoints_converged() {
     let o = &env.client.find_orders("o").await.unwrap()[0];
     assert_ne!(o.state, "Created");
 }
+
+#[tokio::test]
+async fn changed_answer_options_reach_the_job_through_a_new_dataset_without_reuploading() {
+    let env = env(FaultPlan::default()).await;
+    let job = job_yaml("j", "animals", "global", "");
+    apply_exactly(
+        &env,
+        &project_of(&env, &[definition_yaml("animals", "classify"), job.clone()]),
+    )
+    .await;
+    let ds1 = dataset_of(&env.client, "animals").await;
+    let def = definition_yaml("animals", "classify").replace("[cat, dog]", "[cat, dog, bird]");
+    let project = project_of(&env, &[def, job]);
+    let p = plan(&env, &project, false).await;
+    let d = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap();
+    let options = d
+        .changes
+        .iter()
+        .find(|c| c.field == "answerOptions")
+        .expect("~ answerOptions");
+    assert_eq!(
+        (options.before.as_deref(), options.after.as_deref()),
+        (Some("cat, dog"), Some("cat, dog, bird"))
+    );
+    assert_eq!(
+        d.steps,
+        vec![Step::NewDataset, Step::NewRevision { base_revision: 1 }]
+    );
+    assert_eq!(
+        d.datapoints.as_ref().unwrap().upload_assets,
+        0,
+        "the files are reused"
+    );
+    let uploads = env.emulator.stats().get("POST /asset/file");
+    apply_exactly(&env, &project).await;
+    assert_eq!(env.emulator.stats().get("POST /asset/file"), uploads);
+    assert_eq!(
+        key_counts(&env.client, &ds1).await.len(),
+        20,
+        "the running job's dataset is untouched"
+    );
+    let ds2 = dataset_of(&env.client, "animals").await;
+    assert_eq!(key_counts(&env.client, &ds2).await.len(), 20);
+    let jobs = jobs_named(&env, "j").await;
+    assert_eq!(
+        (jobs.len(), jobs[0].state.as_str(), jobs[1].revision_number),
+        (2, "Paused", 2)
+    );
+}
