@@ -891,3 +891,44 @@ async fn changed_answer_options_reach_the_job_through_a_new_dataset_without_reup
         (2, "Paused", 2)
     );
 }
+
+#[tokio::test]
+async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_manifests_do_not_manage(
+) {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    let project = project_of(&env, &[def.clone()]);
+    apply_exactly(&env, &project).await;
+    // Someone pins a validation set on the definition (not managed by the manifests).
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let rev = env.client.latest_revision(&defs[0].id).await.unwrap();
+    let rapidata::manifest::Resource::JobDefinition(d) = &project.resources[0] else {
+        panic!()
+    };
+    let carry = rapidata::remote::RevisionCarryOver {
+        validation_set_id: serde_json::json!("vs-pinned"),
+        ..rev.carry_over.clone()
+    };
+    let body = wire_build::revision_body_full(&d.spec, &rev.dataset_id, rev.number, &carry, false);
+    env.client
+        .create_revision(&defs[0].id, &body)
+        .await
+        .unwrap();
+    let changed = def.replace("responsesPerDatapoint: 3", "responsesPerDatapoint: 7")
+        + "settings:\n  alert_on_fast_response: \"0.25\"\n";
+    let p = apply_exactly(&env, &project_of(&env, &[changed])).await;
+    let fields: Vec<_> = p.resources[0]
+        .changes
+        .iter()
+        .map(|c| c.field.as_str())
+        .collect();
+    assert_eq!(fields, vec!["referee", "settings"]);
+    assert_eq!(steps(&p), vec!["NewRevision JobDefinition/animals"]);
+    let latest = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(latest.number, 3);
+    assert_eq!(
+        latest.carry_over.validation_set_id,
+        serde_json::json!("vs-pinned")
+    );
+    assert_eq!(latest.dataset_id, rev.dataset_id);
+}
