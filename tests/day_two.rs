@@ -897,7 +897,7 @@ async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_m
 ) {
     let env = env(FaultPlan::default()).await;
     let def = definition_yaml("animals", "classify");
-    let project = project_of(&env, &[def.clone()]);
+    let project = project_of(&env, std::slice::from_ref(&def));
     apply_exactly(&env, &project).await;
     // Someone pins a validation set on the definition (not managed by the manifests).
     let defs = env.client.find_job_definitions("animals").await.unwrap();
