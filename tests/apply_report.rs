@@ -486,3 +486,24 @@ async fn a_busy_token_endpoint_fails_uploads_transiently_and_they_are_retried() 
     assert_eq!(counts.len(), 10);
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_observation_that_fails_still_leaves_a_report() {
+    let env = env(faults(vec![fault("GET *", 400, 1.0)])).await;
+    let root = write_project(
+        env.dir.path(),
+        &ProjectSpec {
+            images: 2,
+            ..Default::default()
+        },
+    );
+    assert_eq!(run(apply_cmd(&env, &root)).await, Some(1));
+    let r = reports(&root);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].rounds, 0);
+    assert!(!r[0].converged);
+    let error = r[0].error.as_deref().unwrap();
+    assert!(error.starts_with("observing the remote failed"), "{error}");
+    assert!(error.contains("HTTP 400"), "{error}");
+    assert_eq!(env.emulator.stats().writes(), 0, "nothing was changed");
+}
