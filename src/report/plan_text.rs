@@ -67,19 +67,23 @@ pub fn verb(a: Action) -> &'static str {
 
 /// One line per datapoint change kind, e.g. "+12 to upload (12 assets, 3.2 KiB), -1 ...".
 pub fn datapoint_counts(d: &DatapointPlan) -> String {
+    if d.carried_over > 0 || d.dropped > 0 || !d.fresh.is_empty() {
+        return format!(
+            "a new dataset of {} datapoints: {} new, {} carried over with their files, {} not carried over; {} files to upload ({})",
+            thousands(d.add.len() as u64),
+            thousands(d.fresh.len() as u64),
+            thousands(d.carried_over),
+            thousands(d.dropped),
+            thousands(d.upload_assets),
+            bytes(d.upload_bytes)
+        );
+    }
     let mut parts = vec![format!(
         "{} to upload ({} assets, {})",
         thousands(d.add.len() as u64),
         thousands(d.upload_assets),
         bytes(d.upload_bytes)
     )];
-    if d.carried_over > 0 || d.dropped > 0 {
-        parts.push(format!(
-            "into a new dataset: {} carried over (files reused), {} not carried over",
-            thousands(d.carried_over),
-            thousands(d.dropped)
-        ));
-    }
     let removed = d.remove.len() as u64;
     parts.push(format!("{} to remove", thousands(removed)));
     if !d.changed.is_empty() {
@@ -210,18 +214,19 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         if let Some(d) = &r.datapoints {
             if d.has_changes() || d.orphaned > 0 || d.carried_over > 0 {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
-                for k in d.add.iter().take(SAMPLES) {
+                let shown_adds = if d.fresh.is_empty() { &d.add } else { &d.fresh };
+                for k in shown_adds.iter().take(SAMPLES) {
                     let at = origins
                         .get(&(r.name.clone(), k.clone()))
                         .map(|o| format!(" ({o})"))
                         .unwrap_or_default();
                     let _ = writeln!(out, "        {} {k}{}", style.green("+"), style.dim(&at));
                 }
-                if d.add.len() > SAMPLES {
+                if shown_adds.len() > SAMPLES {
                     let _ = writeln!(
                         out,
                         "        … and {} more to upload",
-                        thousands((d.add.len() - SAMPLES) as u64)
+                        thousands((shown_adds.len() - SAMPLES) as u64)
                     );
                 }
                 for x in d.deletions().take(SAMPLES) {
