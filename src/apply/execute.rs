@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use super::cancel::Cancel;
+use super::gate::{self, Rate};
 use super::progress::ApplyProgress;
 use super::upload::UploadTask;
 use super::ApplyOptions;
@@ -61,38 +62,6 @@ pub struct Executor<'a> {
     pub project_name: Option<&'a str>,
     /// What is learned at create time that the API does not return later.
     pub record: &'a RecordStore,
-}
-
-/// Failure rate of a labeling resource: desired datapoints still missing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Rate {
-    pub missing: u64,
-    pub total: u64,
-    pub tolerance: f64,
-    /// Some missing datapoints failed transiently: a later round may still bring them.
-    pub retryable: bool,
-}
-
-impl Rate {
-    pub fn value(self) -> f64 {
-        if self.total == 0 {
-            0.0
-        } else {
-            self.missing as f64 / self.total as f64
-        }
-    }
-    pub fn within(self) -> bool {
-        self.value() <= self.tolerance + f64::EPSILON
-    }
-    fn explain(self, what: &str) -> String {
-        format!(
-            "{what}: {} of {} datapoints are missing ({:.1}%), above the failure tolerance of {:.1}%",
-            self.missing,
-            self.total,
-            self.value() * 100.0,
-            self.tolerance * 100.0
-        )
-    }
 }
 
 /// What the round knows so far about each resource.
@@ -339,13 +308,7 @@ impl Executor<'_> {
                             out,
                         )
                         .await;
-                    if r.missing >= fresh.add.len() as u64 {
-                        return Err(format!(
-                            "none of the {} new datapoints uploaded; the job's dataset and revision stay as they are",
-                            fresh.add.len()
-                        )
-                        .into());
-                    }
+                    gate::new_content_arrived(fresh.add.len() as u64, r.missing)?;
                     first_missing = r.missing;
                     let done: HashSet<&String> = dp.fresh.iter().collect();
                     rest.add.retain(|k| !done.contains(k));
@@ -379,9 +342,7 @@ impl Executor<'_> {
                         .get(&(ResourceKind::JobDefinition, d.name.clone()))
                         .copied()
                         .unwrap_or_default();
-                    if !rate.within() {
-                        return Err(rate.explain("the new revision is not saved").into());
-                    }
+                    gate::save_new_dataset_revision(rate)?;
                 }
                 // The base revision as the plan saw it (`_snapshot`): what the manifests
                 // do not manage is carried over from it.
@@ -454,16 +415,7 @@ impl Executor<'_> {
                     .unwrap_or_default();
                 // Submitted only once its datapoints converged: what failed transiently is
                 // retried by the next round first (an order is locked once submitted).
-                if rate.retryable {
-                    return Err(format!(
-                        "not submitted yet: {} datapoints failed transiently; the next round retries them first",
-                        rate.missing
-                    )
-                    .into());
-                }
-                if !rate.within() {
-                    return Err(rate.explain("not submitted").into());
-                }
+                gate::submit_order(rate)?;
                 self.client
                     .submit_order(&id)
                     .await
@@ -786,11 +738,7 @@ impl Executor<'_> {
             .rates
             .get(&(ResourceKind::JobDefinition, j.definition.clone()))
         {
-            if !rate.within() {
-                return Err(rate
-                    .explain(&format!("not assigned (JobDefinition `{}`)", j.definition))
-                    .into());
-            }
+            gate::assign_job(*rate, &j.definition)?;
         }
         // An explicit revision, as `assign_job` sends `job_definition.revision`.
         let revision = j.revision.or(latest);

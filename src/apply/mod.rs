@@ -7,6 +7,7 @@
 
 pub mod cancel;
 pub mod execute;
+pub mod gate;
 pub mod progress;
 pub mod upload;
 
