@@ -90,7 +90,10 @@ impl Client {
 
     /// All pages of a list endpoint: page 1 first (to learn the page count), the rest
     /// concurrently.
-    async fn all_pages(&self, make: impl Fn(u64) -> Request) -> Result<Vec<Value>, ApiError> {
+    pub(super) async fn all_pages(
+        &self,
+        make: impl Fn(u64) -> Request,
+    ) -> Result<Vec<Value>, ApiError> {
         let first_req = make(1);
         let route = format!("{} {}", first_req.method, first_req.route);
         let decode = |message: String| ApiError::Decode {
