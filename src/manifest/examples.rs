@@ -167,6 +167,28 @@ fn read_jsonl(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<ExampleDraft
     }
 }
 
+/// A truth entry as text. YAML reads an unquoted `yes`, `no`, `on`, `off`, `true`,
+/// `false` as booleans: such a value matches the answer option spelled that way.
+fn scalar_text(v: &Value, options: &[&str]) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => {
+            let spellings: &[&str] = if *b {
+                &["yes", "true", "on", "y"]
+            } else {
+                &["no", "false", "off", "n"]
+            };
+            options
+                .iter()
+                .find(|o| spellings.iter().any(|s| o.eq_ignore_ascii_case(s)))
+                .map(|o| o.to_string())
+                .or_else(|| Some(b.to_string()))
+        }
+        _ => None,
+    }
+}
+
 /// The written form of an asset, as a compare `truth` names it.
 fn written(a: &RawAsset) -> &str {
     match a {
@@ -347,7 +369,8 @@ fn build(ctx: &mut Ctx, base_dir: &Path, e: ExampleIn) -> Option<ExampleDraft> {
                 Value::Array(items) if !items.is_empty() => {
                     let mut out = Vec::new();
                     for t in items {
-                        match t.as_str() {
+                        let t = scalar_text(t, &names);
+                        match t.as_deref() {
                             Some(s) if names.contains(&s) => out.push(s.to_string()),
                             Some(s) => {
                                 let help = match did_you_mean(s, &names) {
