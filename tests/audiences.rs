@@ -71,7 +71,7 @@ fn write(dir: &Path, audience: &str) -> PathBuf {
     root
 }
 
-fn audience_plan<'a>(p: &'a Plan) -> &'a rapidata::plan::ResourcePlan {
+fn audience_plan(p: &Plan) -> &rapidata::plan::ResourcePlan {
     p.resources
         .iter()
         .find(|r| r.kind == ResourceKind::Audience && r.origin.is_some())

@@ -155,7 +155,15 @@ impl Checker<'_> {
             let Some(schema) = props.get(&k.value) else {
                 let choices: Vec<&str> =
                     prop_names.iter().copied().filter(|p| *p != "_t").collect();
-                let help = match did_you_mean(&k.value, &choices) {
+                // A typo, or a singular for the list field (`country` for `countries`).
+                let close = did_you_mean(&k.value, &choices).or_else(|| {
+                    let stem = k.value.trim_end_matches(['s', 'y']).to_lowercase();
+                    choices
+                        .iter()
+                        .copied()
+                        .find(|c| stem.len() >= 3 && c.to_lowercase().starts_with(&stem))
+                });
+                let help = match close {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("{tname} takes {}", choices.join(", ")),
                 };
