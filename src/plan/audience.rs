@@ -14,7 +14,9 @@ use super::diff::{base, PlanOptions};
 use super::model::*;
 use super::observe::Observed;
 use crate::manifest::suggest::did_you_mean;
-use crate::manifest::{Asset, Audience, AudienceRef, Example, Project, Resource, ResourceKind};
+use crate::manifest::{
+    Asset, Audience, AudienceRef, Example, Job, Project, Resource, ResourceKind,
+};
 use crate::remote::{wire_build, RemoteAudience, RemoteExample};
 
 /// The public audience every organisation can assign jobs to.
@@ -243,44 +245,56 @@ pub(super) fn check_job_audiences(
         else {
             continue;
         };
-        match &j.audience {
-            AudienceRef::Id(id) => match observed.remote_audiences.get(id) {
+        if let AudienceRef::Id(id) = &j.audience {
+            if let Some(None) = observed.remote_audiences.get(id) {
                 // Observed and not there: the job cannot be assigned.
-                Some(None) => {
-                    let names: Vec<&str> =
-                        manifest_audiences.iter().map(|a| a.name.as_str()).collect();
-                    let help = match did_you_mean(id, &names) {
-                        Some(s) => format!("did you mean the Audience manifest `{s}`?"),
-                        None => "name an Audience manifest, or the id of an existing audience (such as `global`)".into(),
-                    };
-                    p.action = Action::Blocked;
-                    p.steps.clear();
-                    p.reason = Some(format!(
-                        "Job `{}` runs on audience `{id}`, which is neither an Audience manifest nor a remote audience; {help}",
-                        j.name
-                    ));
-                }
-                Some(Some(ra)) if id != GLOBAL_AUDIENCE && !ra_is_public(ra) => {
-                    if let Some(w) = remote_warning(ra) {
-                        p.notes.push(w);
-                    }
-                }
-                _ => {}
-            },
-            AudienceRef::Manifest(name) => {
-                let Some(a) = manifest_audiences.iter().find(|a| &a.name == name) else {
-                    continue;
+                let names: Vec<&str> = manifest_audiences.iter().map(|a| a.name.as_str()).collect();
+                let help = match did_you_mean(id, &names) {
+                    Some(s) => format!("did you mean the Audience manifest `{s}`?"),
+                    None => "name an Audience manifest, or the id of an existing audience (such as `global`)".into(),
                 };
-                let ap = audience_plans.get(name);
-                if let Some(w) = manifest_warning(a, observed.audience(name), ap) {
-                    p.notes.push(w);
-                }
+                p.action = Action::Blocked;
+                p.steps.clear();
+                p.reason = Some(format!(
+                    "Job `{}` runs on audience `{id}`, which is neither an Audience manifest nor a remote audience; {help}",
+                    j.name
+                ));
+                continue;
             }
+        }
+        let ap = match &j.audience {
+            AudienceRef::Manifest(name) => audience_plans.get(name),
+            AudienceRef::Id(_) => None,
+        };
+        if let Some(w) = job_audience_warning(project, observed, j, ap) {
+            p.notes.push(w);
         }
     }
 }
 
-/// Public (curated) audiences have their own ready pool (`metrics is None` in the SDK).
+/// Why the audience of `job` cannot produce responses, if it cannot (the SDK's warning at
+/// `assign_job`). `audience_plan` is the plan of its Audience manifest, when planned.
+pub fn job_audience_warning(
+    project: &Project,
+    observed: &Observed,
+    job: &Job,
+    audience_plan: Option<&ResourcePlan>,
+) -> Option<String> {
+    match &job.audience {
+        AudienceRef::Id(id) => match observed.remote_audiences.get(id) {
+            Some(Some(ra)) if id != GLOBAL_AUDIENCE && !ra_is_public(ra) => remote_warning(ra),
+            _ => None,
+        },
+        AudienceRef::Manifest(name) => {
+            let a = project.resources.iter().find_map(|r| match r {
+                Resource::Audience(a) if &a.name == name => Some(a),
+                _ => None,
+            })?;
+            manifest_warning(a, observed.audience(name), audience_plan)
+        }
+    }
+}
+
 fn ra_is_public(ra: &RemoteAudience) -> bool {
     ra.is_public
 }
