@@ -269,9 +269,9 @@ macro_rules! labeling_manifest {
             /// The labeling workflow.
             #[serde(rename = "type")]
             pub task_type: Located<RawTaskType>,
-            /// What labelers are asked (at most 1,000 characters).
+            /// What labelers are asked (at most 250 characters, the SDK's limit).
             pub instruction: Located<String>,
-            /// The choices (`classify` only): at least 2, unique.
+            /// The choices (`classify` only): 2 to 8, unique.
             pub answer_options: Option<Located<Vec<Located<String>>>>,
             /// Comparisons per group (`ranking` only).
             pub comparison_budget_per_ranking: Option<Located<u32>>,
