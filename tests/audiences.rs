@@ -366,3 +366,42 @@ fn example_bodies_are_what_the_sdk_sends() {
     assert!((p - 0.16).abs() < 1e-9, "{p}");
     assert_eq!(body["context"], json!("Look closely."));
 }
+
+#[tokio::test]
+async fn a_failed_example_is_recorded_at_its_line_and_recruiting_waits() {
+    let env = env(FaultPlan {
+        asset_failures: vec![rapidata::emulator::AssetFailure {
+            pattern: "FAILME*".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await;
+    let root = write(env.dir.path(), &audience_yaml("yes", false, true));
+    std::fs::write(root.join("images/FAILME-cat.png"), png(99)).unwrap();
+    let yaml = audience_yaml("yes", false, true).replace(
+        "    asset: images/img-00001.png",
+        "    asset: images/FAILME-cat.png",
+    );
+    std::fs::write(root.join("audience.yaml"), &yaml).unwrap();
+    let project = load(&root);
+    let out = apply(&env, &project, 2).await;
+    assert!(!out.converged());
+    let f: Vec<_> = out
+        .report
+        .failures
+        .iter()
+        .filter(|f| f.item.resource == "cat-experts")
+        .collect();
+    assert_eq!(f.len(), 1, "{:?}", out.report.failures);
+    assert_eq!(f[0].error_type, "AssetUploadFailed");
+    assert!(f[0].permanent);
+    // The example's manifest line (the second example starts on line 15).
+    assert_eq!(f[0].item.line, 15);
+    assert!(f[0].item.file.ends_with("audience.yaml"));
+    // The other examples are in, but recruiting did not start.
+    assert_eq!(remote_keys(&env).await.len(), 3);
+    assert!(!out.writes.iter().any(|w| w.starts_with("StartRecruiting")));
+    let a = &env.client.find_audiences("cat-experts").await.unwrap()[0];
+    assert!(!a.recruiting_started());
+}

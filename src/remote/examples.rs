@@ -313,3 +313,32 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(x_min: f64, y_min: f64, x_max: f64, y_max: f64) -> TruthBox {
+        TruthBox {
+            x_min,
+            y_min,
+            x_max,
+            y_max,
+        }
+    }
+
+    #[test]
+    fn coverage_is_the_area_of_the_union_as_in_the_sdk() {
+        assert_eq!(boxes_coverage(&[]), 0.0);
+        assert!((boxes_coverage(&[b(0.1, 0.2, 0.5, 0.6)]) - 0.16).abs() < 1e-12);
+        // Overlapping boxes count their intersection once: 0.25 + 0.25 - 0.0625.
+        let two = [b(0.0, 0.0, 0.5, 0.5), b(0.25, 0.25, 0.75, 0.75)];
+        assert!((boxes_coverage(&two) - 0.4375).abs() < 1e-12);
+        // Disjoint in y at the same x range.
+        let stacked = [b(0.0, 0.0, 1.0, 0.1), b(0.0, 0.9, 1.0, 1.0)];
+        assert!((boxes_coverage(&stacked) - 0.2).abs() < 1e-12);
+        // A box inside another adds nothing.
+        let nested = [b(0.0, 0.0, 1.0, 1.0), b(0.2, 0.2, 0.3, 0.3)];
+        assert!((boxes_coverage(&nested) - 1.0).abs() < 1e-12);
+    }
+}
