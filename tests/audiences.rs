@@ -151,10 +151,12 @@ async fn apply_adds_the_examples_then_starts_recruiting_and_the_job_gets_respons
     );
     assert!(a.recruiting_started());
 
-    // A second apply writes nothing.
+    // A second apply writes nothing: no step, and no write request reaches the API.
+    let writes_before = env.emulator.stats().writes();
     let again = apply(&env, &project, 3).await;
     assert!(again.converged());
     assert!(again.writes.is_empty(), "{:?}", again.writes);
+    assert_eq!(env.emulator.stats().writes(), writes_before);
 
     // Labelers graduate; then the job on the audience collects its responses.
     let job = env.client.find_jobs_named("cats-on-experts").await.unwrap();
@@ -404,4 +406,31 @@ async fn a_failed_example_is_recorded_at_its_line_and_recruiting_waits() {
     assert!(!out.writes.iter().any(|w| w.starts_with("StartRecruiting")));
     let a = &env.client.find_audiences("cat-experts").await.unwrap()[0];
     assert!(!a.recruiting_started());
+}
+
+#[tokio::test]
+async fn an_asset_shared_by_examples_is_uploaded_once() {
+    let env = env(FaultPlan::default()).await;
+    let root = env.dir.path().join("shared");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("cat.png"), png(7)).unwrap();
+    let mut yaml =
+        String::from("apiVersion: rapidata.ai/v1\nkind: Audience\nname: shared\nexamples:\n");
+    for (q, truth) in [
+        ("Is this a cat?", "yes"),
+        ("Is this a dog?", "no"),
+        ("Is it an animal?", "yes"),
+    ] {
+        yaml.push_str(&format!(
+            "  - type: classify\n    instruction: {q}\n    answerOptions: [\"yes\", \"no\"]\n    asset: cat.png\n    truth: [\"{truth}\"]\n    contextAsset: cat.png\n"
+        ));
+    }
+    std::fs::write(root.join("audience.yaml"), yaml).unwrap();
+    let project = load(&root);
+    let out = apply(&env, &project, 2).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let stats = env.emulator.stats();
+    assert_eq!(stats.get("POST /asset/file"), 1, "{:?}", stats.routes());
+    assert_eq!(stats.get("POST /audience/{audienceId}/example"), 3);
+    assert_eq!(stats.get("POST /audience/{audienceId}/recruit"), 1);
 }
