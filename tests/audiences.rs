@@ -425,12 +425,45 @@ async fn an_asset_shared_by_examples_is_uploaded_once() {
             "  - type: classify\n    instruction: {q}\n    answerOptions: [\"yes\", \"no\"]\n    asset: cat.png\n    truth: [\"{truth}\"]\n    contextAsset: cat.png\n"
         ));
     }
+    // Draw and select-words examples on the same image (the emulator checks their bodies
+    // against the contract).
+    yaml.push_str("  - type: draw\n    instruction: Trace the cat\n    asset: cat.png\n    truth: [{xMin: 0.1, yMin: 0.1, xMax: 0.9, yMax: 0.9}]\n");
+    yaml.push_str("  - type: selectWords\n    instruction: Select the animal\n    asset: cat.png\n    sentence: a cat sleeps here\n    truth: [1]\n");
     std::fs::write(root.join("audience.yaml"), yaml).unwrap();
     let project = load(&root);
     let out = apply(&env, &project, 2).await;
     assert!(out.converged(), "{:?}", out.report);
     let stats = env.emulator.stats();
     assert_eq!(stats.get("POST /asset/file"), 1, "{:?}", stats.routes());
-    assert_eq!(stats.get("POST /audience/{audienceId}/example"), 3);
+    assert_eq!(stats.get("POST /audience/{audienceId}/example"), 5);
     assert_eq!(stats.get("POST /audience/{audienceId}/recruit"), 1);
+}
+
+#[tokio::test]
+async fn admission_and_filters_update_in_place() {
+    let env = env(FaultPlan::default()).await;
+    let project = load(&write(env.dir.path(), &audience_yaml("yes", false, true)));
+    assert!(apply(&env, &project, 3).await.converged());
+    let changed = audience_yaml("yes", false, true)
+        .replace("minTasks: 3, maxTasks: 12", "minTasks: 5")
+        .replace("languages: [EN]", "languages: [en, de]");
+    let project = load(&write(env.dir.path(), &changed));
+    let p = plan(&env, &project, false).await;
+    let ap = audience_plan(&p);
+    assert_eq!(ap.steps, vec![Step::UpdateAudience]);
+    let fields: Vec<&str> = ap.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, vec!["filters", "admission"]);
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(out.writes, vec!["UpdateAudience Audience/cat-experts"]);
+    let a = &env.client.find_audiences("cat-experts").await.unwrap()[0];
+    assert_eq!(
+        a.graduation_rule,
+        json!({"_t": "TaskAccuracy", "targetAccuracy": 0.8, "minTasks": 5, "maxTasks": null})
+    );
+    assert_eq!(
+        a.filters,
+        vec![json!({"_t": "LanguageFilter", "languages": ["en", "de"]})]
+    );
+    assert!(!plan(&env, &project, false).await.has_changes());
 }
