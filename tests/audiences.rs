@@ -290,7 +290,32 @@ async fn a_job_on_an_audience_that_does_not_exist_is_blocked_with_a_suggestion()
         reason.contains("did you mean the Audience manifest `cat-experts`?"),
         "{reason}"
     );
-    // `global` exists: no block.
+    // A bare remote audience named by id exists, but cannot produce responses: a warning.
+    let bare = env
+        .client
+        .create_audience(&json!({"name": "bare", "filters": []}))
+        .await
+        .unwrap();
+    let by_id = load(&write(
+        env.dir.path(),
+        &audience_yaml("yes", false, true)
+            .replace("audience: cat-experts", &format!("audience: {bare}")),
+    ));
+    let p = plan(&env, &by_id, false).await;
+    let job = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::Job)
+        .unwrap();
+    assert_eq!(job.action, Action::Create);
+    assert!(
+        job.notes
+            .iter()
+            .any(|n| n.contains("`bare` cannot produce responses") && n.contains("never started")),
+        "{:?}",
+        job.notes
+    );
+    // `global` (the public audience) is never blocked.
     let global = load(&write(
         env.dir.path(),
         &audience_yaml("yes", false, true).replace("audience: cat-experts", "audience: global"),

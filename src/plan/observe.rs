@@ -438,12 +438,13 @@ pub async fn observe(
         observed.duplicates.extend(dups);
         observed.resources.insert(key, obs);
     }
-    // Audiences jobs name by id: they must exist.
+    // Audiences jobs name by id: they must exist. `global` is the public, ready-to-go
+    // audience the SDK points to; it needs no check.
     let ids: std::collections::BTreeSet<&str> = resources
         .iter()
         .filter_map(|r| match r {
             Resource::Job(j) => match &j.audience {
-                crate::manifest::AudienceRef::Id(id) => Some(id.as_str()),
+                crate::manifest::AudienceRef::Id(id) if id != "global" => Some(id.as_str()),
                 _ => None,
             },
             _ => None,
