@@ -59,8 +59,10 @@ pub(super) fn audience_plan(
         ));
     }
     let started = remote.is_some_and(RemoteAudience::recruiting_started);
+    // Examples added by other tools (or kept without prune) qualify labelers too.
+    let has_examples = !a.examples.is_empty() || ep.unmanaged > 0 || ep.orphaned > 0;
     if a.recruit && !started {
-        if a.examples.is_empty() {
+        if !has_examples {
             p.notes.push(
                 "recruiting waits for qualification examples: add `examples:` (the SDK recommends at least 3)"
                     .into(),
@@ -311,7 +313,7 @@ fn manifest_warning(
     remote: Option<&RemoteAudience>,
     plan: Option<&ResourcePlan>,
 ) -> Option<String> {
-    if a.examples.is_empty() {
+    if a.examples.is_empty() && remote.is_none_or(|r| r.examples.is_empty()) {
         return Some(no_responses(
             &a.name,
             "it has no qualification examples (add `examples:`; labelers graduate once it has at least 3 and recruiting has started)",
