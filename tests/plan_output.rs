@@ -81,6 +81,10 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 origin: origin("audience.yaml", 3),
                 description: None,
                 filters: vec![serde_json::json!({"_t": "LanguageFilter", "languages": ["de"]})],
+                admission: None,
+                recruit: true,
+                prune: false,
+                examples: Vec::new(),
             }),
             definition("animals", def_spec.clone()),
             Resource::Order(Order {

@@ -268,6 +268,38 @@ impl Executor<'_> {
                 self.progress.step(&format!("updated Audience {}", a.name));
                 Ok(())
             }
+            (Step::AddExamples, Some(Resource::Audience(a))) => {
+                let id = ctx
+                    .audiences
+                    .get(&a.name)
+                    .cloned()
+                    .ok_or("the audience does not exist yet")?;
+                let plan = rp.examples.as_ref().ok_or("the plan carries no examples")?;
+                self.add_examples(&id, a, plan, out).await?;
+                write(out, "AddExamples");
+                Ok(())
+            }
+            (Step::RemoveExamples, Some(Resource::Audience(a))) => {
+                let plan = rp.examples.as_ref().ok_or("the plan carries no examples")?;
+                self.remove_examples(a, plan).await?;
+                write(out, "RemoveExamples");
+                Ok(())
+            }
+            (Step::StartRecruiting, Some(Resource::Audience(a))) => {
+                let id = ctx
+                    .audiences
+                    .get(&a.name)
+                    .cloned()
+                    .ok_or("the audience does not exist yet")?;
+                self.client
+                    .start_recruiting(&id)
+                    .await
+                    .map_err(|e| describe("starting recruiting", &e))?;
+                write(out, "StartRecruiting");
+                self.progress
+                    .step(&format!("Audience {}: recruiting started", a.name));
+                Ok(())
+            }
             (Step::CreateDefinition, Some(Resource::JobDefinition(d))) => {
                 self.create_definition(rp, &d.name, &d.spec, ctx, out).await
             }

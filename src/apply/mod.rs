@@ -6,6 +6,7 @@
 //! happened) and a killed run recoverable (the next run simply observes and continues).
 
 pub mod cancel;
+mod examples;
 pub mod execute;
 pub mod gate;
 pub mod progress;
@@ -179,6 +180,7 @@ pub async fn apply(
             r.datapoints
                 .iter()
                 .flat_map(|d| d.add.iter())
+                .chain(r.examples.iter().flat_map(|e| e.add.iter()))
                 .map(move |k| (r.kind, r.name.clone(), k.clone()))
         })
         .collect();
@@ -250,6 +252,19 @@ fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
         let only_data = r.steps.iter().all(|s| *s == Step::EditDataset);
         if r.steps.is_empty() {
             return false;
+        }
+        // Examples that failed for good are not re-sent; recruiting waits for them.
+        if let Some(e) = &r.examples {
+            let only_examples = r
+                .steps
+                .iter()
+                .all(|s| matches!(s, Step::AddExamples | Step::StartRecruiting));
+            if only_examples && !e.add.is_empty() && e.deletions().next().is_none() {
+                return e
+                    .add
+                    .iter()
+                    .any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())));
+            }
         }
         if !only_data {
             return true;

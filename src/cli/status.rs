@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::common::{connect, load_project, paths_or_cwd, root_of, runtime, Workload};
 use super::{Format, RemoteArgs};
 use crate::manifest::ResourceKind;
+use crate::plan::audience::job_audience_warning;
 use crate::plan::{observe, Observation};
 use crate::remote::DatasetProgress;
 
@@ -37,6 +38,14 @@ struct Row {
     desired_datapoints: Option<usize>,
     dataset: Option<Counts>,
     state: Option<String>,
+    /// Audiences: qualification examples on the remote, and graduated labelers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    examples: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    graduated: Option<u64>,
+    /// Jobs: why their audience cannot produce responses (the SDK's warning).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,11 +92,21 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 desired_datapoints: desired,
                 dataset: None,
                 state: None,
+                examples: None,
+                graduated: None,
+                warnings: Vec::new(),
             };
+            if let crate::manifest::Resource::Job(j) = r {
+                row.warnings
+                    .extend(job_audience_warning(&project, &observed, j, None));
+            }
             match observed.get(r.kind(), r.name()) {
                 Some(Observation::Audience(Some(a))) => {
                     row.exists = true;
                     row.id = Some(a.id.clone());
+                    row.state = Some(a.status.clone());
+                    row.examples = Some(a.examples.len());
+                    row.graduated = a.metrics.map(|m| m.graduated);
                 }
                 Some(Observation::JobDefinition(Some(d))) => {
                     row.exists = true;
@@ -149,6 +168,12 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 if let Some(s) = &r.state {
                     line.push_str(&format!(", state {s}"));
                 }
+                if let Some(n) = r.examples {
+                    line.push_str(&format!(", {n} qualification examples"));
+                }
+                if let Some(n) = r.graduated {
+                    line.push_str(&format!(", {n} graduated labelers"));
+                }
                 if let Some(c) = &r.dataset {
                     line.push_str(&format!(
                         ", datapoints {} total / {} ready / {} pending / {} failed",
@@ -159,6 +184,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 println!("{line}");
+                for w in &r.warnings {
+                    println!("  {w}");
+                }
             }
         }
     }

@@ -3,6 +3,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod examples;
 pub mod lifecycle;
 pub mod media;
 pub mod model;

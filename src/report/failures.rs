@@ -114,6 +114,40 @@ impl FailureRecord {
         }
     }
 
+    /// A failure of a keyed item that is not a datapoint (an audience's qualification
+    /// example), at its manifest line.
+    #[allow(clippy::too_many_arguments)]
+    pub fn keyed(
+        kind: ResourceKind,
+        resource: &str,
+        key: &str,
+        origin: &Origin,
+        assets: Vec<String>,
+        class: FailureClass,
+        error_type: impl Into<String>,
+        error_message: impl Into<String>,
+    ) -> Self {
+        FailureRecord {
+            item: FailedItem {
+                resource_kind: kind,
+                resource: resource.to_string(),
+                key: Some(key.to_string()),
+                file: Some(origin.file.clone()),
+                line: Some(origin.line),
+                assets,
+            },
+            error_message: error_message.into(),
+            error_type: error_type.into(),
+            timestamp: chrono::Utc::now(),
+            trace_id: None,
+            stage: None,
+            http_status: None,
+            asset: None,
+            class,
+            permanent: class == FailureClass::Permanent,
+        }
+    }
+
     /// A failure of a resource-level step (creating the definition, assigning the job, ...).
     pub fn resource(
         kind: ResourceKind,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::plan_text::{datapoint_counts, origins, summary_line, verb, SAMPLES};
+use super::plan_text::{datapoint_counts, example_counts, origins, summary_line, verb, SAMPLES};
 use super::style::thousands;
 use crate::manifest::Project;
 use crate::plan::Plan;
@@ -98,6 +98,19 @@ pub fn render(plan: &Plan, project: &Project) -> String {
                 );
             }
             for x in d.deletions().take(SAMPLES) {
+                let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));
+            }
+        }
+        if let Some(e) = r.examples.as_ref().filter(|e| e.has_changes()) {
+            let _ = writeln!(s, "Examples: {}.\n", example_counts(e));
+            for k in e.add.iter().take(SAMPLES) {
+                let at = origins
+                    .get(&(r.name.clone(), k.clone()))
+                    .map(|o| format!(" ({o})"))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "- `+ {}`{}", escape(&clip(k, 80)), escape(&at));
+            }
+            for x in e.deletions().take(SAMPLES) {
                 let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));
             }
         }

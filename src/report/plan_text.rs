@@ -8,7 +8,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::style::{bytes, thousands, Style};
 use crate::manifest::{Origin, Project, Resource};
-use crate::plan::{Action, DatapointPlan, FieldChange, Plan, ResourcePlan, Summary};
+use crate::plan::{Action, DatapointPlan, ExamplePlan, FieldChange, Plan, ResourcePlan, Summary};
 
 /// How many sample datapoints to show per change kind.
 pub const SAMPLES: usize = 3;
@@ -20,6 +20,12 @@ pub fn origins(project: &Project) -> HashMap<(String, String), Origin> {
         let spec = match r {
             Resource::JobDefinition(d) => &d.spec,
             Resource::Order(o) => &o.spec,
+            Resource::Audience(a) => {
+                for e in &a.examples {
+                    m.insert((r.name().to_string(), e.key.clone()), e.origin.clone());
+                }
+                continue;
+            }
             _ => continue,
         };
         for dp in &spec.datapoints {
@@ -27,6 +33,29 @@ pub fn origins(project: &Project) -> HashMap<(String, String), Origin> {
         }
     }
     m
+}
+
+/// `2 to add, 1 to remove, 5 unchanged` for the examples of an audience.
+pub fn example_counts(e: &ExamplePlan) -> String {
+    let mut parts = vec![format!("{} to add", e.add.len())];
+    let removed = e.deletions().count();
+    if removed > 0 {
+        parts.push(format!("{removed} to remove"));
+    }
+    parts.push(format!("{} unchanged", e.unchanged));
+    if e.orphaned > 0 {
+        parts.push(format!(
+            "{} kept (not in the manifest; prune removes them)",
+            e.orphaned
+        ));
+    }
+    if e.unmanaged > 0 {
+        parts.push(format!("{} not managed here", e.unmanaged));
+    }
+    if e.upload_assets > 0 {
+        parts.push(format!("{} assets to upload", e.upload_assets));
+    }
+    parts.join(", ")
 }
 
 pub fn summary_line(s: &Summary) -> String {
@@ -230,6 +259,30 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
                     );
                 }
                 for x in d.deletions().take(SAMPLES) {
+                    let _ = writeln!(
+                        out,
+                        "        {} {} {}",
+                        style.red("-"),
+                        x.key,
+                        style.dim(&format!("[{}]", x.id))
+                    );
+                }
+            }
+        }
+        if let Some(e) = &r.examples {
+            if e.has_changes() || e.orphaned > 0 {
+                let _ = writeln!(out, "      examples: {}", example_counts(e));
+                for k in e.add.iter().take(SAMPLES) {
+                    let at = origins
+                        .get(&(r.name.clone(), k.clone()))
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "        {} {k}{}", style.green("+"), style.dim(&at));
+                }
+                if e.add.len() > SAMPLES {
+                    let _ = writeln!(out, "        … and {} more to add", e.add.len() - SAMPLES);
+                }
+                for x in e.deletions().take(SAMPLES) {
                     let _ = writeln!(
                         out,
                         "        {} {} {}",
