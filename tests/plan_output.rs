@@ -93,6 +93,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                     ..spec(2, "")
                 },
                 run: true,
+                budget: None,
             }),
             Resource::Job(Job {
                 name: "animals-global".into(),
@@ -103,6 +104,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 paused: false,
                 run_after: None,
                 on_replace: Default::default(),
+                budget: None,
             }),
         ],
     };

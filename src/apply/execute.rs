@@ -129,6 +129,15 @@ impl From<&str> for StepError {
     }
 }
 
+impl From<super::budget::BudgetStop> for StepError {
+    fn from(b: super::budget::BudgetStop) -> Self {
+        StepError {
+            message: b.message,
+            halt: b.halt,
+        }
+    }
+}
+
 type StepResult = Result<(), StepError>;
 
 fn rref(kind: ResourceKind, name: &str) -> ResourceRef {
@@ -435,6 +444,7 @@ impl Executor<'_> {
                 if !rate.within() {
                     return Err(rate.explain("not submitted").into());
                 }
+                super::budget::check_order(&self.options.budget, o)?;
                 self.client
                     .submit_order(&id)
                     .await
@@ -754,6 +764,16 @@ impl Executor<'_> {
                     .explain(&format!("not assigned (JobDefinition `{}`)", j.definition))
                     .into());
             }
+        }
+        if let Some(e) =
+            super::budget::check_job(self.client, &self.options.budget, j, &def_id).await?
+        {
+            self.progress.step(&format!(
+                "JobDefinition {} is estimated at {}, within the budget of Job {}",
+                j.definition,
+                crate::plan::cost::money(e.estimated_cost),
+                j.name
+            ));
         }
         // An explicit revision, as `assign_job` sends `job_definition.revision`.
         let revision = j.revision.or(latest);

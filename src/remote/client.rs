@@ -69,6 +69,11 @@ impl Client {
         })
     }
 
+    /// The response body as the server sent it (a results file, kept byte for byte).
+    pub(super) async fn call_bytes(&self, req: Request) -> Result<Vec<u8>, ApiError> {
+        Ok(self.inner.send(&req).await?.body)
+    }
+
     /// Decode a response body straight into `T`.
     async fn call_typed<T: serde::de::DeserializeOwned>(
         &self,
