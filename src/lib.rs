@@ -13,3 +13,4 @@ pub mod manifest;
 pub mod plan;
 pub mod remote;
 pub mod report;
+pub mod status;
