@@ -300,6 +300,15 @@ pub fn describe(c: &ResourceCost) -> String {
 
 /// The plan's total, on one line.
 pub fn total_line(t: &CostTotal) -> String {
+    if t.priced == 0 && t.unpriced == 0 {
+        return "Cost: this plan starts no job or order.".into();
+    }
+    if t.priced == 0 {
+        return format!(
+            "Cost: not known yet for what this plan starts ({} jobs or orders, {} responses at most): priced after apply, or not priced.",
+            t.unpriced, t.required_responses
+        );
+    }
     let mut s = format!(
         "Cost: {} estimated for what this plan starts ({} priced, {} responses at most)",
         money(t.estimated_cost),
@@ -308,7 +317,7 @@ pub fn total_line(t: &CostTotal) -> String {
     );
     if t.unpriced > 0 {
         s.push_str(&format!(
-            ", plus {} known after apply or not priced",
+            ", plus {} priced after apply or not priced",
             t.unpriced
         ));
     }
