@@ -522,3 +522,73 @@ async fn results_of_every_task_type_join_back_to_their_datapoints() {
             .sum::<u64>() as usize
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_says_why_a_job_or_order_cannot_finish() {
+    let env = env(FaultPlan::default()).await;
+    let root = project(&env, "stuck", 2, None);
+    // The job on a custom audience nobody is recruited for, a second one paused by its
+    // manifest, and an order with a budget Rapidata cannot check.
+    let yaml = std::fs::read_to_string(root.join("rapidata.yaml"))
+        .unwrap()
+        .replace("audience: global", "audience: nobody");
+    std::fs::write(
+        root.join("rapidata.yaml"),
+        format!(
+            "{yaml}---\napiVersion: rapidata.ai/v1\nkind: Audience\nname: nobody\nfilters:\n  - _t: LanguageFilter\n    languages: [de]\n---\napiVersion: rapidata.ai/v1\nkind: Job\nname: stuck-paused\ndefinition: stuck\naudience: global\npaused: true\n---\napiVersion: rapidata.ai/v1\nkind: Order\nname: stuck-order\ntype: compare\ninstruction: Which?\nrun: true\nbudget: 100\ndatapoints:\n  - assets: [images/img-0.png, images/img-1.png]\n"
+        ),
+    )
+    .unwrap();
+    let out = cli(
+        &env,
+        &root,
+        &["apply", ".", "--auto-approve", "--color", "never"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("stuck-order: not submitted: it has a budget of 100.00 (the `budget:` of Order `stuck-order`), and Rapidata has no cost estimate for orders"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        env.client.find_orders("stuck-order").await.unwrap()[0].state,
+        "Created",
+        "the order exists, unsubmitted"
+    );
+
+    let out = cli(&env, &root, &["status", ".", "--format", "json"]);
+    let s = json(&out);
+    let job = resource(&s, "Job", "stuck-global");
+    assert_eq!(job["audience"]["name"], "nobody");
+    assert_eq!(job["audience"]["status"], "Created");
+    assert_eq!(job["recruiting"]["graduated"], 0);
+    assert!(
+        job["stuck"]
+            .as_str()
+            .unwrap()
+            .contains("can never produce responses"),
+        "{job:#}"
+    );
+    let paused = resource(&s, "Job", "stuck-paused");
+    assert_eq!(paused["state"], "Paused");
+    assert!(
+        paused["stuck"].as_str().unwrap().contains("`paused: true`"),
+        "{paused:#}"
+    );
+    let order = resource(&s, "Order", "stuck-order");
+    assert!(
+        order["stuck"]
+            .as_str()
+            .unwrap()
+            .starts_with("not submitted yet"),
+        "{order:#}"
+    );
+    // Nothing to wait for: --wait returns at once, and exits 1.
+    let out = cli(&env, &root, &["status", ".", "--wait", "--interval", "0.2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 of 3 jobs and orders done, 3 cannot finish without you."),
+        "{}",
+        text(&out)
+    );
+}
