@@ -316,6 +316,30 @@ async fn status_shows_progress_moving_and_results_join_back_once() {
         .modified()
         .unwrap();
     assert_eq!(before, after);
+
+    // The rows follow the manifests without a download: the source file moved.
+    std::fs::rename(root.join("data/rows.jsonl"), root.join("data/moved.jsonl")).unwrap();
+    let yaml = std::fs::read_to_string(root.join("rapidata.yaml")).unwrap();
+    std::fs::write(
+        root.join("rapidata.yaml"),
+        yaml.replace("data/rows.jsonl", "data/moved.jsonl"),
+    )
+    .unwrap();
+    let out = cli(
+        &env,
+        &root,
+        &["results", ".", "--out", "results", "--format", "json"],
+    );
+    let r = json(&out);
+    assert_eq!(r["downloads"], 0, "{r:#}");
+    assert_eq!(r["items"][0]["rejoined"], true, "{r:#}");
+    let rows = std::fs::read_to_string(root.join("results/progress-global.jsonl")).unwrap();
+    assert_eq!(rows.lines().count(), 5);
+    assert!(
+        rows.lines()
+            .all(|l| l.contains("\"file\":\"data/moved.jsonl\"")),
+        "{rows}"
+    );
 }
 
 const EVERY_TYPE: &str = r#"

@@ -61,9 +61,11 @@ pub enum Pulled {
         json: PathBuf,
         jsonl: PathBuf,
     },
-    /// The files are current: nothing downloaded.
+    /// The results are current: nothing downloaded. `rejoined`: the rows changed with the
+    /// manifests and `<name>.jsonl` was written again from the stored document.
     UpToDate {
         json: PathBuf,
+        rejoined: bool,
     },
     /// Not completed yet (or failed): no results to pull.
     NotCompleted {
@@ -259,16 +261,23 @@ async fn pull_one(
         }
         _ => return Ok(Pulled::NotCreated),
     };
-    if state.resources.get(&key) == Some(&current) && json.is_file() && jsonl.is_file() {
-        return Ok(Pulled::UpToDate {
-            json: json.to_path_buf(),
-        });
-    }
-    let bytes = match r.kind() {
-        ResourceKind::Job => client.download_job_results(&current.id).await?,
-        _ => client.download_order_results(&current.id).await?,
+    // Current: the stored document is joined again (the manifest may have moved or
+    // re-keyed datapoints since) and nothing is downloaded. A stored document that no
+    // longer parses is downloaded again.
+    let stored = (state.resources.get(&key) == Some(&current) && jsonl.is_file())
+        .then(|| std::fs::read(json).ok())
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let (document, bytes) = match stored {
+        Some(doc) => (doc, None),
+        None => {
+            let bytes = match r.kind() {
+                ResourceKind::Job => client.download_job_results(&current.id).await?,
+                _ => client.download_order_results(&current.id).await?,
+            };
+            (serde_json::from_slice(&bytes)?, Some(bytes))
+        }
     };
-    let document: serde_json::Value = serde_json::from_slice(&bytes)?;
     let remote = match &dataset {
         Some(ds) => client.list_datapoints(ds).await?,
         None => Vec::new(),
@@ -280,6 +289,16 @@ async fn pull_one(
         serde_json::to_writer(&mut lines, row)?;
         lines.push(b'\n');
     }
+    let Some(bytes) = bytes else {
+        let rejoined = std::fs::read(jsonl).ok().as_deref() != Some(lines.as_slice());
+        if rejoined {
+            write_atomic(jsonl, &lines)?;
+        }
+        return Ok(Pulled::UpToDate {
+            json: json.to_path_buf(),
+            rejoined,
+        });
+    };
     write_atomic(json, &bytes)?;
     write_atomic(jsonl, &lines)?;
     state.resources.insert(key, current);
@@ -314,9 +333,15 @@ pub fn render(report: &PullReport) -> String {
                 s.push(')');
                 s
             }
-            Pulled::UpToDate { json } => {
-                format!("up to date ({}); nothing downloaded", json.display())
-            }
+            Pulled::UpToDate { json, rejoined } => format!(
+                "up to date ({}); nothing downloaded{}",
+                json.display(),
+                if *rejoined {
+                    ", rows joined again to the changed manifests"
+                } else {
+                    ""
+                }
+            ),
             Pulled::NotCompleted { state } => {
                 format!(
                     "{state}: no results until it completes (`rapidata status --wait` follows it)"
