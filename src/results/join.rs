@@ -97,6 +97,14 @@ fn relative(file: &Path, root: &Path) -> String {
     rel.to_string_lossy().replace('\\', "/")
 }
 
+/// The set of asset names, as a map key.
+fn name_key(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = names.collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Last path segment of a URL: the uploaded file's name.
 fn file_of_url(u: &str) -> Option<String> {
     let path = u.split(['?', '#']).next()?;
@@ -134,6 +142,12 @@ struct Joiner<'a> {
     manifest: &'a [Datapoint],
     by_key: HashMap<&'a str, usize>,
     remote: &'a [RemoteDatapoint],
+    /// Uploaded file name → remote datapoints using it.
+    by_file: HashMap<&'a str, Vec<usize>>,
+    /// Sorted asset names → manifest datapoints with exactly those assets.
+    by_names: HashMap<Vec<String>, Vec<usize>>,
+    /// Remote datapoint key → its id.
+    remote_ids: HashMap<&'a str, &'a str>,
     used: HashSet<usize>,
     root: &'a Path,
 }
@@ -143,10 +157,9 @@ impl<'a> Joiner<'a> {
         self.used.insert(i);
         let dp = &self.manifest[i];
         let remote_id = self
-            .remote
-            .iter()
-            .find(|r| r.key.as_deref() == Some(dp.key.as_str()))
-            .map(|r| r.id.clone());
+            .remote_ids
+            .get(dp.key.as_str())
+            .map(|id| id.to_string());
         Row {
             key: Some(dp.key.clone()),
             source: Some(source(dp, self.root)),
@@ -162,14 +175,13 @@ impl<'a> Joiner<'a> {
         if files.is_empty() {
             return None;
         }
-        let want: HashSet<&str> = files.iter().map(String::as_str).collect();
         let candidates: Vec<usize> = self
-            .remote
-            .iter()
-            .filter(|r| {
-                let have: HashSet<&str> = r.files.iter().map(String::as_str).collect();
-                want.is_subset(&have)
-            })
+            .by_file
+            .get(files[0].as_str())
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.remote[i])
+            .filter(|r| files.iter().all(|f| r.files.contains(f)))
             .filter_map(|r| r.key.as_deref().and_then(|k| self.by_key.get(k).copied()))
             .filter(|i| !self.used.contains(i))
             .collect();
@@ -181,14 +193,13 @@ impl<'a> Joiner<'a> {
         if names.is_empty() {
             return None;
         }
-        let want: HashSet<&str> = names.iter().map(String::as_str).collect();
-        let candidates: Vec<usize> = (0..self.manifest.len())
+        let candidates: Vec<usize> = self
+            .by_names
+            .get(&name_key(names.iter().cloned()))
+            .into_iter()
+            .flatten()
+            .copied()
             .filter(|i| !self.used.contains(i))
-            .filter(|&i| {
-                let have: HashSet<String> =
-                    self.manifest[i].assets.iter().map(asset_name).collect();
-                have.len() == want.len() && want.iter().all(|w| have.contains(*w))
-            })
             .collect();
         self.pick(candidates, context)
     }
@@ -223,9 +234,26 @@ pub fn rows(
             .map(|(i, d)| (d.key.as_str(), i))
             .collect(),
         remote,
+        by_file: HashMap::new(),
+        by_names: HashMap::new(),
+        remote_ids: remote
+            .iter()
+            .filter_map(|r| r.key.as_deref().map(|k| (k, r.id.as_str())))
+            .collect(),
         used: HashSet::new(),
         root,
     };
+    for (i, r) in remote.iter().enumerate() {
+        for f in &r.files {
+            j.by_file.entry(f.as_str()).or_default().push(i);
+        }
+    }
+    for (i, d) in manifest.iter().enumerate() {
+        j.by_names
+            .entry(name_key(d.assets.iter().map(asset_name)))
+            .or_default()
+            .push(i);
+    }
     let ranking = document
         .pointer("/info/type")
         .and_then(Value::as_str)
