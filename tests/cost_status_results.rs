@@ -616,3 +616,75 @@ async fn status_says_why_a_job_or_order_cannot_finish() {
         text(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_that_never_comes_is_waited_for_a_bounded_time() {
+    use rapidata::apply::{self, budget::BudgetOptions, ApplyOptions, Cancel, Silent};
+    use rapidata::plan::{PlanOptions, RecordStore};
+    let env = env(FaultPlan::default()).await;
+    env.emulator
+        .set_simulation(Simulation {
+            pricing_delay_ms: 600_000,
+            ..Simulation::default()
+        })
+        .unwrap();
+    let root = project(&env, "unpriced", 2, None);
+    let project = load(&root);
+    let first = plan(&env, &project, false).await;
+    let opts = ApplyOptions {
+        round_backoff: Duration::from_millis(10),
+        budget: BudgetOptions {
+            max_cost: Some(100.0),
+            poll_interval: Duration::from_millis(100),
+            timeout: Duration::from_millis(450),
+        },
+        ..Default::default()
+    };
+    let before = env.emulator.stats();
+    let started = std::time::Instant::now();
+    let out = apply::apply(
+        &env.client,
+        &project,
+        &PlanOptions::default(),
+        &opts,
+        first,
+        &RecordStore::open(&project.root, "test"),
+        &Silent,
+        &Cancel::new(),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    let after = env.emulator.stats();
+    let reads = after.get("GET /job/definition/{definitionId}/cost-estimate")
+        - before.get("GET /job/definition/{definitionId}/cost-estimate");
+    assert_eq!(
+        after.get("POST /job"),
+        before.get("POST /job"),
+        "no job assigned"
+    );
+    assert_eq!(
+        out.halted,
+        vec![(
+            rapidata::manifest::ResourceKind::Job,
+            "unpriced-global".to_string()
+        )]
+    );
+    let notes = &out
+        .report
+        .resources
+        .iter()
+        .find(|r| r.name == "unpriced-global")
+        .unwrap()
+        .notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("Rapidata did not price JobDefinition `unpriced` within 450ms")),
+        "{notes:?}"
+    );
+    // Every 100 ms for 450 ms: about 5 reads of the estimate in the gate (one more by the
+    // next round's plan), then it stops.
+    assert!((4..=8).contains(&reads), "{reads} estimate reads");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}

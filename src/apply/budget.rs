@@ -76,8 +76,8 @@ pub async fn check_job(
     let Some(e) = estimate else {
         return Err(BudgetStop {
             message: format!(
-                "not assigned: Rapidata did not price {def} within {}s, so the budget of {} ({source}) cannot be checked; the definition stays. Apply again later.",
-                opts.timeout.as_secs(),
+                "not assigned: Rapidata did not price {def} within {:?}, so the budget of {} ({source}) cannot be checked; the definition stays. Apply again later.",
+                opts.timeout,
                 money(budget)
             ),
             halt: true,
