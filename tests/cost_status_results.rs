@@ -193,10 +193,11 @@ async fn plan_prices_and_a_budget_below_the_estimate_stops_the_assignment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_progress_moving_and_results_join_back_once() {
     let env = env(FaultPlan::default()).await;
-    // 5 datapoints × 3 responses at 2 per second: about 7.5 s of labeling.
+    // 5 datapoints × 3 responses at 1.5 per second: about 10 s of labeling, so a slow
+    // machine still reads it twice before it completes.
     env.emulator
         .set_simulation(Simulation {
-            responses_per_second: 2.0,
+            responses_per_second: 1.5,
             start_delay_ms: 0,
             ..Simulation::default()
         })
