@@ -44,6 +44,7 @@ async fn apply_with(
         parallelism: 4,
         max_rounds,
         round_backoff: Duration::from_millis(50),
+        ..Default::default()
     };
     apply::apply(
         &env.client,
@@ -283,6 +284,7 @@ async fn an_api_that_goes_away_mid_apply_still_gets_a_report() {
         parallelism: 4,
         max_rounds: 3,
         round_backoff: Duration::from_millis(10),
+        ..Default::default()
     };
     let out = apply::apply(
         &env.client,
@@ -460,6 +462,7 @@ async fn a_busy_token_endpoint_fails_uploads_transiently_and_they_are_retried() 
             parallelism: 4,
             max_rounds: 3,
             round_backoff: Duration::from_millis(50),
+            ..Default::default()
         };
         apply::apply(
             &env.client,

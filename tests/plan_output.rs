@@ -97,6 +97,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                     ..spec(2, "")
                 },
                 run: true,
+                budget: None,
             }),
             Resource::Job(Job {
                 name: "animals-global".into(),
@@ -107,6 +108,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 paused: false,
                 run_after: None,
                 on_replace: Default::default(),
+                budget: None,
             }),
         ],
     };

@@ -113,6 +113,16 @@ impl From<&str> for StepError {
     }
 }
 
+impl From<super::budget::BudgetStop> for StepError {
+    fn from(b: super::budget::BudgetStop) -> Self {
+        StepError {
+            message: b.message,
+            halt: b.halt,
+            failure: None,
+        }
+    }
+}
+
 type StepResult = Result<(), StepError>;
 
 fn rref(kind: ResourceKind, name: &str) -> ResourceRef {
@@ -448,6 +458,7 @@ impl Executor<'_> {
                 // Submitted only once its datapoints converged: what failed transiently is
                 // retried by the next round first (an order is locked once submitted).
                 gate::submit_order(rate)?;
+                super::budget::check_order(&self.options.budget, o)?;
                 self.client
                     .submit_order(&id)
                     .await
@@ -771,6 +782,16 @@ impl Executor<'_> {
             .get(&(ResourceKind::JobDefinition, j.definition.clone()))
         {
             gate::assign_job(*rate, &j.definition)?;
+        }
+        if let Some(e) =
+            super::budget::check_job(self.client, &self.options.budget, j, &def_id).await?
+        {
+            self.progress.step(&format!(
+                "JobDefinition {} is estimated at {}, within the budget of Job {}",
+                j.definition,
+                crate::plan::cost::money(e.estimated_cost),
+                j.name
+            ));
         }
         // An explicit revision, as `assign_job` sends `job_definition.revision`.
         let revision = j.revision.or(latest);

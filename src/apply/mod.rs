@@ -5,6 +5,7 @@
 //! makes creates with an unknown outcome safe (the next observation tells whether they
 //! happened) and a killed run recoverable (the next run simply observes and continues).
 
+pub mod budget;
 pub mod cancel;
 mod examples;
 pub mod execute;
@@ -31,6 +32,8 @@ pub struct ApplyOptions {
     pub max_rounds: u32,
     /// Pause before the second round; doubled each round.
     pub round_backoff: Duration,
+    /// `--max-cost` and how the estimate is awaited (see `budget`).
+    pub budget: budget::BudgetOptions,
 }
 
 impl Default for ApplyOptions {
@@ -39,6 +42,7 @@ impl Default for ApplyOptions {
             parallelism: DEFAULT_PARALLELISM,
             max_rounds: 3,
             round_backoff: Duration::from_secs(1),
+            budget: budget::BudgetOptions::default(),
         }
     }
 }

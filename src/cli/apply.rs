@@ -49,6 +49,19 @@ pub struct ApplyArgs {
     pub quiet: bool,
     #[arg(long, value_enum, default_value_t)]
     pub color: ColorChoice,
+    /// Do not assign a job (or submit an order) whose estimated cost is above this, in the
+    /// account's billing currency; a smaller `budget:` in its manifest still applies.
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_cost)]
+    pub max_cost: Option<f64>,
+}
+
+fn parse_cost(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not an amount; give a number such as 25 or 12.50"
+        )),
+    }
 }
 
 fn read_saved(path: &Path) -> Option<SavedPlan> {
@@ -139,7 +152,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         } else {
             Box::new(Lines::new(Duration::from_secs(5)))
         };
-        let options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
+        let mut options = ApplyOptions { parallelism: args.parallelism.max(1), max_rounds: args.max_rounds.max(1), ..Default::default() };
+        options.budget.max_cost = args.max_cost;
         // With nothing to change this runs no round and reports what the remote holds:
         // the report is written on every run, as the README says.
         let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;

@@ -7,6 +7,7 @@ mod auth;
 mod common;
 mod emulator;
 mod plan;
+mod results;
 mod schema;
 mod status;
 mod validate;
@@ -36,8 +37,10 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make the remote match the manifests.
     Apply(apply::ApplyArgs),
-    /// Show the remote state of each manifest resource.
+    /// Show the remote state of each manifest resource, and how far each job is.
     Status(status::StatusArgs),
+    /// Download the results of completed jobs and orders, joined to the manifests.
+    Results(results::ResultsArgs),
     /// Run the local Rapidata API emulator.
     Emulator(emulator::EmulatorArgs),
     /// Credentials.
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Status(a) => status::run(a),
+        Command::Results(a) => results::run(a),
         Command::Emulator(a) => emulator::run(a),
         Command::Auth(a) => auth::run(a),
     };

@@ -151,6 +151,7 @@ pub fn load_with_stats(
                 loc,
                 spec,
                 run,
+                budget,
             } => {
                 let Some(spec) = spec else { continue };
                 let spec = LabelingSpec {
@@ -169,6 +170,7 @@ pub fn load_with_stats(
                         origin,
                         spec,
                         run,
+                        budget,
                     })
                 } else {
                     Resource::JobDefinition(JobDefinition { name, origin, spec })
@@ -211,11 +213,27 @@ enum Pending {
         loc: Loc,
         spec: Option<PendingSpec>,
         run: bool,
+        budget: Option<f64>,
     },
     /// An audience whose examples wait for their files' hashes.
     Audience(Audience, Vec<examples::ExampleDraft>),
     /// A job, the location of its `definition:` value and of its `runAfter:` value.
     Job(Job, Loc, Option<Loc>),
+}
+
+/// A budget is an amount of money: finite and not negative.
+fn check_budget(ctx: &mut Ctx, file: u32, budget: Option<&Located<f64>>) -> Option<f64> {
+    let b = budget?;
+    if b.value.is_finite() && b.value >= 0.0 {
+        Some(b.value)
+    } else {
+        ctx.error(
+            at(file, b),
+            format!("`budget` {} is not an amount", b.value),
+            "give the maximum estimated cost as a number, such as 25 or 12.50",
+        );
+        None
+    }
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
@@ -269,6 +287,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 loc,
                 spec,
                 run: false,
+                budget: None,
             }
         }
         Doc::Order(r) => {
@@ -276,6 +295,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             let loc = at(file, &r.kind);
             let name = r.name.value.clone();
             let run = r.run.unwrap_or(false);
+            let budget = check_budget(ctx, file, r.budget.as_ref());
             let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
             Pending::Labeling {
                 kind_order: true,
@@ -283,6 +303,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 loc,
                 spec,
                 run,
+                budget,
             }
         }
         Doc::Job(r) => {
@@ -297,6 +318,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 }
             }
             let def_loc = at(file, &r.definition);
+            let budget = check_budget(ctx, file, r.budget.as_ref());
             let job = Job {
                 name: r.name.value,
                 origin: ctx.origin(at(file, &r.kind)),
@@ -307,6 +329,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 paused: r.paused.unwrap_or(false),
                 run_after: r.run_after.as_ref().map(|v| v.value.clone()),
                 on_replace: r.on_replace.map(|v| v.value).unwrap_or_default(),
+                budget,
             };
             if let Some(after) = &r.run_after {
                 if after.value == job.name {

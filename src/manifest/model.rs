@@ -209,6 +209,8 @@ pub struct Order {
     pub spec: LabelingSpec,
     /// Submit the order once its datapoints are in (within tolerance).
     pub run: bool,
+    /// Maximum estimated cost (`budget:`).
+    pub budget: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +228,8 @@ pub struct Job {
     pub run_after: Option<String>,
     /// What happens to the old job when a new one replaces it.
     pub on_replace: OnReplace,
+    /// Maximum estimated cost (`budget:`): not assigned above it.
+    pub budget: Option<f64>,
 }
 
 pub use super::raw::OnReplace;

@@ -304,6 +304,10 @@ labeling_manifest! {
     RawOrder as "Order" {
         /// Submit the order once its datapoints are uploaded. Default false.
         run: Option<bool>,
+        /// Maximum estimated cost: apply does not submit the order above it. Rapidata
+        /// prices no orders (contract v2), so an order with a budget is never submitted;
+        /// see docs/cost.md.
+        budget: Option<Located<f64>>,
     }
 }
 
@@ -330,6 +334,9 @@ pub struct RawJob {
     /// replaced definition, another audience): `pause` (default; its results are kept),
     /// `delete`, or `keep` (it goes on running).
     pub on_replace: Option<Located<OnReplace>>,
+    /// Maximum estimated cost (Rapidata's estimate, in the account's billing currency):
+    /// apply does not assign the job when its definition is priced above it.
+    pub budget: Option<Located<f64>>,
 }
 
 /// What happens to a job that a new one replaces.

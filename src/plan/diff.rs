@@ -226,6 +226,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         desired_digest: desired_digest(project),
         observed_digest: observed.digest(),
         resources,
+        cost_total: None,
     }
 }
 
@@ -246,6 +247,7 @@ pub(super) fn remote_only(kind: ResourceKind, name: &str, id: &str) -> ResourceP
         steps: Vec::new(),
         notes: Vec::new(),
         requires: None,
+        cost: None,
     }
 }
 
@@ -514,6 +516,7 @@ pub(super) fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
         steps: Vec::new(),
         notes: Vec::new(),
         requires: None,
+        cost: None,
     }
 }
 

@@ -23,6 +23,9 @@ pub struct Plan {
     /// Digest of the remote state observed; a saved plan is stale when it differs.
     pub observed_digest: String,
     pub resources: Vec<ResourcePlan>,
+    /// What the spending this plan starts is estimated at (see `plan::cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_total: Option<super::cost::CostTotal>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -95,6 +98,9 @@ pub struct ResourcePlan {
     /// is complete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires: Option<ResourceRef>,
+    /// Datapoints, required responses and Rapidata's estimate (definitions, jobs, orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::ResourceCost>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

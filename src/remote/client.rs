@@ -67,6 +67,11 @@ impl Client {
             .map_err(|e| unreadable(route, req.safety, e.to_string(), resp.trace_id))
     }
 
+    /// The response body as the server sent it (a results file, kept byte for byte).
+    pub(super) async fn call_bytes(&self, req: Request) -> Result<Vec<u8>, ApiError> {
+        Ok(self.inner.send(&req).await?.body)
+    }
+
     /// Decode a response body straight into `T`.
     async fn call_typed<T: serde::de::DeserializeOwned>(
         &self,

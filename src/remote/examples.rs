@@ -278,10 +278,7 @@ impl Client {
     }
 
     /// `RapidataAudience.get_recruiting_metrics`.
-    pub async fn recruiting_metrics(
-        &self,
-        audience_id: &str,
-    ) -> Result<RecruitingMetrics, ApiError> {
+    pub async fn user_metrics(&self, audience_id: &str) -> Result<RecruitingMetrics, ApiError> {
         let v = self
             .call(Request::new(
                 Method::GET,

@@ -7,6 +7,7 @@ pub mod examples;
 pub mod lifecycle;
 pub mod media;
 pub mod model;
+pub mod progress;
 pub mod transport;
 pub mod wire_build;
 pub(crate) mod wire_page;

@@ -34,6 +34,9 @@ pub fn render(plan: &Plan, project: &Project) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### rapidata plan\n");
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
+    if let Some(t) = &plan.cost_total {
+        let _ = writeln!(out, "{}\n", crate::plan::cost::total_line(t));
+    }
     let changed: Vec<_> = plan.resources.iter().filter(|r| r.is_shown()).collect();
     if changed.is_empty() {
         let _ = writeln!(out, "No changes. The remote matches the manifests.");
@@ -67,6 +70,9 @@ pub fn render(plan: &Plan, project: &Project) -> String {
         }
         for n in &r.notes {
             let _ = writeln!(s, "> **note:** {}\n", escape(n));
+        }
+        if let Some(c) = &r.cost {
+            let _ = writeln!(s, "Cost: {}.\n", escape(&crate::plan::cost::describe(c)));
         }
         if !r.changes.is_empty() {
             let _ = writeln!(s, "| field | before | after |\n|---|---|---|");

@@ -240,6 +240,15 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         for n in &r.notes {
             let _ = writeln!(out, "      {} {n}", style.yellow("note:"));
         }
+        if let Some(c) = &r.cost {
+            let line = crate::plan::cost::describe(c);
+            let line = if c.over_budget() {
+                style.red(&line)
+            } else {
+                line
+            };
+            let _ = writeln!(out, "      cost: {line}");
+        }
         if let Some(d) = &r.datapoints {
             if d.has_changes() || d.orphaned > 0 || d.carried_over > 0 {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
@@ -302,5 +311,8 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+    if let Some(t) = &plan.cost_total {
+        let _ = writeln!(out, "{}", crate::plan::cost::total_line(t));
+    }
     out
 }
