@@ -413,9 +413,17 @@ async fn a_failed_example_is_recorded_at_its_line_and_recruiting_waits() {
         .report
         .failures
         .iter()
-        .filter(|f| f.item.resource == "cat-experts")
+        .filter(|f| f.item.resource == "cat-experts" && f.item.key.is_some())
         .collect();
     assert_eq!(f.len(), 1, "{:?}", out.report.failures);
+    // The resource-level record says why recruiting waits.
+    assert!(out
+        .report
+        .failures
+        .iter()
+        .any(|f| f.item.resource == "cat-experts"
+            && f.item.key.is_none()
+            && f.error_message.contains("recruiting waits")));
     assert_eq!(f[0].error_type, "AssetUploadFailed");
     assert!(f[0].permanent);
     // The example's manifest line (the second example starts on line 15).
