@@ -11,7 +11,7 @@ fn funnel(m: &RecruitingMetrics) -> String {
         "{} graduated, {} qualifying, {} dropped, {} inactive",
         m.graduated, m.distilling, m.dropped, m.inactive
     );
-    if let Some(c) = &m.capacity {
+    if let Some(c) = m.capacity.as_ref().filter(|c| c.as_str() != "None") {
         let _ = write!(s, " (capacity {c})");
     }
     s
