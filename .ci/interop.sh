@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the official Rapidata Python SDK (3.27.1, from PyPI) against a fresh emulator:
 # third_party/interop/sdk_conformance.py must report every check passed (check m parses the
-# results with RapidataResults.to_pandas(), hence pandas), and tests/emulator_support/results_pandas.py
-# must parse the results of every task type with it.
+# results with RapidataResults.to_pandas(), hence pandas), tests/emulator_support/results_pandas.py
+# must parse the results of every task type with it, and tests/emulator_support/audience_examples.py
+# checks that the SDK's get_examples() sees exactly the examples `rapidata apply` put on an audience.
 # Env: SDK_VENV (default /tmp/rapidata-sdk-venv) to reuse a venv across runs.
 set -euo pipefail
 
@@ -46,6 +47,10 @@ status=0
 # The results document of every task type parses with the SDK's RapidataResults.to_pandas().
 "$venv/bin/python" tests/emulator_support/results_pandas.py \
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
+# The examples `rapidata apply` adds to an audience, as the SDK's get_examples() sees them.
+"$venv/bin/python" tests/emulator_support/audience_examples.py \
+  --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" \
+  --bin "$bin" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- emulator log ---" >&2; cat "$log" >&2
 fi

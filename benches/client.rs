@@ -1,12 +1,15 @@
 //! Client throughput against the local emulator: N datapoint creates at a given
 //! concurrency, then one paged listing. Prints numbers; asserts nothing.
 //!
-//! cargo bench --bench client -- [datapoints=2000] [concurrency=16]
+//! cargo bench --bench client -- [datapoints=2000] [concurrency=16] [token_ttl_secs=3600]
+//!
+//! With a token lifetime, the emulator's token endpoint also answers in 20 ms (a real one
+//! is not instant), so fetching a token per request shows in the create time.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rapidata::emulator::{self, EmulatorConfig};
+use rapidata::emulator::{self, EmulatorConfig, FaultPlan, RouteFault};
 use rapidata::manifest::model::{Asset, Datapoint, Origin, Task};
 use rapidata::remote::wire_build as wb;
 use rapidata::remote::{Client, ClientConfig, Credentials, Endpoints, Secret};
@@ -18,18 +21,31 @@ fn main() {
         .collect();
     let n = args.first().copied().unwrap_or(2000);
     let concurrency = args.get(1).copied().unwrap_or(16);
+    let token_ttl = args.get(2).map(|&s| s as u64);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run(n, concurrency));
+    rt.block_on(run(n, concurrency, token_ttl));
 }
 
-async fn run(n: usize, concurrency: usize) {
+async fn run(n: usize, concurrency: usize, token_ttl: Option<u64>) {
     let dir = std::env::temp_dir().join(format!("rapidata-client-bench-{}", std::process::id()));
     let emu = emulator::start(EmulatorConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: dir.clone(),
+        token_ttl: Duration::from_secs(token_ttl.unwrap_or(3600)),
+        faults: FaultPlan {
+            routes: token_ttl
+                .map(|_| RouteFault {
+                    route: "POST /connect/token".into(),
+                    latency_ms: 20,
+                    ..Default::default()
+                })
+                .into_iter()
+                .collect(),
+            ..Default::default()
+        },
         ..EmulatorConfig::default()
     })
     .await
@@ -82,7 +98,12 @@ async fn run(n: usize, concurrency: usize) {
     let listed = client.list_datapoints(&ds).await.expect("list");
     let list_time = start.elapsed();
     let stats = client.stats();
-    println!("datapoints={n} concurrency={concurrency}");
+    println!(
+        "datapoints={n} concurrency={concurrency} token_ttl={}",
+        token_ttl.map_or("3600 s (token endpoint instant)".into(), |t| format!(
+            "{t} s (token endpoint 20 ms)"
+        ))
+    );
     println!(
         "create: {:.2?} total, {:.0} datapoints/s, {failed} failed",
         create_time,

@@ -14,3 +14,5 @@ pub mod manifest;
 pub mod plan;
 pub mod remote;
 pub mod report;
+pub mod results;
+pub mod status;

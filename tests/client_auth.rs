@@ -257,7 +257,8 @@ async fn token_is_cached_and_refetched_when_about_to_expire() {
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
     assert!(seen.lock().unwrap().iter().all(|a| a == "Bearer tok-1"));
 
-    // A token living less than the 60 s leeway is stale at once: refetched every call.
+    // A token living less than the 60 s leeway is not stale at once (that fetched a token
+    // for every request): it is refreshed a quarter of its lifetime before expiry.
     let fetches = Arc::new(AtomicU32::new(0));
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let base = support::serve(support::with_token_route(
@@ -267,12 +268,33 @@ async fn token_is_cached_and_refetched_when_about_to_expire() {
     ))
     .await;
     let client = support::client(&base);
+    for _ in 0..3 {
+        client.dataset_progress("ds").await.unwrap();
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // A 1 s token is used for 0.75 s, then replaced.
+    let fetches = Arc::new(AtomicU32::new(0));
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let base = support::serve(support::with_token_route(
+        api_app(seen.clone(), vec![]),
+        1,
+        fetches.clone(),
+    ))
+    .await;
+    let client = support::client(&base);
     client.dataset_progress("ds").await.unwrap();
+    client.dataset_progress("ds").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     client.dataset_progress("ds").await.unwrap();
     assert_eq!(fetches.load(Ordering::SeqCst), 2);
     assert_eq!(
         *seen.lock().unwrap(),
-        vec!["Bearer tok-1".to_string(), "Bearer tok-2".to_string()]
+        vec![
+            "Bearer tok-1".to_string(),
+            "Bearer tok-1".to_string(),
+            "Bearer tok-2".to_string()
+        ]
     );
     assert_eq!(client.stats().token_fetches, 2);
 }

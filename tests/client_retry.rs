@@ -341,7 +341,19 @@ async fn problem_details_and_trace_id_are_kept() {
         Some("header-trace"),
         "x-trace-id header preferred"
     );
-    assert_eq!(err.reason(), "One or more validation errors occurred.");
+    // The field errors are part of the reason and of the message; the trace id is in the
+    // message once.
+    assert_eq!(
+        err.reason(),
+        "One or more validation errors occurred: segments[0].asset: Emulator rejected this datapoint"
+    );
+    let message = err.to_string();
+    assert_eq!(
+        message,
+        "POST /dataset/{datasetId}/datapoint: HTTP 400: One or more validation errors occurred: \
+         segments[0].asset: Emulator rejected this datapoint (bad asset) (trace header-trace)"
+    );
+    assert_eq!(message.matches("header-trace").count(), 1);
     assert_eq!(err.kind(), "ValidationError");
     assert_eq!(err.http_status(), Some(400));
     assert_eq!(err.stage(), Some("download"));
@@ -371,7 +383,8 @@ async fn problem_details_and_trace_id_are_kept() {
     assert_eq!(err.kind(), "ServerError");
     assert_eq!(err.problem().unwrap().detail.as_deref(), Some("kaputt"));
     assert_eq!(err.reason(), "kaputt");
-    assert!(!err.is_transient());
+    // A 500 on a read did nothing: a later round may read again.
+    assert_eq!(err.class(), FailureClass::Transient);
 }
 
 #[tokio::test]
@@ -561,10 +574,13 @@ async fn upload_urls_submits_polls_and_maps_results() {
         .route(
             "/asset/batch-upload/{id}",
             get(|| async {
-                axum::Json(json!({"batchUploadId": "b1", "status": "Completed", "totalCount": 2, "completedCount": 1, "failedCount": 1, "items": [
-                    {"url": "https://example.com/a.jpg", "fileName": "45_a.jpg", "status": "Completed", "warnings": []},
-                    {"url": "https://example.com/FAIL.jpg", "status": "Failed", "errorMessage": "download failed", "stage": "download", "upstreamHttpStatus": 404}
-                ]}))
+                (
+                    [("x-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736")],
+                    axum::Json(json!({"batchUploadId": "b1", "status": "Completed", "totalCount": 2, "completedCount": 1, "failedCount": 1, "items": [
+                        {"url": "https://example.com/a.jpg", "fileName": "45_a.jpg", "status": "Completed", "warnings": []},
+                        {"url": "https://example.com/FAIL.jpg", "status": "Failed", "errorMessage": "download failed", "stage": "download", "upstreamHttpStatus": 404}
+                    ]})),
+                )
             }),
         );
     let base = support::serve(with_token(app)).await;
@@ -589,7 +605,9 @@ async fn upload_urls_submits_polls_and_maps_results() {
             UrlUpload::Failed {
                 message: "download failed".into(),
                 stage: Some("download".into()),
-                upstream_http_status: Some(404)
+                upstream_http_status: Some(404),
+                // The items carry no trace id: the answer that reported the failure does.
+                trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736".into())
             }
         )
     );

@@ -229,3 +229,113 @@ async fn bodies_sent_by_the_client_validate() {
     }
     assert_eq!(posted, 3, "{seen:?}");
 }
+
+/// Contract v2: every lifecycle call the client makes goes to a route the contract declares,
+/// with the declared method, and its body validates against the route's schema.
+#[tokio::test]
+async fn lifecycle_calls_use_declared_routes_and_valid_bodies() {
+    let c = contract();
+    let seen: Arc<Mutex<Vec<(String, String, Value)>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let log = log.clone();
+        async move {
+            let method = req.method().to_string();
+            let path = req.uri().path().to_string();
+            let bytes: Bytes = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            if path == "/connect/token" {
+                return axum::Json(
+                    json!({"access_token": "t", "token_type": "Bearer", "expires_in": 3600}),
+                )
+                .into_response();
+            }
+            log.lock()
+                .unwrap()
+                .push((method.clone(), path.clone(), body));
+            match (method.as_str(), path.as_str()) {
+                ("GET", p) if p.contains("/revision/") => axum::Json(json!({
+                    "definitionId": "d1", "revisionNumber": 1, "datasetId": "ds1",
+                    "workflow": {"_t": "SimpleWorkflow", "rapid": {"_t": "Classify"}},
+                    "referee": {"_t": "NaiveReferee", "totalVotes": 3}, "featureFlags": []
+                }))
+                .into_response(),
+                ("GET", _) => {
+                    axum::Json(json!({"items": [], "total": 0, "page": 1, "pageSize": 100}))
+                        .into_response()
+                }
+                _ => axum::http::StatusCode::NO_CONTENT.into_response(),
+            }
+        }
+    });
+    let base = support::serve(app).await;
+    let client = support::client(&base);
+    let a = audience(
+        vec![json!({"_t": "LanguageFilter", "languages": ["de"]})],
+        Some("d"),
+    );
+    client
+        .rename_job_definition("d1", "n (replaced)")
+        .await
+        .unwrap();
+    client.revision("d1", 1).await.unwrap();
+    client.find_jobs_named("j").await.unwrap();
+    client.pause_job("j1").await.unwrap();
+    client.resume_job("j1").await.unwrap();
+    client.delete_job("j1").await.unwrap();
+    client.rename_job("j1", "j2").await.unwrap();
+    client
+        .update_audience("a1", &wb::audience_update_body(&a))
+        .await
+        .unwrap();
+    client.delete_audience("a1").await.unwrap();
+    client.audience_job_ids("a1").await.unwrap();
+    client.rename_order("o1", "o (replaced)").await.unwrap();
+    client.pause_order("o1").await.unwrap();
+    client.resume_order("o1").await.unwrap();
+    client.delete_order("o1").await.unwrap();
+    client.rename_dataset("ds1", "n_dataset").await.unwrap();
+    let seen = seen.lock().unwrap();
+    let endpoints = c["endpoints"].as_array().unwrap();
+    let mut routes = std::collections::BTreeSet::new();
+    for (method, path, body) in seen.iter() {
+        let ep = endpoints
+            .iter()
+            .find(|e| {
+                e["method"] == method.as_str()
+                    && template_matches(e["path"].as_str().unwrap(), path)
+            })
+            .unwrap_or_else(|| panic!("{method} {path} is not in the contract"));
+        routes.insert(ep["id"].as_str().unwrap().to_string());
+        let schema = &ep["requestBody"]["schema"];
+        if schema.is_null() {
+            assert!(
+                body.is_null(),
+                "{method} {path} sends a body the route does not take"
+            );
+        } else {
+            let errs = Validator::new(&c).validate(schema, body);
+            assert!(errs.is_empty(), "{method} {path}: {errs:?}");
+        }
+    }
+    assert_eq!(routes.len(), 15, "{routes:?}");
+    // The revision body apply saves: complete, with the base revision and requireLatest.
+    let s = spec(all_tasks()[0].clone(), all_referees()[0].clone(), &[]);
+    let carry = rapidata::remote::RevisionCarryOver::default();
+    let body = wb::revision_body_full(&s, "ds2", 4, &carry, true);
+    assert_valid(&c, "POST /job/definition/{definitionId}/revision", &body);
+    assert_eq!(
+        (
+            body["baseRevisionNumber"].clone(),
+            body["requireLatest"].clone()
+        ),
+        (json!(4), json!(true))
+    );
+    assert_valid(
+        &c,
+        "POST /job",
+        &wb::job_body_after("d", "a", Some(3), "j", Some("j0")),
+    );
+}

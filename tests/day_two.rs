@@ -787,3 +787,148 @@ fn a_saved_local_plan_applies_and_a_stale_one_is_refused() {
         String::from_utf8_lossy(&stale.stderr)
     );
 }
+
+/// Issue 11: an Order with `run: true` is submitted only once its datapoints converged:
+/// creates whose answer was lost are not counted as done, the next observation decides,
+/// and only then is the order submitted — so none is locked out.
+#[tokio::test]
+async fn an_order_is_submitted_only_after_its_datapoints_converged() {
+    let env = env(rapidata::emulator::FaultPlan {
+        routes: vec![rapidata::emulator::RouteFault {
+            route: "POST /dataset/{datasetId}/datapoint".into(),
+            lost_response_rate: 0.3,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+    .await;
+    let order = "apiVersion: rapidata.ai/v1\nkind: Order\nname: o\ntype: classify\ninstruction: Cat?\nanswerOptions: [yes, no]\nrun: true\ndatapointSources:\n  - files: \"images/*.png\"\n".to_string();
+    let project = project_of(&env, &[order]);
+    let out = apply(&env, &project, 4).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let submits: Vec<_> = out
+        .writes
+        .iter()
+        .filter(|w| w.starts_with("SubmitOrder"))
+        .collect();
+    assert_eq!(submits.len(), 1);
+    assert_eq!(
+        out.writes.last().map(String::as_str),
+        Some("SubmitOrder Order/o"),
+        "nothing after the submission: {:?}",
+        out.writes
+    );
+    assert!(
+        out.report.rounds >= 2,
+        "the lost answers were observed before submitting"
+    );
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.root.join(".rapidata/recorded.json")).unwrap(),
+    )
+    .unwrap();
+    let ds = recorded["test"]["orderDatasets"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|v| v.as_str())
+        .unwrap()
+        .to_string();
+    let counts = key_counts(&env.client, &ds).await;
+    assert_eq!(counts.len(), 20);
+    assert!(counts.values().all(|&n| n == 1));
+    let o = &env.client.find_orders("o").await.unwrap()[0];
+    assert_ne!(o.state, "Created");
+}
+
+#[tokio::test]
+async fn changed_answer_options_reach_the_job_through_a_new_dataset_without_reuploading() {
+    let env = env(FaultPlan::default()).await;
+    let job = job_yaml("j", "animals", "global", "");
+    apply_exactly(
+        &env,
+        &project_of(&env, &[definition_yaml("animals", "classify"), job.clone()]),
+    )
+    .await;
+    let ds1 = dataset_of(&env.client, "animals").await;
+    let def = definition_yaml("animals", "classify").replace("[cat, dog]", "[cat, dog, bird]");
+    let project = project_of(&env, &[def, job]);
+    let p = plan(&env, &project, false).await;
+    let d = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap();
+    let options = d
+        .changes
+        .iter()
+        .find(|c| c.field == "answerOptions")
+        .expect("~ answerOptions");
+    assert_eq!(
+        (options.before.as_deref(), options.after.as_deref()),
+        (Some("cat, dog"), Some("cat, dog, bird"))
+    );
+    assert_eq!(
+        d.steps,
+        vec![Step::NewDataset, Step::NewRevision { base_revision: 1 }]
+    );
+    assert_eq!(
+        d.datapoints.as_ref().unwrap().upload_assets,
+        0,
+        "the files are reused"
+    );
+    let uploads = env.emulator.stats().get("POST /asset/file");
+    apply_exactly(&env, &project).await;
+    assert_eq!(env.emulator.stats().get("POST /asset/file"), uploads);
+    assert_eq!(
+        key_counts(&env.client, &ds1).await.len(),
+        20,
+        "the running job's dataset is untouched"
+    );
+    let ds2 = dataset_of(&env.client, "animals").await;
+    assert_eq!(key_counts(&env.client, &ds2).await.len(), 20);
+    let jobs = jobs_named(&env, "j").await;
+    assert_eq!(
+        (jobs.len(), jobs[0].state.as_str(), jobs[1].revision_number),
+        (2, "Paused", 2)
+    );
+}
+
+#[tokio::test]
+async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_manifests_do_not_manage(
+) {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    let project = project_of(&env, std::slice::from_ref(&def));
+    apply_exactly(&env, &project).await;
+    // Someone pins a validation set on the definition (not managed by the manifests).
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let rev = env.client.latest_revision(&defs[0].id).await.unwrap();
+    let rapidata::manifest::Resource::JobDefinition(d) = &project.resources[0] else {
+        panic!()
+    };
+    let carry = rapidata::remote::RevisionCarryOver {
+        validation_set_id: serde_json::json!("vs-pinned"),
+        ..rev.carry_over.clone()
+    };
+    let body = wire_build::revision_body_full(&d.spec, &rev.dataset_id, rev.number, &carry, false);
+    env.client
+        .create_revision(&defs[0].id, &body)
+        .await
+        .unwrap();
+    let changed = def.replace("responsesPerDatapoint: 3", "responsesPerDatapoint: 7")
+        + "settings:\n  alert_on_fast_response: \"0.25\"\n";
+    let p = apply_exactly(&env, &project_of(&env, &[changed])).await;
+    let fields: Vec<_> = p.resources[0]
+        .changes
+        .iter()
+        .map(|c| c.field.as_str())
+        .collect();
+    assert_eq!(fields, vec!["referee", "settings"]);
+    assert_eq!(steps(&p), vec!["NewRevision JobDefinition/animals"]);
+    let latest = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(latest.number, 3);
+    assert_eq!(
+        latest.carry_over.validation_set_id,
+        serde_json::json!("vs-pinned")
+    );
+    assert_eq!(latest.dataset_id, rev.dataset_id);
+}

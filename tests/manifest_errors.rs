@@ -282,3 +282,62 @@ fn validate_json_does_not_copy_huge_lines_or_huge_files() {
         assert!(excerpt.chars().count() <= 161, "{excerpt}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Audiences (issue 10): filters checked against the contract, examples against the SDK.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn audience_filter_and_example_errors_suggest_the_fix() {
+    for (fixture, help) in [
+        ("audience-filter-nested.yaml", "did you mean `Tablet`?"),
+        (
+            "audience-filter-unknown-field.yaml",
+            "did you mean `countries`?",
+        ),
+        (
+            "audience-filter-device-type.yaml",
+            "use one of Unknown, Phone, Tablet",
+        ),
+        ("example-truth-not-an-option.yaml", "did you mean `dog`?"),
+        ("example-unknown-type.yaml", "did you mean `classify`?"),
+        (
+            "example-compare-truth.yaml",
+            "did you mean `assets/ok.png`?",
+        ),
+    ] {
+        let d = run(&fixtures_dir().join(fixture));
+        assert!(
+            d.errors
+                .iter()
+                .any(|e| e.help.as_deref().is_some_and(|h| h.contains(help))),
+            "{fixture}: no help `{help}` in\n{d}"
+        );
+    }
+    // `DE` is normalised to `de` as the SDK's LanguageFilter does: only `xx` and `deu` fail.
+    let d = run(&fixtures_dir().join("audience-filter-language-code.yaml"));
+    assert_eq!(d.len(), 2, "{d}");
+}
+
+#[test]
+fn filters_are_normalised_as_the_sdk_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "apiVersion: rapidata.ai/v1\nkind: Audience\nname: a\nfilters:\n  - {_t: LanguageFilter, languages: [DE, en]}\n  - {_t: CountryFilter, countries: [de]}\n  - {_t: NotFilter, filter: {_t: DeviceFilter, deviceTypes: [Phone]}}\n",
+    )
+    .unwrap();
+    let p = load_dir(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let rapidata::manifest::Resource::Audience(a) = &p.resources[0] else {
+        panic!("not an audience")
+    };
+    assert_eq!(
+        a.filters,
+        vec![
+            serde_json::json!({"_t": "LanguageFilter", "languages": ["de", "en"]}),
+            serde_json::json!({"_t": "CountryFilter", "countries": ["DE"]}),
+            serde_json::json!({"_t": "NotFilter", "filter": {"_t": "DeviceFilter", "deviceTypes": ["Phone"]}}),
+        ]
+    );
+    assert!(a.recruit && !a.prune && a.admission.is_none() && a.examples.is_empty());
+}

@@ -148,6 +148,7 @@ async fn seeded_remote_gives_exact_counts() {
         parallelism: 8,
         max_rounds: 3,
         round_backoff: std::time::Duration::from_millis(10),
+        ..Default::default()
     };
     let out = rapidata::apply::apply(
         &env.client,
@@ -267,6 +268,7 @@ async fn a_definition_removed_from_the_manifests_is_deleted_only_with_prune() {
                 parallelism: 4,
                 max_rounds: 2,
                 round_backoff: std::time::Duration::from_millis(10),
+                ..Default::default()
             };
             rapidata::apply::apply(
                 &env.client,

@@ -89,6 +89,10 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 origin: origin("audience.yaml", 3),
                 description: None,
                 filters: vec![serde_json::json!({"_t": "LanguageFilter", "languages": ["de"]})],
+                admission: None,
+                recruit: true,
+                prune: false,
+                examples: Vec::new(),
             }),
             definition("animals", def_spec.clone()),
             Resource::Order(Order {
@@ -101,6 +105,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                     ..spec(2, "")
                 },
                 run: true,
+                budget: None,
             }),
             Resource::Job(Job {
                 name: "animals-global".into(),
@@ -111,6 +116,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 paused: false,
                 run_after: None,
                 on_replace: Default::default(),
+                budget: None,
             }),
         ],
     };

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 
 use super::cancel::Cancel;
+use super::gate::{self, Rate};
 use super::progress::ApplyProgress;
 use super::upload::UploadTask;
 use super::ApplyOptions;
@@ -26,8 +27,8 @@ use crate::plan::{
     dataset_name, DatapointPlan, Plan, RecordStore, ResourcePlan, ResourceRef, Step,
 };
 use crate::remote::lifecycle::is_revision_conflict;
-use crate::remote::{wire_build, ApiError, Client};
-use crate::report::failures::FailureRecord;
+use crate::remote::{wire_build, ApiError, Client, FailureClass};
+use crate::report::failures::{FailureRecord, StepFailure};
 
 pub type ResourceId = (ResourceKind, String);
 
@@ -39,6 +40,8 @@ pub struct RoundOutcome {
     pub notes: BTreeMap<ResourceId, Vec<String>>,
     /// Whether any resource-level step failed (the round did not do all it could).
     pub resource_errors: usize,
+    /// The resource-level failures, for the report.
+    pub resource_failures: Vec<FailureRecord>,
     /// Resources the remote changed under since the plan (a revision conflict): not
     /// touched again in this run; the user re-plans.
     pub halted: HashSet<ResourceId>,
@@ -61,38 +64,6 @@ pub struct Executor<'a> {
     pub record: &'a RecordStore,
 }
 
-/// Failure rate of a labeling resource: desired datapoints still missing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Rate {
-    pub missing: u64,
-    pub total: u64,
-    pub tolerance: f64,
-    /// Some missing datapoints failed transiently: a later round may still bring them.
-    pub retryable: bool,
-}
-
-impl Rate {
-    pub fn value(self) -> f64 {
-        if self.total == 0 {
-            0.0
-        } else {
-            self.missing as f64 / self.total as f64
-        }
-    }
-    pub fn within(self) -> bool {
-        self.value() <= self.tolerance + f64::EPSILON
-    }
-    fn explain(self, what: &str) -> String {
-        format!(
-            "{what}: {} of {} datapoints are missing ({:.1}%), above the failure tolerance of {:.1}%",
-            self.missing,
-            self.total,
-            self.value() * 100.0,
-            self.tolerance * 100.0
-        )
-    }
-}
-
 /// What the round knows so far about each resource.
 #[derive(Default)]
 struct Ctx {
@@ -108,10 +79,12 @@ struct Ctx {
     complete: HashSet<ResourceRef>,
 }
 
-/// A step's failure: the message, and whether the resource is halted for the run.
+/// A step's failure: the message, whether the resource is halted for the run, and the
+/// API error's details for the report when an API call failed.
 struct StepError {
     message: String,
     halt: bool,
+    failure: Option<StepFailure>,
 }
 
 impl From<String> for StepError {
@@ -119,6 +92,17 @@ impl From<String> for StepError {
         StepError {
             message,
             halt: false,
+            failure: None,
+        }
+    }
+}
+
+impl From<StepFailure> for StepError {
+    fn from(f: StepFailure) -> Self {
+        StepError {
+            message: f.message.clone(),
+            halt: false,
+            failure: Some(f),
         }
     }
 }
@@ -126,6 +110,16 @@ impl From<String> for StepError {
 impl From<&str> for StepError {
     fn from(message: &str) -> Self {
         message.to_string().into()
+    }
+}
+
+impl From<super::budget::BudgetStop> for StepError {
+    fn from(b: super::budget::BudgetStop) -> Self {
+        StepError {
+            message: b.message,
+            halt: b.halt,
+            failure: None,
+        }
     }
 }
 
@@ -212,6 +206,19 @@ impl Executor<'_> {
                     break;
                 }
                 if let Err(e) = self.step(rp, step, &mut ctx, &mut out).await {
+                    let mut failure = e.failure.unwrap_or_else(|| e.message.clone().into());
+                    // The step's own words (a halt explains itself), with the API's details.
+                    failure.message = e.message.clone();
+                    if e.halt {
+                        // Not retried in this run: the user re-plans.
+                        failure.class = FailureClass::Permanent;
+                    }
+                    out.resource_failures.push(FailureRecord::resource(
+                        rp.kind,
+                        &rp.name,
+                        rp.origin.as_ref(),
+                        &failure,
+                    ));
                     note(&mut out, &id, e.message);
                     out.resource_errors += 1;
                     if e.halt {
@@ -271,6 +278,38 @@ impl Executor<'_> {
                 self.progress.step(&format!("updated Audience {}", a.name));
                 Ok(())
             }
+            (Step::AddExamples, Some(Resource::Audience(a))) => {
+                let id = ctx
+                    .audiences
+                    .get(&a.name)
+                    .cloned()
+                    .ok_or("the audience does not exist yet")?;
+                let plan = rp.examples.as_ref().ok_or("the plan carries no examples")?;
+                self.add_examples(&id, a, plan, out).await?;
+                write(out, "AddExamples");
+                Ok(())
+            }
+            (Step::RemoveExamples, Some(Resource::Audience(a))) => {
+                let plan = rp.examples.as_ref().ok_or("the plan carries no examples")?;
+                self.remove_examples(a, plan).await?;
+                write(out, "RemoveExamples");
+                Ok(())
+            }
+            (Step::StartRecruiting, Some(Resource::Audience(a))) => {
+                let id = ctx
+                    .audiences
+                    .get(&a.name)
+                    .cloned()
+                    .ok_or("the audience does not exist yet")?;
+                self.client
+                    .start_recruiting(&id)
+                    .await
+                    .map_err(|e| describe("starting recruiting", &e))?;
+                write(out, "StartRecruiting");
+                self.progress
+                    .step(&format!("Audience {}: recruiting started", a.name));
+                Ok(())
+            }
             (Step::CreateDefinition, Some(Resource::JobDefinition(d))) => {
                 self.create_definition(rp, &d.name, &d.spec, ctx, out).await
             }
@@ -311,13 +350,7 @@ impl Executor<'_> {
                             out,
                         )
                         .await;
-                    if r.missing >= fresh.add.len() as u64 {
-                        return Err(format!(
-                            "none of the {} new datapoints uploaded; the job's dataset and revision stay as they are",
-                            fresh.add.len()
-                        )
-                        .into());
-                    }
+                    gate::new_content_arrived(fresh.add.len() as u64, r.missing)?;
                     first_missing = r.missing;
                     let done: HashSet<&String> = dp.fresh.iter().collect();
                     rest.add.retain(|k| !done.contains(k));
@@ -351,9 +384,7 @@ impl Executor<'_> {
                         .get(&(ResourceKind::JobDefinition, d.name.clone()))
                         .copied()
                         .unwrap_or_default();
-                    if !rate.within() {
-                        return Err(rate.explain("the new revision is not saved").into());
-                    }
+                    gate::save_new_dataset_revision(rate)?;
                 }
                 // The base revision as the plan saw it (`_snapshot`): what the manifests
                 // do not manage is carried over from it.
@@ -391,6 +422,7 @@ impl Executor<'_> {
                             e.trace_id().map(|t| format!(" (trace id {t})")).unwrap_or_default()
                         ),
                         halt: true,
+                        failure: Some(describe("saving the revision", &e)),
                     }),
                     // The next observation shows whether the revision exists.
                     Err(e) => Err(describe("saving the revision", &e).into()),
@@ -425,16 +457,8 @@ impl Executor<'_> {
                     .unwrap_or_default();
                 // Submitted only once its datapoints converged: what failed transiently is
                 // retried by the next round first (an order is locked once submitted).
-                if rate.retryable {
-                    return Err(format!(
-                        "not submitted yet: {} datapoints failed transiently; the next round retries them first",
-                        rate.missing
-                    )
-                    .into());
-                }
-                if !rate.within() {
-                    return Err(rate.explain("not submitted").into());
-                }
+                gate::submit_order(rate)?;
+                super::budget::check_order(&self.options.budget, o)?;
                 self.client
                     .submit_order(&id)
                     .await
@@ -538,10 +562,10 @@ impl Executor<'_> {
                 // Observe before deciding: the create may have happened.
                 return match observe_audience(self.client, &a.name).await {
                     Ok((Some(found), _)) => Ok(found.id),
-                    _ => Err(describe("creating the audience", &e)),
+                    _ => Err(describe("creating the audience", &e).into()),
                 };
             }
-            Err(e) => return Err(describe("creating the audience", &e)),
+            Err(e) => return Err(describe("creating the audience", &e).into()),
         };
         let found = self
             .client
@@ -716,6 +740,7 @@ impl Executor<'_> {
                      and left to the apply that created it"
                 ),
                 halt: true,
+                failure: None,
             });
         }
         let ds = ds.ok_or("the server did not say which dataset the order uses")?;
@@ -756,11 +781,17 @@ impl Executor<'_> {
             .rates
             .get(&(ResourceKind::JobDefinition, j.definition.clone()))
         {
-            if !rate.within() {
-                return Err(rate
-                    .explain(&format!("not assigned (JobDefinition `{}`)", j.definition))
-                    .into());
-            }
+            gate::assign_job(*rate, &j.definition)?;
+        }
+        if let Some(e) =
+            super::budget::check_job(self.client, &self.options.budget, j, &def_id).await?
+        {
+            self.progress.step(&format!(
+                "JobDefinition {} is estimated at {}, within the budget of Job {}",
+                j.definition,
+                crate::plan::cost::money(e.estimated_cost),
+                j.name
+            ));
         }
         // An explicit revision, as `assign_job` sends `job_definition.revision`.
         let revision = j.revision.or(latest);
@@ -871,7 +902,7 @@ impl Executor<'_> {
             let this_round: HashSet<String> = outcome
                 .failures
                 .iter()
-                .map(|f| f.item.key.clone())
+                .filter_map(|f| f.item.key.clone())
                 .collect();
             for k in &remaining {
                 if !this_round.contains(*k) {
@@ -879,14 +910,14 @@ impl Executor<'_> {
                 }
             }
             for f in outcome.failures {
-                failed.insert(f.item.key.clone(), f);
+                failed.insert(f.item.key.clone().unwrap_or_default(), f);
             }
             // Transient failures are tried again here; an outcome unknown is not re-sent
             // (the next observation decides), a permanent one not at all.
             remaining.retain(|k| {
                 failed
                     .get(*k)
-                    .is_some_and(|f| !f.permanent && f.error_type != "OutcomeUnknown")
+                    .is_some_and(|f| f.class == FailureClass::Transient)
             });
         }
         let last_failures: Vec<FailureRecord> = failed.into_values().collect();
@@ -959,14 +990,8 @@ impl Executor<'_> {
                 Some(a) => match self.upload_one(a).await {
                     Ok(name) => name,
                     Err(e) => {
-                        note(
-                            out,
-                            &(kind, name.to_string()),
-                            describe(
-                                &format!("uploading the context asset of group `{group}`"),
-                                &e,
-                            ),
-                        );
+                        let doing = format!("uploading the context asset of group `{group}`");
+                        self.fail(out, kind, name, describe(&doing, &e));
                         continue;
                     }
                 },
@@ -979,14 +1004,10 @@ impl Executor<'_> {
             match self.client.create_dataset_group(dataset_id, &body).await {
                 Ok(()) => {}
                 // Made by an earlier, interrupted run.
-                Err(e) if e.reason().contains("already exists") => {}
+                Err(e) if e.is_conflict_on("group") => {}
                 Err(e) => {
-                    out.resource_errors += 1;
-                    note(
-                        out,
-                        &(kind, name.to_string()),
-                        describe(&format!("creating the context of group `{group}`"), &e),
-                    );
+                    let doing = format!("creating the context of group `{group}`");
+                    self.fail(out, kind, name, describe(&doing, &e));
                 }
             }
         }
@@ -1015,10 +1036,20 @@ fn note(out: &mut RoundOutcome, id: &ResourceId, msg: String) {
     out.notes.entry(id.clone()).or_default().push(msg);
 }
 
-/// A resource-level error for notes: what we were doing, the reason, the trace id.
-fn describe(doing: &str, e: &ApiError) -> String {
-    match e.trace_id() {
-        Some(t) => format!("{doing} failed: {e} (trace id {t})"),
-        None => format!("{doing} failed: {e}"),
+/// A resource-level error: what we were doing, the reason, the trace id (once: the
+/// error's message carries it), and the typed details for the report. Converts into the
+/// `String` errors of the helpers that keep only the message.
+fn describe(doing: &str, e: &ApiError) -> StepFailure {
+    StepFailure::api(doing, e)
+}
+
+impl Executor<'_> {
+    /// A resource-level failure outside a step: a note for people, a record for the report.
+    fn fail(&self, out: &mut RoundOutcome, kind: ResourceKind, name: &str, f: StepFailure) {
+        let origin = self.resource(kind, name).map(Resource::origin);
+        out.resource_failures
+            .push(FailureRecord::resource(kind, name, origin, &f));
+        note(out, &(kind, name.to_string()), f.message);
+        out.resource_errors += 1;
     }
 }

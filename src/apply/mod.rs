@@ -5,8 +5,11 @@
 //! makes creates with an unknown outcome safe (the next observation tells whether they
 //! happened) and a killed run recoverable (the next run simply observes and continues).
 
+pub mod budget;
 pub mod cancel;
+mod examples;
 pub mod execute;
+pub mod gate;
 pub mod progress;
 pub mod upload;
 
@@ -29,6 +32,8 @@ pub struct ApplyOptions {
     pub max_rounds: u32,
     /// Pause before the second round; doubled each round.
     pub round_backoff: Duration,
+    /// `--max-cost` and how the estimate is awaited (see `budget`).
+    pub budget: budget::BudgetOptions,
 }
 
 impl Default for ApplyOptions {
@@ -37,6 +42,7 @@ impl Default for ApplyOptions {
             parallelism: DEFAULT_PARALLELISM,
             max_rounds: 3,
             round_backoff: Duration::from_secs(1),
+            budget: budget::BudgetOptions::default(),
         }
     }
 }
@@ -88,6 +94,11 @@ pub async fn apply(
     let api = first.api.clone();
     let requests_before = client.stats().requests;
     let mut last_failure: HashMap<FailureKey, FailureRecord> = HashMap::new();
+    // The resource-level failures of the last round (each round attempts every resource
+    // still to do, so an earlier round's failure is either repeated or fixed).
+    let mut resource_failures: Vec<FailureRecord> = Vec::new();
+    // Set when an observation failed: apply stops and reports what it knows.
+    let mut error: Option<String> = None;
     let mut permanent: HashSet<FailureKey> = HashSet::new();
     let mut notes: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
     let mut plan = first;
@@ -114,20 +125,20 @@ pub async fn apply(
             let key = (
                 f.item.resource_kind,
                 f.item.resource.clone(),
-                f.item.key.clone(),
+                f.item.key.clone().unwrap_or_default(),
             );
             if f.permanent {
                 permanent.insert(key.clone());
             }
             last_failure.insert(key, f);
         }
+        resource_failures = out.resource_failures;
         for (k, v) in out.notes {
             notes.insert(k, v);
         }
-        if cancel.is_cancelled() {
-            break;
-        }
-        if rounds < options.max_rounds {
+        // Even when interrupted, observe once more: the report's counts are what the
+        // remote holds, not what the plan before this round expected.
+        if rounds < options.max_rounds && !cancel.is_cancelled() {
             let pause = options
                 .round_backoff
                 .saturating_mul(1 << (rounds - 1).min(6));
@@ -140,7 +151,15 @@ pub async fn apply(
             failed: std::sync::Arc::new(permanent.clone()),
             ..plan_options.clone()
         };
-        let mut next = make_plan(client, project, &opts, &api, &record.get()).await?;
+        let mut next = match make_plan(client, project, &opts, &api, &record.get()).await {
+            Ok(next) => next,
+            Err(e) => {
+                error = Some(format!(
+                    "observing the remote after round {rounds} failed, so apply stopped (the counts are from the observation before that round): {e}"
+                ));
+                break;
+            }
+        };
         // What the remote changed under since the plan is not touched again.
         for r in &mut next.resources {
             if halted.contains(&(r.kind, r.name.clone())) {
@@ -165,6 +184,7 @@ pub async fn apply(
             r.datapoints
                 .iter()
                 .flat_map(|d| d.add.iter())
+                .chain(r.examples.iter().flat_map(|e| e.add.iter()))
                 .map(move |k| (r.kind, r.name.clone(), k.clone()))
         })
         .collect();
@@ -181,7 +201,20 @@ pub async fn apply(
             &b.item.key,
         ))
     });
-    let resources = outcomes(project, &plan, &mut notes);
+    // Resource-level failures of resources still not done: a later round may have fixed
+    // them.
+    let pending: HashSet<(ResourceKind, String)> = plan
+        .resources
+        .iter()
+        .filter(|r| !r.steps.is_empty() || r.datapoints.as_ref().is_some_and(|d| !d.add.is_empty()))
+        .map(|r| (r.kind, r.name.clone()))
+        .collect();
+    failures.extend(
+        resource_failures
+            .into_iter()
+            .filter(|f| pending.contains(&(f.item.resource_kind, f.item.resource.clone()))),
+    );
+    let resources = outcomes(project, &plan, &failures, &mut notes);
     let mut failures_by_reason: BTreeMap<String, u64> = BTreeMap::new();
     for f in &failures {
         *failures_by_reason
@@ -194,8 +227,13 @@ pub async fn apply(
         started_at,
         finished_at: chrono::Utc::now(),
         rounds,
-        converged: !plan.has_changes() && failures.is_empty() && halted.is_empty() && !interrupted,
+        converged: !plan.has_changes()
+            && failures.is_empty()
+            && halted.is_empty()
+            && !interrupted
+            && error.is_none(),
         interrupted,
+        error,
         requests: client.stats().requests.saturating_sub(requests_before),
         resources,
         failures_by_reason,
@@ -219,6 +257,19 @@ fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
         if r.steps.is_empty() {
             return false;
         }
+        // Examples that failed for good are not re-sent; recruiting waits for them.
+        if let Some(e) = &r.examples {
+            let only_examples = r
+                .steps
+                .iter()
+                .all(|s| matches!(s, Step::AddExamples | Step::StartRecruiting));
+            if only_examples && !e.add.is_empty() && e.deletions().next().is_none() {
+                return e
+                    .add
+                    .iter()
+                    .any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())));
+            }
+        }
         if !only_data {
             return true;
         }
@@ -234,6 +285,7 @@ fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
 fn outcomes(
     project: &Project,
     plan: &Plan,
+    failures: &[FailureRecord],
     notes: &mut BTreeMap<(ResourceKind, String), Vec<String>>,
 ) -> Vec<ResourceOutcome> {
     plan.resources
@@ -252,12 +304,20 @@ fn outcomes(
                 _ => None,
             });
             let desired = spec.map_or(0, |s| s.datapoints.len() as u64);
-            let failed = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
+            let missing = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
+            let failed = failures
+                .iter()
+                .filter(|f| {
+                    f.item.key.is_some()
+                        && f.item.resource_kind == r.kind
+                        && f.item.resource == r.name
+                })
+                .count() as u64;
             let tolerance = spec.map_or(0.0, |s| s.failure_tolerance);
             let rate = if desired == 0 {
                 0.0
             } else {
-                failed as f64 / desired as f64
+                missing as f64 / desired as f64
             };
             let mut n = notes.remove(&(r.kind, r.name.clone())).unwrap_or_default();
             if r.action == Action::Blocked {
@@ -270,7 +330,8 @@ fn outcomes(
                 name: r.name.clone(),
                 remote_id: r.remote_id.clone(),
                 desired,
-                present: desired.saturating_sub(failed),
+                present: desired.saturating_sub(missing),
+                missing,
                 failed,
                 failure_rate: rate,
                 failure_tolerance: tolerance,

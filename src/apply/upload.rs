@@ -13,8 +13,8 @@ use super::cancel::Cancel;
 use super::progress::ApplyProgress;
 use crate::manifest::{Asset, Datapoint, LabelingSpec, ResourceKind};
 use crate::plan::remote_fingerprint;
-use crate::remote::{wire_build, ApiError, Client, UrlUpload};
-use crate::report::failures::FailureRecord;
+use crate::remote::{wire_build, ApiError, Client, FailureClass, UrlUpload};
+use crate::report::failures::{asset_source, FailureRecord};
 
 /// URLs per batch-upload request.
 const URL_BATCH: usize = 100;
@@ -26,7 +26,7 @@ pub struct AssetFailure {
     pub trace_id: Option<String>,
     pub stage: Option<String>,
     pub http_status: Option<u16>,
-    pub permanent: bool,
+    pub class: FailureClass,
 }
 
 impl From<&ApiError> for AssetFailure {
@@ -36,7 +36,7 @@ impl From<&ApiError> for AssetFailure {
             trace_id: e.trace_id().map(str::to_string),
             stage: e.stage().map(str::to_string),
             http_status: e.http_status(),
-            permanent: !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. }),
+            class: e.class(),
         }
     }
 }
@@ -105,7 +105,7 @@ impl UploadTask<'_> {
         for (dp, r) in results {
             match r {
                 Ok(_) => out.created += 1,
-                Err(f) if f.error_type == "OutcomeUnknown" => {
+                Err(f) if f.class == FailureClass::OutcomeUnknown => {
                     out.unknown.push(dp.key.clone());
                     out.failures.push(f);
                 }
@@ -120,17 +120,9 @@ impl UploadTask<'_> {
         dp: &Datapoint,
         error_type: &str,
         message: String,
-        permanent: bool,
+        class: FailureClass,
     ) -> FailureRecord {
-        FailureRecord::new(
-            self.kind,
-            self.resource,
-            &dp.key,
-            &dp.origin,
-            error_type,
-            message,
-            permanent,
-        )
+        FailureRecord::datapoint(self.kind, self.resource, dp, class, error_type, message)
     }
 
     async fn create_one(
@@ -147,10 +139,11 @@ impl UploadTask<'_> {
                     names.insert(k, name);
                 }
                 Err(e) => {
-                    let mut f = self.failure(dp, "AssetUploadFailed", e.message, e.permanent);
+                    let mut f = self.failure(dp, "AssetUploadFailed", e.message, e.class);
                     f.trace_id = e.trace_id;
                     f.stage = e.stage;
                     f.http_status = e.http_status;
+                    f.asset = asset_source(a);
                     return Err(f);
                 }
             }
@@ -163,19 +156,15 @@ impl UploadTask<'_> {
                 dp,
                 "InvalidDatapoint",
                 "the datapoint does not fit the job type".into(),
-                true,
+                FailureClass::Permanent,
             ));
         };
         self.client
             .create_datapoint(self.dataset_id, &body)
             .await
             .map_err(|e| {
-                let permanent = !e.is_transient() && !matches!(e, ApiError::OutcomeUnknown { .. });
-                let mut f = self.failure(dp, e.kind(), e.reason(), permanent);
-                f.trace_id = e.trace_id().map(str::to_string);
-                f.http_status = e.http_status();
-                f.stage = e.stage().map(str::to_string);
-                f
+                self.failure(dp, e.kind(), e.reason(), e.class())
+                    .with_api_details(&e)
             })
     }
 
@@ -226,7 +215,7 @@ impl UploadTask<'_> {
                                         trace_id: None,
                                         stage: None,
                                         http_status: None,
-                                        permanent: true,
+                                        class: FailureClass::Permanent,
                                     },
                                     other => AssetFailure::from(&other),
                                 })
@@ -267,19 +256,20 @@ impl UploadTask<'_> {
                                 message,
                                 stage,
                                 upstream_http_status,
+                                trace_id,
                             }) => Err(AssetFailure {
                                 message: message.clone(),
-                                trace_id: None,
+                                trace_id: trace_id.clone(),
                                 stage: stage.clone(),
                                 http_status: *upstream_http_status,
-                                permanent: true,
+                                class: FailureClass::Permanent,
                             }),
                             None => Err(AssetFailure {
                                 message: "the batch upload did not report this URL".into(),
                                 trace_id: None,
                                 stage: None,
                                 http_status: None,
-                                permanent: false,
+                                class: FailureClass::Transient,
                             }),
                         },
                     }

@@ -2,6 +2,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -11,8 +13,12 @@ use super::plan::SelectArgs;
 use super::{Exit, Format, Settings};
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
 use crate::plan::{make_plan, staleness, PlanOptions, RecordStore, SavedPlan};
+use crate::report::failures::ApplyReport;
 use crate::report::progress::{Bars, Lines};
 use crate::report::{apply_text, plan_text};
+
+/// Exit code when interrupted with Ctrl-C (SIGTERM: 143).
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
@@ -31,9 +37,22 @@ pub struct ApplyArgs {
     /// `[apply] max-rounds` in rapidata.toml, else 3.
     #[arg(long)]
     pub max_rounds: Option<u32>,
-    /// Also write the JSON report here (it always goes under `.rapidata/reports/`).
+    /// Also write the JSON report here (a new one always goes under `.rapidata/reports/`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Do not assign a job (or submit an order) whose estimated cost is above this, in the
+    /// account's billing currency; a smaller `budget:` in its manifest still applies.
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_cost)]
+    pub max_cost: Option<f64>,
+}
+
+fn parse_cost(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not an amount; give a number such as 25 or 12.50"
+        )),
+    }
 }
 
 fn read_saved(path: &Path) -> Option<SavedPlan> {
@@ -95,8 +114,20 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let rt = runtime(Workload::Upload)?;
     rt.block_on(async {
         let conn = connect(&settings.target, &root, parallelism).await?;
+        let started_at = chrono::Utc::now();
+        let sink = Reports { dir: reports, extra: args.report.as_deref() };
         let record = RecordStore::open(&root, &conn.api);
-        let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
+        let plan = match make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                // Nothing was observed or changed, but the run still leaves its report.
+                let report = ApplyReport::not_started(&conn.api, started_at, format!("observing the remote failed: {e}"));
+                if let Err(w) = sink.write(&report) {
+                    eprintln!("warning: {w:#}");
+                }
+                return Err(e.into());
+            }
+        };
         if let Some(s) = &saved {
             let why = staleness(&s.plan, &plan);
             if !why.is_empty() {
@@ -113,44 +144,35 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
         if blocked > 0 {
             eprintln!("error: {blocked} change(s) cannot be applied (see above); the rest is applied, and apply exits 1.");
         }
-        if !plan.has_changes() {
-            return Ok(if blocked > 0 { Exit::Error } else { Exit::Success });
-        }
-        if !args.auto_approve && saved.is_none() && !confirm()? {
+        if plan.has_changes() && !args.auto_approve && saved.is_none() && !confirm()? {
             eprintln!("Apply cancelled; nothing was changed.");
             return Ok(Exit::Error);
         }
         let cancel = Cancel::new();
-        let on_signal = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nStopping: no new uploads start; waiting for those in flight. A re-run continues from here.");
-                on_signal.cancel();
-            }
-        });
-        let progress: Box<dyn ApplyProgress> = if quiet {
+        let signal = watch_signals(cancel.clone())?;
+        let progress: Box<dyn ApplyProgress> = if quiet || !plan.has_changes() {
             Box::new(Silent)
         } else if std::io::stderr().is_terminal() {
             Box::new(Bars::new())
         } else {
             Box::new(Lines::new(Duration::from_secs(5)))
         };
-        let options = ApplyOptions { parallelism, max_rounds, ..Default::default() };
+        let mut options = ApplyOptions { parallelism, max_rounds, ..Default::default() };
+        options.budget.max_cost = args.max_cost;
+        // With nothing to change this runs no round and reports what the remote holds:
+        // the report is written on every run, as the README says.
         let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;
         let report = &outcome.report;
-        let stamp = report.started_at.format("%Y%m%dT%H%M%SZ");
-        let default_path = reports.join(format!("apply-{stamp}.json"));
-        report.write(&default_path).with_context(|| format!("writing the report to {}", default_path.display()))?;
-        if let Some(p) = &args.report {
-            report.write(p).with_context(|| format!("writing the report to {}", p.display()))?;
+        let written = sink.write(report)?;
+        if report.rounds > 0 || !report.converged {
+            eprint!("{}", apply_text::render(report, &style));
         }
-        eprint!("{}", apply_text::render(report, &style));
-        eprintln!("Report: {}", args.report.as_deref().unwrap_or(&default_path).display());
+        eprintln!("Report: {}", written.display());
         if format == Format::Json {
             println!("{}", serde_json::to_string_pretty(report)?);
         }
         Ok(if report.interrupted {
-            Exit::Interrupted
+            Exit::Interrupted(signal.exit_code())
         } else if blocked > 0 || !outcome.halted.is_empty() {
             Exit::Error
         } else if report.converged {
@@ -159,6 +181,79 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
             Exit::Failures
         })
     })
+}
+
+/// Where reports go: always a new file under `.rapidata/reports/`, plus `--report FILE`.
+struct Reports<'a> {
+    dir: PathBuf,
+    extra: Option<&'a Path>,
+}
+
+impl Reports<'_> {
+    /// Writes both; returns the path to show (`--report FILE` when given).
+    fn write(&self, report: &ApplyReport) -> anyhow::Result<PathBuf> {
+        let own = report
+            .write_new(&self.dir)
+            .with_context(|| format!("writing the report under {}", self.dir.display()))?;
+        match self.extra {
+            Some(p) => {
+                report
+                    .write(p)
+                    .with_context(|| format!("writing the report to {}", p.display()))?;
+                Ok(p.to_path_buf())
+            }
+            None => Ok(own),
+        }
+    }
+}
+
+/// Which signal stopped the run (0 while none has).
+#[derive(Clone, Default)]
+struct Signal(Arc<AtomicU8>);
+
+impl Signal {
+    /// 128 + the signal number, as shells report it; 130 (SIGINT) by default.
+    fn exit_code(&self) -> u8 {
+        match self.0.load(Ordering::SeqCst) {
+            0 => EXIT_INTERRUPTED,
+            n => 128 + n,
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM (CI cancelling a job, `kill`) stop the run the same way:
+/// no new work starts, requests in flight finish, the remote is observed once more and the
+/// report is written. A second signal ends the process at once.
+fn watch_signals(cancel: Cancel) -> anyhow::Result<Signal> {
+    let signal = Signal::default();
+    let seen = signal.clone();
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::spawn(async move {
+        loop {
+            #[cfg(unix)]
+            let number = tokio::select! {
+                r = tokio::signal::ctrl_c() => { if r.is_err() { return; } 2 }
+                r = term.recv() => { if r.is_none() { return; } 15 }
+            };
+            #[cfg(not(unix))]
+            let number = {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                2
+            };
+            if cancel.is_cancelled() {
+                eprintln!("\nStopped at once; the report of this run is not written. A re-run continues from here.");
+                std::process::exit(i32::from(128 + number));
+            }
+            seen.0.store(number, Ordering::SeqCst);
+            eprintln!("\nStopping: no new uploads start; waiting for those in flight, then writing the report (signal again to stop at once). A re-run continues from here.");
+            cancel.cancel();
+        }
+    });
+    Ok(signal)
 }
 
 fn confirm() -> anyhow::Result<bool> {

@@ -14,6 +14,7 @@ mod exit;
 mod generate;
 mod init;
 mod plan;
+mod results;
 mod schema;
 pub mod settings;
 mod status;
@@ -63,8 +64,10 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make the remote match the manifests.
     Apply(apply::ApplyArgs),
-    /// Show the remote state of each manifest resource.
+    /// Show the remote state of each manifest resource, and how far each job is.
     Status(status::StatusArgs),
+    /// Download the results of completed jobs and orders, joined to the manifests.
+    Results(results::ResultsArgs),
     /// Run the local Rapidata API emulator.
     Emulator(emulator::EmulatorArgs),
     /// Credentials.
@@ -115,6 +118,7 @@ pub fn main() -> ExitCode {
             Command::Plan(a) => plan::run(a, &settings),
             Command::Apply(a) => apply::run(a, &settings),
             Command::Status(a) => status::run(a, &settings),
+            Command::Results(a) => results::run(a, &settings),
             Command::Emulator(a) => emulator::run(a, &settings),
             Command::Auth(a) => auth::run(a, &settings),
             Command::Completions(a) => generate::completions(a, &settings),

@@ -48,7 +48,7 @@ pub fn check_files(ctx: &mut Ctx, results: Vec<Result<FileInfo, String>>) -> Has
     out
 }
 
-fn asset(ctx: &Ctx, hashed: &Hashed, a: &DraftAsset) -> Option<Asset> {
+pub(super) fn asset(ctx: &Ctx, hashed: &Hashed, a: &DraftAsset) -> Option<Asset> {
     Some(match a {
         DraftAsset::Local { index, file_name } => {
             let info = hashed.get(*index)?.as_ref()?;

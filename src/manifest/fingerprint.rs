@@ -36,13 +36,13 @@ pub struct Content<'a> {
     pub sentence: Option<&'a str>,
 }
 
-fn field(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
+pub(super) fn field(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
     out.push(tag);
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(payload);
 }
 
-fn asset_field(out: &mut Vec<u8>, a: &Asset) {
+pub(super) fn asset_field(out: &mut Vec<u8>, a: &Asset) {
     match a {
         Asset::File { content_hash, .. } => field(out, b'F', content_hash.as_bytes()),
         Asset::Url(u) => field(out, b'U', u.as_bytes()),

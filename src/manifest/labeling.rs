@@ -11,9 +11,13 @@ use super::model::{Referee, Task};
 use super::raw::{Located, RawDatapoint, RawReferee, RawSource, RawTaskType};
 use super::sources::read_source;
 
-/// Longest instruction accepted (characters). The API does not publish a limit; 1,000 is
-/// far above any instruction labelers read and catches pasted documents early.
-pub const MAX_INSTRUCTION: usize = 1_000;
+/// Longest instruction accepted (characters): the SDK's `MAX_INSTRUCTION_LENGTH`
+/// (`workflow/_base_workflow.py`, "the backend's unified instruction limit across all
+/// SDK-reachable task types").
+pub const MAX_INSTRUCTION: usize = 250;
+/// Answer options of a classification: 2 to 8, unique (`rapidata_job_definition.py`
+/// `answer_options`, `_datapoints_validator.py`).
+pub const MAX_ANSWER_OPTIONS: usize = 8;
 /// Longest `context` (characters): the dataset schema's `maxLength: 400`.
 pub const MAX_CONTEXT: usize = 400;
 /// Longest explicit key (characters).
@@ -183,6 +187,17 @@ fn build_task(ctx: &mut Ctx, file: u32, raw: &LabelingRaw) -> Option<Task> {
                 );
                 return None;
             };
+            if opts.value.len() > MAX_ANSWER_OPTIONS {
+                ctx.error(
+                    at(file, opts),
+                    format!(
+                        "`answerOptions` has {} options; the SDK takes 2 to {MAX_ANSWER_OPTIONS}",
+                        opts.value.len()
+                    ),
+                    "remove options (rapidata_job_definition.py allows at most 8)",
+                );
+                ok = false;
+            }
             if opts.value.len() < 2 {
                 ctx.error(
                     at(file, opts),
@@ -401,6 +416,13 @@ fn check_drafts(ctx: &mut Ctx, ty: RawTaskType, drafts: &[Draft]) {
                 "`sentence` is empty",
                 "write the sentence whose words are selected",
             ),
+            // `sentence_has_space` (datapoints/_datapoint.py).
+            (RawTaskType::SelectWords, Some((s, l))) if s.split_whitespace().count() < 2 => ctx
+                .error(
+                    *l,
+                    "`sentence` must contain at least two words",
+                    "labelers select words of the sentence (the SDK's sentence_has_space)",
+                ),
             (RawTaskType::SelectWords, Some(_)) | (_, None) => {}
             (_, Some((_, l))) => ctx.error(
                 *l,

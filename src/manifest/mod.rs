@@ -12,7 +12,9 @@ pub mod diagnostics;
 mod discover;
 mod documents;
 mod draft;
+mod examples;
 pub mod files;
+mod filters;
 mod finalize;
 pub mod fingerprint;
 pub mod hashing;
@@ -35,7 +37,7 @@ pub use hashing::HashStats;
 use context::{Ctx, Loc};
 use documents::{Broken, Doc, ParsedDoc};
 use labeling::{labeling_raw, PendingSpec};
-use raw::{Located, AUDIENCE_FILTERS};
+use raw::Located;
 use suggest::did_you_mean;
 
 /// How [`load`] treats paths and caches.
@@ -155,6 +157,7 @@ pub fn load_with_stats(
                 loc,
                 spec,
                 run,
+                budget,
             } => {
                 let Some(spec) = spec else { continue };
                 let spec = LabelingSpec {
@@ -173,12 +176,16 @@ pub fn load_with_stats(
                         origin,
                         spec,
                         run,
+                        budget,
                     })
                 } else {
                     Resource::JobDefinition(JobDefinition { name, origin, spec })
                 }
             }
-            Pending::Ready(r) => r,
+            Pending::Audience(mut a, drafts) => {
+                a.examples = examples::finalize(&mut ctx, &hashed, drafts);
+                Resource::Audience(a)
+            }
             Pending::Job(j, l, after) => {
                 def_locs.push((resources.len(), l, after));
                 Resource::Job(j)
@@ -212,10 +219,27 @@ enum Pending {
         loc: Loc,
         spec: Option<PendingSpec>,
         run: bool,
+        budget: Option<f64>,
     },
-    Ready(Resource),
+    /// An audience whose examples wait for their files' hashes.
+    Audience(Audience, Vec<examples::ExampleDraft>),
     /// A job, the location of its `definition:` value and of its `runAfter:` value.
     Job(Job, Loc, Option<Loc>),
+}
+
+/// A budget is an amount of money: finite and not negative.
+fn check_budget(ctx: &mut Ctx, file: u32, budget: Option<&Located<f64>>) -> Option<f64> {
+    let b = budget?;
+    if b.value.is_finite() && b.value >= 0.0 {
+        Some(b.value)
+    } else {
+        ctx.error(
+            at(file, b),
+            format!("`budget` {} is not an amount", b.value),
+            "give the maximum estimated cost as a number, such as 25 or 12.50",
+        );
+        None
+    }
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
@@ -269,6 +293,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 loc,
                 spec,
                 run: false,
+                budget: None,
             }
         }
         Doc::Order(r) => {
@@ -276,6 +301,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             let loc = at(file, &r.kind);
             let name = r.name.value.clone();
             let run = r.run.unwrap_or(false);
+            let budget = check_budget(ctx, file, r.budget.as_ref());
             let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
             Pending::Labeling {
                 kind_order: true,
@@ -283,6 +309,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 loc,
                 spec,
                 run,
+                budget,
             }
         }
         Doc::Job(r) => {
@@ -297,6 +324,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 }
             }
             let def_loc = at(file, &r.definition);
+            let budget = check_budget(ctx, file, r.budget.as_ref());
             let job = Job {
                 name: r.name.value,
                 origin: ctx.origin(at(file, &r.kind)),
@@ -307,6 +335,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 paused: r.paused.unwrap_or(false),
                 run_after: r.run_after.as_ref().map(|v| v.value.clone()),
                 on_replace: r.on_replace.map(|v| v.value).unwrap_or_default(),
+                budget,
             };
             if let Some(after) = &r.run_after {
                 if after.value == job.name {
@@ -325,65 +354,76 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             let filters: Vec<serde_json::Value> = r
                 .filters
                 .unwrap_or_default()
-                .into_iter()
-                .map(|f| {
-                    check_filter(ctx, at(file, &f), &f.value, "");
-                    f.value
-                })
+                .iter()
+                .filter_map(|f| filters::check_filter(ctx, file, f))
                 .collect();
-            Pending::Ready(Resource::Audience(Audience {
-                name: r.name.value,
-                origin: ctx.origin(at(file, &r.kind)),
-                description: r.description,
-                filters,
-            }))
+            let admission = r.admission.as_ref().and_then(|a| admission(ctx, file, a));
+            let drafts = examples::drafts(
+                ctx,
+                file,
+                &base_dir,
+                r.examples.unwrap_or_default(),
+                r.example_sources.unwrap_or_default(),
+            );
+            Pending::Audience(
+                Audience {
+                    name: r.name.value,
+                    origin: ctx.origin(at(file, &r.kind)),
+                    description: r.description,
+                    filters,
+                    admission,
+                    recruit: r.recruit.unwrap_or(true),
+                    prune: r.prune.unwrap_or(false),
+                    examples: Vec::new(),
+                },
+                drafts,
+            )
         }
     }
 }
 
-/// Each filter (and nested filter) is an object whose `_t` is a known `IAudienceFilter`.
-fn check_filter(ctx: &mut Ctx, loc: Loc, v: &serde_json::Value, path: &str) {
-    let here = if path.is_empty() {
-        String::new()
-    } else {
-        format!(" (at `{path}`)")
-    };
-    let Some(obj) = v.as_object() else {
+/// `admission:`: the graduation rule `TaskAccuracy` (targetAccuracy within 0..1, at least
+/// one task, `maxTasks` not below `minTasks`).
+fn admission(ctx: &mut Ctx, file: u32, a: &Located<raw::RawAdmission>) -> Option<Admission> {
+    let v = &a.value;
+    let mut ok = true;
+    if !(0.0..=1.0).contains(&v.target_accuracy.value) {
         ctx.error(
-            loc,
-            format!("audience filter{here} must be a mapping with `_t`"),
-            "e.g. `{_t: CountryFilter, countries: [DE]}`",
+            at(file, &v.target_accuracy),
+            format!(
+                "`targetAccuracy` {} is outside 0..1",
+                v.target_accuracy.value
+            ),
+            "use a share of right answers such as 0.8",
         );
-        return;
-    };
-    match obj.get("_t").and_then(|t| t.as_str()) {
-        None => ctx.error(
-            loc,
-            format!("audience filter{here} has no `_t`"),
-            format!("add `_t:` with one of {}", AUDIENCE_FILTERS.join(", ")),
-        ),
-        Some(t) if !AUDIENCE_FILTERS.contains(&t) => {
-            let help = match did_you_mean(t, AUDIENCE_FILTERS) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("use one of {}", AUDIENCE_FILTERS.join(", ")),
-            };
+        ok = false;
+    }
+    if v.min_tasks.value == 0 {
+        ctx.error(
+            at(file, &v.min_tasks),
+            "`minTasks` must be at least 1",
+            "labelers answer this many qualification tasks before their accuracy counts",
+        );
+        ok = false;
+    }
+    if let Some(m) = &v.max_tasks {
+        if m.value < v.min_tasks.value {
             ctx.error(
-                loc,
-                format!("unknown audience filter `_t: {t}`{here}"),
-                help,
+                at(file, m),
+                format!(
+                    "`maxTasks` ({}) is below `minTasks` ({})",
+                    m.value, v.min_tasks.value
+                ),
+                "maxTasks must be at least minTasks, or remove it",
             );
-        }
-        Some(_) => {
-            if let Some(list) = obj.get("filters").and_then(|f| f.as_array()) {
-                for (i, f) in list.iter().enumerate() {
-                    check_filter(ctx, loc, f, &format!("{path}filters[{i}]."));
-                }
-            }
-            if let Some(f) = obj.get("filter") {
-                check_filter(ctx, loc, f, &format!("{path}filter."));
-            }
+            ok = false;
         }
     }
+    ok.then_some(Admission {
+        target_accuracy: v.target_accuracy.value,
+        min_tasks: v.min_tasks.value,
+        max_tasks: v.max_tasks.as_ref().map(|m| m.value),
+    })
 }
 
 /// Rules across resources: unique names per kind, job references, audience refs.

@@ -209,6 +209,8 @@ pub struct Order {
     pub spec: LabelingSpec,
     /// Submit the order once its datapoints are in (within tolerance).
     pub run: bool,
+    /// Maximum estimated cost (`budget:`).
+    pub budget: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +228,8 @@ pub struct Job {
     pub run_after: Option<String>,
     /// What happens to the old job when a new one replaces it.
     pub on_replace: OnReplace,
+    /// Maximum estimated cost (`budget:`): not assigned above it.
+    pub budget: Option<f64>,
 }
 
 pub use super::raw::OnReplace;
@@ -243,8 +247,77 @@ pub struct Audience {
     pub name: String,
     pub origin: Origin,
     pub description: Option<String>,
-    /// Wire-shaped `IAudienceFilter` objects (with `_t`), passed through as written.
+    /// Wire-shaped `IAudienceFilter` objects (with `_t`), checked against the contract and
+    /// with country and language codes normalised as the SDK does.
     pub filters: Vec<serde_json::Value>,
+    /// The graduation rule `TaskAccuracy`; `None` leaves the API's default.
+    pub admission: Option<Admission>,
+    /// Start recruiting once the examples are in.
+    pub recruit: bool,
+    /// Remove remote examples that are no longer in the manifest.
+    pub prune: bool,
+    pub examples: Vec<Example>,
+}
+
+/// `admission:` of an audience: graduation rule `TaskAccuracy`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Admission {
+    pub target_accuracy: f64,
+    pub min_tasks: u32,
+    pub max_tasks: Option<u32>,
+}
+
+/// A box of a locate or draw truth, in ratios of the asset's size (0..1).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TruthBox {
+    pub x_min: f64,
+    pub y_min: f64,
+    pub x_max: f64,
+    pub y_max: f64,
+}
+
+/// What an example asks and its right answer: one variant per `add_*_example` of the SDK.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ExampleTask {
+    Classify {
+        instruction: String,
+        answer_options: Vec<String>,
+        truth: Vec<String>,
+    },
+    /// `truth` is the index of the winning asset.
+    Compare { instruction: String, truth: usize },
+    Locate {
+        instruction: String,
+        truth: Vec<TruthBox>,
+    },
+    Draw {
+        instruction: String,
+        truth: Vec<TruthBox>,
+    },
+    SelectWords {
+        instruction: String,
+        sentence: String,
+        truth: Vec<usize>,
+    },
+}
+
+/// One qualification example, with its identity resolved.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// `fp-` + fingerprint: examples have no explicit keys; any change is a new example.
+    pub key: String,
+    /// blake3 over the canonical encoding of the whole example (files by content).
+    pub fingerprint: String,
+    pub origin: Origin,
+    pub task: ExampleTask,
+    /// One asset, or two for `compare`.
+    pub assets: Vec<Asset>,
+    pub context: Option<String>,
+    pub context_asset: Option<Asset>,
+    pub explanation: Option<String>,
 }
 
 /// One datapoint, with its identity resolved.

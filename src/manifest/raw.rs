@@ -269,9 +269,9 @@ macro_rules! labeling_manifest {
             /// The labeling workflow.
             #[serde(rename = "type")]
             pub task_type: Located<RawTaskType>,
-            /// What labelers are asked (at most 1,000 characters).
+            /// What labelers are asked (at most 250 characters, the SDK's limit).
             pub instruction: Located<String>,
-            /// The choices (`classify` only): at least 2, unique.
+            /// The choices (`classify` only): 2 to 8, unique.
             pub answer_options: Option<Located<Vec<Located<String>>>>,
             /// Comparisons per group (`ranking` only).
             pub comparison_budget_per_ranking: Option<Located<u32>>,
@@ -304,6 +304,10 @@ labeling_manifest! {
     RawOrder as "Order" {
         /// Submit the order once its datapoints are uploaded. Default false.
         run: Option<bool>,
+        /// Maximum estimated cost: apply does not submit the order above it. Rapidata
+        /// prices no orders (contract v2), so an order with a budget is never submitted;
+        /// see docs/cost.md.
+        budget: Option<Located<f64>>,
     }
 }
 
@@ -330,6 +334,9 @@ pub struct RawJob {
     /// replaced definition, another audience): `pause` (default; its results are kept),
     /// `delete`, or `keep` (it goes on running).
     pub on_replace: Option<Located<OnReplace>>,
+    /// Maximum estimated cost (Rapidata's estimate, in the account's billing currency):
+    /// apply does not assign the job when its definition is priced above it.
+    pub budget: Option<Located<f64>>,
 }
 
 /// What happens to a job that a new one replaces.
@@ -367,7 +374,191 @@ fn filters_schema(g: &mut SchemaGenerator) -> Schema {
     schemars::json_schema!({ "type": "array", "items": item })
 }
 
-/// A group of labelers selected by filters.
+/// A YAML value with the location of every node, for values checked against the API
+/// contract (audience filters), so an error points at the offending element.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawValue {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Seq(Vec<Located<RawValue>>),
+    Map(Vec<(Located<String>, Located<RawValue>)>),
+}
+
+impl RawValue {
+    /// The plain JSON value (locations dropped).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            RawValue::Null => Value::Null,
+            RawValue::Bool(b) => Value::Bool(*b),
+            RawValue::Number(n) => Value::Number(n.clone()),
+            RawValue::String(s) => Value::String(s.clone()),
+            RawValue::Seq(v) => Value::Array(v.iter().map(|x| x.value.to_json()).collect()),
+            RawValue::Map(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.value.clone(), v.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a YAML value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<RawValue, E> {
+                Ok(RawValue::Null)
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawValue, E> {
+                Ok(RawValue::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValue, E> {
+                Ok(RawValue::Number(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
+                Ok(RawValue::Number(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValue, E> {
+                serde_json::Number::from_f64(v)
+                    .map(RawValue::Number)
+                    .ok_or_else(|| E::custom("a number that is not finite"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawValue, E> {
+                Ok(RawValue::String(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<RawValue, E> {
+                Ok(RawValue::String(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element::<Located<RawValue>>()? {
+                    out.push(x);
+                }
+                Ok(RawValue::Seq(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<Located<String>>()? {
+                    let v = map.next_value::<Located<RawValue>>()?;
+                    out.push((k, v));
+                }
+                Ok(RawValue::Map(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Who joins the audience: the graduation rule `TaskAccuracy` (`graduationRule`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename = "Admission", deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawAdmission {
+    /// Share of qualification answers a labeler must get right (0..1).
+    pub target_accuracy: Located<f64>,
+    /// Qualification tasks a labeler answers before the accuracy counts (at least 1).
+    pub min_tasks: Located<u32>,
+    /// Give up on a labeler after this many tasks (at least `minTasks`); no limit when absent.
+    pub max_tasks: Option<Located<u32>>,
+}
+
+/// The kinds of qualification example: one per `add_*_example` of the SDK's
+/// `RapidataAudience`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename = "ExampleType", rename_all = "camelCase")]
+pub enum RawExampleType {
+    /// `add_classification_example`: `answerOptions`, `asset`, `truth: [option, ...]`.
+    Classify,
+    /// `add_compare_example`: two `assets`, `truth:` the better one as written in `assets`.
+    Compare,
+    /// `add_locate_example`: `asset`, `truth:` boxes `{xMin, yMin, xMax, yMax}` (0..1).
+    Locate,
+    /// `add_draw_example`: `asset`, `truth:` boxes `{xMin, yMin, xMax, yMax}` (0..1).
+    Draw,
+    /// `add_select_words_example`: `asset`, `sentence`, `truth:` indices of the right words.
+    SelectWords,
+}
+
+/// Field names of an example, for "did you mean" in JSONL rows.
+pub const EXAMPLE_FIELDS: &[&str] = &[
+    "type",
+    "instruction",
+    "answerOptions",
+    "asset",
+    "assets",
+    "sentence",
+    "truth",
+    "context",
+    "contextAsset",
+    "explanation",
+];
+
+/// One qualification example of an audience.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename = "Example", deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawExample {
+    /// The task the example teaches.
+    #[serde(rename = "type")]
+    pub example_type: Located<RawExampleType>,
+    /// What labelers are asked (at most 250 characters, the SDK's limit).
+    pub instruction: Located<String>,
+    /// The choices (`classify` only): 2 to 8, unique.
+    pub answer_options: Option<Located<Vec<Located<String>>>>,
+    /// The asset shown (all types but `compare`): a local path, a URL or `{text: ...}`.
+    pub asset: Option<Located<RawAsset>>,
+    /// The two assets compared (`compare` only).
+    pub assets: Option<Vec<Located<RawAsset>>>,
+    /// The sentence whose words are selected (`selectWords` only; words split at spaces).
+    pub sentence: Option<Located<String>>,
+    /// The right answer; its shape depends on `type`.
+    pub truth: Located<serde_json::Value>,
+    /// Text shown with the example (not for `selectWords`).
+    pub context: Option<Located<String>>,
+    /// An asset shown with the example (not for `selectWords`).
+    pub context_asset: Option<Located<RawAsset>>,
+    /// Shown to a labeler who answers wrong.
+    pub explanation: Option<Located<String>>,
+}
+
+/// One example row of a JSONL source: the same fields as an inline example.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename = "JsonlExample", deny_unknown_fields, rename_all = "camelCase")]
+pub struct RowExample {
+    #[serde(rename = "type")]
+    pub example_type: RawExampleType,
+    pub instruction: String,
+    pub answer_options: Option<Vec<String>>,
+    pub asset: Option<RawAsset>,
+    pub assets: Option<Vec<RawAsset>>,
+    pub sentence: Option<String>,
+    pub truth: serde_json::Value,
+    pub context: Option<String>,
+    pub context_asset: Option<RawAsset>,
+    pub explanation: Option<String>,
+}
+
+/// Where more examples come from. Paths are relative to the manifest.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    rename = "ExampleSource",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
+pub struct RawExampleSource {
+    /// A JSON Lines file, one example object per line.
+    pub jsonl: Located<String>,
+}
+
+/// A group of labelers selected by filters and qualified by examples.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename = "Audience", deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawAudience {
@@ -377,9 +568,21 @@ pub struct RawAudience {
     pub kind: Located<String>,
     pub name: Located<String>,
     pub description: Option<String>,
-    /// `IAudienceFilter` objects as the API takes them, each with `_t`.
+    /// `IAudienceFilter` objects as the API takes them, each with `_t`; checked against the
+    /// contract's filter schemas.
     #[schemars(schema_with = "filters_schema")]
-    pub filters: Option<Vec<Located<serde_json::Value>>>,
+    pub filters: Option<Vec<Located<RawValue>>>,
+    /// The admission bar (graduation rule `TaskAccuracy`); the API's default (0.75 over 10
+    /// tasks) when absent.
+    pub admission: Option<Located<RawAdmission>>,
+    /// Start recruiting once the examples are in. Default true.
+    pub recruit: Option<bool>,
+    /// Delete remote examples that are no longer in the manifest. Default false.
+    pub prune: Option<bool>,
+    /// Qualification examples.
+    pub examples: Option<Vec<Located<RawExample>>>,
+    /// Files with more examples.
+    pub example_sources: Option<Vec<Located<RawExampleSource>>>,
 }
 
 /// One manifest document. Only used for the JSON Schema: parsing reads `kind` first and

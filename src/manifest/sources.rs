@@ -50,7 +50,12 @@ pub fn read_source(
 
 /// Checks the root rule, reads the file (a bounded regular file inside the root, checked
 /// after opening); returns its display path and text.
-fn open(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc) -> Option<(PathBuf, String)> {
+pub(super) fn open(
+    ctx: &mut Ctx,
+    base_dir: &Path,
+    written: &str,
+    loc: Loc,
+) -> Option<(PathBuf, String)> {
     let canonical = match ctx.paths.resolve(base_dir, written) {
         Ok(c) => c,
         Err(e) => {
@@ -81,7 +86,7 @@ fn open(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc) -> Option<(Path
     }
 }
 
-fn dir_of(p: &Path) -> PathBuf {
+pub(super) fn dir_of(p: &Path) -> PathBuf {
     p.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 

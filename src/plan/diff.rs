@@ -6,17 +6,17 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::audience::{audience_plan, check_job_audiences};
 use super::datapoints::{datapoint_plan, new_dataset_plan};
-use super::definition::{definition_changes, normalize_list};
+use super::definition::definition_changes;
 use super::identity::remote_fingerprint;
 use super::jobs::job_plans;
 use super::model::*;
 use super::observe::{Observation, Observed};
 use crate::manifest::{
-    Audience, AudienceRef, JobDefinition, LabelingSpec, OnReplace, Order, Project, Resource,
-    ResourceKind, Task,
+    AudienceRef, JobDefinition, LabelingSpec, OnReplace, Order, Project, Resource, ResourceKind,
+    Task,
 };
-use crate::remote::RemoteAudience;
 
 /// Options that shape the plan.
 #[derive(Debug, Clone, Default)]
@@ -83,6 +83,7 @@ pub fn desired_digest(project: &Project) -> String {
             Resource::Audience(a) => {
                 h.update(Value::Array(a.filters.clone()).to_string().as_bytes());
                 h.update(a.description.as_deref().unwrap_or("").as_bytes());
+                h.update(super::audience::digest_part(a).as_bytes());
             }
             Resource::Job(j) => {
                 h.update(
@@ -144,7 +145,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     for r in &ordered {
         match r {
             Resource::Audience(a) => {
-                resources.push(audience_plan(r, a, observed.audience(&a.name)))
+                resources.push(audience_plan(r, a, observed.audience(&a.name), opts))
             }
             Resource::JobDefinition(d) => {
                 let (p, old) = definition_plan(project, r, d, observed, opts);
@@ -164,6 +165,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     resources.extend(jobs);
     resources.extend(replaced);
     resources.extend(after);
+    check_job_audiences(project, observed, &mut resources);
     let in_scope = |name: &str| {
         !opts.excludes.iter().any(|e| e == name)
             && (opts.targets.is_empty() || opts.targets.iter().any(|t| t == name))
@@ -224,6 +226,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         desired_digest: desired_digest(project),
         observed_digest: observed.digest(),
         resources,
+        cost_total: None,
     }
 }
 
@@ -240,39 +243,12 @@ pub(super) fn remote_only(kind: ResourceKind, name: &str, id: &str) -> ResourceP
         reason: None,
         changes: Vec::new(),
         datapoints: None,
+        examples: None,
         steps: Vec::new(),
         notes: Vec::new(),
         requires: None,
+        cost: None,
     }
-}
-
-fn audience_plan(r: &Resource, a: &Audience, remote: Option<&RemoteAudience>) -> ResourcePlan {
-    let mut p = base(r, remote.map(|a| a.id.clone()));
-    let Some(ra) = remote else {
-        p.action = Action::Create;
-        p.steps = vec![Step::CreateAudience];
-        return p;
-    };
-    if normalize_list(&ra.filters) != normalize_list(&a.filters) {
-        p.changes.push(FieldChange {
-            field: "filters".into(),
-            before: Some(Value::Array(ra.filters.clone()).to_string()),
-            after: Some(Value::Array(a.filters.clone()).to_string()),
-        });
-    }
-    // Only a description the manifest sets is managed.
-    if a.description.is_some() && a.description != ra.description {
-        p.changes.push(FieldChange {
-            field: "description".into(),
-            before: ra.description.clone(),
-            after: a.description.clone(),
-        });
-    }
-    if !p.changes.is_empty() {
-        p.action = Action::Update;
-        p.steps = vec![Step::UpdateAudience];
-    }
-    p
 }
 
 /// The name a definition or order is moved aside to while its replacement is created.
@@ -536,9 +512,11 @@ pub(super) fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
         reason: None,
         changes: Vec::new(),
         datapoints: None,
+        examples: None,
         steps: Vec::new(),
         notes: Vec::new(),
         requires: None,
+        cost: None,
     }
 }
 

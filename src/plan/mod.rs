@@ -3,6 +3,8 @@
 //! Shaped like uv's `Planner` → `Plan` → installer: [`observe`] gathers facts, [`diff`] is a
 //! pure function from (desired, observed) to a [`Plan`], and apply executes the plan.
 
+pub mod audience;
+pub mod cost;
 pub mod datapoints;
 pub mod definition;
 pub mod diff;
@@ -50,7 +52,9 @@ pub async fn make_plan(
             .collect();
         observed.orphans = observe::find_orphans(client, name, &keep).await?;
     }
-    Ok(diff(project, &observed, opts, api))
+    let mut plan = diff(project, &observed, opts, api);
+    cost::annotate(client, project, &mut plan).await;
+    Ok(plan)
 }
 
 #[cfg(test)]

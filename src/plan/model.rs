@@ -23,6 +23,9 @@ pub struct Plan {
     /// Digest of the remote state observed; a saved plan is stale when it differs.
     pub observed_digest: String,
     pub resources: Vec<ResourcePlan>,
+    /// What the spending this plan starts is estimated at (see `plan::cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_total: Option<super::cost::CostTotal>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -79,6 +82,9 @@ pub struct ResourcePlan {
     pub changes: Vec<FieldChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datapoints: Option<DatapointPlan>,
+    /// The qualification examples of an audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<ExamplePlan>,
     /// What apply does for this resource, in order. The only thing apply reads: `action`,
     /// `reason` and `changes` are for people.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -92,6 +98,9 @@ pub struct ResourcePlan {
     /// is complete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requires: Option<ResourceRef>,
+    /// Datapoints, required responses and Rapidata's estimate (definitions, jobs, orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::ResourceCost>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -154,6 +163,13 @@ pub enum Step {
     Resume,
     /// `DELETE` the remote resource (`remoteId`).
     Delete,
+    /// `POST /audience/{id}/example` for each example in `examples.add` (assets uploaded
+    /// once each), as `audience_example_handler.py` sends them.
+    AddExamples,
+    /// `DELETE /audience/example/{id}` for `examples.remove` and `examples.duplicates`.
+    RemoveExamples,
+    /// `POST /audience/{id}/recruit` (`start_recruiting`): once, after the examples are in.
+    StartRecruiting,
 }
 
 impl Step {
@@ -179,6 +195,9 @@ impl Step {
             Step::Pause => "pause".into(),
             Step::Resume => "resume".into(),
             Step::Delete => "delete".into(),
+            Step::AddExamples => "add the missing qualification examples".into(),
+            Step::RemoveExamples => "remove the qualification examples no longer in the manifest".into(),
+            Step::StartRecruiting => "start recruiting labelers (the examples are in)".into(),
         }
     }
 }
@@ -229,6 +248,38 @@ pub struct DatapointPlan {
     /// abandoned rather than saved as an identical revision).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fresh: Vec<String>,
+}
+
+/// The qualification examples of an audience: a keyed set like datapoints. The key (`fp-`
+/// and the content fingerprint) is stored on the example's asset, so every change to an
+/// example is "add the new one, remove the old one" (the removal with prune only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExamplePlan {
+    /// Keys of manifest examples to add.
+    pub add: Vec<String>,
+    /// Remote examples no longer in the manifest, removed (prune only).
+    pub remove: Vec<RemoteRef>,
+    /// Extra copies of a key that exists more than once remotely; removed.
+    pub duplicates: Vec<RemoteRef>,
+    /// Managed remote examples not in the manifest, kept because prune is off.
+    pub orphaned: u64,
+    pub unchanged: u64,
+    /// Remote examples without a key (added by other tools): left alone.
+    pub unmanaged: u64,
+    /// Distinct media assets the additions upload (each once).
+    pub upload_assets: u64,
+}
+
+impl ExamplePlan {
+    pub fn has_changes(&self) -> bool {
+        !self.add.is_empty() || !self.remove.is_empty() || !self.duplicates.is_empty()
+    }
+
+    /// Every remote example apply removes.
+    pub fn deletions(&self) -> impl Iterator<Item = &RemoteRef> {
+        self.remove.iter().chain(&self.duplicates)
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -91,6 +91,9 @@ pub struct Observed {
     pub duplicates: Vec<Duplicate>,
     /// Datasets an interrupted apply was filling, by definition name.
     pub pending: BTreeMap<String, PendingObserved>,
+    /// Remote audiences jobs name by id (not an Audience manifest): `None` when there is
+    /// no such audience.
+    pub remote_audiences: BTreeMap<String, Option<RemoteAudience>>,
 }
 
 impl Observed {
@@ -135,6 +138,18 @@ impl Observed {
                                 .as_bytes(),
                         );
                         h.update(a.description.as_deref().unwrap_or("").as_bytes());
+                        h.update(
+                            format!(
+                                "{}\0{}\0{}\0",
+                                a.recruiting_started(),
+                                a.is_distilling,
+                                a.graduation_rule
+                            )
+                            .as_bytes(),
+                        );
+                        for e in &a.examples {
+                            h.update(format!("{}\0{:?}\n", e.id, e.key).as_bytes());
+                        }
                     }
                 }
                 Observation::Job(jobs) => {
@@ -336,7 +351,43 @@ pub async fn observe_audience(
 ) -> Result<(Option<RemoteAudience>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::Audience;
     let found = client.find_audiences(name).await.map_err(api(kind, name))?;
-    Ok(pick_oldest(kind, name, found, |a| &a.id, |a| &a.created_at))
+    let (kept, dups) = pick_oldest(kind, name, found, |a| &a.id, |a| &a.created_at);
+    let kept = match kept {
+        Some(a) => Some(audience_details(client, a).await.map_err(api(kind, name))?),
+        None => None,
+    };
+    Ok((kept, dups))
+}
+
+/// The examples of a custom audience, and its recruiting funnel once recruiting started
+/// (`get_examples`, `get_recruiting_metrics`).
+async fn audience_details(
+    client: &Client,
+    mut a: RemoteAudience,
+) -> Result<RemoteAudience, ApiError> {
+    if a.is_public {
+        return Ok(a);
+    }
+    a.examples = client.list_examples(&a.id).await?;
+    if a.recruiting_started() {
+        a.metrics = Some(client.user_metrics(&a.id).await?);
+    }
+    Ok(a)
+}
+
+/// A remote audience a job names by id: `None` when it does not exist.
+pub async fn observe_remote_audience(
+    client: &Client,
+    id: &str,
+) -> Result<Option<RemoteAudience>, ObserveError> {
+    let kind = ResourceKind::Audience;
+    match client.get_audience(id).await.map_err(api(kind, id))? {
+        Some(mut a) if !a.is_public && a.recruiting_started() => {
+            a.metrics = Some(client.user_metrics(id).await.map_err(api(kind, id))?);
+            Ok(Some(a))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Every job named `name`, on any definition.
@@ -387,6 +438,23 @@ pub async fn observe(
         observed.duplicates.extend(dups);
         observed.resources.insert(key, obs);
     }
+    // Audiences jobs name by id: they must exist. `global` is the public, ready-to-go
+    // audience the SDK points to; it needs no check.
+    let ids: std::collections::BTreeSet<&str> = resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Job(j) => match &j.audience {
+                crate::manifest::AudienceRef::Id(id) if id != "global" => Some(id.as_str()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let remote = try_join_all(ids.into_iter().map(|id| async move {
+        Ok::<_, ObserveError>((id.to_string(), observe_remote_audience(client, id).await?))
+    }))
+    .await?;
+    observed.remote_audiences.extend(remote);
     // Datasets an interrupted apply was filling: resumed, not started again.
     for (key, p) in &recorded.pending_datasets {
         let Some(name) = key.strip_prefix("JobDefinition/") else {

@@ -1,5 +1,9 @@
 //! Access tokens: fetched once, shared by every request, refreshed shortly before expiry.
 //!
+//! "Shortly" is the SDK's 60 s for ordinary tokens, but at most a quarter of the token's
+//! lifetime: a token that lives 60 s or less would otherwise be stale the moment it
+//! arrives, and every request would fetch a new one.
+//!
 //! The cache sits behind one async mutex, so when a token expires under a burst of
 //! concurrent requests exactly one of them refreshes and the rest wait for its result
 //! (single flight) instead of stampeding the token endpoint.
@@ -13,14 +17,24 @@ use base64::Engine;
 use super::config::{Credentials, RetryPolicy, Secret};
 use super::error::AuthError;
 
-/// Refresh this long before the token's stated expiry (the SDK's default leeway).
+/// Refresh this long before the token's stated expiry (the SDK's default leeway)...
 pub const LEEWAY: Duration = Duration::from_secs(60);
+/// ...but never earlier than this fraction of the lifetime has passed.
+pub const MAX_LEEWAY_FRACTION: f64 = 0.25;
+
+/// When a token obtained now and expiring at `expires_at` should be replaced.
+fn refresh_time(now: f64, expires_at: f64) -> f64 {
+    let lifetime = (expires_at - now).max(0.0);
+    expires_at - LEEWAY.as_secs_f64().min(lifetime * MAX_LEEWAY_FRACTION)
+}
 
 #[derive(Clone, PartialEq)]
 pub(crate) struct Token {
     pub access_token: Secret,
     /// Unix seconds; `None` never expires (no `expires_in` given).
     pub expires_at: Option<f64>,
+    /// Unix seconds after which the token is replaced (see [`refresh_time`]).
+    pub refresh_at: Option<f64>,
 }
 
 impl std::fmt::Debug for Token {
@@ -28,6 +42,7 @@ impl std::fmt::Debug for Token {
         f.debug_struct("Token")
             .field("access_token", &"***")
             .field("expires_at", &self.expires_at)
+            .field("refresh_at", &self.refresh_at)
             .finish()
     }
 }
@@ -40,10 +55,19 @@ fn now_secs() -> f64 {
 }
 
 impl Token {
+    fn new(access_token: Secret, expires_at: Option<f64>) -> Token {
+        let now = now_secs();
+        Token {
+            access_token,
+            expires_at,
+            refresh_at: expires_at.map(|at| refresh_time(now, at)),
+        }
+    }
+
     fn fresh(&self) -> bool {
-        match self.expires_at {
+        match self.refresh_at {
             None => true,
-            Some(at) => now_secs() < at - LEEWAY.as_secs_f64(),
+            Some(at) => now_secs() < at,
         }
     }
 }
@@ -170,13 +194,23 @@ impl TokenProvider {
                             serde_json::from_slice(&body).map_err(|e| AuthError::TokenDecode {
                                 message: e.to_string(),
                             })?;
-                        return Ok(Token {
-                            access_token: Secret::new(t.access_token),
-                            expires_at: t.expires_in.map(|s| now_secs() + s),
+                        return Ok(Token::new(
+                            Secret::new(t.access_token),
+                            t.expires_in.map(|s| now_secs() + s),
+                        ));
+                    }
+                    let retryable = matches!(status, 429 | 502 | 503 | 504);
+                    if matches!(status, 408 | 429 | 500..=599)
+                        && (!retryable || attempt >= self.retry.max_retries)
+                    {
+                        // Busy or failing, not a verdict on the credentials: transient.
+                        return Err(AuthError::TokenUnavailable {
+                            url: self.token_url.clone(),
+                            status,
+                            attempts: attempt + 1,
                         });
                     }
-                    if !matches!(status, 429 | 502 | 503 | 504) || attempt >= self.retry.max_retries
-                    {
+                    if !retryable {
                         let e: OAuthError = serde_json::from_slice(&body).unwrap_or_default();
                         return Err(AuthError::TokenRejected {
                             status,
@@ -224,8 +258,5 @@ async fn read_token_file(path: &Path) -> Result<Token, AuthError> {
             )));
         }
     }
-    Ok(Token {
-        access_token: Secret::new(t.access_token),
-        expires_at: t.expires_at,
-    })
+    Ok(Token::new(Secret::new(t.access_token), t.expires_at))
 }

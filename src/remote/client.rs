@@ -63,10 +63,13 @@ impl Client {
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode {
-            route,
-            message: e.to_string(),
-        })
+        serde_json::from_slice(&resp.body)
+            .map_err(|e| unreadable(route, req.safety, e.to_string(), resp.trace_id))
+    }
+
+    /// The response body as the server sent it (a results file, kept byte for byte).
+    pub(super) async fn call_bytes(&self, req: Request) -> Result<Vec<u8>, ApiError> {
+        Ok(self.inner.send(&req).await?.body)
     }
 
     /// Decode a response body straight into `T`.
@@ -76,21 +79,23 @@ impl Client {
     ) -> Result<T, ApiError> {
         let route = format!("{} {}", req.method, req.route);
         let resp = self.inner.send(&req).await?;
-        serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode {
-            route,
-            message: e.to_string(),
-        })
+        serde_json::from_slice(&resp.body)
+            .map_err(|e| unreadable(route, req.safety, e.to_string(), resp.trace_id))
     }
 
     async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
         let route = format!("{} {}", req.method, req.route);
+        let safety = req.safety;
         let v = self.call(req).await?;
-        wire_read::req_str(&v, field).map_err(|message| ApiError::Decode { route, message })
+        wire_read::req_str(&v, field).map_err(|message| unreadable(route, safety, message, None))
     }
 
     /// All pages of a list endpoint: page 1 first (to learn the page count), the rest
     /// concurrently.
-    async fn all_pages(&self, make: impl Fn(u64) -> Request) -> Result<Vec<Value>, ApiError> {
+    pub(super) async fn all_pages(
+        &self,
+        make: impl Fn(u64) -> Request,
+    ) -> Result<Vec<Value>, ApiError> {
         let first_req = make(1);
         let route = format!("{} {}", first_req.method, first_req.route);
         let decode = |message: String| ApiError::Decode {
@@ -259,21 +264,29 @@ impl Client {
         let mut results: HashMap<String, UrlUpload> = HashMap::new();
         for id in &batch_ids {
             let path = format!("/asset/batch-upload/{}", seg(id));
-            let v = self
-                .call(Request::new(
-                    Method::GET,
-                    "/asset/batch-upload/{batchUploadId}",
-                    path,
-                    Safety::Repeatable,
-                ))
-                .await?;
+            let req = Request::new(
+                Method::GET,
+                "/asset/batch-upload/{batchUploadId}",
+                path,
+                Safety::Repeatable,
+            );
+            // Sent directly (not through `call`) to keep the answer's trace id: the items
+            // carry none, and it is what support needs to find a failed URL fetch.
+            let resp = self.inner.send(&req).await?;
+            let v: Value = serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode {
+                route: "GET /asset/batch-upload/{batchUploadId}".into(),
+                message: e.to_string(),
+            })?;
             for item in v
                 .get("items")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                if let Some((url, outcome)) = wire_read::url_result(item) {
+                if let Some((url, mut outcome)) = wire_read::url_result(item) {
+                    if let UrlUpload::Failed { trace_id, .. } = &mut outcome {
+                        *trace_id = resp.trace_id.clone();
+                    }
                     results.insert(url, outcome);
                 }
             }
@@ -288,6 +301,7 @@ impl Client {
                         message: "the batch result does not mention this URL".into(),
                         stage: None,
                         upstream_http_status: None,
+                        trace_id: None,
                     });
                 (url.clone(), outcome)
             })
@@ -484,9 +498,13 @@ impl Client {
         v.get("revisionNumber")
             .and_then(Value::as_u64)
             .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| ApiError::Decode {
-                route: format!("POST {route}"),
-                message: "missing `revisionNumber`".into(),
+            .ok_or_else(|| {
+                unreadable(
+                    format!("POST {route}"),
+                    Safety::Create,
+                    "missing `revisionNumber`".into(),
+                    None,
+                )
             })
     }
 
@@ -567,7 +585,8 @@ impl Client {
         let req =
             Request::new(Method::POST, "/order", "/order".into(), Safety::Create).json_ref(body);
         let v = self.call(req).await?;
-        let id = Self::decode("POST /order", wire_read::req_str(&v, "orderId"))?;
+        let id = wire_read::req_str(&v, "orderId")
+            .map_err(|m| unreadable("POST /order".into(), Safety::Create, m, None))?;
         Ok((
             id,
             v.get("datasetId")
@@ -613,6 +632,23 @@ impl Client {
         )
         .json(super::wire_build::submit_order_body());
         self.call(req).await.map(|_| ())
+    }
+}
+
+/// An answer that cannot be read. After a create, the create went through but its result
+/// is unknown, so it is [`ApiError::OutcomeUnknown`] (observe before creating again).
+fn unreadable(route: String, safety: Safety, message: String, trace: Option<String>) -> ApiError {
+    match safety {
+        Safety::Create => ApiError::OutcomeUnknown {
+            route,
+            message: format!(
+                "the server accepted the request but its answer is unreadable: {message}"
+            ),
+            status: None,
+            problem: None,
+            trace_id: trace,
+        },
+        Safety::Repeatable => ApiError::Decode { route, message },
     }
 }
 

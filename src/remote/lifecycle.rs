@@ -210,3 +210,48 @@ impl Client {
             }))
     }
 }
+
+impl Client {
+    /// `PATCH /job/{id}` (`UpdateJobEndpointInput`: the name only).
+    pub async fn rename_job(&self, id: &str, name: &str) -> Result<(), ApiError> {
+        self.no_content(
+            Method::PATCH,
+            "/job/{jobId}",
+            format!("/job/{}", seg(id)),
+            Some(json!({ "name": name })),
+        )
+        .await
+    }
+
+    /// `PATCH /dataset/{id}/name`.
+    pub async fn rename_dataset(&self, id: &str, name: &str) -> Result<(), ApiError> {
+        self.no_content(
+            Method::PATCH,
+            "/dataset/{datasetId}/name",
+            format!("/dataset/{}/name", seg(id)),
+            Some(json!({ "name": name })),
+        )
+        .await
+    }
+
+    /// The jobs of an audience (`GET /audience/{id}/jobs`), as ids.
+    pub async fn audience_job_ids(&self, audience_id: &str) -> Result<Vec<String>, ApiError> {
+        let path = format!("/audience/{}/jobs", seg(audience_id));
+        let items = self
+            .all_pages(|p| {
+                Request::new(
+                    Method::GET,
+                    "/audience/{audienceId}/jobs",
+                    path.clone(),
+                    Safety::Repeatable,
+                )
+                .query("page", p)
+                .query("page_size", 100)
+            })
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|v| v.get("jobId").and_then(Value::as_str).map(str::to_string))
+            .collect())
+    }
+}

@@ -73,6 +73,68 @@ pub struct RemoteAudience {
     pub filters: Vec<Value>,
     pub description: Option<String>,
     pub created_at: String,
+    /// `AudienceStatus`: `Created` until recruiting starts, then `Pending`, `Recruiting`,
+    /// `Ready`.
+    pub status: String,
+    /// Whether the distilling (recruiting) campaign runs.
+    pub is_distilling: bool,
+    /// A public (curated) audience owned by Rapidata: its own ready pool, no funnel.
+    pub is_public: bool,
+    /// Wire `IGraduationRule`, as returned.
+    pub graduation_rule: Value,
+    /// Qualification examples (observed by `plan` for manifest audiences).
+    pub examples: Vec<RemoteExample>,
+    /// Labelers per recruiting state (`GET /audience/{id}/user-metrics`), read once
+    /// recruiting has started.
+    pub metrics: Option<RecruitingMetrics>,
+}
+
+impl RemoteAudience {
+    /// Whether recruiting has been started (`start_recruiting`): the status leaves
+    /// `Created` (`recruiting.py` `audience_will_never_produce_responses`).
+    pub fn recruiting_started(&self) -> bool {
+        self.status != "Created" || self.is_distilling
+    }
+}
+
+/// A qualification example of an audience, as `GET /audience/{id}/examples` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteExample {
+    pub id: String,
+    /// The manifest key stored in the asset's metadata; `None` for examples added by other
+    /// tools (unmanaged, left alone).
+    pub key: Option<String>,
+    pub fingerprint: Option<String>,
+}
+
+/// The SDK's `RecruitingMetrics` (`audience/recruiting.py`): labelers bucketed by the
+/// prefix of their `AudienceUserState`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecruitingMetrics {
+    pub graduated: u64,
+    pub distilling: u64,
+    pub dropped: u64,
+    pub inactive: u64,
+}
+
+impl RecruitingMetrics {
+    /// `RecruitingMetrics._from_users_per_state`.
+    pub fn from_users_per_state(users: &serde_json::Map<String, Value>) -> Self {
+        let mut m = RecruitingMetrics::default();
+        for (state, count) in users {
+            let n = count.as_u64().unwrap_or(0);
+            if state.starts_with("Inactive") {
+                m.inactive += n;
+            } else if state.starts_with("Dropped") {
+                m.dropped += n;
+            } else if state == "Graduated" {
+                m.graduated += n;
+            } else if state == "Distilling" {
+                m.distilling += n;
+            }
+        }
+        m
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,5 +166,7 @@ pub enum UrlUpload {
         message: String,
         stage: Option<String>,
         upstream_http_status: Option<u16>,
+        /// The trace id of the answer that reported the failure (the items carry none).
+        trace_id: Option<String>,
     },
 }

@@ -3,9 +3,10 @@
 //! The rule (see docs/client.md): a request that is safe to repeat (GET, DELETE, asset
 //! uploads) is retried on connect errors, timeouts, 429, 502, 503 and 504. A create is
 //! retried only when the server provably did not process it: connection refused, or a
-//! 429/503 answer. When a create was sent and no answer came back (timeout, dropped
-//! connection, 502/504 from a gateway), the result is [`ApiError::OutcomeUnknown`] and it
-//! is never re-sent: the caller observes the remote again before deciding. The official
+//! 429/503 answer. When a create was sent and no usable answer came back (timeout, dropped
+//! connection, 500 from the server, 502/504 from a gateway), the result is
+//! [`ApiError::OutcomeUnknown`] and it is never re-sent: the caller observes the remote
+//! again before deciding. The official
 //! SDK re-sends such POSTs, which is how it duplicates datapoints.
 
 use std::collections::BTreeMap;
@@ -95,6 +96,9 @@ impl Request {
 
 pub(crate) struct Response {
     pub body: Vec<u8>,
+    /// The `x-trace-id` the server sent with the answer, for failures reported inside a
+    /// successful answer (URL batch results).
+    pub trace_id: Option<String>,
 }
 
 /// Counters of what went over the wire; `plan` and benchmarks report them.
@@ -283,8 +287,11 @@ impl Transport {
             };
             drop(permit);
             match outcome {
-                Ok((status, _, body)) if (200..300).contains(&status) => {
-                    return Ok(Response { body })
+                Ok((status, headers, body)) if (200..300).contains(&status) => {
+                    return Ok(Response {
+                        body,
+                        trace_id: trace_header(&headers),
+                    })
                 }
                 Ok((401, _, _)) if !refreshed => {
                     refreshed = true;
@@ -293,28 +300,39 @@ impl Transport {
                 Ok((status, headers, body)) => {
                     let provably_unprocessed = matches!(status, 429 | 503);
                     let gateway = matches!(status, 502 | 504);
-                    if gateway && req.safety == Safety::Create {
-                        return Err(ApiError::OutcomeUnknown {
-                            route,
-                            message: format!(
-                                "HTTP {status} from a gateway after the request was sent"
-                            ),
-                        });
-                    }
-                    if (provably_unprocessed || gateway) && attempt < self.retry.max_retries {
+                    if !(req.safety == Safety::Create && (gateway || status == 500))
+                        && (provably_unprocessed || gateway)
+                        && attempt < self.retry.max_retries
+                    {
                         let wait =
                             retry_after(&headers).unwrap_or_else(|| self.retry.backoff(attempt));
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                         continue;
                     }
-                    let trace_id = headers
-                        .get("x-trace-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string)
-                        .filter(|s| !s.is_empty());
                     let problem = Box::new(ProblemDetails::from_body(status, &body));
-                    let trace_id = trace_id.or_else(|| problem.trace_id.clone());
+                    let trace_id = trace_header(&headers).or_else(|| problem.trace_id.clone());
+                    // A create answered 500 (the server failed somewhere while handling it) or
+                    // 502/504 (a gateway lost the answer) may have happened: never re-sent,
+                    // the next observation decides.
+                    if req.safety == Safety::Create && (gateway || status == 500) {
+                        let what = if gateway {
+                            "from a gateway after the request was sent"
+                        } else {
+                            "while the server handled the request"
+                        };
+                        let said = problem
+                            .summary()
+                            .map(|s| format!(": {s}"))
+                            .unwrap_or_default();
+                        return Err(ApiError::OutcomeUnknown {
+                            route,
+                            message: format!("HTTP {status} {what}{said}"),
+                            status: Some(status),
+                            problem: Some(problem),
+                            trace_id,
+                        });
+                    }
                     return Err(ApiError::Problem {
                         status,
                         problem,
@@ -324,7 +342,13 @@ impl Transport {
                 }
                 Err((not_sent, message)) => {
                     if req.safety == Safety::Create && !not_sent {
-                        return Err(ApiError::OutcomeUnknown { route, message });
+                        return Err(ApiError::OutcomeUnknown {
+                            route,
+                            message,
+                            status: None,
+                            problem: None,
+                            trace_id: None,
+                        });
                     }
                     if attempt >= self.retry.max_retries {
                         return Err(ApiError::Transport { route, message });
@@ -345,6 +369,14 @@ impl Transport {
             *m.entry(route.to_string()).or_default() += 1;
         }
     }
+}
+
+fn trace_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -388,7 +388,22 @@ pub fn audience_body(a: &Audience) -> Value {
     if let Some(d) = &a.description {
         body["description"] = json!(d);
     }
+    if let Some(rule) = graduation_rule(a) {
+        body["graduationRule"] = rule;
+    }
     body
+}
+
+/// `_build_task_accuracy_rule` (`rapidata_audience_manager.py`): the manifest's
+/// `admission`, or `None` to leave the server's default.
+pub fn graduation_rule(a: &Audience) -> Option<Value> {
+    let ad = a.admission?;
+    Some(json!({
+        "_t": "TaskAccuracy",
+        "targetAccuracy": ad.target_accuracy,
+        "minTasks": ad.min_tasks,
+        "maxTasks": ad.max_tasks,
+    }))
 }
 
 /// `POST /job`, as `audience.assign_job` sends it, plus the manifest name so the job can
@@ -396,11 +411,7 @@ pub fn audience_body(a: &Audience) -> Value {
 /// `PATCH /audience/{id}`: the fields the manifest manages (`update_filters`,
 /// `update_name`).
 pub fn audience_update_body(a: &Audience) -> Value {
-    let mut body = json!({ "name": a.name, "filters": a.filters });
-    if let Some(d) = &a.description {
-        body["description"] = json!(d);
-    }
-    body
+    audience_body(a)
 }
 
 pub fn job_body(

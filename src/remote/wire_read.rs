@@ -89,6 +89,15 @@ pub(crate) fn audience(v: &Value) -> Result<RemoteAudience, String> {
             .unwrap_or_default(),
         description: s(v, "description"),
         created_at: s(v, "createdAt").unwrap_or_default(),
+        status: s(v, "status").unwrap_or_default(),
+        is_distilling: v
+            .get("isDistilling")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        is_public: v.get("isPublic").and_then(Value::as_bool).unwrap_or(false),
+        graduation_rule: v.get("graduationRule").cloned().unwrap_or(Value::Null),
+        examples: Vec::new(),
+        metrics: None,
     })
 }
 
@@ -144,6 +153,7 @@ pub(crate) fn url_result(item: &Value) -> Option<(String, UrlUpload)> {
             message: s(item, "errorMessage").unwrap_or_else(|| format!("upload status {status}")),
             stage: s(item, "stage"),
             upstream_http_status: u(item, "upstreamHttpStatus").and_then(|n| u16::try_from(n).ok()),
+            trace_id: None,
         },
     };
     Some((url, outcome))

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::failures::{by_reason, ApplyReport};
+use super::failures::{by_reason, ApplyReport, FailureRecord};
 use super::style::{thousands, Style};
 
 /// How many failed items to list under each reason.
@@ -19,12 +19,17 @@ pub fn render(report: &ApplyReport, style: &Style) -> String {
                 r.name,
                 thousands(r.present),
                 thousands(r.desired),
-                if r.failed > 0 {
+                if r.missing > 0 {
                     format!(
-                        ", {} missing ({:.1}%, tolerance {:.1}%)",
-                        thousands(r.failed),
+                        ", {} missing ({:.1}%, tolerance {:.1}%){}",
+                        thousands(r.missing),
                         r.failure_rate * 100.0,
-                        r.failure_tolerance * 100.0
+                        r.failure_tolerance * 100.0,
+                        if r.failed > 0 && r.failed != r.missing {
+                            format!(", {} of them failed", thousands(r.failed))
+                        } else {
+                            String::new()
+                        }
                     )
                 } else {
                     String::new()
@@ -35,13 +40,24 @@ pub fn render(report: &ApplyReport, style: &Style) -> String {
             let _ = writeln!(out, "  {} {}: {}", style.yellow("!"), r.name, n);
         }
     }
-    if !report.failures.is_empty() {
+    if let Some(e) = &report.error {
+        let _ = writeln!(out, "\n{} {e}", style.red("error:"));
+    }
+    // Resource-level failures are shown above, as notes of their resource; the JSON
+    // report lists them with the datapoint failures.
+    let datapoint_failures: Vec<FailureRecord> = report
+        .failures
+        .iter()
+        .filter(|f| f.item.key.is_some())
+        .cloned()
+        .collect();
+    if !datapoint_failures.is_empty() {
         let _ = writeln!(
             out,
             "\n{} datapoints failed, by reason:",
-            thousands(report.failures.len() as u64)
+            thousands(datapoint_failures.len() as u64)
         );
-        for (reason, items) in by_reason(&report.failures) {
+        for (reason, items) in by_reason(&datapoint_failures) {
             let _ = writeln!(
                 out,
                 "  {} × {}",
@@ -49,12 +65,18 @@ pub fn render(report: &ApplyReport, style: &Style) -> String {
                 style.red(&reason)
             );
             for f in items.iter().take(ITEMS_PER_REASON) {
+                let place = match (&f.item.file, f.item.line) {
+                    (Some(file), Some(line)) => format!("{}:{line} ", file.display()),
+                    _ => String::new(),
+                };
+                // The datapoint's asset says more than an `fp-` key.
+                let what = match (&f.asset, f.item.assets.first(), &f.item.key) {
+                    (Some(asset), _, _) | (None, Some(asset), _) => asset.clone(),
+                    (None, None, key) => key.clone().unwrap_or_default(),
+                };
                 let _ = writeln!(
                     out,
-                    "      {}:{} {} [{}{}]",
-                    f.item.file.display(),
-                    f.item.line,
-                    f.item.key,
+                    "      {place}{what} [{}{}]",
                     f.error_type,
                     f.trace_id
                         .as_deref()

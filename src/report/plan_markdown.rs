@@ -8,7 +8,9 @@ use std::fmt::Write;
 
 use std::collections::HashMap;
 
-use super::plan_text::{datapoint_counts, sources, summary_line, verb, Source, SAMPLES};
+use super::plan_text::{
+    datapoint_counts, example_counts, sources, summary_line, verb, Source, SAMPLES,
+};
 use super::style::{plural, thousands};
 use crate::manifest::Project;
 use crate::plan::{Action, Plan, ResourcePlan};
@@ -81,6 +83,9 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
     for n in &r.notes {
         let _ = writeln!(s, "> **note:** {}\n", escape(n));
     }
+    if let Some(c) = &r.cost {
+        let _ = writeln!(s, "Cost: {}.\n", escape(&crate::plan::cost::describe(c)));
+    }
     if !r.changes.is_empty() {
         let _ = writeln!(s, "| field | before | after |\n|---|---|---|");
         for c in &r.changes {
@@ -118,6 +123,19 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
             let _ = writeln!(s, "- … and {} more to remove", thousands(more as u64));
         }
     }
+    if let Some(e) = r.examples.as_ref().filter(|e| e.has_changes()) {
+        let _ = writeln!(s, "Examples: {}.\n", example_counts(e));
+        for k in e.add.iter().take(SAMPLES) {
+            let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
+                Some(src) => (src.label.clone(), format!(" ({})", src.origin)),
+                None => (k.clone(), String::new()),
+            };
+            let _ = writeln!(s, "- `+ {}`{}", escape(&clip(&label, 80)), escape(&at));
+        }
+        for x in e.deletions().take(SAMPLES) {
+            let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));
+        }
+    }
     if folded {
         let _ = writeln!(s, "\n</details>\n");
     } else {
@@ -145,6 +163,9 @@ pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
         }
     );
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
+    if let Some(t) = &plan.cost_total {
+        let _ = writeln!(out, "{}\n", crate::plan::cost::total_line(t));
+    }
     let changed: Vec<_> = plan.resources.iter().filter(|r| r.is_shown()).collect();
     if changed.is_empty() {
         let _ = writeln!(out, "No changes. The remote matches the manifests.");

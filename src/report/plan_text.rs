@@ -8,7 +8,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::style::{bytes, plural, thousands, Style};
 use crate::manifest::{Asset, Datapoint, Origin, Project, Resource};
-use crate::plan::{Action, DatapointPlan, FieldChange, Plan, ResourcePlan, Summary};
+use crate::plan::{Action, DatapointPlan, ExamplePlan, FieldChange, Plan, ResourcePlan, Summary};
 
 /// How many sample datapoints to show per change kind.
 pub const SAMPLES: usize = 3;
@@ -28,6 +28,18 @@ pub fn sources(project: &Project) -> HashMap<(String, String), Source> {
         let spec = match r {
             Resource::JobDefinition(d) => &d.spec,
             Resource::Order(o) => &o.spec,
+            Resource::Audience(a) => {
+                for e in &a.examples {
+                    m.insert(
+                        (r.name().to_string(), e.key.clone()),
+                        Source {
+                            label: assets_label(&e.assets, &e.key, &project.root),
+                            origin: e.origin.clone(),
+                        },
+                    );
+                }
+                continue;
+            }
             _ => continue,
         };
         for dp in &spec.datapoints {
@@ -51,6 +63,11 @@ pub fn label(dp: &Datapoint, root: &std::path::Path) -> String {
     if dp.explicit_key {
         return dp.key.clone();
     }
+    assets_label(&dp.assets, &dp.key, root)
+}
+
+/// The assets as a reader recognises them; `key` when there are none.
+fn assets_label(assets: &[Asset], key: &str, root: &std::path::Path) -> String {
     let one = |a: &Asset| match a {
         Asset::File { path, .. } => path
             .strip_prefix(root)
@@ -60,9 +77,9 @@ pub fn label(dp: &Datapoint, root: &std::path::Path) -> String {
         Asset::Url(u) => crate::manifest::redact::mask_url_userinfo(u),
         Asset::Text(t) => first_words(t),
     };
-    let mut out = dp.assets.iter().map(one).collect::<Vec<_>>().join(" vs ");
+    let mut out = assets.iter().map(one).collect::<Vec<_>>().join(" vs ");
     if out.is_empty() {
-        out = dp.key.clone();
+        out = key.to_string();
     }
     out
 }
@@ -82,6 +99,32 @@ pub fn first_words(t: &str) -> String {
         cut = true;
     }
     format!("\"{s}{}\"", if cut { "…" } else { "" })
+}
+
+/// `2 to add, 1 to remove, 5 unchanged` for the examples of an audience.
+pub fn example_counts(e: &ExamplePlan) -> String {
+    let mut parts = vec![format!("{} to add", thousands(e.add.len() as u64))];
+    let removed = e.deletions().count();
+    if removed > 0 {
+        parts.push(format!("{} to remove", thousands(removed as u64)));
+    }
+    parts.push(format!("{} unchanged", thousands(e.unchanged)));
+    if e.orphaned > 0 {
+        parts.push(format!(
+            "{} kept (not in the manifest; prune removes them)",
+            thousands(e.orphaned)
+        ));
+    }
+    if e.unmanaged > 0 {
+        parts.push(format!("{} not managed here", thousands(e.unmanaged)));
+    }
+    if e.upload_assets > 0 {
+        parts.push(format!(
+            "{} to upload",
+            plural(e.upload_assets, "asset", "assets")
+        ));
+    }
+    parts.join(", ")
 }
 
 pub fn summary_line(s: &Summary) -> String {
@@ -126,19 +169,23 @@ pub fn verb(a: Action) -> &'static str {
 
 /// One line per datapoint change kind, e.g. "+12 to upload (12 assets, 3.2 KiB), -1 ...".
 pub fn datapoint_counts(d: &DatapointPlan) -> String {
+    if d.carried_over > 0 || d.dropped > 0 || !d.fresh.is_empty() {
+        return format!(
+            "a new dataset of {}: {} new, {} carried over with their files, {} not carried over; {} to upload ({})",
+            plural(d.add.len() as u64, "datapoint", "datapoints"),
+            thousands(d.fresh.len() as u64),
+            thousands(d.carried_over),
+            thousands(d.dropped),
+            plural(d.upload_assets, "file", "files"),
+            bytes(d.upload_bytes)
+        );
+    }
     let mut parts = vec![format!(
         "{} to upload ({}, {})",
         thousands(d.add.len() as u64),
         plural(d.upload_assets, "asset", "assets"),
         bytes(d.upload_bytes)
     )];
-    if d.carried_over > 0 || d.dropped > 0 {
-        parts.push(format!(
-            "into a new dataset: {} carried over (files reused), {} not carried over",
-            thousands(d.carried_over),
-            thousands(d.dropped)
-        ));
-    }
     let removed = d.remove.len() as u64;
     parts.push(format!("{} to remove", thousands(removed)));
     if !d.changed.is_empty() {
@@ -266,10 +313,20 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         for n in &r.notes {
             let _ = writeln!(out, "      {} {n}", style.yellow("note:"));
         }
+        if let Some(c) = &r.cost {
+            let line = crate::plan::cost::describe(c);
+            let line = if c.over_budget() {
+                style.red(&line)
+            } else {
+                line
+            };
+            let _ = writeln!(out, "      cost: {line}");
+        }
         if let Some(d) = &r.datapoints {
             if d.has_changes() || d.orphaned > 0 || d.carried_over > 0 {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
-                for k in d.add.iter().take(SAMPLES) {
+                let shown_adds = if d.fresh.is_empty() { &d.add } else { &d.fresh };
+                for k in shown_adds.iter().take(SAMPLES) {
                     let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
                         Some(s) => (s.label.clone(), format!(" ({})", s.origin)),
                         None => (k.clone(), String::new()),
@@ -281,14 +338,47 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
                         style.dim(&at)
                     );
                 }
-                if d.add.len() > SAMPLES {
+                if shown_adds.len() > SAMPLES {
                     let _ = writeln!(
                         out,
                         "        … and {} more to upload",
-                        thousands((d.add.len() - SAMPLES) as u64)
+                        thousands((shown_adds.len() - SAMPLES) as u64)
                     );
                 }
                 for x in d.deletions().take(SAMPLES) {
+                    let _ = writeln!(
+                        out,
+                        "        {} {} {}",
+                        style.red("-"),
+                        x.key,
+                        style.dim(&format!("[{}]", x.id))
+                    );
+                }
+            }
+        }
+        if let Some(e) = &r.examples {
+            if e.has_changes() || e.orphaned > 0 {
+                let _ = writeln!(out, "      examples: {}", example_counts(e));
+                for k in e.add.iter().take(SAMPLES) {
+                    let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
+                        Some(s) => (s.label.clone(), format!(" ({})", s.origin)),
+                        None => (k.clone(), String::new()),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "        {} {label}{}",
+                        style.green("+"),
+                        style.dim(&at)
+                    );
+                }
+                if e.add.len() > SAMPLES {
+                    let _ = writeln!(
+                        out,
+                        "        … and {} more to add",
+                        thousands((e.add.len() - SAMPLES) as u64)
+                    );
+                }
+                for x in e.deletions().take(SAMPLES) {
                     let _ = writeln!(
                         out,
                         "        {} {} {}",
@@ -308,5 +398,8 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", style.bold(&summary_line(&plan.summary())));
+    if let Some(t) = &plan.cost_total {
+        let _ = writeln!(out, "{}", crate::plan::cost::total_line(t));
+    }
     out
 }

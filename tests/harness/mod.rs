@@ -142,6 +142,7 @@ pub async fn apply(env: &Env, project: &Project, max_rounds: u32) -> ApplyOutcom
         parallelism: 16,
         max_rounds,
         round_backoff: Duration::from_millis(50),
+        ..Default::default()
     };
     apply::apply(
         &env.client,

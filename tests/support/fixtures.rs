@@ -139,5 +139,9 @@ pub fn audience(filters: Vec<serde_json::Value>, description: Option<&str>) -> A
         origin: origin(),
         description: description.map(str::to_string),
         filters,
+        admission: None,
+        recruit: true,
+        prune: false,
+        examples: Vec::new(),
     }
 }

@@ -1,0 +1,222 @@
+//! Applying an audience's qualification examples and starting its recruiting.
+//!
+//! Each missing example is sent as `audience_example_handler.py` sends it; every media
+//! asset is uploaded once however many examples use it. A failed example is recorded like
+//! a failed datapoint (a [`FailureRecord`] with its manifest line); an example whose
+//! outcome is unknown is not re-sent (the next observation decides). Recruiting is a step
+//! of its own, taken only when every example step succeeded.
+
+use std::collections::HashMap;
+
+use futures::stream::{self, StreamExt};
+
+use super::execute::{Executor, RoundOutcome};
+use crate::manifest::{Asset, Audience, Example, ResourceKind};
+use crate::plan::audience::{asset_key, examples_to_add};
+use crate::plan::ExamplePlan;
+use crate::remote::examples::example_body;
+use crate::remote::{ApiError, UrlUpload};
+use crate::report::failures::{asset_source, FailureRecord};
+
+fn sources(e: &Example) -> Vec<String> {
+    e.assets
+        .iter()
+        .chain(&e.context_asset)
+        .filter_map(asset_source)
+        .collect()
+}
+
+fn failure(a: &Audience, e: &Example, err: &ApiError) -> FailureRecord {
+    FailureRecord::keyed(
+        ResourceKind::Audience,
+        &a.name,
+        &e.key,
+        &e.origin,
+        sources(e),
+        err.class(),
+        err.kind(),
+        err.reason(),
+    )
+    .with_api_details(err)
+}
+
+impl Executor<'_> {
+    /// Uploads the assets of the missing examples (each once), then adds the examples.
+    /// `Err` when any example is missing afterwards, so recruiting waits.
+    pub(super) async fn add_examples(
+        &self,
+        audience_id: &str,
+        a: &Audience,
+        plan: &ExamplePlan,
+        out: &mut RoundOutcome,
+    ) -> Result<usize, String> {
+        let todo: Vec<&Example> = examples_to_add(a, plan)
+            .into_iter()
+            .filter(|e| {
+                !self
+                    .skip
+                    .contains(&(ResourceKind::Audience, a.name.clone(), e.key.clone()))
+            })
+            .collect();
+        // Upload every distinct media asset once.
+        let mut uploaded: HashMap<String, Result<String, ApiError>> = HashMap::new();
+        let mut files: Vec<&Asset> = Vec::new();
+        let mut urls: Vec<String> = Vec::new();
+        for e in &todo {
+            for x in e.assets.iter().chain(&e.context_asset) {
+                let Some(k) = asset_key(x) else { continue };
+                if uploaded.contains_key(&k)
+                    || files.iter().any(|f| asset_key(f) == Some(k.clone()))
+                {
+                    continue;
+                }
+                match x {
+                    Asset::File { .. } => files.push(x),
+                    Asset::Url(u) if !urls.contains(u) => urls.push(u.clone()),
+                    _ => {}
+                }
+            }
+        }
+        let parallel = self.options.parallelism.max(1);
+        let results: Vec<(String, Result<String, ApiError>)> = stream::iter(files)
+            .map(|f| async move {
+                let key = asset_key(f).unwrap_or_default();
+                let r = match f {
+                    Asset::File {
+                        path, file_name, ..
+                    } => self.client.upload_file(path, file_name).await,
+                    _ => unreachable_upload(),
+                };
+                (key, r)
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        uploaded.extend(results);
+        if !urls.is_empty() {
+            match self.client.upload_urls(&urls).await {
+                Ok(list) => {
+                    for (url, r) in list {
+                        let r = match r {
+                            UrlUpload::Completed { file_name } => Ok(file_name),
+                            UrlUpload::Failed { message, .. } => Err(ApiError::Decode {
+                                route: "POST /asset/url".into(),
+                                message: format!("the URL could not be fetched: {message}"),
+                            }),
+                        };
+                        uploaded.insert(format!("url:{url}"), r);
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    for u in &urls {
+                        uploaded.insert(
+                            format!("url:{u}"),
+                            Err(ApiError::Decode {
+                                route: "POST /asset/url".into(),
+                                message: msg.clone(),
+                            }),
+                        );
+                    }
+                }
+            }
+        }
+        let names: HashMap<String, String> = uploaded
+            .iter()
+            .filter_map(|(k, r)| r.as_ref().ok().map(|n| (k.clone(), n.clone())))
+            .collect();
+        let lookup = |x: &Asset| asset_key(x).and_then(|k| names.get(&k).cloned());
+        let mut added = 0;
+        let mut failed = 0;
+        // One at a time, in manifest order: the serving order (`sortIndex`) follows it.
+        for e in todo {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let Some(body) = example_body(e, &lookup) else {
+                // An asset did not upload: record why.
+                let err = e
+                    .assets
+                    .iter()
+                    .chain(&e.context_asset)
+                    .filter_map(|x| uploaded.get(&asset_key(x)?))
+                    .find_map(|r| r.as_ref().err());
+                let mut f = match err {
+                    Some(err) => failure(a, e, err),
+                    None => FailureRecord::keyed(
+                        ResourceKind::Audience,
+                        &a.name,
+                        &e.key,
+                        &e.origin,
+                        sources(e),
+                        crate::remote::FailureClass::Transient,
+                        "AssetUploadFailed",
+                        "an asset of the example was not uploaded",
+                    ),
+                };
+                f.error_type = "AssetUploadFailed".into();
+                out.failures.push(f);
+                failed += 1;
+                continue;
+            };
+            match self.client.add_example(audience_id, &body).await {
+                Ok(()) => added += 1,
+                Err(err) => {
+                    out.failures.push(failure(a, e, &err));
+                    failed += 1;
+                }
+            }
+        }
+        self.progress.step(&format!(
+            "Audience {}: added {added} qualification example(s){}",
+            a.name,
+            if failed > 0 {
+                format!(" ({failed} failed)")
+            } else {
+                String::new()
+            }
+        ));
+        if failed > 0 || added < plan.add.len() {
+            return Err(format!(
+                "{} of {} qualification example(s) are not in; recruiting waits until every example is",
+                plan.add.len() - added,
+                plan.add.len()
+            ));
+        }
+        Ok(added)
+    }
+
+    /// Removes the examples the plan names (prune, duplicates).
+    pub(super) async fn remove_examples(
+        &self,
+        a: &Audience,
+        plan: &ExamplePlan,
+    ) -> Result<usize, String> {
+        let ids: Vec<&str> = plan.deletions().map(|r| r.id.as_str()).collect();
+        let results: Vec<Result<(), ApiError>> = stream::iter(ids.iter().copied())
+            .map(|id| self.client.delete_example(id))
+            .buffer_unordered(self.options.parallelism.max(1))
+            .collect()
+            .await;
+        let failed: Vec<&ApiError> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        self.progress.step(&format!(
+            "Audience {}: removed {} qualification example(s)",
+            a.name,
+            ids.len() - failed.len()
+        ));
+        match failed.first() {
+            Some(e) => Err(format!(
+                "removing {} example(s) failed: {e}; retried next round",
+                failed.len()
+            )),
+            None => Ok(ids.len()),
+        }
+    }
+}
+
+fn unreachable_upload() -> Result<String, ApiError> {
+    Err(ApiError::Decode {
+        route: "upload".into(),
+        message: "not a file".into(),
+    })
+}

@@ -1,0 +1,62 @@
+//! `rapidata results`: pull the results of completed jobs and orders into the repository.
+
+use std::path::PathBuf;
+
+use super::common::{connect, load_project, root_of, runtime, Workload};
+use super::{Exit, Format, Settings};
+use crate::plan::observe;
+use crate::results::{self, Pulled};
+
+#[derive(Debug, clap::Args)]
+pub struct ResultsArgs {
+    /// Manifest files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    /// Directory for `<name>.json` (the results as Rapidata returns them) and
+    /// `<name>.jsonl` (one row per datapoint, with its manifest key and source).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Results of jobs still running (not available: see the message).
+    #[arg(long)]
+    pub preliminary: bool,
+    /// Allow local asset paths outside the manifest root.
+    #[arg(long)]
+    pub allow_outside_root: bool,
+}
+
+/// Version of `results --format json`.
+const FORMAT_VERSION: u32 = 1;
+
+pub fn run(args: ResultsArgs, settings: &Settings) -> anyhow::Result<Exit> {
+    let format = settings.format("results", &[Format::Human, Format::Json])?;
+    if args.preliminary {
+        eprintln!("error: {}", results::PRELIMINARY_UNAVAILABLE);
+        return Ok(Exit::Unavailable);
+    }
+    let paths = settings.manifest_paths(&args.paths);
+    settings.announce();
+    let project = load_project(&paths, args.allow_outside_root, settings)?;
+    let rt = runtime(Workload::Observe)?;
+    let report = rt.block_on(async {
+        let conn = connect(&settings.target, &root_of(&project), 16).await?;
+        let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
+        let observed = observe(&conn.client, &project, &|_| true, &record.get()).await?;
+        anyhow::Ok(results::pull(&conn.client, &project, &observed, &args.out).await?)
+    })?;
+    match format {
+        Format::Json => {
+            // `formatVersion` first, then the report's own (camelCase) fields.
+            let mut out = serde_json::Map::new();
+            out.insert("formatVersion".into(), FORMAT_VERSION.into());
+            if let serde_json::Value::Object(fields) = serde_json::to_value(&report)? {
+                out.extend(fields);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        _ => print!("{}", results::render(&report)),
+    }
+    let failed = report
+        .items
+        .iter()
+        .any(|i| matches!(i.pulled, Pulled::Failed { .. }));
+    Ok(if failed { Exit::Error } else { Exit::Success })
+}
