@@ -78,6 +78,15 @@ fn init_then_validate_plan_apply_with_no_flags() {
         "the emulator's state is in the project"
     );
 
+    // -v names the project it found.
+    let v = run(&dir.join("manifests"), &["validate", "-v"]);
+    assert!(text(&v.stderr).contains("Project: "), "{}", text(&v.stderr));
+    assert!(
+        text(&v.stderr).contains("rapidata.toml"),
+        "{}",
+        text(&v.stderr)
+    );
+
     // From a subdirectory the project is found by walking up.
     let sub = dir.join("manifests");
     let p = run(&sub, &["plan", "--detailed-exitcode", "--format", "json"]);

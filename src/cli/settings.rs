@@ -221,10 +221,24 @@ impl Settings {
         })
     }
 
-    /// Print the target line (stderr), unless quiet.
+    /// Print the target line (stderr), unless quiet; with `-v`, also the project.
     pub fn announce(&self) {
-        if !self.quiet {
-            eprintln!("{}", self.target.describe());
+        if self.quiet {
+            return;
+        }
+        eprintln!("{}", self.target.describe());
+        if self.verbose > 0 {
+            match &self.project {
+                Some(f) => eprintln!(
+                    "Project: {} (config {}; the manifest root and .rapidata/ are here)",
+                    f.root.display(),
+                    f.path.display()
+                ),
+                None => eprintln!(
+                    "Project: none ({} not found up to the Git repository root)",
+                    config::FILE_NAME
+                ),
+            }
         }
     }
 
