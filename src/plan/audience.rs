@@ -327,7 +327,7 @@ fn manifest_warning(
             "recruiting has not started (`recruit: false`)",
         ));
     }
-    match remote.and_then(|r| r.metrics) {
+    match remote.and_then(|r| r.metrics.as_ref()) {
         Some(m) if started && m.graduated == 0 => Some(no_responses(
             &a.name,
             &format!(
@@ -347,7 +347,7 @@ fn remote_warning(ra: &RemoteAudience) -> Option<String> {
             "recruiting was never started for it",
         ));
     }
-    match ra.metrics {
+    match &ra.metrics {
         Some(m) if m.graduated == 0 && m.distilling == 0 => Some(no_responses(
             &ra.name,
             "no labeler has graduated and none is qualifying",

@@ -370,7 +370,7 @@ async fn audience_details(
     }
     a.examples = client.list_examples(&a.id).await?;
     if a.recruiting_started() {
-        a.metrics = Some(client.user_metrics(&a.id).await?);
+        a.metrics = client.recruiting_metrics(&a.id).await?;
     }
     Ok(a)
 }
@@ -383,7 +383,7 @@ pub async fn observe_remote_audience(
     let kind = ResourceKind::Audience;
     match client.get_audience(id).await.map_err(api(kind, id))? {
         Some(mut a) if !a.is_public && a.recruiting_started() => {
-            a.metrics = Some(client.user_metrics(id).await.map_err(api(kind, id))?);
+            a.metrics = client.recruiting_metrics(id).await.map_err(api(kind, id))?;
             Ok(Some(a))
         }
         other => Ok(other),
