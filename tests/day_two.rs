@@ -270,25 +270,6 @@ async fn a_pinned_revision_that_does_not_exist_is_blocked_and_fails_ci() {
     );
 }
 
-fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rapidata"));
-    c.arg("apply")
-        .arg(root)
-        .args([
-            "--endpoint",
-            &env.emulator.base_url(),
-            "--auto-approve",
-            "--quiet",
-        ])
-        .env("RAPIDATA_CLIENT_ID", &env.client_id)
-        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
-        .env_remove("RAPIDATA_TOKEN_FILE")
-        .env("HOME", env.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c
-}
-
 /// Issue 11: two applies at once on a fresh remote (CI pipelines running concurrently by
 /// accident), 20 times: each ends with one of everything and no duplicate datapoint, and
 /// the next plan, from either checkout, has nothing to do.
@@ -317,8 +298,8 @@ async fn concurrent_first_applies_converge_to_one_of_everything() {
             root
         };
         let (a, b) = (checkout("a"), checkout("b"));
-        let mut ca = apply_cmd(&env, &a).spawn().unwrap();
-        let mut cb = apply_cmd(&env, &b).spawn().unwrap();
+        let mut ca = apply_cmd(&env, &a, &[]).spawn().unwrap();
+        let mut cb = apply_cmd(&env, &b, &[]).spawn().unwrap();
         tokio::task::spawn_blocking(move || (ca.wait().unwrap(), cb.wait().unwrap()))
             .await
             .unwrap();
