@@ -66,14 +66,7 @@ impl Client {
 
     /// Every job named exactly `name`, on any definition (`GET /jobs?name[eq]=`).
     pub async fn find_jobs_named(&self, name: &str) -> Result<Vec<RemoteJob>, ApiError> {
-        let items = self.list("/jobs", "name[eq]", name).await?;
-        let all = Self::decode(
-            "GET /jobs",
-            items
-                .iter()
-                .map(wire_read::job)
-                .collect::<Result<Vec<_>, _>>(),
-        )?;
+        let all = self.jobs_where("name[eq]", name).await?;
         Ok(all.into_iter().filter(|j| j.name == name).collect())
     }
 
