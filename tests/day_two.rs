@@ -913,3 +913,90 @@ async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_m
     );
     assert_eq!(latest.dataset_id, rev.dataset_id);
 }
+
+async fn plan_and_apply_with(
+    env: &Env,
+    project: &rapidata::manifest::Project,
+    opts: &rapidata::plan::PlanOptions,
+) -> (Plan, rapidata::apply::ApplyOutcome) {
+    let record = RecordStore::open(&project.root, "test");
+    let p = rapidata::plan::make_plan(&env.client, project, opts, "test", &record.get())
+        .await
+        .unwrap();
+    let out = rapidata::apply::apply(
+        &env.client,
+        project,
+        opts,
+        &rapidata::apply::ApplyOptions {
+            round_backoff: std::time::Duration::from_millis(10),
+            ..Default::default()
+        },
+        p.clone(),
+        &record,
+        &rapidata::apply::Silent,
+        &rapidata::apply::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    (p, out)
+}
+
+/// Every kind can go away: with `--project`, the audiences it made carry its marker, a
+/// removed one is shown as kept drift, and `--prune` deletes it (after its jobs moved).
+#[tokio::test]
+async fn a_project_audience_removed_from_the_manifests_is_pruned() {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    let zoo = |prune| rapidata::plan::PlanOptions {
+        project: Some("zoo".into()),
+        prune,
+        ..Default::default()
+    };
+    let before = project_of(
+        &env,
+        &[
+            audience_yaml("fans", "de"),
+            def.clone(),
+            job_yaml("j", "animals", "fans", ""),
+        ],
+    );
+    let (_, out) = plan_and_apply_with(&env, &before, &zoo(false)).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let fans = &env.client.find_audiences("fans").await.unwrap()[0];
+    assert!(fans
+        .description
+        .as_deref()
+        .unwrap()
+        .contains("rapidata-project=zoo"));
+    // Another project's audience, with a marker of its own, is never touched.
+    env.client
+        .create_audience(&serde_json::json!({
+            "name": "theirs",
+            "filters": [],
+            "description": rapidata::remote::wire_build::audience_marker("zoo2"),
+        }))
+        .await
+        .unwrap();
+    let after = project_of(&env, &[def, job_yaml("j", "animals", "global", "")]);
+    let record = RecordStore::open(&after.root, "test");
+    let kept = rapidata::plan::make_plan(&env.client, &after, &zoo(false), "test", &record.get())
+        .await
+        .unwrap();
+    let entry = kept
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::Audience)
+        .unwrap();
+    assert!(
+        entry.steps.is_empty() && !entry.notes.is_empty(),
+        "{entry:?}"
+    );
+    let (p, out) = plan_and_apply_with(&env, &after, &zoo(true)).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(
+        steps(&p),
+        vec!["CreateJob Job/j", "Pause Job/j", "Delete Audience/fans"]
+    );
+    assert!(env.client.find_audiences("fans").await.unwrap().is_empty());
+    assert_eq!(env.client.find_audiences("theirs").await.unwrap().len(), 1);
+}

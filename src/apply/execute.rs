@@ -271,7 +271,10 @@ impl Executor<'_> {
                     .as_deref()
                     .ok_or("the audience was not observed")?;
                 self.client
-                    .update_audience(id, &wire_build::audience_update_body(a))
+                    .update_audience(
+                        id,
+                        &wire_build::audience_update_body_for(a, self.project_name),
+                    )
                     .await
                     .map_err(|e| describe("updating the audience", &e))?;
                 write(out, "UpdateAudience");
@@ -551,7 +554,7 @@ impl Executor<'_> {
     async fn create_audience(&self, a: &Audience) -> Result<String, String> {
         let ours = match self
             .client
-            .create_audience(&wire_build::audience_body(a))
+            .create_audience(&wire_build::audience_body_for(a, self.project_name))
             .await
         {
             Ok(id) => {

@@ -37,6 +37,17 @@ pub(super) fn audience_plan(
         }
         Some(ra) => {
             p.changes = audience_changes(a, ra);
+            // With a project, its audiences carry its marker (adopting one adds it).
+            if let Some(project) = &opts.project {
+                let marker = wire_build::audience_marker(project);
+                if !ra.description.as_deref().unwrap_or("").contains(&marker) {
+                    p.changes.push(FieldChange {
+                        field: "project".into(),
+                        before: None,
+                        after: Some(project.clone()),
+                    });
+                }
+            }
             if !p.changes.is_empty() {
                 p.action = Action::Update;
                 p.steps.push(Step::UpdateAudience);
@@ -100,11 +111,15 @@ fn audience_changes(a: &Audience, ra: &RemoteAudience) -> Vec<FieldChange> {
             after: Some(Value::Array(a.filters.clone()).to_string()),
         });
     }
-    // Only a description the manifest sets is managed.
-    if a.description.is_some() && a.description != ra.description {
+    // Only a description the manifest sets is managed (a project marker is not part of it).
+    let have = ra
+        .description
+        .as_deref()
+        .and_then(wire_build::strip_audience_marker);
+    if a.description.is_some() && a.description != have {
         changes.push(FieldChange {
             field: "description".into(),
-            before: ra.description.clone(),
+            before: have,
             after: a.description.clone(),
         });
     }

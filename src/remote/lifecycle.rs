@@ -248,3 +248,30 @@ impl Client {
             .collect())
     }
 }
+
+impl Client {
+    /// Every audience the credentials can see (for finding the ones a project marked and
+    /// no longer has; `GET /audiences` has no filter on the description).
+    pub async fn list_audiences(&self) -> Result<Vec<super::model::RemoteAudience>, ApiError> {
+        let items = self
+            .all_pages(|p| {
+                Request::new(
+                    Method::GET,
+                    "/audiences",
+                    "/audiences".into(),
+                    Safety::Repeatable,
+                )
+                .query("page", p)
+                .query("page_size", 100)
+                .query("sort", "-created_at")
+            })
+            .await?;
+        Self::decode(
+            "GET /audiences",
+            items
+                .iter()
+                .map(wire_read::audience)
+                .collect::<Result<Vec<_>, _>>(),
+        )
+    }
+}
