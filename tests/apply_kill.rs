@@ -3,32 +3,11 @@
 
 mod harness;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use harness::*;
 use rapidata::emulator::{FaultPlan, RouteFault};
-
-fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rapidata"));
-    c.arg("apply")
-        .arg(root)
-        .args([
-            "--endpoint",
-            &env.emulator.base_url(),
-            "--auto-approve",
-            "--quiet",
-            "--parallelism",
-            "8",
-        ])
-        .env("RAPIDATA_CLIENT_ID", &env.client_id)
-        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
-        .env_remove("RAPIDATA_TOKEN_FILE")
-        .env("HOME", env.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c
-}
 
 /// Every write takes `ms` longer, so that runs last long enough to be interrupted.
 fn slow_writes(ms: u64) -> FaultPlan {
@@ -58,7 +37,9 @@ async fn kill_nine_at_random_moments_then_converge() {
     let mut rng = fastrand::Rng::with_seed(42);
     let mut killed_mid_run = 0;
     for _ in 0..10 {
-        let mut child = apply_cmd(&env, &root).spawn().unwrap();
+        let mut child = apply_cmd(&env, &root, &["--parallelism", "8"])
+            .spawn()
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(rng.u64(50..350))).await;
         if child.try_wait().unwrap().is_none() {
             killed_mid_run += 1;
@@ -73,7 +54,7 @@ async fn kill_nine_at_random_moments_then_converge() {
         "the kills must land while apply runs ({killed_mid_run} of 10 did)"
     );
     let status = tokio::task::spawn_blocking({
-        let mut c = apply_cmd(&env, &root);
+        let mut c = apply_cmd(&env, &root, &["--parallelism", "8"]);
         move || c.status().unwrap()
     })
     .await
@@ -101,26 +82,14 @@ async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
             ..Default::default()
         },
     );
-    let mut child = apply_cmd(&env, &root).spawn().unwrap();
+    let mut child = apply_cmd(&env, &root, &["--parallelism", "8"])
+        .spawn()
+        .unwrap();
     // Let it get into the uploads. The dataset comes first and the definition only once
     // its datapoints are in (the SDK's order); apply records the dataset it is filling.
-    let record = root.join(".rapidata/recorded.json");
     let ds = loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let Ok(bytes) = std::fs::read(&record) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-            continue;
-        };
-        let found = v.as_object().and_then(|apis| {
-            apis.values().find_map(|r| {
-                r["pendingDatasets"]["JobDefinition/animals"]["datasetId"]
-                    .as_str()
-                    .map(str::to_string)
-            })
-        });
-        if let Some(ds) = found {
+        if let Some(ds) = pending_dataset(&root, "animals") {
             if !env.client.list_datapoints(&ds).await.unwrap().is_empty() {
                 break ds;
             }
@@ -147,7 +116,7 @@ async fn ctrl_c_stops_cleanly_writes_the_report_and_a_rerun_converges() {
     assert!(partial < 300, "it stopped before the end ({partial})");
 
     let status = tokio::task::spawn_blocking({
-        let mut c = apply_cmd(&env, &root);
+        let mut c = apply_cmd(&env, &root, &["--parallelism", "8"]);
         move || c.status().unwrap()
     })
     .await

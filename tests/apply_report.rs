@@ -5,7 +5,7 @@
 
 mod harness;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use harness::*;
@@ -64,22 +64,9 @@ async fn apply_with(
 /// exists: the definition is created once its datapoints are in), once it holds `at_least`
 /// datapoints.
 async fn filling(env: &Env, root: &std::path::Path, at_least: usize) -> String {
-    let record = root.join(".rapidata/recorded.json");
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let Ok(bytes) = std::fs::read(&record) else {
-            continue;
-        };
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-            continue;
-        };
-        let found = v.as_object().and_then(|apis| {
-            apis.values().find_map(|r| {
-                r["pendingDatasets"]["JobDefinition/animals"]["datasetId"]
-                    .as_str()
-                    .map(str::to_string)
-            })
-        });
+        let found = pending_dataset(root, "animals");
         if let Some(ds) = found {
             if env.client.list_datapoints(&ds).await.unwrap().len() >= at_least {
                 return ds;
@@ -317,27 +304,6 @@ fn report_names_never_collide() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 50);
 }
 
-fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rapidata"));
-    c.arg("apply")
-        .arg(root)
-        .args([
-            "--endpoint",
-            &env.emulator.base_url(),
-            "--auto-approve",
-            "--quiet",
-            "--parallelism",
-            "4",
-        ])
-        .env("RAPIDATA_CLIENT_ID", &env.client_id)
-        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
-        .env_remove("RAPIDATA_TOKEN_FILE")
-        .env("HOME", env.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c
-}
-
 fn reports(root: &std::path::Path) -> Vec<ApplyReport> {
     let mut out: Vec<(std::path::PathBuf, ApplyReport)> =
         std::fs::read_dir(root.join(".rapidata/reports"))
@@ -368,10 +334,19 @@ async fn every_run_writes_its_own_report_even_with_nothing_to_do() {
             ..Default::default()
         },
     );
-    assert_eq!(run(apply_cmd(&env, &root)).await, Some(0));
+    assert_eq!(
+        run(apply_cmd(&env, &root, &["--parallelism", "4"])).await,
+        Some(0)
+    );
     // Twice with nothing to do, back to back (the same second).
-    assert_eq!(run(apply_cmd(&env, &root)).await, Some(0));
-    assert_eq!(run(apply_cmd(&env, &root)).await, Some(0));
+    assert_eq!(
+        run(apply_cmd(&env, &root, &["--parallelism", "4"])).await,
+        Some(0)
+    );
+    assert_eq!(
+        run(apply_cmd(&env, &root, &["--parallelism", "4"])).await,
+        Some(0)
+    );
     let r = reports(&root);
     assert_eq!(r.len(), 3, "one report per run, none overwritten");
     assert!(r.iter().all(|r| r.converged));
@@ -397,7 +372,9 @@ async fn sigterm_stops_like_ctrl_c_and_writes_the_report() {
             ..Default::default()
         },
     );
-    let mut child = apply_cmd(&env, &root).spawn().unwrap();
+    let mut child = apply_cmd(&env, &root, &["--parallelism", "4"])
+        .spawn()
+        .unwrap();
     let ds = filling(&env, &root, 1).await;
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -500,7 +477,10 @@ async fn a_first_observation_that_fails_still_leaves_a_report() {
             ..Default::default()
         },
     );
-    assert_eq!(run(apply_cmd(&env, &root)).await, Some(1));
+    assert_eq!(
+        run(apply_cmd(&env, &root, &["--parallelism", "4"])).await,
+        Some(1)
+    );
     let r = reports(&root);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].rounds, 0);

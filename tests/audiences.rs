@@ -165,7 +165,12 @@ async fn apply_adds_the_examples_then_starts_recruiting_and_the_job_gets_respons
     let mut graduated = 0;
     let mut state = String::new();
     while Instant::now() < deadline {
-        graduated = env.client.user_metrics(&a.id).await.unwrap().graduated;
+        graduated = env
+            .client
+            .recruiting_metrics(&a.id)
+            .await
+            .unwrap()
+            .map_or(0, |m| m.graduated);
         state = env.client.get_job(&job[0].id).await.unwrap().state;
         if graduated > 0 && state == "Completed" {
             break;

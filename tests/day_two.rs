@@ -270,25 +270,6 @@ async fn a_pinned_revision_that_does_not_exist_is_blocked_and_fails_ci() {
     );
 }
 
-fn apply_cmd(env: &Env, root: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rapidata"));
-    c.arg("apply")
-        .arg(root)
-        .args([
-            "--endpoint",
-            &env.emulator.base_url(),
-            "--auto-approve",
-            "--quiet",
-        ])
-        .env("RAPIDATA_CLIENT_ID", &env.client_id)
-        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
-        .env_remove("RAPIDATA_TOKEN_FILE")
-        .env("HOME", env.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    c
-}
-
 /// Issue 11: two applies at once on a fresh remote (CI pipelines running concurrently by
 /// accident), 20 times: each ends with one of everything and no duplicate datapoint, and
 /// the next plan, from either checkout, has nothing to do.
@@ -317,8 +298,8 @@ async fn concurrent_first_applies_converge_to_one_of_everything() {
             root
         };
         let (a, b) = (checkout("a"), checkout("b"));
-        let mut ca = apply_cmd(&env, &a).spawn().unwrap();
-        let mut cb = apply_cmd(&env, &b).spawn().unwrap();
+        let mut ca = apply_cmd(&env, &a, &[]).spawn().unwrap();
+        let mut cb = apply_cmd(&env, &b, &[]).spawn().unwrap();
         tokio::task::spawn_blocking(move || (ca.wait().unwrap(), cb.wait().unwrap()))
             .await
             .unwrap();
@@ -931,4 +912,91 @@ async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_m
         serde_json::json!("vs-pinned")
     );
     assert_eq!(latest.dataset_id, rev.dataset_id);
+}
+
+async fn plan_and_apply_with(
+    env: &Env,
+    project: &rapidata::manifest::Project,
+    opts: &rapidata::plan::PlanOptions,
+) -> (Plan, rapidata::apply::ApplyOutcome) {
+    let record = RecordStore::open(&project.root, "test");
+    let p = rapidata::plan::make_plan(&env.client, project, opts, "test", &record.get())
+        .await
+        .unwrap();
+    let out = rapidata::apply::apply(
+        &env.client,
+        project,
+        opts,
+        &rapidata::apply::ApplyOptions {
+            round_backoff: std::time::Duration::from_millis(10),
+            ..Default::default()
+        },
+        p.clone(),
+        &record,
+        &rapidata::apply::Silent,
+        &rapidata::apply::Cancel::new(),
+    )
+    .await
+    .unwrap();
+    (p, out)
+}
+
+/// Every kind can go away: with `--project`, the audiences it made carry its marker, a
+/// removed one is shown as kept drift, and `--prune` deletes it (after its jobs moved).
+#[tokio::test]
+async fn a_project_audience_removed_from_the_manifests_is_pruned() {
+    let env = env(FaultPlan::default()).await;
+    let def = definition_yaml("animals", "classify");
+    let zoo = |prune| rapidata::plan::PlanOptions {
+        project: Some("zoo".into()),
+        prune,
+        ..Default::default()
+    };
+    let before = project_of(
+        &env,
+        &[
+            audience_yaml("fans", "de"),
+            def.clone(),
+            job_yaml("j", "animals", "fans", ""),
+        ],
+    );
+    let (_, out) = plan_and_apply_with(&env, &before, &zoo(false)).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let fans = &env.client.find_audiences("fans").await.unwrap()[0];
+    assert!(fans
+        .description
+        .as_deref()
+        .unwrap()
+        .contains("rapidata-project=zoo"));
+    // Another project's audience, with a marker of its own, is never touched.
+    env.client
+        .create_audience(&serde_json::json!({
+            "name": "theirs",
+            "filters": [],
+            "description": rapidata::remote::wire_build::audience_marker("zoo2"),
+        }))
+        .await
+        .unwrap();
+    let after = project_of(&env, &[def, job_yaml("j", "animals", "global", "")]);
+    let record = RecordStore::open(&after.root, "test");
+    let kept = rapidata::plan::make_plan(&env.client, &after, &zoo(false), "test", &record.get())
+        .await
+        .unwrap();
+    let entry = kept
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::Audience)
+        .unwrap();
+    assert!(
+        entry.steps.is_empty() && !entry.notes.is_empty(),
+        "{entry:?}"
+    );
+    let (p, out) = plan_and_apply_with(&env, &after, &zoo(true)).await;
+    assert!(out.converged(), "{:?}", out.report);
+    assert_eq!(
+        steps(&p),
+        vec!["CreateJob Job/j", "Pause Job/j", "Delete Audience/fans"]
+    );
+    assert!(env.client.find_audiences("fans").await.unwrap().is_empty());
+    assert_eq!(env.client.find_audiences("theirs").await.unwrap().len(), 1);
 }

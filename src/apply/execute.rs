@@ -271,7 +271,10 @@ impl Executor<'_> {
                     .as_deref()
                     .ok_or("the audience was not observed")?;
                 self.client
-                    .update_audience(id, &wire_build::audience_update_body(a))
+                    .update_audience(
+                        id,
+                        &wire_build::audience_update_body_for(a, self.project_name),
+                    )
                     .await
                     .map_err(|e| describe("updating the audience", &e))?;
                 write(out, "UpdateAudience");
@@ -527,10 +530,11 @@ impl Executor<'_> {
         kind: ResourceKind,
         name: &str,
         ours: &str,
-        found: Vec<T>,
+        found: Result<Vec<T>, ApiError>,
         id: impl Fn(&T) -> &str,
         created: impl Fn(&T) -> &str,
     ) -> Result<String, String> {
+        let found = found.map_err(|e| describe("looking for concurrent creates", &e))?;
         let (kept, _) = pick_oldest(kind, name, found, &id, &created);
         let Some(kept) = kept else {
             return Ok(ours.to_string());
@@ -550,7 +554,7 @@ impl Executor<'_> {
     async fn create_audience(&self, a: &Audience) -> Result<String, String> {
         let ours = match self
             .client
-            .create_audience(&wire_build::audience_body(a))
+            .create_audience(&wire_build::audience_body_for(a, self.project_name))
             .await
         {
             Ok(id) => {
@@ -567,11 +571,7 @@ impl Executor<'_> {
             }
             Err(e) => return Err(describe("creating the audience", &e).into()),
         };
-        let found = self
-            .client
-            .find_audiences(&a.name)
-            .await
-            .map_err(|e| describe("looking for concurrent creates", &e))?;
+        let found = self.client.find_audiences(&a.name).await;
         self.settle(
             ResourceKind::Audience,
             &a.name,
@@ -658,11 +658,7 @@ impl Executor<'_> {
             r.pending_datasets
                 .remove(&pending_key(ResourceKind::JobDefinition, name));
         });
-        let found = self
-            .client
-            .find_job_definitions(name)
-            .await
-            .map_err(|e| describe("looking for concurrent creates", &e))?;
+        let found = self.client.find_job_definitions(name).await;
         let kept = self
             .settle(
                 ResourceKind::JobDefinition,
@@ -715,11 +711,7 @@ impl Executor<'_> {
                 r.order_datasets.insert(ours.clone(), ds.clone());
             });
         }
-        let found = self
-            .client
-            .find_orders(name)
-            .await
-            .map_err(|e| describe("looking for concurrent creates", &e))?;
+        let found = self.client.find_orders(name).await;
         let kept = self
             .settle(
                 ResourceKind::Order,
@@ -826,16 +818,15 @@ impl Executor<'_> {
         out.writes.push(format!("CreateJob Job/{}", j.name));
         self.progress
             .step(&format!("assigned Job {} ({ours})", j.name));
-        let found: Vec<_> = observe_jobs(self.client, &j.name)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|x| {
-                x.definition_id == def_id
-                    && Some(x.revision_number) == revision
-                    && x.audience_id == audience
-            })
-            .collect();
+        let found = self.client.find_jobs_named(&j.name).await.map(|jobs| {
+            jobs.into_iter()
+                .filter(|x| {
+                    x.definition_id == def_id
+                        && Some(x.revision_number) == revision
+                        && x.audience_id == audience
+                })
+                .collect()
+        });
         let kept = self
             .settle(
                 ResourceKind::Job,

@@ -37,6 +37,17 @@ pub(super) fn audience_plan(
         }
         Some(ra) => {
             p.changes = audience_changes(a, ra);
+            // With a project, its audiences carry its marker (adopting one adds it).
+            if let Some(project) = &opts.project {
+                let marker = wire_build::audience_marker(project);
+                if !ra.description.as_deref().unwrap_or("").contains(&marker) {
+                    p.changes.push(FieldChange {
+                        field: "project".into(),
+                        before: None,
+                        after: Some(project.clone()),
+                    });
+                }
+            }
             if !p.changes.is_empty() {
                 p.action = Action::Update;
                 p.steps.push(Step::UpdateAudience);
@@ -100,11 +111,15 @@ fn audience_changes(a: &Audience, ra: &RemoteAudience) -> Vec<FieldChange> {
             after: Some(Value::Array(a.filters.clone()).to_string()),
         });
     }
-    // Only a description the manifest sets is managed.
-    if a.description.is_some() && a.description != ra.description {
+    // Only a description the manifest sets is managed (a project marker is not part of it).
+    let have = ra
+        .description
+        .as_deref()
+        .and_then(wire_build::strip_audience_marker);
+    if a.description.is_some() && a.description != have {
         changes.push(FieldChange {
             field: "description".into(),
-            before: ra.description.clone(),
+            before: have,
             after: a.description.clone(),
         });
     }
@@ -327,7 +342,7 @@ fn manifest_warning(
             "recruiting has not started (`recruit: false`)",
         ));
     }
-    match remote.and_then(|r| r.metrics) {
+    match remote.and_then(|r| r.metrics.as_ref()) {
         Some(m) if started && m.graduated == 0 => Some(no_responses(
             &a.name,
             &format!(
@@ -347,7 +362,7 @@ fn remote_warning(ra: &RemoteAudience) -> Option<String> {
             "recruiting was never started for it",
         ));
     }
-    match ra.metrics {
+    match &ra.metrics {
         Some(m) if m.graduated == 0 && m.distilling == 0 => Some(no_responses(
             &ra.name,
             "no labeler has graduated and none is qualifying",

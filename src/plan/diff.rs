@@ -202,6 +202,24 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         }
         resources.push(p);
     }
+    for a in &observed.orphan_audiences {
+        if !in_scope(&a.name) {
+            continue;
+        }
+        let mut p = remote_only(ResourceKind::Audience, &a.name, &a.id);
+        let why = format!(
+            "marked by project `{}` and no longer in its manifests",
+            opts.project.as_deref().unwrap_or_default()
+        );
+        if opts.prune {
+            p.action = Action::Delete;
+            p.steps = vec![Step::Delete];
+            p.reason = Some(why);
+        } else {
+            p.notes.push(format!("{why}; kept (`--prune` deletes it)"));
+        }
+        resources.push(p);
+    }
     for orphan in &observed.orphans {
         if !in_scope(&orphan.name) {
             continue;

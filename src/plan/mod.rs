@@ -51,6 +51,14 @@ pub async fn make_plan(
             .map(|r| r.name().to_string())
             .collect();
         observed.orphans = observe::find_orphans(client, name, &keep).await?;
+        let keep_audiences = project
+            .resources
+            .iter()
+            .filter(|r| r.kind() == crate::manifest::ResourceKind::Audience)
+            .map(|r| r.name().to_string())
+            .collect();
+        observed.orphan_audiences =
+            observe::find_orphan_audiences(client, name, &keep_audiences).await?;
     }
     let mut plan = diff(project, &observed, opts, api);
     cost::annotate(client, project, &mut plan).await;

@@ -87,6 +87,8 @@ pub struct Observed {
     pub orphans: Vec<RemoteJobDefinition>,
     /// Jobs on the manifests' definitions that no Job manifest names.
     pub orphan_jobs: Vec<RemoteJob>,
+    /// Audiences the project marked (in their description) that its manifests no longer have.
+    pub orphan_audiences: Vec<RemoteAudience>,
     /// Extra remote objects with a manifest resource's name.
     pub duplicates: Vec<Duplicate>,
     /// Datasets an interrupted apply was filling, by definition name.
@@ -191,6 +193,9 @@ impl Observed {
         }
         for o in &self.orphans {
             h.update(format!("orphan\0{}\0{}\n", o.id, o.name).as_bytes());
+        }
+        for a in &self.orphan_audiences {
+            h.update(format!("orphan-audience\0{}\n", a.id).as_bytes());
         }
         for j in &self.orphan_jobs {
             h.update(format!("orphan-job\0{}\0{}\n", j.id, j.state).as_bytes());
@@ -370,7 +375,7 @@ async fn audience_details(
     }
     a.examples = client.list_examples(&a.id).await?;
     if a.recruiting_started() {
-        a.metrics = Some(client.user_metrics(&a.id).await?);
+        a.metrics = client.recruiting_metrics(&a.id).await?;
     }
     Ok(a)
 }
@@ -383,7 +388,7 @@ pub async fn observe_remote_audience(
     let kind = ResourceKind::Audience;
     match client.get_audience(id).await.map_err(api(kind, id))? {
         Some(mut a) if !a.is_public && a.recruiting_started() => {
-            a.metrics = Some(client.user_metrics(id).await.map_err(api(kind, id))?);
+            a.metrics = client.recruiting_metrics(id).await.map_err(api(kind, id))?;
             Ok(Some(a))
         }
         other => Ok(other),
@@ -529,4 +534,26 @@ pub async fn find_orphans(
     }))
     .await?;
     Ok(checked.into_iter().flatten().collect())
+}
+
+/// Audiences marked by `project` (see `wire_build::audience_marker`) whose names are not
+/// among `keep`.
+pub async fn find_orphan_audiences(
+    client: &Client,
+    project: &str,
+    keep: &std::collections::BTreeSet<String>,
+) -> Result<Vec<RemoteAudience>, ObserveError> {
+    let marker = crate::remote::wire_build::audience_marker(project);
+    Ok(client
+        .list_audiences()
+        .await
+        .map_err(api(ResourceKind::Audience, "*"))?
+        .into_iter()
+        .filter(|a| !keep.contains(&a.name))
+        .filter(|a| {
+            a.description
+                .as_deref()
+                .is_some_and(|d| d.contains(&marker))
+        })
+        .collect())
 }

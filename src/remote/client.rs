@@ -523,20 +523,29 @@ impl Client {
 
     /// Jobs of one definition (filtered server-side and again here).
     pub async fn find_jobs(&self, definition_id: &str) -> Result<Vec<RemoteJob>, ApiError> {
-        let items = self
-            .list("/jobs", "job_definition_id[eq]", definition_id)
+        let all = self
+            .jobs_where("job_definition_id[eq]", definition_id)
             .await?;
-        let all = Self::decode(
+        Ok(all
+            .into_iter()
+            .filter(|j| j.definition_id == definition_id)
+            .collect())
+    }
+
+    /// `GET /jobs` filtered server-side by one `filter` (a wire name like `name[eq]`).
+    pub(super) async fn jobs_where(
+        &self,
+        filter: &str,
+        value: &str,
+    ) -> Result<Vec<RemoteJob>, ApiError> {
+        let items = self.list("/jobs", filter, value).await?;
+        Self::decode(
             "GET /jobs",
             items
                 .iter()
                 .map(wire_read::job)
                 .collect::<Result<Vec<_>, _>>(),
-        )?;
-        Ok(all
-            .into_iter()
-            .filter(|j| j.definition_id == definition_id)
-            .collect())
+        )
     }
 
     pub async fn create_job(&self, body: &Value) -> Result<String, ApiError> {

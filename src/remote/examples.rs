@@ -13,9 +13,7 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::error::ApiError;
-use super::model::{
-    RecruitingMetrics, RemoteAudience, RemoteExample, FINGERPRINT_METADATA, KEY_METADATA,
-};
+use super::model::{RemoteAudience, RemoteExample, FINGERPRINT_METADATA, KEY_METADATA};
 use super::transport::{seg, Request, Safety};
 use super::wire_read;
 use crate::manifest::model::{Asset, Example, ExampleTask, TruthBox};
@@ -275,24 +273,6 @@ impl Client {
             Safety::Repeatable,
         );
         self.call(req).await.map(|_| ())
-    }
-
-    /// `RapidataAudience.get_recruiting_metrics`.
-    pub async fn user_metrics(&self, audience_id: &str) -> Result<RecruitingMetrics, ApiError> {
-        let v = self
-            .call(Request::new(
-                Method::GET,
-                "/audience/{audienceId}/user-metrics",
-                format!("/audience/{}/user-metrics", seg(audience_id)),
-                Safety::Repeatable,
-            ))
-            .await?;
-        let users = v
-            .get("usersPerState")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        Ok(RecruitingMetrics::from_users_per_state(&users))
     }
 
     /// `GET /audience/{id}` (`get_audience_by_id`); `None` when there is no such audience.

@@ -66,14 +66,7 @@ impl Client {
 
     /// Every job named exactly `name`, on any definition (`GET /jobs?name[eq]=`).
     pub async fn find_jobs_named(&self, name: &str) -> Result<Vec<RemoteJob>, ApiError> {
-        let items = self.list("/jobs", "name[eq]", name).await?;
-        let all = Self::decode(
-            "GET /jobs",
-            items
-                .iter()
-                .map(wire_read::job)
-                .collect::<Result<Vec<_>, _>>(),
-        )?;
+        let all = self.jobs_where("name[eq]", name).await?;
         Ok(all.into_iter().filter(|j| j.name == name).collect())
     }
 
@@ -253,5 +246,32 @@ impl Client {
             .iter()
             .filter_map(|v| v.get("jobId").and_then(Value::as_str).map(str::to_string))
             .collect())
+    }
+}
+
+impl Client {
+    /// Every audience the credentials can see (for finding the ones a project marked and
+    /// no longer has; `GET /audiences` has no filter on the description).
+    pub async fn list_audiences(&self) -> Result<Vec<super::model::RemoteAudience>, ApiError> {
+        let items = self
+            .all_pages(|p| {
+                Request::new(
+                    Method::GET,
+                    "/audiences",
+                    "/audiences".into(),
+                    Safety::Repeatable,
+                )
+                .query("page", p)
+                .query("page_size", 100)
+                .query("sort", "-created_at")
+            })
+            .await?;
+        Self::decode(
+            "GET /audiences",
+            items
+                .iter()
+                .map(wire_read::audience)
+                .collect::<Result<Vec<_>, _>>(),
+        )
     }
 }

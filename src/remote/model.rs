@@ -107,35 +107,7 @@ pub struct RemoteExample {
     pub fingerprint: Option<String>,
 }
 
-/// The SDK's `RecruitingMetrics` (`audience/recruiting.py`): labelers bucketed by the
-/// prefix of their `AudienceUserState`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RecruitingMetrics {
-    pub graduated: u64,
-    pub distilling: u64,
-    pub dropped: u64,
-    pub inactive: u64,
-}
-
-impl RecruitingMetrics {
-    /// `RecruitingMetrics._from_users_per_state`.
-    pub fn from_users_per_state(users: &serde_json::Map<String, Value>) -> Self {
-        let mut m = RecruitingMetrics::default();
-        for (state, count) in users {
-            let n = count.as_u64().unwrap_or(0);
-            if state.starts_with("Inactive") {
-                m.inactive += n;
-            } else if state.starts_with("Dropped") {
-                m.dropped += n;
-            } else if state == "Graduated" {
-                m.graduated += n;
-            } else if state == "Distilling" {
-                m.distilling += n;
-            }
-        }
-        m
-    }
-}
+pub use super::progress::RecruitingMetrics;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteOrder {

@@ -384,8 +384,34 @@ pub fn submit_order_body() -> Value {
 
 /// `POST /audience`.
 pub fn audience_body(a: &Audience) -> Value {
+    audience_body_for(a, None)
+}
+
+/// Marks an audience as made by a project, in its description (which renders as markdown:
+/// an HTML comment does not show), so that `--prune --project` can find the audiences a
+/// project no longer has. Audiences have no other field a client may set freely.
+pub fn audience_marker(project: &str) -> String {
+    format!("<!-- rapidata-project={project} -->")
+}
+
+/// The description as people wrote it, without a project marker.
+pub fn strip_audience_marker(description: &str) -> Option<String> {
+    let text = match description.find("<!-- rapidata-project=") {
+        Some(i) => description[..i].trim_end(),
+        None => description,
+    };
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// `POST /audience` (and the body of `PATCH`), the description marked with `project`.
+pub fn audience_body_for(a: &Audience, project: Option<&str>) -> Value {
     let mut body = json!({ "name": a.name, "filters": a.filters });
-    if let Some(d) = &a.description {
+    let description = match (&a.description, project) {
+        (Some(d), Some(p)) => Some(format!("{d}\n\n{}", audience_marker(p))),
+        (None, Some(p)) => Some(audience_marker(p)),
+        (d, None) => d.clone(),
+    };
+    if let Some(d) = description {
         body["description"] = json!(d);
     }
     if let Some(rule) = graduation_rule(a) {
@@ -412,6 +438,11 @@ pub fn graduation_rule(a: &Audience) -> Option<Value> {
 /// `update_name`).
 pub fn audience_update_body(a: &Audience) -> Value {
     audience_body(a)
+}
+
+/// `PATCH /audience/{id}` of a project's audience (keeps or adds its marker).
+pub fn audience_update_body_for(a: &Audience, project: Option<&str>) -> Value {
+    audience_body_for(a, project)
 }
 
 pub fn job_body(

@@ -177,3 +177,37 @@ pub async fn dataset_of(client: &Client, name: &str) -> String {
         .unwrap()
         .dataset_id
 }
+
+/// `rapidata apply ROOT` against the test emulator, unattended and quiet, with `extra`
+/// arguments (e.g. `--parallelism 8`).
+pub fn apply_cmd(env: &Env, root: &Path, extra: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_rapidata"));
+    c.arg("apply")
+        .arg(root)
+        .args([
+            "--endpoint",
+            &env.emulator.base_url(),
+            "--auto-approve",
+            "--quiet",
+        ])
+        .args(extra)
+        .env("RAPIDATA_CLIENT_ID", &env.client_id)
+        .env("RAPIDATA_CLIENT_SECRET", &env.client_secret)
+        .env_remove("RAPIDATA_TOKEN_FILE")
+        .env("HOME", env.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    c
+}
+
+/// The dataset an apply is filling for definition `name`, as recorded in
+/// `.rapidata/recorded.json` under `root` (the definition exists only once it is full).
+pub fn pending_dataset(root: &Path, name: &str) -> Option<String> {
+    let bytes = std::fs::read(root.join(".rapidata/recorded.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.as_object()?.values().find_map(|r| {
+        r["pendingDatasets"][format!("JobDefinition/{name}")]["datasetId"]
+            .as_str()
+            .map(str::to_string)
+    })
+}
