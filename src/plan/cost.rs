@@ -305,8 +305,9 @@ pub fn total_line(t: &CostTotal) -> String {
     }
     if t.priced == 0 {
         return format!(
-            "Cost: not known yet for what this plan starts ({} jobs or orders, {} responses at most): priced after apply, or not priced.",
-            t.unpriced, t.required_responses
+            "Cost: not known yet for what this plan starts ({}, {} at most): priced after apply, or not priced.",
+            crate::report::style::plural(t.unpriced as u64, "job or order", "jobs or orders"),
+            crate::report::style::plural(t.required_responses, "response", "responses")
         );
     }
     let mut s = format!(
