@@ -97,11 +97,13 @@ pub async fn connect(
         let handle = emulator::start(config)
             .await
             .context("starting the local emulator")?;
-        eprintln!(
-            "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
-            handle.base_url(),
-            data_dir.display()
-        );
+        if !remote.quiet {
+            eprintln!(
+                "Using the local emulator at {} (state in {}); nothing is sent to Rapidata.",
+                handle.base_url(),
+                data_dir.display()
+            );
+        }
         (
             Endpoints::single(&handle.base_url()),
             credentials,

@@ -94,6 +94,8 @@ pub struct Target {
     pub endpoint: Option<String>,
     pub allow_http: bool,
     pub source: Source,
+    /// `-q`: no informational lines on stderr.
+    pub quiet: bool,
 }
 
 impl Target {
@@ -216,6 +218,7 @@ impl Settings {
                 endpoint: remote.endpoint.clone(),
                 allow_http: remote.allow_http,
                 source,
+                quiet: global.quiet,
             },
             project,
         })
