@@ -76,6 +76,24 @@ description: Labelers who speak English
 filters:
   - _t: LanguageFilter
     languages: [en]
+# Labelers qualify on these before they label (recruiting starts once they are in).
+examples:
+  - type: classify
+    instruction: Is this review positive or negative?
+    answerOptions: [positive, negative]
+    asset: {text: "Lovely place, we will come back."}
+    truth: [positive]
+  - type: classify
+    instruction: Is this review positive or negative?
+    answerOptions: [positive, negative]
+    asset: {text: "Rude staff and a dirty table."}
+    truth: [negative]
+    explanation: Both complaints are negative.
+  - type: classify
+    instruction: Is this review positive or negative?
+    answerOptions: [positive, negative]
+    asset: {text: "The pasta was perfect."}
+    truth: [positive]
 ---
 apiVersion: rapidata.ai/v1
 kind: JobDefinition

@@ -172,7 +172,10 @@ pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
         return out;
     }
     if !plan.has_changes() {
-        let _ = writeln!(out, "No changes to apply; the drift below is kept.\n");
+        let _ = writeln!(
+            out,
+            "No changes to apply; the notes below (kept drift, warnings) need no step.\n"
+        );
     }
     // Blocked first, then what deletes or replaces: never folded away.
     let (attention, rest): (Vec<&&ResourcePlan>, Vec<&&ResourcePlan>) = changed

@@ -393,7 +393,9 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
     if shown == 0 {
         out.push_str("No changes. The remote matches the manifests.\n");
     } else if !plan.has_changes() {
-        out.push_str("\nNo changes to apply; the drift above is kept.\n");
+        out.push_str(
+            "\nNo changes to apply; the notes above (kept drift, warnings) need no step.\n",
+        );
     } else {
         out.push('\n');
     }
