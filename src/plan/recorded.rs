@@ -125,8 +125,19 @@ fn write_inside(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             return Err(std::io::Error::other("refusing a symlinked record file"));
         }
     }
-    let tmp = dir.join(format!(".recorded.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
+    // A fresh temporary file (never through something already there, such as a planted
+    // symlink), then an atomic rename over the record.
+    let tmp = dir.join(format!(
+        ".recorded.{}.{:x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    drop(f);
     std::fs::rename(&tmp, path)
 }
 
