@@ -12,7 +12,6 @@ use std::time::Duration;
 use crate::manifest::{Job, Order};
 use crate::plan::cost::money;
 use crate::remote::progress::{CostEstimate, ESTIMATE_POLL_INTERVAL, ESTIMATE_TIMEOUT};
-use crate::remote::Client;
 
 #[derive(Debug, Clone)]
 pub struct BudgetOptions {
@@ -56,7 +55,7 @@ fn limit(manifest: Option<f64>, max_cost: Option<f64>, of: &str) -> Option<(f64,
 /// Before `POST /job`: the definition's estimate (its latest revision, which the job
 /// runs) against the job's budget. `Ok(Some)` with the estimate when within it.
 pub async fn check_job(
-    client: &Client,
+    client: &impl super::remote::Remote,
     opts: &BudgetOptions,
     job: &Job,
     definition_id: &str,

@@ -40,7 +40,7 @@ fn failure(a: &Audience, e: &Example, err: &ApiError) -> FailureRecord {
     .with_api_details(err)
 }
 
-impl Executor<'_> {
+impl<C: super::remote::Remote> Executor<'_, C> {
     /// Uploads the assets of the missing examples (each once), then adds the examples.
     /// `Err` when any example is missing afterwards, so recruiting waits.
     pub(super) async fn add_examples(

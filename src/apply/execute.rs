@@ -14,14 +14,13 @@ use futures::stream::{self, StreamExt};
 use super::cancel::Cancel;
 use super::gate::{self, Rate};
 use super::progress::ApplyProgress;
+use super::remote::Remote;
 use super::upload::UploadTask;
 use super::ApplyOptions;
 use crate::manifest::{
     Audience, AudienceRef, Datapoint, Job, LabelingSpec, Project, Resource, ResourceKind,
 };
-use crate::plan::observe::{
-    observe_audience, observe_definition, observe_jobs, observe_order, pick_oldest,
-};
+use crate::plan::observe::pick_oldest;
 use crate::plan::recorded::{pending_key, PendingDataset};
 use crate::plan::{
     dataset_name, DatapointPlan, Plan, RecordStore, ResourcePlan, ResourceRef, Step,
@@ -50,8 +49,9 @@ pub struct RoundOutcome {
     pub writes: Vec<String>,
 }
 
-pub struct Executor<'a> {
-    pub client: &'a Client,
+pub struct Executor<'a, C: Remote = Client> {
+    /// The API: a [`Client`], or a fake in the executor's unit tests.
+    pub client: &'a C,
     pub project: &'a Project,
     pub options: &'a ApplyOptions,
     pub progress: &'a dyn ApplyProgress,
@@ -132,7 +132,7 @@ fn rref(kind: ResourceKind, name: &str) -> ResourceRef {
     }
 }
 
-impl Executor<'_> {
+impl<C: Remote> Executor<'_, C> {
     fn resource(&self, kind: ResourceKind, name: &str) -> Option<&Resource> {
         self.project
             .resources
@@ -564,7 +564,16 @@ impl Executor<'_> {
             }
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
                 // Observe before deciding: the create may have happened.
-                return match observe_audience(self.client, &a.name).await {
+                let found = self.client.find_audiences(&a.name).await;
+                return match found.map(|f| {
+                    pick_oldest(
+                        ResourceKind::Audience,
+                        &a.name,
+                        f,
+                        |x| &x.id,
+                        |x| &x.created_at,
+                    )
+                }) {
                     Ok((Some(found), _)) => Ok(found.id),
                     _ => Err(describe("creating the audience", &e).into()),
                 };
@@ -643,8 +652,17 @@ impl Executor<'_> {
         let ours = match self.client.create_job_definition(&body).await {
             Ok(id) => id,
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
-                match observe_definition(self.client, name).await {
-                    Ok((Some(found), _)) => found.definition.id,
+                let found = self.client.find_job_definitions(name).await;
+                match found.map(|f| {
+                    pick_oldest(
+                        ResourceKind::JobDefinition,
+                        name,
+                        f,
+                        |x| &x.id,
+                        |x| &x.created_at,
+                    )
+                }) {
+                    Ok((Some(found), _)) => found.id,
                     _ => return Err(describe("creating the job definition", &e).into()),
                 }
             }
@@ -689,13 +707,14 @@ impl Executor<'_> {
         {
             Ok(x) => x,
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
-                return match observe_order(self.client, name, &self.record.get()).await {
+                let found = self.client.find_orders(name).await;
+                return match found.map(|f| pick_oldest(ResourceKind::Order, name, f, |x| &x.id, |x| &x.created_at)) {
                     // Its dataset is known only from the lost response: the next plan
                     // replaces the order.
                     Ok((Some(found), _)) => Err(format!(
                         "the order {} was created but its answer was lost, so its dataset is unknown; \
                          the next plan makes it again",
-                        found.order.id
+                        found.id
                     )
                     .into()),
                     _ => Err(describe("creating the order", &e).into()),
@@ -798,7 +817,7 @@ impl Executor<'_> {
         let ours = match self.client.create_job(&body).await {
             Ok(id) => id,
             Err(e @ ApiError::OutcomeUnknown { .. }) => {
-                return match observe_jobs(self.client, &j.name).await {
+                return match self.client.find_jobs_named(&j.name).await {
                     Ok(found)
                         if found.iter().any(|x| {
                             x.definition_id == def_id && Some(x.revision_number) == revision
@@ -1034,7 +1053,7 @@ fn describe(doing: &str, e: &ApiError) -> StepFailure {
     StepFailure::api(doing, e)
 }
 
-impl Executor<'_> {
+impl<C: Remote> Executor<'_, C> {
     /// A resource-level failure outside a step: a note for people, a record for the report.
     fn fail(&self, out: &mut RoundOutcome, kind: ResourceKind, name: &str, f: StepFailure) {
         let origin = self.resource(kind, name).map(Resource::origin);

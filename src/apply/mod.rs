@@ -11,6 +11,7 @@ mod examples;
 pub mod execute;
 pub mod gate;
 pub mod progress;
+pub mod remote;
 pub mod upload;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -341,3 +342,6 @@ fn outcomes(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod execute_tests;

@@ -11,6 +11,7 @@ use futures::stream::{self, StreamExt};
 
 use super::cancel::Cancel;
 use super::progress::ApplyProgress;
+use super::remote::Remote;
 use crate::manifest::{Asset, Datapoint, LabelingSpec, ResourceKind};
 use crate::plan::remote_fingerprint;
 use crate::remote::{wire_build, ApiError, Client, FailureClass, UrlUpload};
@@ -67,8 +68,8 @@ pub struct UploadOutcome {
     pub failures: Vec<FailureRecord>,
 }
 
-pub struct UploadTask<'a> {
-    pub client: &'a Client,
+pub struct UploadTask<'a, C: Remote = Client> {
+    pub client: &'a C,
     pub kind: ResourceKind,
     pub resource: &'a str,
     pub dataset_id: &'a str,
@@ -80,7 +81,7 @@ pub struct UploadTask<'a> {
     pub reuse: &'a std::collections::BTreeMap<String, String>,
 }
 
-impl UploadTask<'_> {
+impl<C: Remote> UploadTask<'_, C> {
     pub async fn run(&self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
         let assets = self.asset_futures(progress);
         progress.uploads_started(

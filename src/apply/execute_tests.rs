@@ -1,0 +1,350 @@
+//! The executor against a recording fake of the API: what it sends, in which order, and
+//! what it does not send when a step fails — without HTTP.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::execute::{Executor, RoundOutcome};
+use super::remote::Remote;
+use super::{ApplyOptions, Cancel, Silent};
+use crate::manifest::{self, Project, ResourceKind};
+use crate::plan::observe::{Observation, Observed, ObservedDefinition};
+use crate::plan::{diff, Plan, PlanOptions, RecordStore};
+use crate::remote::progress::CostEstimate;
+use crate::remote::{
+    wire_build, ApiError, ProblemDetails, RemoteAudience, RemoteJob, RemoteJobDefinition,
+    RemoteOrder, RemoteRevision, UrlUpload,
+};
+
+type R<T> = Result<T, ApiError>;
+
+/// Records every call as `"method arg"`; the methods named in `fail` answer with `status`.
+#[derive(Clone, Default)]
+struct Fake {
+    calls: Arc<Mutex<Vec<String>>>,
+    fail: Arc<BTreeSet<&'static str>>,
+    status: u16,
+}
+
+impl Fake {
+    fn failing(methods: &[&'static str], status: u16) -> Fake {
+        Fake {
+            fail: Arc::new(methods.iter().copied().collect()),
+            status,
+            ..Fake::default()
+        }
+    }
+
+    fn call<T>(&self, method: &'static str, arg: &str, ok: T) -> R<T> {
+        self.calls.lock().unwrap().push(format!("{method} {arg}"));
+        if self.fail.contains(method) {
+            return Err(ApiError::Problem {
+                status: self.status,
+                problem: Box::new(ProblemDetails {
+                    title: Some(format!("{method} refused")),
+                    ..Default::default()
+                }),
+                trace_id: None,
+                route: method.to_string(),
+            });
+        }
+        Ok(ok)
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|c| c.split(' ').next().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+fn id(s: &str) -> String {
+    format!("id-{s}")
+}
+
+#[rustfmt::skip]
+impl Remote for Fake {
+    async fn create_audience(&self, body: &Value) -> R<String> { self.call("create_audience", body["name"].as_str().unwrap_or(""), id("aud")) }
+    async fn update_audience(&self, i: &str, _: &Value) -> R<()> { self.call("update_audience", i, ()) }
+    async fn find_audiences(&self, n: &str) -> R<Vec<RemoteAudience>> { self.call("find_audiences", n, Vec::new()) }
+    async fn delete_audience(&self, i: &str) -> R<()> { self.call("delete_audience", i, ()) }
+    async fn add_example(&self, a: &str, _: &Value) -> R<()> { self.call("add_example", a, ()) }
+    async fn delete_example(&self, i: &str) -> R<()> { self.call("delete_example", i, ()) }
+    async fn start_recruiting(&self, a: &str) -> R<()> { self.call("start_recruiting", a, ()) }
+    async fn create_dataset(&self, n: &str, _: &[Value]) -> R<String> { self.call("create_dataset", n, id("ds-new")) }
+    async fn create_dataset_group(&self, d: &str, _: &Value) -> R<()> { self.call("create_dataset_group", d, ()) }
+    async fn create_datapoint(&self, d: &str, _: &Value) -> R<String> { self.call("create_datapoint", d, id("dp")) }
+    async fn delete_datapoint(&self, i: &str) -> R<()> { self.call("delete_datapoint", i, ()) }
+    async fn upload_file(&self, _: &Path, f: &str) -> R<String> { self.call("upload_file", f, f.to_string()) }
+    async fn upload_urls(&self, u: &[String]) -> R<Vec<(String, UrlUpload)>> { self.call("upload_urls", &u.join(","), Vec::new()) }
+    async fn create_job_definition(&self, b: &Value) -> R<String> { self.call("create_job_definition", b["datasetId"].as_str().unwrap_or(""), id("def")) }
+    async fn find_job_definitions(&self, n: &str) -> R<Vec<RemoteJobDefinition>> { self.call("find_job_definitions", n, Vec::new()) }
+    async fn rename_job_definition(&self, i: &str, n: &str) -> R<()> { self.call("rename_job_definition", &format!("{i} {n}"), ()) }
+    async fn delete_job_definition(&self, i: &str) -> R<()> { self.call("delete_job_definition", i, ()) }
+    async fn revision(&self, d: &str, n: u32) -> R<RemoteRevision> { self.call("revision", &format!("{d} {n}"), revision(1, "ds-1", "old")) }
+    async fn create_revision(&self, d: &str, b: &Value) -> R<u32> {
+        self.call("create_revision", &format!("{d} base={} latest={} ds={}", b["baseRevisionNumber"], b["requireLatest"], b["datasetId"].as_str().unwrap_or("")), 2)
+    }
+    async fn wait_definition_cost_estimate(&self, d: &str, _: Duration, _: Duration) -> R<Option<CostEstimate>> { self.call("wait_definition_cost_estimate", d, None) }
+    async fn create_job(&self, b: &Value) -> R<String> { self.call("create_job", &format!("rev={}", b["revisionNumber"]), id("job-new")) }
+    async fn find_jobs_named(&self, n: &str) -> R<Vec<RemoteJob>> { self.call("find_jobs_named", n, Vec::new()) }
+    async fn pause_job(&self, i: &str) -> R<()> { self.call("pause_job", i, ()) }
+    async fn resume_job(&self, i: &str) -> R<()> { self.call("resume_job", i, ()) }
+    async fn delete_job(&self, i: &str) -> R<()> { self.call("delete_job", i, ()) }
+    async fn create_order(&self, _: &Value) -> R<(String, Option<String>)> { self.call("create_order", "", (id("order"), Some(id("ds-order")))) }
+    async fn find_orders(&self, n: &str) -> R<Vec<RemoteOrder>> { self.call("find_orders", n, Vec::new()) }
+    async fn rename_order(&self, i: &str, n: &str) -> R<()> { self.call("rename_order", &format!("{i} {n}"), ()) }
+    async fn submit_order(&self, i: &str) -> R<()> { self.call("submit_order", i, ()) }
+    async fn pause_order(&self, i: &str) -> R<()> { self.call("pause_order", i, ()) }
+    async fn resume_order(&self, i: &str) -> R<()> { self.call("resume_order", i, ()) }
+    async fn delete_order(&self, i: &str) -> R<()> { self.call("delete_order", i, ()) }
+}
+
+const DEF: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: d\ntype: classify\ninstruction: INSTRUCTION\nanswerOptions: [a, b]\ndatapoints:\n  - asset: {text: one}\n  - asset: {text: two}\n  - asset: {text: three}\n";
+const JOB: &str =
+    "apiVersion: rapidata.ai/v1\nkind: Job\nname: j\ndefinition: d\naudience: global\n";
+const ORDER: &str = "apiVersion: rapidata.ai/v1\nkind: Order\nname: o\ntype: classify\ninstruction: Which?\nanswerOptions: [a, b]\nrun: true\ndatapoints:\n  - asset: {text: one}\n  - asset: {text: two}\n";
+
+fn project(docs: &[&str]) -> (tempfile::TempDir, Project) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), docs.join("---\n")).unwrap();
+    let opts = manifest::LoadOptions {
+        no_cache: true,
+        ..Default::default()
+    };
+    let p = manifest::load(&[dir.path().to_path_buf()], &opts).unwrap();
+    (dir, p)
+}
+
+fn revision(n: u32, ds: &str, instruction: &str) -> RemoteRevision {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", instruction)]);
+    let manifest::Resource::JobDefinition(d) = &p.resources[0] else {
+        unreachable!()
+    };
+    RemoteRevision {
+        definition_id: "id-def".into(),
+        number: n,
+        dataset_id: ds.into(),
+        workflow: wire_build::workflow_for(&d.spec),
+        referee: wire_build::referee_for(&d.spec),
+        feature_flags: Vec::new(),
+        carry_over: Default::default(),
+    }
+}
+
+async fn run(fake: &Fake, project: &Project, plan: &Plan) -> RoundOutcome {
+    let skip = HashSet::new();
+    let options = ApplyOptions {
+        parallelism: 1,
+        ..Default::default()
+    };
+    let record = RecordStore::in_memory("test");
+    let executor = Executor {
+        client: fake,
+        project,
+        options: &options,
+        progress: &Silent,
+        cancel: &Cancel::new(),
+        skip: &skip,
+        project_name: None,
+        record: &record,
+    };
+    executor.execute(plan).await
+}
+
+/// The definition (revision 1, dataset `ds-1`, instruction `old`) with its three datapoints
+/// in, and job `j` running on revision 1.
+fn running(p: &Project) -> Observed {
+    let manifest::Resource::JobDefinition(d) = &p.resources[0] else {
+        unreachable!()
+    };
+    let datapoints = d
+        .spec
+        .datapoints
+        .iter()
+        .enumerate()
+        .map(|(i, dp)| crate::remote::RemoteDatapoint {
+            id: format!("dp{i}"),
+            key: Some(dp.key.clone()),
+            fingerprint: Some(crate::plan::remote_fingerprint(&d.spec.task, dp)),
+            files: Vec::new(),
+        })
+        .collect();
+    let job = RemoteJob {
+        id: "id-job-old".into(),
+        name: "j".into(),
+        definition_id: "id-def".into(),
+        audience_id: "global".into(),
+        revision_number: 1,
+        state: "Running".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+    };
+    let mut o = Observed::default();
+    o.resources.insert(
+        (ResourceKind::JobDefinition, "d".into()),
+        Observation::JobDefinition(Some(Box::new(ObservedDefinition {
+            definition: RemoteJobDefinition {
+                id: "id-def".into(),
+                name: "d".into(),
+                created_at: "2026-01-01T00:00:00Z".into(),
+            },
+            revision: revision(1, "ds-1", "old"),
+            datapoints,
+            jobs: vec![job.clone()],
+            dataset_in_use: true,
+            answer_options: Some(vec!["a".into(), "b".into()]),
+        }))),
+    );
+    o.resources
+        .insert((ResourceKind::Job, "j".into()), Observation::Job(vec![job]));
+    o
+}
+
+fn position(calls: &[String], method: &str) -> Option<usize> {
+    calls.iter().position(|c| c == method)
+}
+
+#[tokio::test]
+async fn a_new_definition_is_created_after_its_datapoints_and_the_job_after_it() {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", "old"), JOB]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let m = fake.methods();
+    let dataset = position(&m, "create_dataset").unwrap();
+    let last_datapoint = m.iter().rposition(|c| c == "create_datapoint").unwrap();
+    let definition = position(&m, "create_job_definition").unwrap();
+    let job = position(&m, "create_job").unwrap();
+    assert_eq!(m.iter().filter(|c| *c == "create_datapoint").count(), 3);
+    assert!(
+        dataset < last_datapoint && last_datapoint < definition && definition < job,
+        "{m:?}"
+    );
+    // The definition is on the dataset just filled, the job on an explicit revision 1.
+    let calls = fake.calls();
+    assert!(
+        calls.contains(&"create_job_definition id-ds-new".to_string()),
+        "{calls:?}"
+    );
+    assert!(calls.contains(&"create_job rev=1".to_string()), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_new_instruction_saves_a_revision_then_replaces_the_job_then_pauses_the_old_one() {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", "new"), JOB]);
+    let plan = diff(&p, &running(&p), &PlanOptions::default(), "test");
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let calls = fake.calls();
+    let writes: Vec<&String> = calls
+        .iter()
+        .filter(|c| !c.starts_with("find_") && !c.starts_with("revision "))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "create_revision id-def base=1 latest=true ds=ds-1",
+            "create_job rev=2",
+            "pause_job id-job-old",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .iter()
+        .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn the_old_job_keeps_running_when_its_replacement_cannot_be_assigned() {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", "new"), JOB]);
+    let plan = diff(&p, &running(&p), &PlanOptions::default(), "test");
+    let fake = Fake::failing(&["create_job"], 400);
+    let out = run(&fake, &p, &plan).await;
+    assert!(
+        !fake.methods().contains(&"pause_job".to_string()),
+        "{:?}",
+        fake.calls()
+    );
+    let notes: Vec<&String> = out.notes.values().flatten().collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("waits until Job j is complete")),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_revision_conflict_halts_the_definition_and_assigns_nothing() {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", "new"), JOB]);
+    let plan = diff(&p, &running(&p), &PlanOptions::default(), "test");
+    let fake = Fake::failing(&["create_revision"], 409);
+    let out = run(&fake, &p, &plan).await;
+    assert!(out
+        .halted
+        .contains(&(ResourceKind::JobDefinition, "d".to_string())));
+    let m = fake.methods();
+    assert!(
+        !m.contains(&"create_job".to_string()) && !m.contains(&"pause_job".to_string()),
+        "{m:?}"
+    );
+}
+
+#[tokio::test]
+async fn new_datapoints_for_a_running_job_never_touch_its_dataset() {
+    let (_d, old) = project(&[&DEF.replace("INSTRUCTION", "old"), JOB]);
+    let more = DEF.replace("INSTRUCTION", "old") + "  - asset: {text: four}\n";
+    let (_d2, p) = project(&[&more, JOB]);
+    let plan = diff(&p, &running(&old), &PlanOptions::default(), "test");
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let calls = fake.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains("ds-1") || c.starts_with("revision")),
+        "{calls:?}"
+    );
+    assert!(!calls.iter().any(|c| c.starts_with("delete_datapoint")));
+    // All four go to the new dataset, new content first; then the revision points at it.
+    let to_new = calls
+        .iter()
+        .filter(|c| *c == "create_datapoint id-ds-new")
+        .count();
+    assert_eq!(to_new, 4, "{calls:?}");
+    assert!(
+        calls.contains(&"create_revision id-def base=1 latest=true ds=id-ds-new".to_string()),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_order_is_not_submitted_while_datapoints_fail_transiently() {
+    let (_d, p) = project(&[ORDER]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::failing(&["create_datapoint"], 503);
+    let out = run(&fake, &p, &plan).await;
+    let m = fake.methods();
+    assert!(m.contains(&"create_order".to_string()));
+    assert!(!m.contains(&"submit_order".to_string()), "{m:?}");
+    // Tried again within the step before giving up for this round (3 attempts each).
+    assert_eq!(m.iter().filter(|c| *c == "create_datapoint").count(), 6);
+    let notes: Vec<&String> = out.notes.values().flatten().collect();
+    assert!(
+        notes.iter().any(|n| n.contains("not submitted yet")),
+        "{notes:?}"
+    );
+}
