@@ -1000,3 +1000,88 @@ async fn a_project_audience_removed_from_the_manifests_is_pruned() {
     assert!(env.client.find_audiences("fans").await.unwrap().is_empty());
     assert_eq!(env.client.find_audiences("theirs").await.unwrap().len(), 1);
 }
+
+/// Issue 14: a sharded apply. `--phase prepare` makes the dataset, four `--shard K/4`
+/// processes fill it concurrently (one of them killed and run again), and a final apply
+/// creates the definition over the full dataset and assigns the job: no duplicate, nothing
+/// missing, and the next plan is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_fill_one_dataset_without_duplicates() {
+    let env = env(FaultPlan::default()).await;
+    let root = env.dir.path().join("sharded");
+    std::fs::create_dir_all(&root).unwrap();
+    let rows: String = (0..4000)
+        .map(|i| format!("{{\"asset\": {{\"text\": \"sentence {i}\"}}}}\n"))
+        .collect();
+    std::fs::write(root.join("rows.jsonl"), rows).unwrap();
+    let def = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: big\ntype: classify\ninstruction: Positive?\nanswerOptions: [yes, no]\ndatapointSources:\n  - jsonl: rows.jsonl\n";
+    std::fs::write(
+        root.join("rapidata.yaml"),
+        [def.to_string(), job_yaml("big-job", "big", "global", "")].join("---\n"),
+    )
+    .unwrap();
+    let status = |mut c: Command| async move {
+        tokio::task::spawn_blocking(move || c.status().unwrap().code())
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        status(apply_cmd(&env, &root, &["--phase", "prepare"])).await,
+        Some(0)
+    );
+    let ds = pending_dataset(&root, "big").expect("prepare records the dataset");
+    assert!(env
+        .client
+        .find_job_definitions("big")
+        .await
+        .unwrap()
+        .is_empty());
+    let mut shards: Vec<_> = (0..4)
+        .map(|k| {
+            apply_cmd(
+                &env,
+                &root,
+                &["--shard", &format!("{k}/4"), "--parallelism", "4"],
+            )
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let _ = shards[2].kill();
+    let codes = tokio::task::spawn_blocking(move || {
+        shards
+            .iter_mut()
+            .map(|c| c.wait().unwrap().code())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (codes[0], codes[1], codes[3]),
+        (Some(0), Some(0), Some(0)),
+        "{codes:?}"
+    );
+    assert_eq!(
+        status(apply_cmd(&env, &root, &["--shard", "2/4"])).await,
+        Some(0)
+    );
+    let counts = key_counts(&env.client, &ds).await;
+    assert_eq!(counts.len(), 4000);
+    assert!(counts.values().all(|&n| n == 1));
+    assert!(
+        env.client
+            .find_job_definitions("big")
+            .await
+            .unwrap()
+            .is_empty(),
+        "shards create no definition"
+    );
+    assert_eq!(
+        status(apply_cmd(&env, &root, &["--phase", "finalize"])).await,
+        Some(0)
+    );
+    assert_eq!(dataset_of(&env.client, "big").await, ds);
+    assert_eq!(jobs_named(&env, "big-job").await.len(), 1);
+    assert!(!plan(&env, &load(&root), false).await.has_changes());
+}

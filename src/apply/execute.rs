@@ -313,6 +313,25 @@ impl<C: Remote> Executor<'_, C> {
                     .step(&format!("Audience {}: recruiting started", a.name));
                 Ok(())
             }
+            // A sharded apply (`apply::phase`): the dataset only, or one shard's datapoints
+            // into it; the definition or revision comes with the final apply.
+            (Step::PrepareDataset { base_revision }, Some(Resource::JobDefinition(d))) => {
+                let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
+                self.dataset_for(&d.name, &d.spec, dp, *base_revision, out)
+                    .await?;
+                Ok(())
+            }
+            (Step::FillShard { .. }, Some(r)) => {
+                let spec = self.spec(rp).ok_or("not a labeling resource")?;
+                let dp = rp.datapoints.as_ref().ok_or("no datapoint plan")?;
+                let ds = dp.dataset_id.clone().ok_or("the dataset is not prepared")?;
+                write(out, "FillShard");
+                self.fill(r.kind(), r.name(), &ds, spec, dp, out).await;
+                Ok(())
+            }
+            (Step::PrepareOrder, Some(Resource::Order(o))) => {
+                self.create_order(rp, &o.name, &o.spec, ctx, out).await
+            }
             (Step::CreateDefinition, Some(Resource::JobDefinition(d))) => {
                 self.create_definition(rp, &d.name, &d.spec, ctx, out).await
             }
@@ -757,6 +776,10 @@ impl<C: Remote> Executor<'_, C> {
         let ds = ds.ok_or("the server did not say which dataset the order uses")?;
         ctx.orders
             .insert(name.to_string(), (ours, Some(ds.clone())));
+        if rp.steps.contains(&Step::PrepareOrder) {
+            // The shards fill it; the final apply submits it.
+            return Ok(());
+        }
         let rate = self
             .fill(ResourceKind::Order, name, &ds, spec, dp, out)
             .await;

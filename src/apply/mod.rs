@@ -10,6 +10,7 @@ pub mod cancel;
 mod examples;
 pub mod execute;
 pub mod gate;
+pub mod phase;
 pub mod progress;
 pub mod remote;
 pub mod upload;
@@ -35,6 +36,8 @@ pub struct ApplyOptions {
     pub round_backoff: Duration,
     /// `--max-cost` and how the estimate is awaited (see `budget`).
     pub budget: budget::BudgetOptions,
+    /// All of apply, or one phase of a sharded apply (see `phase`).
+    pub phase: phase::Phase,
 }
 
 impl Default for ApplyOptions {
@@ -44,6 +47,7 @@ impl Default for ApplyOptions {
             max_rounds: 3,
             round_backoff: Duration::from_secs(1),
             budget: budget::BudgetOptions::default(),
+            phase: phase::Phase::All,
         }
     }
 }
@@ -103,6 +107,7 @@ pub async fn apply(
     let mut permanent: HashSet<FailureKey> = HashSet::new();
     let mut notes: BTreeMap<(ResourceKind, String), Vec<String>> = BTreeMap::new();
     let mut plan = first;
+    phase::restrict(&mut plan, options.phase);
     let mut rounds = 0;
     let mut halted: HashSet<(ResourceKind, String)> = HashSet::new();
     let mut writes: Vec<String> = Vec::new();
@@ -161,6 +166,7 @@ pub async fn apply(
                 break;
             }
         };
+        phase::restrict(&mut next, options.phase);
         // What the remote changed under since the plan is not touched again.
         for r in &mut next.resources {
             if halted.contains(&(r.kind, r.name.clone())) {

@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use super::common::{connect, load_project, root_of, runtime, Workload};
 use super::plan::SelectArgs;
 use super::{Exit, Format, Settings};
+use crate::apply::phase::Phase;
 use crate::apply::{self, ApplyOptions, ApplyProgress, Cancel, Silent};
 use crate::plan::{make_plan, staleness, PlanOptions, RecordStore, SavedPlan};
 use crate::report::failures::ApplyReport;
@@ -44,6 +45,21 @@ pub struct ApplyArgs {
     /// account's billing currency; a smaller `budget:` in its manifest still applies.
     #[arg(long, value_name = "AMOUNT", value_parser = parse_cost)]
     pub max_cost: Option<f64>,
+    /// A phase of a sharded apply: `prepare` makes the datasets and orders the shards fill
+    /// (then share `.rapidata/recorded.json` with them); `finalize` is a plain apply.
+    /// See docs/sharding.md.
+    #[arg(long, value_enum)]
+    pub phase: Option<PhaseArg>,
+    /// Upload only the datapoints whose key hashes to shard K of N, into the datasets
+    /// `--phase prepare` recorded; e.g. `--shard $JOB_COMPLETION_INDEX/4`.
+    #[arg(long, value_name = "K/N", value_parser = Phase::shard, conflicts_with = "phase")]
+    pub shard: Option<Phase>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PhaseArg {
+    Prepare,
+    Finalize,
 }
 
 fn parse_cost(s: &str) -> Result<f64, String> {
@@ -137,6 +153,14 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 );
             }
         }
+        // A phase of a sharded apply shows (and does) only its own steps.
+        let phase = match (args.shard, args.phase) {
+            (Some(shard), _) => shard,
+            (None, Some(PhaseArg::Prepare)) => Phase::Prepare,
+            (None, Some(PhaseArg::Finalize) | None) => Phase::All,
+        };
+        let mut plan = plan;
+        crate::apply::phase::restrict(&mut plan, phase);
         if !quiet || !plan.has_changes() {
             eprint!("{}", plan_text::render(&plan, &project, &style));
         }
@@ -159,6 +183,7 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
         };
         let mut options = ApplyOptions { parallelism, max_rounds, ..Default::default() };
         options.budget.max_cost = args.max_cost;
+        options.phase = phase;
         // With nothing to change this runs no round and reports what the remote holds:
         // the report is written on every run, as the README says.
         let outcome = apply::apply(&conn.client, &project, &opts, &options, plan, &record, progress.as_ref(), &cancel).await?;

@@ -170,6 +170,13 @@ pub enum Step {
     RemoveExamples,
     /// `POST /audience/{id}/recruit` (`start_recruiting`): once, after the examples are in.
     StartRecruiting,
+    /// A sharded apply's prepare phase: only the dataset the shards fill (recorded, for a
+    /// new definition or for a new revision based on `baseRevision`).
+    PrepareDataset { base_revision: Option<u32> },
+    /// A sharded apply's prepare phase: only the order (its dataset recorded).
+    PrepareOrder,
+    /// A shard: upload its datapoints (those listed) into the recorded dataset, nothing else.
+    FillShard { index: u32, count: u32 },
 }
 
 impl Step {
@@ -198,6 +205,13 @@ impl Step {
             Step::AddExamples => "add the missing qualification examples".into(),
             Step::RemoveExamples => "remove the qualification examples no longer in the manifest".into(),
             Step::StartRecruiting => "start recruiting labelers (the examples are in)".into(),
+            Step::PrepareDataset { .. } => {
+                "create the dataset the shards fill (the definition or revision comes with the final apply)".into()
+            }
+            Step::PrepareOrder => "create the order the shards fill (submitted by the final apply)".into(),
+            Step::FillShard { index, count } => {
+                format!("upload the datapoints of shard {index} of {count} into the prepared dataset")
+            }
         }
     }
 }
