@@ -185,58 +185,41 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
             ..remote_only(d.kind, &d.name, &d.id)
         });
     }
-    for j in &observed.orphan_jobs {
-        if !in_scope(&j.name) {
-            continue;
-        }
-        let mut p = remote_only(ResourceKind::Job, &j.name, &j.id);
-        if opts.prune {
-            p.action = Action::Delete;
-            p.steps = vec![Step::Delete];
-            p.reason = Some("a job of a managed definition that no Job manifest names".into());
-        } else {
-            p.notes.push(format!(
-                "a job ({}) of a managed definition that no Job manifest names; kept (`--prune` deletes it)",
+    let marked = |verb: &str| {
+        format!(
+            "{verb} by project `{}` and no longer in its manifests",
+            opts.project.as_deref().unwrap_or_default()
+        )
+    };
+    let orphans = observed
+        .orphan_jobs
+        .iter()
+        .map(|j| {
+            let why = "a job of a managed definition that no Job manifest names";
+            let kept = format!(
+                "a job ({}) of a managed definition that no Job manifest names",
                 j.state
-            ));
+            );
+            (ResourceKind::Job, &j.name, &j.id, why.to_string(), kept)
+        })
+        .chain(observed.orphan_audiences.iter().map(|a| {
+            let why = marked("marked");
+            (ResourceKind::Audience, &a.name, &a.id, why.clone(), why)
+        }))
+        .chain(observed.orphans.iter().map(|d| {
+            let why = marked("created");
+            (
+                ResourceKind::JobDefinition,
+                &d.name,
+                &d.id,
+                why.clone(),
+                why,
+            )
+        }));
+    for (kind, name, id, why, kept) in orphans {
+        if in_scope(name) {
+            resources.push(orphan(kind, name, id, opts.prune, why, kept));
         }
-        resources.push(p);
-    }
-    for a in &observed.orphan_audiences {
-        if !in_scope(&a.name) {
-            continue;
-        }
-        let mut p = remote_only(ResourceKind::Audience, &a.name, &a.id);
-        let why = format!(
-            "marked by project `{}` and no longer in its manifests",
-            opts.project.as_deref().unwrap_or_default()
-        );
-        if opts.prune {
-            p.action = Action::Delete;
-            p.steps = vec![Step::Delete];
-            p.reason = Some(why);
-        } else {
-            p.notes.push(format!("{why}; kept (`--prune` deletes it)"));
-        }
-        resources.push(p);
-    }
-    for orphan in &observed.orphans {
-        if !in_scope(&orphan.name) {
-            continue;
-        }
-        let mut p = remote_only(ResourceKind::JobDefinition, &orphan.name, &orphan.id);
-        let why = format!(
-            "created by project `{}` and no longer in its manifests",
-            opts.project.as_deref().unwrap_or_default()
-        );
-        if opts.prune {
-            p.action = Action::Delete;
-            p.steps = vec![Step::Delete];
-            p.reason = Some(why);
-        } else {
-            p.notes.push(format!("{why}; kept (`--prune` deletes it)"));
-        }
-        resources.push(p);
     }
     Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -246,6 +229,26 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         resources,
         cost_total: None,
     }
+}
+
+/// A remote object the manifests no longer have: deleted with prune, else kept and shown.
+fn orphan(
+    kind: ResourceKind,
+    name: &str,
+    id: &str,
+    prune: bool,
+    why: String,
+    kept: String,
+) -> ResourcePlan {
+    let mut p = remote_only(kind, name, id);
+    if prune {
+        p.action = Action::Delete;
+        p.steps = vec![Step::Delete];
+        p.reason = Some(why);
+    } else {
+        p.notes.push(format!("{kept}; kept (`--prune` deletes it)"));
+    }
+    p
 }
 
 /// A plan entry for a remote object no manifest describes (an old job, a duplicate, an

@@ -250,26 +250,32 @@ pub(crate) fn set_paused(
     obj_update(tx, kind, id, &doc)
 }
 
+/// `POST /{job|order}/{id}/pause` and `/resume`: one handler body for both kinds.
+pub(super) async fn pause_or_resume(
+    state: Shared,
+    kind: &'static str,
+    id: String,
+    paused: bool,
+) -> ApiResult<Response> {
+    blocking(&state, move |s| {
+        s.store.write(|tx| set_paused(s, tx, kind, &id, paused))
+    })
+    .await?;
+    Ok(no_content())
+}
+
 pub(super) async fn pause_job(
     State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    blocking(&state, move |s| {
-        s.store.write(|tx| set_paused(s, tx, "job", &id, true))
-    })
-    .await?;
-    Ok(no_content())
+    pause_or_resume(state, "job", id, true).await
 }
 
 pub(super) async fn resume_job(
     State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    blocking(&state, move |s| {
-        s.store.write(|tx| set_paused(s, tx, "job", &id, false))
-    })
-    .await?;
-    Ok(no_content())
+    pause_or_resume(state, "job", id, false).await
 }
 
 pub(super) async fn job_progress(

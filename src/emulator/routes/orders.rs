@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::jobs::{attachment, set_paused};
+use super::jobs::{attachment, pause_or_resume};
 use super::runs::{
     evaluate_doc, release_successors, run_spec, set_timeline, timeline_of, with_input,
 };
@@ -226,22 +226,14 @@ pub(super) async fn pause_order(
     State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    blocking(&state, move |s| {
-        s.store.write(|tx| set_paused(s, tx, "order", &id, true))
-    })
-    .await?;
-    Ok(no_content())
+    pause_or_resume(state, "order", id, true).await
 }
 
 pub(super) async fn resume_order(
     State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    blocking(&state, move |s| {
-        s.store.write(|tx| set_paused(s, tx, "order", &id, false))
-    })
-    .await?;
-    Ok(no_content())
+    pause_or_resume(state, "order", id, false).await
 }
 
 pub(super) async fn order_results(
