@@ -75,7 +75,7 @@ async fn run(n: usize, concurrency: usize, token_ttl: Option<u64>) {
                 explicit_key: true,
                 fingerprint: format!("fp{i}"),
                 origin: Origin {
-                    file: "bench.yaml".into(),
+                    file: std::path::Path::new("bench.yaml").into(),
                     line: i + 1,
                     column: 1,
                 },

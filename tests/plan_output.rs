@@ -25,7 +25,7 @@ fn heading() -> plan_markdown::Heading {
 
 fn origin(file: &str, line: usize) -> Origin {
     Origin {
-        file: PathBuf::from(file),
+        file: std::path::Path::new(file).into(),
         line,
         column: 1,
     }

@@ -90,29 +90,29 @@ impl<C: Remote> UploadTask<'_, C> {
             assets.len() as u64,
         );
         let assets = &assets;
-        let results: Vec<(&Datapoint, Result<String, FailureRecord>)> =
-            stream::iter(self.datapoints.iter().copied())
-                .take_while(|_| futures::future::ready(!cancel.is_cancelled()))
-                .map(|dp| async move {
-                    let r = self.create_one(dp, assets).await;
-                    progress.datapoint_done(r.is_ok());
-                    (dp, r)
-                })
-                .buffer_unordered(self.parallelism.max(1))
-                .collect()
-                .await;
-        progress.uploads_finished(self.resource);
-        let mut out = UploadOutcome::default();
-        for (dp, r) in results {
-            match r {
-                Ok(_) => out.created += 1,
-                Err(f) if f.class == FailureClass::OutcomeUnknown => {
-                    out.unknown.push(dp.key.clone());
-                    out.failures.push(f);
+        // Folded as they finish, not collected: a million successes leave nothing behind
+        // but a count; only failures are kept (issue #14, memory flat in N).
+        let out = stream::iter(self.datapoints.iter().copied())
+            .take_while(|_| futures::future::ready(!cancel.is_cancelled()))
+            .map(|dp| async move {
+                let r = self.create_one(dp, assets).await;
+                progress.datapoint_done(r.is_ok());
+                (dp, r.map(drop))
+            })
+            .buffer_unordered(self.parallelism.max(1))
+            .fold(UploadOutcome::default(), |mut out, (dp, r)| {
+                match r {
+                    Ok(()) => out.created += 1,
+                    Err(f) if f.class == FailureClass::OutcomeUnknown => {
+                        out.unknown.push(dp.key.clone());
+                        out.failures.push(f);
+                    }
+                    Err(f) => out.failures.push(f),
                 }
-                Err(f) => out.failures.push(f),
-            }
-        }
+                futures::future::ready(out)
+            })
+            .await;
+        progress.uploads_finished(self.resource);
         out
     }
 

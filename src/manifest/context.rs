@@ -38,7 +38,7 @@ pub struct LocalFile {
 
 #[derive(Debug)]
 pub struct Ctx {
-    pub files: Vec<PathBuf>,
+    pub files: Vec<Arc<Path>>,
     file_ids: HashMap<PathBuf, u32>,
     pub diags: Diagnostics,
     pub paths: PathResolver,
@@ -70,7 +70,7 @@ impl Ctx {
             return *id;
         }
         let id = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
-        self.files.push(path.to_path_buf());
+        self.files.push(Arc::from(path));
         self.file_ids.insert(path.to_path_buf(), id);
         id
     }
@@ -88,7 +88,7 @@ impl Ctx {
                 .files
                 .get(loc.file as usize)
                 .cloned()
-                .unwrap_or_default(),
+                .unwrap_or_else(|| Arc::from(Path::new(""))),
             line: loc.line as usize,
             column: loc.column as usize,
         }
@@ -98,7 +98,7 @@ impl Ctx {
         let help: String = help.into();
         let at = self.origin(loc);
         let d = Diagnostic {
-            file: at.file,
+            file: at.file.to_path_buf(),
             line: at.line,
             column: at.column,
             message: message.into(),

@@ -439,7 +439,7 @@ fn cross_check(
         if let Some(first) = seen.get(&key) {
             let o = r.origin().clone();
             ctx.diags.push(Diagnostic {
-                file: o.file,
+                file: o.file.to_path_buf(),
                 line: o.line,
                 column: o.column,
                 message: format!(

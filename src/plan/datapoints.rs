@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::identity::remote_fingerprint;
+use super::identity::same_remote_fingerprint;
 use super::model::{DatapointPlan, RemoteRef};
 use super::observe::{ObservedDefinition, PendingObserved};
 use crate::manifest::{Asset, Datapoint, LabelingSpec, Task};
@@ -20,56 +20,71 @@ pub fn datapoint_plan(
         dataset_id,
         ..Default::default()
     };
-    // Hash maps, not ordered ones: 100,000 long keys compare slowly in a tree. The
-    // output lists are sorted at the end so the plan stays deterministic.
-    let desired: HashMap<&str, String> = spec
+    // One map from key to the datapoint (no fingerprint strings: they are compared in
+    // place), and the remote datapoints sorted by (key, id) so each key's copies are one
+    // run of a slice: no vector per key. Hash maps, not trees: a million long keys compare
+    // slowly in a tree. The output lists come out sorted, so the plan is deterministic.
+    let desired: HashMap<&str, &Datapoint> = spec
         .datapoints
         .iter()
-        .map(|dp| (dp.key.as_str(), remote_fingerprint(&spec.task, dp)))
+        .map(|dp| (dp.key.as_str(), dp))
         .collect();
-    let mut by_key: HashMap<&str, Vec<&RemoteDatapoint>> = HashMap::with_capacity(remote.len());
+    let mut keyed: Vec<(&str, &RemoteDatapoint)> = Vec::with_capacity(remote.len());
     for r in remote {
         match &r.key {
-            Some(k) => by_key.entry(k.as_str()).or_default().push(r),
+            Some(k) => keyed.push((k.as_str(), r)),
             None => plan.unmanaged += 1,
         }
     }
+    keyed.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
     let rref = |r: &RemoteDatapoint, k: &str| RemoteRef {
         id: r.id.clone(),
         key: k.to_string(),
     };
-    let mut present: HashSet<&str> = HashSet::with_capacity(desired.len());
-    for (key, mut copies) in by_key {
-        copies.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut present: HashSet<&str> = HashSet::new();
+    for copies in keyed.chunk_by(|a, b| a.0 == b.0) {
+        let key = copies[0].0;
         match desired.get(key) {
-            Some(fp) => {
-                let (same, other): (Vec<_>, Vec<_>) = copies
-                    .into_iter()
-                    .partition(|r| r.fingerprint.as_deref() == Some(fp.as_str()));
-                if let Some((_kept, extra)) = same.split_first() {
-                    plan.unchanged += 1;
-                    present.insert(key);
-                    plan.duplicates.extend(extra.iter().map(|r| rref(r, key)));
-                    plan.duplicates.extend(other.iter().map(|r| rref(r, key)));
-                } else {
-                    plan.changed.extend(other.iter().map(|r| rref(r, key)));
+            Some(dp) => {
+                let same = |r: &RemoteDatapoint| {
+                    r.fingerprint
+                        .as_deref()
+                        .is_some_and(|fp| same_remote_fingerprint(&spec.task, dp, fp))
+                };
+                // The first copy with the desired content is kept (lowest id); every other
+                // copy is a duplicate, or, when none has that content, a change.
+                match copies.iter().position(|(_, r)| same(r)) {
+                    Some(kept) => {
+                        plan.unchanged += 1;
+                        present.insert(key);
+                        plan.duplicates.extend(
+                            copies
+                                .iter()
+                                .enumerate()
+                                .filter(|(i, _)| *i != kept)
+                                .map(|(_, (_, r))| rref(r, key)),
+                        );
+                    }
+                    None => plan
+                        .changed
+                        .extend(copies.iter().map(|(_, r)| rref(r, key))),
                 }
             }
             None => {
-                let (first, extra) = copies
-                    .split_first()
-                    .map_or((None, &[][..]), |(f, e)| (Some(*f), e));
-                plan.duplicates.extend(extra.iter().map(|r| rref(r, key)));
-                if let Some(first) = first {
-                    if prune {
-                        plan.remove.push(rref(first, key));
-                    } else {
-                        plan.orphaned += 1;
-                    }
+                let Some((first, extra)) = copies.split_first() else {
+                    continue;
+                };
+                plan.duplicates
+                    .extend(extra.iter().map(|(_, r)| rref(r, key)));
+                if prune {
+                    plan.remove.push(rref(first.1, key));
+                } else {
+                    plan.orphaned += 1;
                 }
             }
         }
     }
+    // Duplicates of kept datapoints come first in key order, so sort the lists once more.
     for list in [&mut plan.remove, &mut plan.changed, &mut plan.duplicates] {
         list.sort_unstable_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
     }
@@ -156,10 +171,10 @@ pub fn new_dataset_plan(
         let Some(dp) = by_key.get(k.as_str()) else {
             continue;
         };
-        let same = *fp == remote_fingerprint(&spec.task, dp)
+        let same = same_remote_fingerprint(&spec.task, dp, fp)
             || old_task
                 .as_ref()
-                .is_some_and(|t| *fp == remote_fingerprint(t, dp));
+                .is_some_and(|t| same_remote_fingerprint(t, dp, fp));
         if !same {
             continue;
         }

@@ -14,7 +14,7 @@ fn dp(key: &str, fp: &str, explicit: bool) -> Datapoint {
         explicit_key: explicit,
         fingerprint: fp.into(),
         origin: Origin {
-            file: PathBuf::from("m.yaml"),
+            file: std::path::Path::new("m.yaml").into(),
             line: 1,
             column: 1,
         },

@@ -212,21 +212,30 @@ impl Observed {
 }
 
 fn hash_datapoints(h: &mut blake3::Hasher, dps: &[RemoteDatapoint]) {
-    let mut rows: Vec<String> = dps
-        .iter()
-        .map(|d| {
-            format!(
-                "{}\0{}\0{}",
-                d.id,
-                d.key.as_deref().unwrap_or(""),
-                d.fingerprint.as_deref().unwrap_or("")
-            )
-        })
-        .collect();
-    rows.sort_unstable();
-    for r in rows {
-        h.update(r.as_bytes());
-        h.update(b"\n");
+    // Independent of the listing order without sorting a copy of every row: the rows
+    // (distinct by id) are hashed one by one and summed lane-wise, a multiset hash that
+    // is plenty for "did the remote change since the plan" (not an adversarial setting).
+    let mut acc = [0u64; 4];
+    for d in dps {
+        let mut r = blake3::Hasher::new();
+        for part in [
+            d.id.as_str(),
+            d.key.as_deref().unwrap_or(""),
+            d.fingerprint.as_deref().unwrap_or(""),
+        ] {
+            r.update(&(part.len() as u64).to_le_bytes());
+            r.update(part.as_bytes());
+        }
+        let row = r.finalize();
+        for (lane, chunk) in acc.iter_mut().zip(row.as_bytes().chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *lane = lane.wrapping_add(u64::from_le_bytes(b));
+        }
+    }
+    h.update(&(dps.len() as u64).to_le_bytes());
+    for lane in acc {
+        h.update(&lane.to_le_bytes());
     }
 }
 

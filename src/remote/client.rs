@@ -3,6 +3,7 @@
 //! Cheap to clone; all clones share one connection pool, one token cache and one
 //! concurrency limit, so `apply` can fan out freely without overrunning the server.
 
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ const PAGE_SIZE: u32 = 100;
 /// Datapoint listings are the big ones (a plan reads every datapoint of a dataset): ask for
 /// large pages; a server that serves less says so in `pageSize`, and paging follows it.
 const DATAPOINT_PAGE_SIZE: u32 = 1000;
+/// Datapoint pages requested (or decoding) at once while listing a dataset.
+const PAGES_IN_FLIGHT: usize = 8;
 /// Files up to this size are read into memory once; larger ones are streamed from disk.
 const IN_MEMORY_UPLOAD: u64 = 8 * 1024 * 1024;
 /// Files up to this size are read on the async thread itself (see `upload_file`).
@@ -343,26 +346,35 @@ impl Client {
             .query("sort", "created_at")
         };
         // Each page is decoded into the few fields the diff needs as it arrives, never
-        // held as a JSON tree.
+        // held as a JSON tree; at most PAGES_IN_FLIGHT pages are requested or decoding at
+        // once, consumed in page order, so memory holds the result and a few pages — not
+        // every page decoded at once.
         let first: Page<DatapointItem> = self.call_typed(make(1)).await?;
         let pages = first.count();
         let mut out: Vec<RemoteDatapoint> = Vec::with_capacity(first.total.unwrap_or(0) as usize);
         out.extend(first.items.into_iter().map(RemoteDatapoint::from));
-        let rest = futures::future::try_join_all((2..=pages).map(|p| async move {
-            let page: Page<DatapointItem> = self.call_typed(make(p)).await?;
-            Ok::<_, ApiError>(
-                page.items
-                    .into_iter()
-                    .map(RemoteDatapoint::from)
-                    .collect::<Vec<_>>(),
-            )
-        }))
-        .await?;
-        out.extend(rest.into_iter().flatten());
+        let mut rest = futures::stream::iter(2..=pages)
+            .map(|p| {
+                let req = make(p);
+                async move {
+                    let page: Page<DatapointItem> = self.call_typed(req).await?;
+                    Ok::<_, ApiError>(
+                        page.items
+                            .into_iter()
+                            .map(RemoteDatapoint::from)
+                            .collect::<Vec<_>>(),
+                    )
+                }
+            })
+            .buffered(PAGES_IN_FLIGHT);
+        while let Some(page) = rest.next().await {
+            out.extend(page?);
+        }
         // Oldest first, so datapoints added while paging land on later pages instead of
-        // shifting earlier ones; concurrent pages can still overlap, hence the dedup.
-        let mut seen = std::collections::HashSet::with_capacity(out.len());
-        out.retain(|d| seen.insert(d.id.clone()));
+        // shifting earlier ones; concurrent pages can still overlap, hence the dedup —
+        // sorted by id rather than a set of cloned ids: no second copy of every id.
+        out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
         Ok(out)
     }
 

@@ -93,7 +93,7 @@ impl FailureRecord {
                 resource_kind: kind,
                 resource: resource.to_string(),
                 key: Some(dp.key.clone()),
-                file: Some(dp.origin.file.clone()),
+                file: Some(dp.origin.file.to_path_buf()),
                 line: Some(dp.origin.line),
                 assets: dp
                     .assets
@@ -132,7 +132,7 @@ impl FailureRecord {
                 resource_kind: kind,
                 resource: resource.to_string(),
                 key: Some(key.to_string()),
-                file: Some(origin.file.clone()),
+                file: Some(origin.file.to_path_buf()),
                 line: Some(origin.line),
                 assets,
             },
@@ -160,7 +160,7 @@ impl FailureRecord {
                 resource_kind: kind,
                 resource: name.to_string(),
                 key: None,
-                file: origin.map(|o| o.file.clone()),
+                file: origin.map(|o| o.file.to_path_buf()),
                 line: origin.map(|o| o.line),
                 assets: Vec::new(),
             },

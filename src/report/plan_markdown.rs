@@ -145,7 +145,7 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
 }
 
 pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
-    let sources = sources(project);
+    let sources = sources(project, plan);
     let mut out = String::new();
     let _ = writeln!(
         out,

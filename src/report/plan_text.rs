@@ -1,7 +1,7 @@
 //! The plan for people: `+ ~ - -/+` per resource, datapoint changes as counts with a few
 //! samples, text diffs for long fields, and one summary line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
@@ -21,15 +21,31 @@ pub struct Source {
     pub origin: Origin,
 }
 
-/// Each datapoint key of the project, by (resource, key): its label and origin, for samples.
-pub fn sources(project: &Project) -> HashMap<(String, String), Source> {
+/// The datapoints a plan shows as samples, by (resource, key): their label and origin.
+/// Only the sampled keys are looked up — a million-datapoint plan does not build a
+/// million labels to show three.
+pub fn sources(project: &Project, plan: &Plan) -> HashMap<(String, String), Source> {
+    let mut wanted: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for r in &plan.resources {
+        let keys = wanted.entry(r.name.as_str()).or_default();
+        if let Some(d) = &r.datapoints {
+            let shown = if d.fresh.is_empty() { &d.add } else { &d.fresh };
+            keys.extend(shown.iter().take(SAMPLES).map(String::as_str));
+        }
+        if let Some(e) = &r.examples {
+            keys.extend(e.add.iter().take(SAMPLES).map(String::as_str));
+        }
+    }
     let mut m = HashMap::new();
     for r in &project.resources {
+        let Some(keys) = wanted.get(r.name()).filter(|k| !k.is_empty()) else {
+            continue;
+        };
         let spec = match r {
             Resource::JobDefinition(d) => &d.spec,
             Resource::Order(o) => &o.spec,
             Resource::Audience(a) => {
-                for e in &a.examples {
+                for e in a.examples.iter().filter(|e| keys.contains(e.key.as_str())) {
                     m.insert(
                         (r.name().to_string(), e.key.clone()),
                         Source {
@@ -42,7 +58,11 @@ pub fn sources(project: &Project) -> HashMap<(String, String), Source> {
             }
             _ => continue,
         };
-        for dp in &spec.datapoints {
+        for dp in spec
+            .datapoints
+            .iter()
+            .filter(|dp| keys.contains(dp.key.as_str()))
+        {
             m.insert(
                 (r.name().to_string(), dp.key.clone()),
                 Source {
@@ -272,7 +292,7 @@ pub fn field_change(style: &Style, c: &FieldChange, indent: &str) -> String {
 }
 
 pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
-    let sources = sources(project);
+    let sources = sources(project, plan);
     let mut out = String::new();
     let mut shown = 0;
     for r in &plan.resources {

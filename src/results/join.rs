@@ -336,7 +336,7 @@ mod tests {
             explicit_key: true,
             fingerprint: String::new(),
             origin: Origin {
-                file: PathBuf::from("data/x.jsonl"),
+                file: std::path::Path::new("data/x.jsonl").into(),
                 line,
                 column: 1,
             },

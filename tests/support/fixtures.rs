@@ -6,7 +6,7 @@ use rapidata::manifest::model::*;
 
 pub fn origin() -> Origin {
     Origin {
-        file: PathBuf::from("jobs.yaml"),
+        file: std::path::Path::new("jobs.yaml").into(),
         line: 1,
         column: 1,
     }
