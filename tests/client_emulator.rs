@@ -103,7 +103,7 @@ async fn every_operation_round_trips_through_the_emulator() {
         settings: Default::default(),
         failure_tolerance: 0.0,
         prune: false,
-        datapoints: vec![d1.clone()],
+        datapoints: rapidata::manifest::Datapoints::from_vec(vec![d1.clone()]),
     };
     let def = client
         .create_job_definition(&wb::job_definition_body("e2e-def", &spec, &ds))

@@ -49,7 +49,7 @@ fn spec_with(task: Task, referee: Referee) -> LabelingSpec {
         settings: Default::default(),
         failure_tolerance: 0.0,
         prune: false,
-        datapoints: vec![],
+        datapoints: Default::default(),
     }
 }
 
@@ -257,7 +257,7 @@ fn ranking_sizes_pair_maker_and_votes_like_the_sdk() {
     for (n, g) in ["a", "a", "a", "a", "b", "b"].iter().enumerate() {
         let mut d = dp(&format!("r{n}"), vec![Asset::Text(format!("item {n}"))]);
         d.group = Some(g.to_string());
-        s.datapoints.push(d);
+        push(&mut s, d);
     }
     let body = wb::job_definition_body("rank", &s, "ds");
     assert_eq!(
@@ -276,7 +276,7 @@ fn ranking_sizes_pair_maker_and_votes_like_the_sdk() {
     for n in 0..11 {
         let mut d = dp(&format!("big{n}"), vec![Asset::Text(format!("x{n}"))]);
         d.group = Some("c".into());
-        s.datapoints.push(d);
+        push(&mut s, d);
     }
     let body = wb::job_definition_body("rank", &s, "ds");
     assert_eq!(
@@ -362,4 +362,11 @@ fn referees_and_feature_flags() {
         wb::revision_body(&s, "d", 2)["rapidFeatureFlags"],
         json!([{"key": "no_shuffle", "value": "true"}])
     );
+}
+
+/// Appends a datapoint to a spec (the datapoint set is immutable once built).
+fn push(s: &mut rapidata::manifest::LabelingSpec, d: rapidata::manifest::Datapoint) {
+    let mut all = s.datapoints.to_vec().unwrap();
+    all.push(d);
+    s.datapoints = rapidata::manifest::Datapoints::from_vec(all);
 }

@@ -137,7 +137,7 @@ fn every_built_body_validates_against_the_contract() {
             }
         }
         let s = spec(task.clone(), Default::default(), &[]);
-        for d in &s.datapoints {
+        for d in &s.datapoints.to_vec().unwrap() {
             let body = wb::datapoint_body(&task, d, &uploaded).unwrap();
             assert_valid(&c, "POST /dataset/{datasetId}/datapoint", &body);
             if let Some(g) = &d.group {

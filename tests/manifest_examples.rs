@@ -49,10 +49,13 @@ fn examples_validate_and_resolve() {
                     }
                 );
                 assert_eq!(d.spec.datapoints.len(), 5);
-                let first = &d.spec.datapoints[0];
+                // The content is read again from the manifests and sources.
+                let all = d.spec.datapoints.to_vec().unwrap();
+                assert_eq!(all.len(), 5);
+                let first = &all[0];
                 assert_eq!(first.key, "control-pixel");
                 assert!(first.explicit_key);
-                let row = &d.spec.datapoints[1];
+                let row = &all[1];
                 assert!(
                     row.key.starts_with("fp-") && row.key.len() == 35,
                     "{}",
@@ -94,7 +97,13 @@ fn examples_validate_and_resolve() {
                         max_votes: 5
                     }
                 );
-                assert!(o.spec.datapoints.iter().all(|d| d.assets.len() == 2));
+                assert!(o
+                    .spec
+                    .datapoints
+                    .to_vec()
+                    .unwrap()
+                    .iter()
+                    .all(|d| d.assets.len() == 2));
                 total += o.spec.datapoints.len();
             }
             Resource::Job(j) => {

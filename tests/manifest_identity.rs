@@ -22,7 +22,7 @@ fn datapoints(dir: &Path, cache: bool) -> BTreeMap<String, Vec<Datapoint>> {
     p.resources
         .into_iter()
         .filter_map(|r| match r {
-            Resource::JobDefinition(d) => Some((d.name, d.spec.datapoints)),
+            Resource::JobDefinition(d) => Some((d.name, d.spec.datapoints.to_vec().unwrap())),
             _ => None,
         })
         .collect()

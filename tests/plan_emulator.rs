@@ -67,9 +67,8 @@ async fn seeded_remote_gives_exact_counts() {
     env.client.delete_datapoint(&remote[0].id).await.unwrap();
     env.client.delete_datapoint(&remote[1].id).await.unwrap();
     // Duplicate: the same content once more.
-    let dp = def
-        .spec
-        .datapoints
+    let all = def.spec.datapoints.to_vec().unwrap();
+    let dp = all
         .iter()
         .find(|d| Some(&d.key) == remote[2].key.as_ref())
         .unwrap();

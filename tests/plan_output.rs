@@ -63,7 +63,9 @@ fn spec(n: usize, instruction: &str) -> LabelingSpec {
         settings: BTreeMap::new(),
         failure_tolerance: 0.0,
         prune: true,
-        datapoints: (0..n).map(|i| datapoint(i, "data/animals.jsonl")).collect(),
+        datapoints: rapidata::manifest::Datapoints::from_vec(
+            (0..n).map(|i| datapoint(i, "data/animals.jsonl")).collect(),
+        ),
     }
 }
 
@@ -122,7 +124,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
     };
     let old_spec = spec(0, "Which animal is shown?");
     let task = &def_spec.task;
-    let mut remote: Vec<RemoteDatapoint> = def_spec.datapoints[..4]
+    let mut remote: Vec<RemoteDatapoint> = def_spec.datapoints.to_vec().unwrap()[..4]
         .iter()
         .enumerate()
         .map(|(i, d)| RemoteDatapoint {

@@ -15,7 +15,7 @@ use super::cancel::Cancel;
 use super::gate::{self, Rate};
 use super::progress::ApplyProgress;
 use super::remote::Remote;
-use super::upload::UploadTask;
+use super::upload::{UploadOutcome, UploadTask};
 use super::ApplyOptions;
 use crate::manifest::{
     Audience, AudienceRef, Datapoint, Job, LabelingSpec, Project, Resource, ResourceKind,
@@ -28,6 +28,10 @@ use crate::plan::{
 use crate::remote::lifecycle::is_revision_conflict;
 use crate::remote::{wire_build, ApiError, Client, FailureClass};
 use crate::report::failures::{FailureRecord, StepFailure};
+
+/// Datapoints whose content is in memory at once while uploading (read again from the
+/// sources a chunk at a time).
+const UPLOAD_CHUNK: usize = 4096;
 
 pub type ResourceId = (ResourceKind, String);
 
@@ -912,26 +916,71 @@ impl<C: Remote> Executor<'_, C> {
                     .sleep(Duration::from_millis(250) * (1 << attempt))
                     .await;
             }
-            let datapoints: Vec<&Datapoint> = spec
-                .datapoints
-                .iter()
-                .filter(|d| remaining.contains(d.key.as_str()))
-                .collect();
             if attempt == 0 {
-                self.create_groups(kind, name, dataset_id, spec, &dp.add, &datapoints, out)
+                self.create_groups(kind, name, dataset_id, spec, &dp.add, &remaining, out)
                     .await;
             }
-            let task = UploadTask {
-                client: self.client,
-                kind,
-                resource: name,
-                dataset_id,
-                spec,
-                datapoints,
-                parallelism: self.options.parallelism,
-                reuse: &dp.reuse,
-            };
-            let outcome = task.run(self.progress, self.cancel).await;
+            // The content of the datapoints still to upload, read again from the sources
+            // in manifest order and uploaded a chunk at a time: memory holds one chunk,
+            // however many there are (issue #14). Files uploaded by one chunk are reused by
+            // the next, like those the plan found remotely.
+            let keep: Vec<bool> = spec
+                .datapoints
+                .iter()
+                .map(|d| remaining.contains(d.key().as_ref()))
+                .collect();
+            self.progress
+                .uploads_started(name, remaining.len() as u64, dp.upload_assets);
+            let mut reuse = dp.reuse.clone();
+            let mut outcome = UploadOutcome::default();
+            let mut content = spec.datapoints.stream(keep, UPLOAD_CHUNK);
+            let mut unreadable = None;
+            loop {
+                let mut chunk = Vec::with_capacity(UPLOAD_CHUNK);
+                while chunk.len() < UPLOAD_CHUNK {
+                    match content.recv().await {
+                        Some(Ok(d)) => chunk.push(d),
+                        Some(Err(e)) => {
+                            unreadable = Some(e);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                if chunk.is_empty() {
+                    break;
+                }
+                let task = UploadTask {
+                    client: self.client,
+                    kind,
+                    resource: name,
+                    dataset_id,
+                    spec,
+                    datapoints: chunk.iter().collect(),
+                    parallelism: self.options.parallelism,
+                    reuse: &reuse,
+                };
+                let o = task.run(self.progress, self.cancel).await;
+                reuse.extend(o.uploaded);
+                outcome.created += o.created;
+                outcome.unknown.extend(o.unknown);
+                outcome.failures.extend(o.failures);
+                if unreadable.is_some() || self.cancel.is_cancelled() {
+                    break;
+                }
+            }
+            self.progress.uploads_finished(name);
+            if let Some(e) = unreadable {
+                // Nothing is uploaded from a source that changed since the plan read it.
+                self.fail(
+                    out,
+                    kind,
+                    name,
+                    StepFailure::from(format!("reading the datapoints again: {e}")),
+                );
+                remaining.clear();
+                break;
+            }
             let this_round: HashSet<String> = outcome
                 .failures
                 .iter()
@@ -997,26 +1046,43 @@ impl<C: Remote> Executor<'_, C> {
         dataset_id: &str,
         spec: &LabelingSpec,
         add: &[String],
-        adding: &[&Datapoint],
+        adding: &HashSet<&str>,
         out: &mut RoundOutcome,
     ) {
-        let wanted: HashSet<&str> = add.iter().map(String::as_str).collect();
-        let mut firsts: BTreeMap<&str, &Datapoint> = BTreeMap::new();
-        for dp in adding {
-            if let Some(g) = &dp.group {
-                firsts.entry(g.as_str()).or_insert(dp);
-            }
+        if !spec.datapoints.has_groups() {
+            return;
         }
-        for (group, first) in firsts {
+        // One pass over the content: each group's first datapoint being added, and the
+        // groups some of whose datapoints are not new (those exist remotely already).
+        let wanted: HashSet<&str> = add.iter().map(String::as_str).collect();
+        let mut firsts: BTreeMap<String, Datapoint> = BTreeMap::new();
+        let mut not_all_new: HashSet<String> = HashSet::new();
+        let read = spec.datapoints.for_each(|_, d| {
+            if let Some(g) = &d.group {
+                if !wanted.contains(d.key.as_str()) {
+                    not_all_new.insert(g.clone());
+                }
+                if adding.contains(d.key.as_str()) && !firsts.contains_key(g) {
+                    firsts.insert(g.clone(), d.clone());
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        if let Err(e) = read {
+            self.fail(
+                out,
+                kind,
+                name,
+                StepFailure::from(format!("reading the datapoints again: {e}")),
+            );
+            return;
+        }
+        for (group, first) in &firsts {
+            let group = group.as_str();
             if first.context.is_none() && first.context_asset.is_none() {
                 continue;
             }
-            let all_new = spec
-                .datapoints
-                .iter()
-                .filter(|d| d.group.as_deref() == Some(group))
-                .all(|d| wanted.contains(d.key.as_str()));
-            if !all_new {
+            if not_all_new.contains(group) {
                 continue;
             }
             let context_asset = match &first.context_asset {

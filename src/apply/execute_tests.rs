@@ -174,8 +174,11 @@ fn running(p: &Project) -> Observed {
         .enumerate()
         .map(|(i, dp)| crate::remote::RemoteDatapoint {
             id: format!("dp{i}"),
-            key: Some(dp.key.clone()),
-            fingerprint: Some(crate::plan::remote_fingerprint(&d.spec.task, dp)),
+            key: Some(dp.key().into_owned()),
+            fingerprint: Some(crate::plan::remote_fingerprint_of(
+                &d.spec.task,
+                &dp.fingerprint(),
+            )),
             files: Vec::new(),
         })
         .collect();

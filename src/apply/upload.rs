@@ -66,6 +66,9 @@ pub struct UploadOutcome {
     /// Keys whose creation outcome is unknown: the next observation decides.
     pub unknown: Vec<String>,
     pub failures: Vec<FailureRecord>,
+    /// Assets this pass uploaded (asset key, see `plan::datapoints::asset_key` → remote
+    /// file name), for the next pass to reuse.
+    pub uploaded: Vec<(String, String)>,
 }
 
 pub struct UploadTask<'a, C: Remote = Client> {
@@ -84,11 +87,6 @@ pub struct UploadTask<'a, C: Remote = Client> {
 impl<C: Remote> UploadTask<'_, C> {
     pub async fn run(&self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
         let assets = self.asset_futures(progress);
-        progress.uploads_started(
-            self.resource,
-            self.datapoints.len() as u64,
-            assets.len() as u64,
-        );
         let assets = &assets;
         // Folded as they finish, not collected: a million successes leave nothing behind
         // but a count; only failures are kept (issue #14, memory flat in N).
@@ -112,7 +110,16 @@ impl<C: Remote> UploadTask<'_, C> {
                 futures::future::ready(out)
             })
             .await;
-        progress.uploads_finished(self.resource);
+        let mut out = out;
+        for (k, fut) in assets {
+            if let Some(Ok(name)) = fut.peek() {
+                let key = match k {
+                    AssetKey::File(h) => format!("file:{h}"),
+                    AssetKey::Url(u) => format!("url:{u}"),
+                };
+                out.uploaded.push((key, name.clone()));
+            }
+        }
         out
     }
 

@@ -65,6 +65,16 @@ impl Ctx {
         }
     }
 
+    /// A context whose file table starts as `files` (ids stay the same), for reading a
+    /// load's sources again.
+    pub fn with_files(paths: PathResolver, files: &[Arc<Path>]) -> Ctx {
+        let mut ctx = Ctx::new(paths);
+        for f in files {
+            ctx.file_id(f);
+        }
+        ctx
+    }
+
     pub fn file_id(&mut self, path: &Path) -> u32 {
         if let Some(id) = self.file_ids.get(path) {
             return *id;

@@ -34,7 +34,41 @@ pub struct Draft {
     pub key: Option<(String, Loc)>,
 }
 
+/// Where drafts go as a source is read: collected, or turned into datapoints one by one
+/// (so a million-row source never exists as a million drafts).
+pub trait DraftSink {
+    fn accept(&mut self, ctx: &mut Ctx, d: Draft);
+}
+
+impl DraftSink for Vec<Draft> {
+    fn accept(&mut self, _: &mut Ctx, d: Draft) {
+        self.push(d);
+    }
+}
+
 impl Draft {
+    /// Whether one of its assets is a local file (whose hash is needed to finish it).
+    pub fn has_local_file(&self) -> bool {
+        let local = |a: &DraftAsset| matches!(a, DraftAsset::Local { .. });
+        self.single.as_ref().is_some_and(|(a, _)| local(a))
+            || self
+                .multi
+                .as_ref()
+                .is_some_and(|v| v.iter().any(|(a, _)| local(a)))
+            || self.context_asset.as_ref().is_some_and(|(a, _)| local(a))
+    }
+
+    /// Whether one of its assets is a file or a URL (not text).
+    pub fn has_media(&self) -> bool {
+        let media = |a: &DraftAsset| matches!(a, DraftAsset::Local { .. } | DraftAsset::Url(_));
+        self.single.as_ref().is_some_and(|(a, _)| media(a))
+            || self
+                .multi
+                .as_ref()
+                .is_some_and(|v| v.iter().any(|(a, _)| media(a)))
+            || self.context_asset.as_ref().is_some_and(|(a, _)| media(a))
+    }
+
     pub fn empty(loc: Loc) -> Draft {
         Draft {
             loc,

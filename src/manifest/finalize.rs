@@ -1,8 +1,5 @@
-//! Turning drafts into datapoints once every local file is hashed: media checks,
-//! fingerprints, keys and the duplicate-key rule.
-
-use std::collections::HashMap;
-use std::hash::BuildHasher;
+//! Turning drafts into datapoints once their local files are hashed: media checks,
+//! fingerprints and keys.
 
 use super::context::{Ctx, Loc};
 use super::draft::{Draft, DraftAsset};
@@ -66,88 +63,45 @@ pub(super) fn asset(ctx: &Ctx, hashed: &Hashed, a: &DraftAsset) -> Option<Asset>
     })
 }
 
-/// Datapoints of one resource; drafts with unusable assets are dropped (already
-/// reported), duplicate keys are reported.
-pub fn datapoints(ctx: &mut Ctx, hashed: &Hashed, drafts: Vec<Draft>) -> Vec<Datapoint> {
-    let mut out = Vec::with_capacity(drafts.len());
-    // Keys seen so far, by their hash (the first datapoint's index and key location), so
-    // the keys are not held twice; equal hashes are confirmed on the keys themselves.
-    let hasher = std::collections::hash_map::RandomState::new();
-    let mut seen: HashMap<u64, (usize, Loc)> = HashMap::with_capacity(drafts.len());
-    let mut collided: HashMap<String, Loc> = HashMap::new();
-    for d in drafts {
-        let written: Vec<&DraftAsset> = match (&d.single, &d.multi) {
-            (Some((a, _)), _) => vec![a],
-            (None, Some(v)) => v.iter().map(|(a, _)| a).collect(),
-            (None, None) => continue,
-        };
-        // Exactly as long as written: a collected `Vec` would reserve four assets for one,
-        // 264 bytes wasted per datapoint (a quarter of a gigabyte over a million).
-        let mut assets = Vec::with_capacity(written.len());
-        let mut usable = true;
-        for a in written {
-            match asset(ctx, hashed, a) {
-                Some(a) => assets.push(a),
-                None => {
-                    usable = false;
-                    break;
-                }
-            }
-        }
-        if !usable {
-            continue;
-        }
-        let context_asset = match &d.context_asset {
-            Some((a, _)) => match asset(ctx, hashed, a) {
-                Some(a) => Some(a),
-                None => continue,
-            },
-            None => None,
-        };
-        let fp = fingerprint(&Content {
-            assets: &assets,
-            context: d.context.as_ref().map(|c| c.0.as_str()),
-            context_asset: context_asset.as_ref(),
-            private_metadata: &d.private_metadata,
-            group: d.group.as_ref().map(|g| g.0.as_str()),
-            sentence: d.sentence.as_ref().map(|s| s.0.as_str()),
-        });
-        let (key, explicit_key, key_loc) = match &d.key {
-            Some((k, l)) => (k.clone(), true, *l),
-            None => (fingerprint_key(&fp), false, d.loc),
-        };
-        let h = hasher.hash_one(key.as_str());
-        let first = match seen.get(&h) {
-            Some((i, l)) if out.get(*i).is_some_and(|d: &Datapoint| d.key == key) => Some(*l),
-            Some(_) => collided.get(&key).copied(),
-            None => None,
-        };
-        if let Some(first) = first {
-            let first = ctx.origin(first);
-            if explicit_key {
-                ctx.error(
-                    key_loc,
-                    format!("duplicate datapoint key `{key}` (first used at {first})"),
-                    "keys must be unique within a resource; change one of them",
-                );
-            } else {
-                ctx.error(
-                    key_loc,
-                    format!("duplicate datapoint: same content as the datapoint at {first}"),
-                    "remove the repeat, or give both an explicit `key` if they are meant to be separate",
-                );
-            }
-            continue;
-        }
-        match seen.entry(h) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                collided.insert(key.clone(), key_loc);
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert((out.len(), key_loc));
-            }
-        }
-        out.push(Datapoint {
+/// A draft turned into a datapoint, and where its key was written.
+pub struct Finished {
+    pub datapoint: Datapoint,
+    pub loc: Loc,
+    pub key_loc: Loc,
+}
+
+/// One draft as a datapoint; `None` when one of its assets is unusable (already
+/// reported). Keys are checked for uniqueness by the caller ([`super::collect`]).
+pub fn finalize_one(ctx: &Ctx, hashed: &Hashed, d: Draft) -> Option<Finished> {
+    let written: Vec<&DraftAsset> = match (&d.single, &d.multi) {
+        (Some((a, _)), _) => vec![a],
+        (None, Some(v)) => v.iter().map(|(a, _)| a).collect(),
+        (None, None) => return None,
+    };
+    // Exactly as long as written: a collected `Vec` would reserve four assets for one,
+    // 264 bytes wasted per datapoint.
+    let mut assets = Vec::with_capacity(written.len());
+    for a in written {
+        assets.push(asset(ctx, hashed, a)?);
+    }
+    let context_asset = match &d.context_asset {
+        Some((a, _)) => Some(asset(ctx, hashed, a)?),
+        None => None,
+    };
+    let fp = fingerprint(&Content {
+        assets: &assets,
+        context: d.context.as_ref().map(|c| c.0.as_str()),
+        context_asset: context_asset.as_ref(),
+        private_metadata: &d.private_metadata,
+        group: d.group.as_ref().map(|g| g.0.as_str()),
+        sentence: d.sentence.as_ref().map(|s| s.0.as_str()),
+    });
+    let (key, explicit_key, key_loc) = match d.key {
+        Some((k, l)) => (k, true, l),
+        None => (fingerprint_key(&fp), false, d.loc),
+    };
+    Some(Finished {
+        datapoint: Datapoint {
             key,
             explicit_key,
             fingerprint: fp,
@@ -158,7 +112,8 @@ pub fn datapoints(ctx: &mut Ctx, hashed: &Hashed, drafts: Vec<Draft>) -> Vec<Dat
             private_metadata: d.private_metadata,
             group: d.group.map(|g| g.0),
             sentence: d.sentence.map(|s| s.0),
-        });
-    }
-    out
+        },
+        loc: d.loc,
+        key_loc,
+    })
 }

@@ -4,11 +4,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
+use super::collect::Collector;
 use super::context::{Ctx, Loc};
-use super::draft::{from_inline, Draft};
+use super::draft::{from_inline, Draft, DraftSink};
 use super::fingerprint::FINGERPRINT_KEY_PREFIX;
 use super::model::{Referee, Task};
 use super::raw::{Located, RawDatapoint, RawReferee, RawSource, RawTaskType};
+use super::replay::ReplayItem;
 use super::sources::read_source;
 
 /// Longest instruction accepted (characters): the SDK's `MAX_INSTRUCTION_LENGTH`
@@ -64,7 +66,7 @@ pub struct PendingSpec {
     pub settings: BTreeMap<String, String>,
     pub failure_tolerance: f64,
     pub prune: bool,
-    pub drafts: Vec<Draft>,
+    pub datapoints: Collector,
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
@@ -94,21 +96,47 @@ pub fn build(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: LabelingRaw) -> Opt
             );
         }
     }
-    let mut drafts = Vec::new();
+    // Drafts become datapoints as they are read; what was read is remembered so the
+    // content can be read again when it is needed (`Datapoints`).
+    let mut collector = Collector::new(DraftChecker::new(ty));
     for d in raw.datapoints.unwrap_or_default() {
-        drafts.push(from_inline(ctx, file, base_dir, d));
+        collector.items.push(ReplayItem::Inline {
+            file,
+            base_dir: base_dir.to_path_buf(),
+            raw: d.clone(),
+        });
+        let draft = from_inline(ctx, file, base_dir, d);
+        collector.accept(ctx, draft);
     }
     for s in raw.datapoint_sources.unwrap_or_default() {
-        read_source(ctx, file, base_dir, s, &mut drafts);
+        let item = ReplayItem::Source {
+            file,
+            base_dir: base_dir.to_path_buf(),
+            src: s.clone(),
+        };
+        let glob_loc = s
+            .value
+            .files
+            .as_ref()
+            .map(|p| Loc::new(file, p.line, p.column));
+        let matched = read_source(ctx, file, base_dir, s, &mut collector);
+        collector.items.push(match (matched, glob_loc) {
+            (Some(matched), Some(loc)) => ReplayItem::Glob {
+                base_dir: base_dir.to_path_buf(),
+                loc,
+                matched,
+            },
+            _ => item,
+        });
     }
-    check_drafts(ctx, ty, &drafts);
+    collector.end_of_sources(ctx);
     Some(PendingSpec {
         task: task?,
         referee,
         settings,
         failure_tolerance,
         prune: raw.prune.unwrap_or(false),
-        drafts,
+        datapoints: collector,
     })
 }
 
@@ -354,10 +382,25 @@ fn build_referee(ctx: &mut Ctx, file: u32, r: &Located<RawReferee>) -> Option<Re
 }
 
 /// Per-type shape rules, text limits and explicit-key rules for every datapoint.
-fn check_drafts(ctx: &mut Ctx, ty: RawTaskType, drafts: &[Draft]) {
-    let tname = type_name(ty);
-    let mut groups: HashMap<&str, (usize, Loc)> = HashMap::new();
-    for d in drafts {
+/// The per-type rules for datapoints, checked one draft at a time as sources are read;
+/// what spans drafts (ranking groups of one) is checked at the end.
+pub struct DraftChecker {
+    ty: RawTaskType,
+    groups: HashMap<String, (usize, Loc)>,
+}
+
+impl DraftChecker {
+    pub fn new(ty: RawTaskType) -> DraftChecker {
+        DraftChecker {
+            ty,
+            groups: HashMap::new(),
+        }
+    }
+
+    pub fn check(&mut self, ctx: &mut Ctx, d: &Draft) {
+        let ty = self.ty;
+        let tname = type_name(ty);
+        let groups = &mut self.groups;
         match (ty, &d.single, &d.multi) {
             (_, Some(_), Some(_)) => ctx.error(
                 d.loc,
@@ -437,7 +480,7 @@ fn check_drafts(ctx: &mut Ctx, ty: RawTaskType, drafts: &[Draft]) {
                     "type `ranking` needs a `group` on every datapoint",
                     "add `group: <name>`; datapoints of one group are ranked against each other",
                 ),
-                Some((g, l)) => groups.entry(g.as_str()).or_insert((0, *l)).0 += 1,
+                Some((g, l)) => groups.entry(g.clone()).or_insert((0, *l)).0 += 1,
             }
         }
         if let Some((k, l)) = &d.key {
@@ -473,13 +516,19 @@ fn check_drafts(ctx: &mut Ctx, ty: RawTaskType, drafts: &[Draft]) {
             }
         }
     }
-    let mut small: Vec<_> = groups.into_iter().filter(|(_, (n, _))| *n < 2).collect();
-    small.sort_by_key(|(_, (_, l))| (l.file, l.line));
-    for (g, (_, l)) in small {
-        ctx.error(
-            l,
-            format!("ranking group `{g}` has only one datapoint"),
-            "a group needs at least 2 datapoints to be ranked",
-        );
+
+    pub fn finish(&mut self, ctx: &mut Ctx) {
+        let mut small: Vec<_> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .filter(|(_, (n, _))| *n < 2)
+            .collect();
+        small.sort_by_key(|(_, (_, l))| (l.file, l.line));
+        for (g, (_, l)) in small {
+            ctx.error(
+                l,
+                format!("ranking group `{g}` has only one datapoint"),
+                "a group needs at least 2 datapoints to be ranked",
+            );
+        }
     }
 }

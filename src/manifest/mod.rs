@@ -7,7 +7,9 @@
 pub mod model;
 pub use model::*;
 
+mod collect;
 mod context;
+mod datapoint_set;
 pub mod diagnostics;
 mod discover;
 mod documents;
@@ -23,6 +25,7 @@ pub mod media;
 pub mod paths;
 pub mod raw;
 pub mod redact;
+mod replay;
 pub mod schema;
 mod sources;
 pub mod suggest;
@@ -31,6 +34,7 @@ mod yaml;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+pub use datapoint_set::{DatapointRef, Datapoints, ReplayError};
 pub use diagnostics::{Diagnostic, Diagnostics};
 pub use hashing::HashStats;
 
@@ -146,6 +150,18 @@ pub fn load_with_stats(
         hashing::hash_files(&canonical, cache_dir.as_deref(), ctx.paths.confine());
     stats.hash = hstats;
     let hashed = finalize::check_files(&mut ctx, results);
+    // What reading the datapoints again needs: the file table and the files' hashes.
+    let files = std::sync::Arc::new(ctx.files.clone());
+    let shared = std::sync::Arc::new(replay::ReplayShared {
+        paths: ctx.paths.replaying(),
+        files: files.clone(),
+        hashed: ctx
+            .locals
+            .iter()
+            .zip(&hashed)
+            .filter_map(|(l, h)| Some((l.canonical.clone(), h.clone()?)))
+            .collect(),
+    });
 
     let mut resources = Vec::new();
     let mut def_locs = Vec::new();
@@ -161,7 +177,7 @@ pub fn load_with_stats(
             } => {
                 let Some(spec) = spec else { continue };
                 let spec = LabelingSpec {
-                    datapoints: finalize::datapoints(&mut ctx, &hashed, spec.drafts),
+                    datapoints: spec.datapoints.finish(&mut ctx, &hashed, &shared, &files),
                     task: spec.task,
                     referee: spec.referee,
                     settings: spec.settings,

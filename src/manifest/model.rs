@@ -194,7 +194,8 @@ pub struct LabelingSpec {
     pub failure_tolerance: f64,
     /// Remove remote datapoints that are no longer in the manifest.
     pub prune: bool,
-    pub datapoints: Vec<Datapoint>,
+    /// Identities resident, content read again when needed (see [`super::Datapoints`]).
+    pub datapoints: super::Datapoints,
 }
 
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 /// Lexically resolves `.` and `..` (without touching the file system), after making the
 /// path absolute against the working directory. Only for naming things (roots, duplicate
@@ -107,6 +108,10 @@ pub struct PathResolver {
     pub root_canonical: PathBuf,
     pub allow_outside_root: bool,
     cache: HashMap<PathBuf, Result<PathBuf, PathError>>,
+    /// Resolutions of an earlier load, used before the file system: reading a load's
+    /// datapoints again gives the same files (a file deleted since then fails when it is
+    /// uploaded, as one datapoint, not the whole read).
+    earlier: Option<Arc<HashMap<PathBuf, Result<PathBuf, PathError>>>>,
 }
 
 impl PathResolver {
@@ -118,6 +123,31 @@ impl PathResolver {
             root_canonical,
             allow_outside_root,
             cache: HashMap::new(),
+            earlier: None,
+        }
+    }
+
+    /// A resolver that answers from this one's resolutions first.
+    pub fn replaying(&self) -> PathResolver {
+        let mut earlier = self.earlier.as_deref().cloned().unwrap_or_default();
+        earlier.extend(self.cache.iter().map(|(k, v)| (k.clone(), v.clone())));
+        PathResolver {
+            root: self.root.clone(),
+            root_canonical: self.root_canonical.clone(),
+            allow_outside_root: self.allow_outside_root,
+            cache: HashMap::new(),
+            earlier: Some(Arc::new(earlier)),
+        }
+    }
+
+    /// A copy sharing the earlier resolutions (cheap).
+    pub fn fresh_copy(&self) -> PathResolver {
+        PathResolver {
+            root: self.root.clone(),
+            root_canonical: self.root_canonical.clone(),
+            allow_outside_root: self.allow_outside_root,
+            cache: HashMap::new(),
+            earlier: self.earlier.clone(),
         }
     }
 
@@ -136,6 +166,9 @@ impl PathResolver {
         // Keyed by the joined path as written: many datapoints name the same file.
         let raw = base_dir.join(w);
         if let Some(r) = self.cache.get(&raw) {
+            return r.clone();
+        }
+        if let Some(r) = self.earlier.as_ref().and_then(|e| e.get(&raw)) {
             return r.clone();
         }
         let r = self.check(&raw, written);

@@ -4,19 +4,21 @@
 use std::path::{Path, PathBuf};
 
 use super::context::{Ctx, Loc};
-use super::draft::{draft_asset, from_row, Draft};
+use super::draft::{draft_asset, from_row, Draft, DraftSink};
 use super::files::{self, FileError};
 use super::raw::{Located, RawAsset, RawSource, RawTextAsset, RowDatapoint, DATAPOINT_FIELDS};
 use super::suggest::did_you_mean;
 
-/// Drafts of one `datapointSources` entry, appended to `out`.
+/// Drafts of one `datapointSources` entry, given to `out`. For a file glob, returns the
+/// paths it matched (as written), so reading the source again gives the same datapoints
+/// even when a file has been deleted or added since.
 pub fn read_source(
     ctx: &mut Ctx,
     file: u32,
     base_dir: &Path,
     src: Located<RawSource>,
-    out: &mut Vec<Draft>,
-) {
+    out: &mut dyn DraftSink,
+) -> Option<Vec<String>> {
     let loc = Loc::new(file, src.line, src.column);
     let s = src.value;
     let given = usize::from(s.jsonl.is_some())
@@ -28,7 +30,7 @@ pub fn read_source(
             "a datapoint source needs exactly one of `jsonl`, `csv` or `files`",
             "write each source as its own list item, e.g. `- jsonl: data.jsonl`",
         );
-        return;
+        return None;
     }
     if let Some(p) = s.jsonl {
         let ploc = Loc::new(file, p.line, p.column);
@@ -44,7 +46,26 @@ pub fn read_source(
         }
     } else if let Some(p) = s.files {
         let ploc = Loc::new(file, p.line, p.column);
-        read_glob(ctx, base_dir, &p.value, ploc, out);
+        return read_glob(ctx, base_dir, &p.value, ploc, out);
+    }
+    None
+}
+
+/// The drafts of a file glob from the paths it matched when first read.
+pub fn glob_drafts(
+    ctx: &mut Ctx,
+    base_dir: &Path,
+    matched: &[String],
+    loc: Loc,
+    out: &mut dyn DraftSink,
+) {
+    for written in matched {
+        let mut d = Draft::empty(loc);
+        d.single = Some((
+            draft_asset(ctx, base_dir, RawAsset::Path(written.clone()), loc),
+            loc,
+        ));
+        out.accept(ctx, d);
     }
 }
 
@@ -90,7 +111,7 @@ pub(super) fn dir_of(p: &Path) -> PathBuf {
     p.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-fn read_jsonl(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
+fn read_jsonl(ctx: &mut Ctx, path: &Path, text: &str, out: &mut dyn DraftSink) {
     let file = ctx.file_id(path);
     let base = dir_of(path);
     for (i, line) in text.lines().enumerate() {
@@ -99,7 +120,10 @@ fn read_jsonl(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
         }
         let loc = Loc::new(file, i + 1, 1);
         match serde_json::from_str::<RowDatapoint>(line) {
-            Ok(row) => out.push(from_row(ctx, &base, row, loc)),
+            Ok(row) => {
+                let d = from_row(ctx, &base, row, loc);
+                out.accept(ctx, d);
+            }
             Err(e) => {
                 let msg = e.to_string();
                 let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
@@ -170,7 +194,7 @@ fn column(name: &str) -> Option<Column> {
     })
 }
 
-fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
+fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut dyn DraftSink) {
     let file = ctx.file_id(path);
     let base = dir_of(path);
     let mut rdr = csv::ReaderBuilder::new()
@@ -276,16 +300,22 @@ fn read_csv(ctx: &mut Ctx, path: &Path, text: &str, out: &mut Vec<Draft>) {
                     .collect(),
             );
         }
-        out.push(d);
+        out.accept(ctx, d);
     }
 }
 
-fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut Vec<Draft>) {
+fn read_glob(
+    ctx: &mut Ctx,
+    base_dir: &Path,
+    pattern: &str,
+    loc: Loc,
+    out: &mut dyn DraftSink,
+) -> Option<Vec<String>> {
     let start = match ctx.paths.check_pattern(base_dir, pattern) {
         Ok(p) => p,
         Err(e) => {
             ctx.path_error(loc, &e);
-            return;
+            return None;
         }
     };
     let matcher = match glob::Pattern::new(&start.rest) {
@@ -296,7 +326,7 @@ fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut 
                 format!("invalid glob `{pattern}`: {e}"),
                 "use `*`, `?`, `[...]` and `**` only",
             );
-            return;
+            return None;
         }
     };
     let mut matched = Vec::new();
@@ -308,17 +338,14 @@ fn read_glob(ctx: &mut Ctx, base_dir: &Path, pattern: &str, loc: Loc, out: &mut 
             format!("glob `{pattern}` matches no files"),
             "check the pattern; it is relative to the manifest file",
         );
-        return;
+        return None;
     }
-    for rel in matched {
-        let written = start.written.join(rel).to_string_lossy().into_owned();
-        let mut d = Draft::empty(loc);
-        d.single = Some((
-            draft_asset(ctx, base_dir, RawAsset::Path(written), loc),
-            loc,
-        ));
-        out.push(d);
-    }
+    let written: Vec<String> = matched
+        .into_iter()
+        .map(|rel| start.written.join(rel).to_string_lossy().into_owned())
+        .collect();
+    glob_drafts(ctx, base_dir, &written, loc, out);
+    Some(written)
 }
 
 /// Deepest directory level a `**` glob descends to.

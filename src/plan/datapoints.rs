@@ -2,15 +2,28 @@
 //! changed, duplicated), and what stays.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use super::identity::same_remote_fingerprint;
 use super::model::{DatapointPlan, RemoteRef};
 use super::observe::{ObservedDefinition, PendingObserved};
-use crate::manifest::{Asset, Datapoint, LabelingSpec, Task};
+use crate::manifest::{Asset, LabelingSpec, Task};
 use crate::remote::RemoteDatapoint;
 
-/// The datapoint diff of one dataset.
+/// The datapoint diff of one dataset, with what its additions upload.
 pub fn datapoint_plan(
+    spec: &LabelingSpec,
+    remote: &[RemoteDatapoint],
+    dataset_id: Option<String>,
+    prune: bool,
+) -> DatapointPlan {
+    let mut plan = diff_keys(spec, remote, dataset_id, prune);
+    count_uploads(spec, &mut plan);
+    plan
+}
+
+/// Keys to add, remote datapoints to delete, what stays.
+fn diff_keys(
     spec: &LabelingSpec,
     remote: &[RemoteDatapoint],
     dataset_id: Option<String>,
@@ -20,15 +33,11 @@ pub fn datapoint_plan(
         dataset_id,
         ..Default::default()
     };
-    // One map from key to the datapoint (no fingerprint strings: they are compared in
-    // place), and the remote datapoints sorted by (key, id) so each key's copies are one
-    // run of a slice: no vector per key. Hash maps, not trees: a million long keys compare
-    // slowly in a tree. The output lists come out sorted, so the plan is deterministic.
-    let desired: HashMap<&str, &Datapoint> = spec
-        .datapoints
-        .iter()
-        .map(|dp| (dp.key.as_str(), dp))
-        .collect();
+    // The desired side is looked up by key in the resource's datapoint index (no second
+    // map, no key strings); the remote datapoints are sorted by (key, id) so each key's
+    // copies are one run of a slice: no vector per key. Fingerprints are compared in
+    // place. The output lists come out sorted, so the plan is deterministic.
+    let desired = &spec.datapoints;
     let mut keyed: Vec<(&str, &RemoteDatapoint)> = Vec::with_capacity(remote.len());
     for r in remote {
         match &r.key {
@@ -41,22 +50,25 @@ pub fn datapoint_plan(
         id: r.id.clone(),
         key: k.to_string(),
     };
-    let mut present: HashSet<&str> = HashSet::new();
+    let mut present = vec![false; desired.len()];
     for copies in keyed.chunk_by(|a, b| a.0 == b.0) {
         let key = copies[0].0;
         match desired.get(key) {
             Some(dp) => {
+                let own = dp.fingerprint();
                 let same = |r: &RemoteDatapoint| {
                     r.fingerprint
                         .as_deref()
-                        .is_some_and(|fp| same_remote_fingerprint(&spec.task, dp, fp))
+                        .is_some_and(|fp| same_remote_fingerprint(&spec.task, &own, fp))
                 };
                 // The first copy with the desired content is kept (lowest id); every other
                 // copy is a duplicate, or, when none has that content, a change.
                 match copies.iter().position(|(_, r)| same(r)) {
                     Some(kept) => {
                         plan.unchanged += 1;
-                        present.insert(key);
+                        if let Some(p) = desired.position(key) {
+                            present[p] = true;
+                        }
                         plan.duplicates.extend(
                             copies
                                 .iter()
@@ -88,12 +100,12 @@ pub fn datapoint_plan(
     for list in [&mut plan.remove, &mut plan.changed, &mut plan.duplicates] {
         list.sort_unstable_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
     }
-    for dp in &spec.datapoints {
-        if !present.contains(dp.key.as_str()) {
-            plan.add.push(dp.key.clone());
-        }
-    }
-    count_uploads(spec, &mut plan);
+    plan.add = desired
+        .iter()
+        .zip(&present)
+        .filter(|(_, p)| !**p)
+        .map(|(d, _)| d.key().into_owned())
+        .collect();
     plan
 }
 
@@ -106,27 +118,38 @@ pub fn asset_key(a: &Asset) -> Option<String> {
     }
 }
 
-/// Distinct assets the additions upload (those not reused) and their bytes.
+/// Distinct assets the additions upload (those not reused) and their bytes. Text needs
+/// no upload, so a resource without media is not read again for this.
 fn count_uploads(spec: &LabelingSpec, plan: &mut DatapointPlan) {
-    let adding: HashSet<&str> = plan.add.iter().map(String::as_str).collect();
-    let mut assets: HashMap<String, u64> = HashMap::new();
-    for dp in spec
-        .datapoints
-        .iter()
-        .filter(|d| adding.contains(d.key.as_str()))
-    {
-        for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
-            let Some(k) = asset_key(a) else { continue };
-            if plan.reuse.contains_key(&k) {
-                continue;
-            }
-            let size = match a {
-                Asset::File { size, .. } => *size,
-                _ => 0,
-            };
-            assets.insert(k, size);
-        }
+    if plan.add.is_empty() || !spec.datapoints.has_media() {
+        return;
     }
+    let adding: Vec<bool> = {
+        let set: HashSet<&str> = plan.add.iter().map(String::as_str).collect();
+        spec.datapoints
+            .iter()
+            .map(|d| set.contains(d.key().as_ref()))
+            .collect()
+    };
+    let mut assets: HashMap<String, u64> = HashMap::new();
+    // A source changed since it was read: the counts are what could be read; apply
+    // reads it again and stops with the error.
+    let _ = spec.datapoints.for_each(|i, dp| {
+        if adding.get(i).copied().unwrap_or(false) {
+            for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
+                let Some(k) = asset_key(a) else { continue };
+                if plan.reuse.contains_key(&k) {
+                    continue;
+                }
+                let size = match a {
+                    Asset::File { size, .. } => *size,
+                    _ => 0,
+                };
+                assets.insert(k, size);
+            }
+        }
+        ControlFlow::Continue(())
+    });
     plan.upload_assets = assets.len() as u64;
     plan.upload_bytes = assets.values().sum();
 }
@@ -143,8 +166,8 @@ pub fn new_dataset_plan(
     resumed: Option<&PendingObserved>,
 ) -> DatapointPlan {
     let mut plan = match resumed {
-        Some(p) => datapoint_plan(spec, &p.datapoints, Some(p.dataset_id.clone()), true),
-        None => datapoint_plan(spec, &[], None, true),
+        Some(p) => diff_keys(spec, &p.datapoints, Some(p.dataset_id.clone()), true),
+        None => diff_keys(spec, &[], None, true),
     };
     plan.carried_over = current.unchanged;
     plan.dropped = current.deletions().count() as u64;
@@ -159,36 +182,45 @@ pub fn new_dataset_plan(
         }),
         _ => None,
     };
-    let by_key: HashMap<&str, &Datapoint> = spec
-        .datapoints
-        .iter()
-        .map(|d| (d.key.as_str(), d))
-        .collect();
-    for r in &observed.datapoints {
-        let (Some(k), Some(fp)) = (&r.key, &r.fingerprint) else {
-            continue;
-        };
-        let Some(dp) = by_key.get(k.as_str()) else {
-            continue;
-        };
-        let same = same_remote_fingerprint(&spec.task, dp, fp)
-            || old_task
-                .as_ref()
-                .is_some_and(|t| same_remote_fingerprint(t, dp, fp));
-        if !same {
-            continue;
-        }
-        let keys: Vec<String> = dp
-            .assets
-            .iter()
-            .chain(dp.context_asset.as_ref())
-            .filter_map(asset_key)
-            .collect();
-        if keys.len() == r.files.len() {
-            for (k, f) in keys.into_iter().zip(&r.files) {
-                plan.reuse.entry(k).or_insert_with(|| f.clone());
+    // The uploaded files of each desired datapoint whose content the dataset has (by
+    // position); the content is read again once, only when there are such files.
+    let mut files: HashMap<usize, &[String]> = HashMap::new();
+    if spec.datapoints.has_media() {
+        for r in &observed.datapoints {
+            let (Some(k), Some(fp)) = (&r.key, &r.fingerprint) else {
+                continue;
+            };
+            let (Some(dp), Some(pos)) = (spec.datapoints.get(k), spec.datapoints.position(k))
+            else {
+                continue;
+            };
+            let own = dp.fingerprint();
+            let same = same_remote_fingerprint(&spec.task, &own, fp)
+                || old_task
+                    .as_ref()
+                    .is_some_and(|t| same_remote_fingerprint(t, &own, fp));
+            if same && !r.files.is_empty() {
+                files.entry(pos).or_insert(&r.files);
             }
         }
+    }
+    if !files.is_empty() {
+        let _ = spec.datapoints.for_each(|i, dp| {
+            if let Some(remote_files) = files.get(&i) {
+                let keys: Vec<String> = dp
+                    .assets
+                    .iter()
+                    .chain(dp.context_asset.as_ref())
+                    .filter_map(asset_key)
+                    .collect();
+                if keys.len() == remote_files.len() {
+                    for (k, f) in keys.into_iter().zip(remote_files.iter()) {
+                        plan.reuse.entry(k).or_insert_with(|| f.clone());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        });
     }
     count_uploads(spec, &mut plan);
     plan

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::audience::{audience_plan, check_job_audiences};
 use super::datapoints::{datapoint_plan, new_dataset_plan};
 use super::definition::definition_changes;
-use super::identity::remote_fingerprint;
+use super::identity::remote_fingerprint_of;
 use super::jobs::job_plans;
 use super::model::*;
 use super::observe::{Observation, Observed};
@@ -123,8 +123,11 @@ fn hash_spec(h: &mut blake3::Hasher, spec: &LabelingSpec) {
         )
         .as_bytes(),
     );
-    for dp in &spec.datapoints {
-        h.update(format!("{}\0{}\n", dp.key, remote_fingerprint(&spec.task, dp)).as_bytes());
+    for dp in spec.datapoints.iter() {
+        h.update(dp.key().as_bytes());
+        h.update(b"\0");
+        h.update(remote_fingerprint_of(&spec.task, &dp.fingerprint()).as_bytes());
+        h.update(b"\n");
     }
 }
 

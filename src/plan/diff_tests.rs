@@ -41,7 +41,7 @@ fn spec(dps: Vec<Datapoint>) -> LabelingSpec {
         settings: BTreeMap::new(),
         failure_tolerance: 0.0,
         prune: false,
-        datapoints: dps,
+        datapoints: crate::manifest::Datapoints::from_vec(dps),
     }
 }
 

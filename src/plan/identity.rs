@@ -10,29 +10,34 @@ use crate::manifest::{Datapoint, Task};
 
 /// The fingerprint stored on (and compared with) the remote datapoint.
 pub fn remote_fingerprint(task: &Task, dp: &Datapoint) -> String {
-    match classify_fingerprint(task, dp) {
+    remote_fingerprint_of(task, &dp.fingerprint)
+}
+
+/// [`remote_fingerprint`] from the datapoint's own fingerprint (hex).
+pub fn remote_fingerprint_of(task: &Task, fingerprint: &str) -> String {
+    match classify_fingerprint(task, fingerprint) {
         Some(h) => h.to_hex().to_string(),
-        None => dp.fingerprint.clone(),
+        None => fingerprint.to_owned(),
     }
 }
 
-/// Whether a remote datapoint's stored fingerprint is `dp`'s: [`remote_fingerprint`]
-/// without allocating, for diffs over a million datapoints.
-pub fn same_remote_fingerprint(task: &Task, dp: &Datapoint, remote: &str) -> bool {
-    match classify_fingerprint(task, dp) {
+/// Whether a remote datapoint's stored fingerprint is the one a datapoint with this own
+/// fingerprint (hex) stores: [`remote_fingerprint`] without allocating.
+pub fn same_remote_fingerprint(task: &Task, fingerprint: &str, remote: &str) -> bool {
+    match classify_fingerprint(task, fingerprint) {
         Some(h) => h.to_hex().as_str() == remote,
-        None => dp.fingerprint == remote,
+        None => fingerprint == remote,
     }
 }
 
 /// A classification's datapoints also carry its answer options.
-fn classify_fingerprint(task: &Task, dp: &Datapoint) -> Option<blake3::Hash> {
+fn classify_fingerprint(task: &Task, fingerprint: &str) -> Option<blake3::Hash> {
     let Task::Classify { answer_options, .. } = task else {
         return None;
     };
     let mut h = blake3::Hasher::new();
     h.update(b"rapidata-fp-v1\0");
-    h.update(dp.fingerprint.as_bytes());
+    h.update(fingerprint.as_bytes());
     for o in answer_options {
         h.update(&(o.len() as u64).to_le_bytes());
         h.update(o.as_bytes());

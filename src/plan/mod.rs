@@ -17,7 +17,7 @@ pub mod saved;
 
 pub use datapoints::datapoint_plan;
 pub use diff::{dataset_name, desired_digest, diff, PlanOptions};
-pub use identity::remote_fingerprint;
+pub use identity::{remote_fingerprint, remote_fingerprint_of};
 pub use model::*;
 pub use observe::{
     observe, Duplicate, Observation, ObserveError, Observed, ObservedDefinition, ObservedOrder,

@@ -161,11 +161,7 @@ pub fn workflow_for(spec: &LabelingSpec) -> Value {
 }
 
 fn max_group_size(spec: &LabelingSpec) -> u64 {
-    let mut sizes: BTreeMap<Option<&str>, u64> = BTreeMap::new();
-    for dp in &spec.datapoints {
-        *sizes.entry(dp.group.as_deref()).or_default() += 1;
-    }
-    sizes.values().copied().max().unwrap_or(0)
+    spec.datapoints.max_group_size()
 }
 
 fn workflow_with_group_size(task: &Task, max_group: Option<u64>) -> Value {

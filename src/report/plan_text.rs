@@ -58,15 +58,17 @@ pub fn sources(project: &Project, plan: &Plan) -> HashMap<(String, String), Sour
             }
             _ => continue,
         };
-        for dp in spec
+        // The content of the sampled datapoints is read again (a source changed since
+        // it was read: those samples show their key).
+        let sampled = spec
             .datapoints
-            .iter()
-            .filter(|dp| keys.contains(dp.key.as_str()))
-        {
+            .collect_where(|d| keys.contains(d.key().as_ref()))
+            .unwrap_or_default();
+        for dp in sampled {
             m.insert(
                 (r.name().to_string(), dp.key.clone()),
                 Source {
-                    label: label(dp, &project.root),
+                    label: label(&dp, &project.root),
                     origin: dp.origin.clone(),
                 },
             );

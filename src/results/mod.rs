@@ -201,6 +201,8 @@ enum PullError {
     Io(#[from] std::io::Error),
     #[error("the results are not a JSON document: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ReplayError),
 }
 
 async fn pull_one(
@@ -282,8 +284,12 @@ async fn pull_one(
         Some(ds) => client.list_datapoints(ds).await?,
         None => Vec::new(),
     };
-    let manifest = spec.map(|s| s.datapoints.as_slice()).unwrap_or_default();
-    let rows = join::rows(&document, manifest, &remote, &project.root);
+    // Results join every row to its manifest datapoint: all of them, with content.
+    let manifest = match spec {
+        Some(s) => s.datapoints.to_vec()?,
+        None => Vec::new(),
+    };
+    let rows = join::rows(&document, &manifest, &remote, &project.root);
     let mut lines = Vec::new();
     for row in &rows {
         serde_json::to_writer(&mut lines, row)?;

@@ -121,7 +121,7 @@ pub fn datapoints_for(task: &Task) -> Vec<Datapoint> {
 
 pub fn spec(task: Task, referee: Referee, settings: &[(&str, &str)]) -> LabelingSpec {
     LabelingSpec {
-        datapoints: datapoints_for(&task),
+        datapoints: rapidata::manifest::Datapoints::from_vec(datapoints_for(&task)),
         task,
         referee,
         settings: settings

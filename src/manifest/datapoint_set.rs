@@ -1,0 +1,440 @@
+//! The datapoints of one job definition or order, as plan and apply hold them: per
+//! datapoint only its identity (fingerprint, explicit key if any, where it was written),
+//! about 64 bytes. Their content (assets, context, metadata) is read again from the
+//! manifests and sources when it is needed — to upload the missing ones, to label a few
+//! samples — and checked against the identity read the first time (issue #14: memory flat
+//! in the content of a dataset; a million text datapoints are 64 MB, not 600).
+
+use std::borrow::Cow;
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::model::{Datapoint, Origin};
+use super::replay::Replay;
+
+/// What stays resident per datapoint.
+#[derive(Debug, Clone)]
+struct Entry {
+    /// blake3 of the datapoint's canonical encoding (`Datapoint::fingerprint`).
+    fingerprint: Fingerprint,
+    /// The key when it is not the fingerprint key (an explicit one).
+    key: Option<Box<str>>,
+    explicit: bool,
+    file: u32,
+    line: u32,
+    column: u32,
+}
+
+/// A fingerprint as 32 bytes (what the loader makes), or as written when a program gave
+/// something else.
+#[derive(Debug, Clone)]
+enum Fingerprint {
+    Blake3([u8; 32]),
+    Other(Box<str>),
+}
+
+impl Fingerprint {
+    fn of(hex: &str) -> Fingerprint {
+        match blake3::Hash::from_hex(hex) {
+            Ok(h) if h.to_hex().as_str() == hex => Fingerprint::Blake3(*h.as_bytes()),
+            _ => Fingerprint::Other(hex.into()),
+        }
+    }
+
+    fn hex(&self) -> Cow<'_, str> {
+        match self {
+            Fingerprint::Blake3(b) => Cow::Owned(blake3::Hash::from_bytes(*b).to_hex().to_string()),
+            Fingerprint::Other(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+/// Where the content comes from when it is needed.
+#[derive(Debug)]
+enum Content {
+    /// Held in memory (built by a program or a test, not read from manifests).
+    Memory(Vec<Datapoint>),
+    /// Read again from the manifests and sources.
+    Sources(Replay),
+}
+
+#[derive(Debug)]
+struct Inner {
+    entries: Vec<Entry>,
+    /// Files the origins point into (shared by every resource of a load).
+    files: Arc<Vec<Arc<Path>>>,
+    hasher: RandomState,
+    /// Key hash → entry; keys whose hash another key already has are in `collided`.
+    index: HashMap<u64, u32>,
+    collided: HashMap<String, u32>,
+    /// Datapoints in the largest group (those without a group count as one group).
+    max_group_size: u64,
+    /// Whether any asset is a file or a URL (text needs no upload).
+    has_media: bool,
+    /// Whether any datapoint has a `group`.
+    has_groups: bool,
+    content: Content,
+}
+
+/// The datapoints of one resource, in manifest order. Cloning is cheap (shared).
+#[derive(Debug, Clone)]
+pub struct Datapoints(Arc<Inner>);
+
+/// Why content could not be read again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReplayError(pub String);
+
+/// One datapoint's identity.
+#[derive(Debug, Clone, Copy)]
+pub struct DatapointRef<'a> {
+    set: &'a Inner,
+    entry: &'a Entry,
+}
+
+impl<'a> DatapointRef<'a> {
+    /// The explicit key, or `fp-` and the first 32 hex characters of the fingerprint.
+    pub fn key(&self) -> Cow<'a, str> {
+        match &self.entry.key {
+            Some(k) => Cow::Borrowed(k),
+            None => Cow::Owned(super::fingerprint::fingerprint_key(
+                &self.entry.fingerprint.hex(),
+            )),
+        }
+    }
+
+    pub fn explicit_key(&self) -> bool {
+        self.entry.explicit
+    }
+
+    /// The fingerprint (lowercase hex).
+    pub fn fingerprint(&self) -> Cow<'a, str> {
+        self.entry.fingerprint.hex()
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.set.origin(self.entry)
+    }
+
+    fn has_key(&self, key: &str) -> bool {
+        match (&self.entry.key, &self.entry.fingerprint) {
+            (Some(k), _) => **k == *key,
+            (None, Fingerprint::Blake3(b)) => {
+                let Some(hex) = key.strip_prefix(super::fingerprint::FINGERPRINT_KEY_PREFIX) else {
+                    return false;
+                };
+                let full = blake3::Hash::from_bytes(*b).to_hex();
+                hex.len() == 32 && full.as_str().starts_with(hex)
+            }
+            (None, Fingerprint::Other(fp)) => super::fingerprint::fingerprint_key(fp) == key,
+        }
+    }
+}
+
+impl Inner {
+    fn origin(&self, e: &Entry) -> Origin {
+        Origin {
+            file: self
+                .files
+                .get(e.file as usize)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(Path::new(""))),
+            line: e.line as usize,
+            column: e.column as usize,
+        }
+    }
+
+    fn find(&self, key: &str) -> Option<u32> {
+        let h = self.hasher.hash_one(key);
+        if let Some(&i) = self.index.get(&h) {
+            let r = DatapointRef {
+                set: self,
+                entry: &self.entries[i as usize],
+            };
+            if r.has_key(key) {
+                return Some(i);
+            }
+        }
+        self.collided.get(key).copied()
+    }
+}
+
+/// What is known of the content as a whole, from the first read.
+pub(crate) struct ContentStats {
+    pub max_group_size: u64,
+    pub has_media: bool,
+    pub has_groups: bool,
+}
+
+/// A datapoint's key was already used: the index of the first one with it.
+pub(crate) struct DuplicateKey {
+    pub first: usize,
+}
+
+/// Builds a [`Datapoints`] from identities in manifest order.
+pub(crate) struct Builder {
+    inner: Inner,
+}
+
+impl Builder {
+    pub fn new(files: Arc<Vec<Arc<Path>>>, capacity: usize) -> Builder {
+        Builder {
+            inner: Inner {
+                entries: Vec::with_capacity(capacity),
+                files,
+                hasher: RandomState::new(),
+                index: HashMap::with_capacity(capacity),
+                collided: HashMap::new(),
+                max_group_size: 0,
+                has_media: false,
+                has_groups: false,
+                content: Content::Memory(Vec::new()),
+            },
+        }
+    }
+
+    /// Adds a datapoint's identity, or says which earlier datapoint has its key.
+    pub fn push(
+        &mut self,
+        key: &str,
+        fingerprint: &str,
+        explicit: bool,
+        loc: super::context::Loc,
+    ) -> Result<(), DuplicateKey> {
+        if let Some(first) = self.inner.find(key) {
+            return Err(DuplicateKey {
+                first: first as usize,
+            });
+        }
+        let i = u32::try_from(self.inner.entries.len()).unwrap_or(u32::MAX);
+        let h = self.inner.hasher.hash_one(key);
+        match self.inner.index.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.inner.collided.insert(key.to_owned(), i);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+        let stored = explicit || super::fingerprint::fingerprint_key(fingerprint) != key;
+        self.inner.entries.push(Entry {
+            fingerprint: Fingerprint::of(fingerprint),
+            key: stored.then(|| key.into()),
+            explicit,
+            file: loc.file,
+            line: loc.line,
+            column: loc.column,
+        });
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// The origin of the `i`-th datapoint pushed.
+    pub fn origin(&self, i: usize) -> Option<Origin> {
+        self.inner.entries.get(i).map(|e| self.inner.origin(e))
+    }
+
+    pub fn finish(mut self, replay: Replay, stats: ContentStats) -> Datapoints {
+        self.inner.max_group_size = stats.max_group_size;
+        self.inner.has_media = stats.has_media;
+        self.inner.has_groups = stats.has_groups;
+        self.inner.entries.shrink_to_fit();
+        self.inner.content = Content::Sources(replay);
+        Datapoints(Arc::new(self.inner))
+    }
+}
+
+impl Default for Datapoints {
+    fn default() -> Self {
+        Datapoints::from_vec(Vec::new())
+    }
+}
+
+impl Datapoints {
+    /// Datapoints held in memory (for programs and tests). A repeated key keeps the first.
+    pub fn from_vec(datapoints: Vec<Datapoint>) -> Datapoints {
+        let mut files: Vec<Arc<Path>> = Vec::new();
+        let mut file_ids: HashMap<Arc<Path>, u32> = HashMap::new();
+        let mut kept = Vec::with_capacity(datapoints.len());
+        let mut b = Builder::new(Arc::new(Vec::new()), datapoints.len());
+        for dp in datapoints {
+            let next = u32::try_from(files.len()).unwrap_or(u32::MAX);
+            let file = *file_ids.entry(dp.origin.file.clone()).or_insert_with(|| {
+                files.push(dp.origin.file.clone());
+                next
+            });
+            let loc = super::context::Loc::new(file, dp.origin.line, dp.origin.column);
+            if b.push(&dp.key, &dp.fingerprint, dp.explicit_key, loc)
+                .is_ok()
+            {
+                kept.push(dp);
+            }
+        }
+        let mut sizes: HashMap<Option<&str>, u64> = HashMap::new();
+        for dp in &kept {
+            *sizes.entry(dp.group.as_deref()).or_default() += 1;
+        }
+        b.inner.max_group_size = sizes.values().copied().max().unwrap_or(0);
+        b.inner.has_groups = kept.iter().any(|d| d.group.is_some());
+        b.inner.has_media = kept.iter().any(|d| {
+            d.assets
+                .iter()
+                .chain(d.context_asset.as_ref())
+                .any(|a| !matches!(a, super::model::Asset::Text(_)))
+        });
+        b.inner.files = Arc::new(files);
+        b.inner.content = Content::Memory(kept);
+        Datapoints(Arc::new(b.inner))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.entries.len()
+    }
+
+    /// Whether any datapoint has a file or URL asset (something to upload besides text).
+    pub fn has_media(&self) -> bool {
+        self.0.has_media
+    }
+
+    /// Whether any datapoint has a `group`.
+    pub fn has_groups(&self) -> bool {
+        self.0.has_groups
+    }
+
+    /// How many datapoints the largest `group` has (ranking sizes its workflow by it).
+    pub fn max_group_size(&self) -> u64 {
+        self.0.max_group_size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.entries.is_empty()
+    }
+
+    /// Identities in manifest order.
+    pub fn iter(&self) -> impl Iterator<Item = DatapointRef<'_>> {
+        self.0.entries.iter().map(|entry| DatapointRef {
+            set: &self.0,
+            entry,
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<DatapointRef<'_>> {
+        let i = self.0.find(key)?;
+        Some(DatapointRef {
+            set: &self.0,
+            entry: &self.0.entries[i as usize],
+        })
+    }
+
+    /// The position of `key` in manifest order.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.0.find(key).map(|i| i as usize)
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.find(key).is_some()
+    }
+
+    /// Every datapoint with its content, in manifest order, until `f` breaks. Content
+    /// read from sources is checked against the identity read the first time: a source
+    /// edited since is an error ("run plan again"), never a silently different upload.
+    pub fn for_each(
+        &self,
+        mut f: impl FnMut(usize, &Datapoint) -> ControlFlow<()>,
+    ) -> Result<(), ReplayError> {
+        match &self.0.content {
+            Content::Memory(v) => {
+                for (i, dp) in v.iter().enumerate() {
+                    if f(i, dp).is_break() {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Content::Sources(r) => r.run(self.0.entries.len(), &mut |i, dp| {
+                let e = DatapointRef {
+                    set: &self.0,
+                    entry: &self.0.entries[i],
+                };
+                if e.explicit_key() != dp.explicit_key
+                    || !e.has_key(&dp.key)
+                    || e.fingerprint() != dp.fingerprint
+                {
+                    return Err(ReplayError(format!(
+                        "{} changed since it was read (the datapoint at line {} is not the \
+                         same any more); run plan again",
+                        dp.origin.file.display(),
+                        dp.origin.line
+                    )));
+                }
+                Ok(f(i, &dp))
+            }),
+        }
+    }
+
+    /// The datapoints `keep` selects, with their content, in manifest order.
+    pub fn collect_where(
+        &self,
+        mut keep: impl FnMut(DatapointRef<'_>) -> bool,
+    ) -> Result<Vec<Datapoint>, ReplayError> {
+        let wanted: Vec<bool> = self.iter().map(&mut keep).collect();
+        let mut left = wanted.iter().filter(|w| **w).count();
+        let mut out = Vec::with_capacity(left);
+        if left == 0 {
+            return Ok(out);
+        }
+        self.for_each(|i, dp| {
+            if wanted[i] {
+                out.push(dp.clone());
+                left -= 1;
+            }
+            if left == 0 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Every datapoint with its content (for commands that need them all, like
+    /// `results`).
+    pub fn to_vec(&self) -> Result<Vec<Datapoint>, ReplayError> {
+        self.collect_where(|_| true)
+    }
+
+    /// The content of the datapoints `keep` selects (by position), in manifest order,
+    /// through a bounded channel filled from a blocking thread: the consumer holds at
+    /// most `buffer` of them at a time however many there are.
+    pub fn stream(
+        &self,
+        keep: Vec<bool>,
+        buffer: usize,
+    ) -> tokio::sync::mpsc::Receiver<Result<Datapoint, ReplayError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(buffer.max(1));
+        let set = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = set.for_each(|i, dp| {
+                if !keep.get(i).copied().unwrap_or(false) {
+                    return ControlFlow::Continue(());
+                }
+                match tx.blocking_send(Ok(dp.clone())) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    // The consumer stopped listening.
+                    Err(_) => ControlFlow::Break(()),
+                }
+            });
+            if let Err(e) = r {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        rx
+    }
+}
