@@ -130,7 +130,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
         .map(|(i, d)| RemoteDatapoint {
             id: format!("dp{i}"),
             key: Some(d.key.clone()),
-            fingerprint: Some(remote_fingerprint(task, d)),
+            fingerprint: Some(remote_fingerprint(task, d).into()),
             files: Vec::new(),
         })
         .collect();

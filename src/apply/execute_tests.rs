@@ -175,10 +175,9 @@ fn running(p: &Project) -> Observed {
         .map(|(i, dp)| crate::remote::RemoteDatapoint {
             id: format!("dp{i}"),
             key: Some(dp.key().into_owned()),
-            fingerprint: Some(crate::plan::remote_fingerprint_of(
-                &d.spec.task,
-                &dp.fingerprint(),
-            )),
+            fingerprint: Some(
+                crate::plan::remote_fingerprint_of(&d.spec.task, &dp.fingerprint()).into(),
+            ),
             files: Vec::new(),
         })
         .collect();

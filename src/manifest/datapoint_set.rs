@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::fingerprint::Hex64;
 use super::model::{Datapoint, Origin};
 use super::replay::Replay;
 
@@ -20,37 +21,13 @@ use super::replay::Replay;
 #[derive(Debug, Clone)]
 struct Entry {
     /// blake3 of the datapoint's canonical encoding (`Datapoint::fingerprint`).
-    fingerprint: Fingerprint,
+    fingerprint: Hex64,
     /// The key when it is not the fingerprint key (an explicit one).
     key: Option<Box<str>>,
     explicit: bool,
     file: u32,
     line: u32,
     column: u32,
-}
-
-/// A fingerprint as 32 bytes (what the loader makes), or as written when a program gave
-/// something else.
-#[derive(Debug, Clone)]
-enum Fingerprint {
-    Blake3([u8; 32]),
-    Other(Box<str>),
-}
-
-impl Fingerprint {
-    fn of(hex: &str) -> Fingerprint {
-        match blake3::Hash::from_hex(hex) {
-            Ok(h) if h.to_hex().as_str() == hex => Fingerprint::Blake3(*h.as_bytes()),
-            _ => Fingerprint::Other(hex.into()),
-        }
-    }
-
-    fn hex(&self) -> Cow<'_, str> {
-        match self {
-            Fingerprint::Blake3(b) => Cow::Owned(blake3::Hash::from_bytes(*b).to_hex().to_string()),
-            Fingerprint::Other(s) => Cow::Borrowed(s),
-        }
-    }
 }
 
 /// Where the content comes from when it is needed.
@@ -102,7 +79,7 @@ impl<'a> DatapointRef<'a> {
         match &self.entry.key {
             Some(k) => Cow::Borrowed(k),
             None => Cow::Owned(super::fingerprint::fingerprint_key(
-                &self.entry.fingerprint.hex(),
+                &self.entry.fingerprint.as_str(),
             )),
         }
     }
@@ -113,7 +90,7 @@ impl<'a> DatapointRef<'a> {
 
     /// The fingerprint (lowercase hex).
     pub fn fingerprint(&self) -> Cow<'a, str> {
-        self.entry.fingerprint.hex()
+        self.entry.fingerprint.as_str()
     }
 
     pub fn origin(&self) -> Origin {
@@ -123,14 +100,14 @@ impl<'a> DatapointRef<'a> {
     fn has_key(&self, key: &str) -> bool {
         match (&self.entry.key, &self.entry.fingerprint) {
             (Some(k), _) => **k == *key,
-            (None, Fingerprint::Blake3(b)) => {
+            (None, Hex64::Bytes(b)) => {
                 let Some(hex) = key.strip_prefix(super::fingerprint::FINGERPRINT_KEY_PREFIX) else {
                     return false;
                 };
                 let full = blake3::Hash::from_bytes(*b).to_hex();
                 hex.len() == 32 && full.as_str().starts_with(hex)
             }
-            (None, Fingerprint::Other(fp)) => super::fingerprint::fingerprint_key(fp) == key,
+            (None, Hex64::Text(fp)) => super::fingerprint::fingerprint_key(fp) == key,
         }
     }
 }
@@ -222,7 +199,7 @@ impl Builder {
         }
         let stored = explicit || super::fingerprint::fingerprint_key(fingerprint) != key;
         self.inner.entries.push(Entry {
-            fingerprint: Fingerprint::of(fingerprint),
+            fingerprint: Hex64::new(fingerprint),
             key: stored.then(|| key.into()),
             explicit,
             file: loc.file,

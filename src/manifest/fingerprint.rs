@@ -127,3 +127,50 @@ mod tests {
         assert_eq!(fingerprint_key(&fp(&a, None)).len(), 35);
     }
 }
+
+/// A fingerprint held compactly: 64 lowercase hex characters (what blake3 gives) as their
+/// 32 bytes, anything else as written. A million of them are 40 MB instead of 104.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hex64 {
+    Bytes([u8; 32]),
+    Text(Box<str>),
+}
+
+impl Hex64 {
+    pub fn new(hex: &str) -> Hex64 {
+        match blake3::Hash::from_hex(hex) {
+            Ok(h) if h.to_hex().as_str() == hex => Hex64::Bytes(*h.as_bytes()),
+            _ => Hex64::Text(hex.into()),
+        }
+    }
+
+    /// As written (lowercase hex for the bytes form).
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Hex64::Bytes(b) => {
+                std::borrow::Cow::Owned(blake3::Hash::from_bytes(*b).to_hex().to_string())
+            }
+            Hex64::Text(s) => std::borrow::Cow::Borrowed(s),
+        }
+    }
+
+    /// Whether this is `other`, without allocating.
+    pub fn is(&self, other: &str) -> bool {
+        match self {
+            Hex64::Bytes(b) => blake3::Hash::from_bytes(*b).to_hex().as_str() == other,
+            Hex64::Text(s) => **s == *other,
+        }
+    }
+}
+
+impl From<&str> for Hex64 {
+    fn from(s: &str) -> Hex64 {
+        Hex64::new(s)
+    }
+}
+
+impl From<String> for Hex64 {
+    fn from(s: String) -> Hex64 {
+        Hex64::new(&s)
+    }
+}

@@ -58,7 +58,7 @@ fn diff_keys(
                 let own = dp.fingerprint();
                 let same = |r: &RemoteDatapoint| {
                     r.fingerprint
-                        .as_deref()
+                        .as_ref()
                         .is_some_and(|fp| same_remote_fingerprint(&spec.task, &own, fp))
                 };
                 // The first copy with the desired content is kept (lowest id); every other

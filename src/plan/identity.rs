@@ -6,6 +6,7 @@
 //! datapoint), so the fingerprint stored remotely covers both: changing the answer
 //! options changes every datapoint, and the plan says so.
 
+use crate::manifest::fingerprint::Hex64;
 use crate::manifest::{Datapoint, Task};
 
 /// The fingerprint stored on (and compared with) the remote datapoint.
@@ -23,10 +24,10 @@ pub fn remote_fingerprint_of(task: &Task, fingerprint: &str) -> String {
 
 /// Whether a remote datapoint's stored fingerprint is the one a datapoint with this own
 /// fingerprint (hex) stores: [`remote_fingerprint`] without allocating.
-pub fn same_remote_fingerprint(task: &Task, fingerprint: &str, remote: &str) -> bool {
+pub fn same_remote_fingerprint(task: &Task, fingerprint: &str, remote: &Hex64) -> bool {
     match classify_fingerprint(task, fingerprint) {
-        Some(h) => h.to_hex().as_str() == remote,
-        None => fingerprint == remote,
+        Some(h) => remote.is(h.to_hex().as_str()),
+        None => remote.is(fingerprint),
     }
 }
 

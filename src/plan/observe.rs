@@ -221,7 +221,10 @@ fn hash_datapoints(h: &mut blake3::Hasher, dps: &[RemoteDatapoint]) {
         for part in [
             d.id.as_str(),
             d.key.as_deref().unwrap_or(""),
-            d.fingerprint.as_deref().unwrap_or(""),
+            &d.fingerprint
+                .as_ref()
+                .map(|f| f.as_str())
+                .unwrap_or_default(),
         ] {
             r.update(&(part.len() as u64).to_le_bytes());
             r.update(part.as_bytes());

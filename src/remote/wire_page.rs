@@ -101,7 +101,7 @@ impl From<DatapointItem> for RemoteDatapoint {
         let mut metadata = metadata.unwrap_or_default();
         let mut text = |name: &str| metadata.remove(name).and_then(|m| m.text);
         let key = text(KEY_METADATA);
-        let fingerprint = text(FINGERPRINT_METADATA);
+        let fingerprint = text(FINGERPRINT_METADATA).map(Into::into);
         RemoteDatapoint {
             id: item.id,
             key,
