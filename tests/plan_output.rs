@@ -170,7 +170,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 feature_flags: vec![],
                 carry_over: Default::default(),
             },
-            datapoints: remote,
+            datapoints: rapidata::plan::RemoteSet::from_list(&def_spec, remote),
             jobs: vec![],
             dataset_in_use: false,
             answer_options: None,

@@ -181,6 +181,7 @@ fn running(p: &Project) -> Observed {
             files: Vec::new(),
         })
         .collect();
+    let datapoints = crate::plan::RemoteSet::from_list(&d.spec, datapoints);
     let job = RemoteJob {
         id: "id-job-old".into(),
         name: "j".into(),

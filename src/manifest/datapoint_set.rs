@@ -310,6 +310,14 @@ impl Datapoints {
         })
     }
 
+    /// The datapoint at `pos` in manifest order.
+    pub fn at(&self, pos: usize) -> Option<DatapointRef<'_>> {
+        self.0.entries.get(pos).map(|entry| DatapointRef {
+            set: &self.0,
+            entry,
+        })
+    }
+
     /// The position of `key` in manifest order.
     pub fn position(&self, key: &str) -> Option<usize> {
         self.0.find(key).map(|i| i as usize)

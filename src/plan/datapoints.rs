@@ -7,13 +7,14 @@ use std::ops::ControlFlow;
 use super::identity::same_remote_fingerprint;
 use super::model::{DatapointPlan, RemoteRef};
 use super::observe::{ObservedDefinition, PendingObserved};
+use super::remote_set::RemoteSet;
 use crate::manifest::{Asset, LabelingSpec, Task};
 use crate::remote::RemoteDatapoint;
 
 /// The datapoint diff of one dataset, with what its additions upload.
 pub fn datapoint_plan(
     spec: &LabelingSpec,
-    remote: &[RemoteDatapoint],
+    remote: &RemoteSet,
     dataset_id: Option<String>,
     prune: bool,
 ) -> DatapointPlan {
@@ -22,24 +23,23 @@ pub fn datapoint_plan(
     plan
 }
 
-/// Keys to add, remote datapoints to delete, what stays.
+/// Keys to add, remote datapoints to delete, what stays. The kept copies were found while
+/// observing ([`RemoteSet`]); the rest is sorted by (key, id) so each key's copies are one
+/// run of a slice. The output lists come out sorted, so the plan is deterministic.
 fn diff_keys(
     spec: &LabelingSpec,
-    remote: &[RemoteDatapoint],
+    remote: &RemoteSet,
     dataset_id: Option<String>,
     prune: bool,
 ) -> DatapointPlan {
     let mut plan = DatapointPlan {
         dataset_id,
+        unchanged: remote.kept_count(),
         ..Default::default()
     };
-    // The desired side is looked up by key in the resource's datapoint index (no second
-    // map, no key strings); the remote datapoints are sorted by (key, id) so each key's
-    // copies are one run of a slice: no vector per key. Fingerprints are compared in
-    // place. The output lists come out sorted, so the plan is deterministic.
     let desired = &spec.datapoints;
-    let mut keyed: Vec<(&str, &RemoteDatapoint)> = Vec::with_capacity(remote.len());
-    for r in remote {
+    let mut keyed: Vec<(&str, &RemoteDatapoint)> = Vec::with_capacity(remote.rest().len());
+    for r in remote.rest() {
         match &r.key {
             Some(k) => keyed.push((k.as_str(), r)),
             None => plan.unmanaged += 1,
@@ -50,38 +50,17 @@ fn diff_keys(
         id: r.id.clone(),
         key: k.to_string(),
     };
-    let mut present = vec![false; desired.len()];
     for copies in keyed.chunk_by(|a, b| a.0 == b.0) {
         let key = copies[0].0;
-        match desired.get(key) {
-            Some(dp) => {
-                let own = dp.fingerprint();
-                let same = |r: &RemoteDatapoint| {
-                    r.fingerprint
-                        .as_ref()
-                        .is_some_and(|fp| same_remote_fingerprint(&spec.task, &own, fp))
-                };
-                // The first copy with the desired content is kept (lowest id); every other
-                // copy is a duplicate, or, when none has that content, a change.
-                match copies.iter().position(|(_, r)| same(r)) {
-                    Some(kept) => {
-                        plan.unchanged += 1;
-                        if let Some(p) = desired.position(key) {
-                            present[p] = true;
-                        }
-                        plan.duplicates.extend(
-                            copies
-                                .iter()
-                                .enumerate()
-                                .filter(|(i, _)| *i != kept)
-                                .map(|(_, (_, r))| rref(r, key)),
-                        );
-                    }
-                    None => plan
-                        .changed
-                        .extend(copies.iter().map(|(_, r)| rref(r, key))),
-                }
-            }
+        match desired.position(key) {
+            // A copy with the desired content is kept: these are duplicates.
+            Some(pos) if remote.is_kept(pos) => plan
+                .duplicates
+                .extend(copies.iter().map(|(_, r)| rref(r, key))),
+            // None has the desired content: a change.
+            Some(_) => plan
+                .changed
+                .extend(copies.iter().map(|(_, r)| rref(r, key))),
             None => {
                 let Some((first, extra)) = copies.split_first() else {
                     continue;
@@ -96,15 +75,14 @@ fn diff_keys(
             }
         }
     }
-    // Duplicates of kept datapoints come first in key order, so sort the lists once more.
     for list in [&mut plan.remove, &mut plan.changed, &mut plan.duplicates] {
         list.sort_unstable_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
     }
     plan.add = desired
         .iter()
-        .zip(&present)
-        .filter(|(_, p)| !**p)
-        .map(|(d, _)| d.key().into_owned())
+        .enumerate()
+        .filter(|(pos, _)| !remote.is_kept(*pos))
+        .map(|(_, d)| d.key().into_owned())
         .collect();
     plan
 }
@@ -167,14 +145,14 @@ pub fn new_dataset_plan(
 ) -> DatapointPlan {
     let mut plan = match resumed {
         Some(p) => diff_keys(spec, &p.datapoints, Some(p.dataset_id.clone()), true),
-        None => diff_keys(spec, &[], None, true),
+        None => diff_keys(spec, &RemoteSet::empty(), None, true),
     };
     plan.carried_over = current.unchanged;
     plan.dropped = current.deletions().count() as u64;
     plan.fresh = current.add.clone();
     plan.orphaned = 0;
-    // Same content remotely: the remote fingerprint matches with the new answer options,
-    // or with the ones the current dataset carries.
+    // Same content remotely: the kept copies (the new answer options), and copies that
+    // match with the answer options the current dataset carries.
     let old_task = match (&spec.task, &observed.answer_options) {
         (Task::Classify { instruction, .. }, Some(opts)) => Some(Task::Classify {
             instruction: instruction.clone(),
@@ -184,22 +162,25 @@ pub fn new_dataset_plan(
     };
     // The uploaded files of each desired datapoint whose content the dataset has (by
     // position); the content is read again once, only when there are such files.
-    let mut files: HashMap<usize, &[String]> = HashMap::new();
-    if spec.datapoints.has_media() {
-        for r in &observed.datapoints {
-            let (Some(k), Some(fp)) = (&r.key, &r.fingerprint) else {
+    let mut files: HashMap<usize, &[String]> = observed
+        .datapoints
+        .kept_files()
+        .iter()
+        .map(|(p, f)| (*p, f.as_slice()))
+        .collect();
+    if let (true, Some(old_task)) = (spec.datapoints.has_media(), &old_task) {
+        for r in observed.datapoints.rest() {
+            let (Some(k), Some(fp), false) = (&r.key, &r.fingerprint, r.files.is_empty()) else {
                 continue;
             };
-            let (Some(dp), Some(pos)) = (spec.datapoints.get(k), spec.datapoints.position(k))
-            else {
+            let Some(pos) = spec.datapoints.position(k) else {
                 continue;
             };
-            let own = dp.fingerprint();
-            let same = same_remote_fingerprint(&spec.task, &own, fp)
-                || old_task
-                    .as_ref()
-                    .is_some_and(|t| same_remote_fingerprint(t, &own, fp));
-            if same && !r.files.is_empty() {
+            let same = spec
+                .datapoints
+                .at(pos)
+                .is_some_and(|d| same_remote_fingerprint(old_task, &d.fingerprint(), fp));
+            if same {
                 files.entry(pos).or_insert(&r.files);
             }
         }

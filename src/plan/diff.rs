@@ -13,6 +13,7 @@ use super::identity::remote_fingerprint_of;
 use super::jobs::job_plans;
 use super::model::*;
 use super::observe::{Observation, Observed};
+use super::remote_set::RemoteSet;
 use crate::manifest::{
     AudienceRef, JobDefinition, LabelingSpec, OnReplace, Order, Project, Resource, ResourceKind,
     Task,
@@ -298,7 +299,7 @@ fn definition_plan(
         Some(pd) if pd.base_revision == base_revision => {
             datapoint_plan(&d.spec, &pd.datapoints, Some(pd.dataset_id.clone()), true)
         }
-        _ => datapoint_plan(&d.spec, &[], None, true),
+        _ => datapoint_plan(&d.spec, &RemoteSet::empty(), None, true),
     };
     let Some(o) = remote else {
         p.action = Action::Create;
@@ -448,7 +449,7 @@ fn order_plan(
         if o.run {
             p.steps.push(Step::SubmitOrder);
         }
-        p.datapoints = Some(datapoint_plan(&o.spec, &[], None, true));
+        p.datapoints = Some(datapoint_plan(&o.spec, &RemoteSet::empty(), None, true));
     };
     let Some(ro) = remote else {
         p.action = Action::Create;

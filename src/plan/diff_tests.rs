@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::datapoints::datapoint_plan;
 use super::identity::remote_fingerprint;
+use super::remote_set::RemoteSet;
 use crate::manifest::{Asset, Datapoint, LabelingSpec, Origin, Referee, Task};
 use crate::remote::RemoteDatapoint;
 
@@ -62,7 +63,8 @@ fn empty_remote_uploads_everything_and_counts_distinct_assets() {
     if let Asset::File { content_hash, .. } = &mut a.assets[0] {
         *content_hash = "h-fb".into();
     }
-    let p = datapoint_plan(&spec(vec![a, b]), &[], None, false);
+    let s = spec(vec![a, b]);
+    let p = datapoint_plan(&s, &RemoteSet::empty(), None, false);
     assert_eq!(p.add, vec!["a", "b"]);
     assert_eq!(p.upload_assets, 1);
     assert_eq!(p.upload_bytes, 100);
@@ -87,7 +89,12 @@ fn seeded_remote_gives_exact_counts() {
         remote("7", None, None),
         remote("8", None, None),
     ];
-    let p = datapoint_plan(&s, &r, Some("ds".into()), false);
+    let p = datapoint_plan(
+        &s,
+        &RemoteSet::from_list(&s, r.clone()),
+        Some("ds".into()),
+        false,
+    );
     assert_eq!(p.add, vec!["missing", "changed"]);
     assert_eq!(
         p.changed.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(),
@@ -105,7 +112,12 @@ fn seeded_remote_gives_exact_counts() {
     assert!(p.remove.is_empty(), "no prune: the extra is kept");
     assert_eq!(p.orphaned, 1);
 
-    let pruned = datapoint_plan(&s, &r, Some("ds".into()), true);
+    let pruned = datapoint_plan(
+        &s,
+        &RemoteSet::from_list(&s, r.clone()),
+        Some("ds".into()),
+        true,
+    );
     assert_eq!(
         pruned
             .remove
@@ -125,7 +137,12 @@ fn converged_remote_has_no_changes() {
         remote("1", Some("a"), Some("fa")),
         remote("2", Some("b"), Some("fb")),
     ];
-    let p = datapoint_plan(&s, &r, Some("ds".into()), true);
+    let p = datapoint_plan(
+        &s,
+        &RemoteSet::from_list(&s, r.clone()),
+        Some("ds".into()),
+        true,
+    );
     assert!(!p.has_changes());
     assert_eq!(p.unchanged, 2);
 }
@@ -150,7 +167,12 @@ fn answer_options_are_part_of_the_remote_fingerprint() {
     let mut s = spec(vec![d.clone()]);
     s.task = t2;
     let r = vec![remote("1", Some("a"), Some(&remote_fingerprint(&t1, &d)))];
-    let p = datapoint_plan(&s, &r, Some("ds".into()), false);
+    let p = datapoint_plan(
+        &s,
+        &RemoteSet::from_list(&s, r.clone()),
+        Some("ds".into()),
+        false,
+    );
     assert_eq!(p.changed.len(), 1);
     assert_eq!(p.add, vec!["a"]);
 }

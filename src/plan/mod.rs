@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod model;
 pub mod observe;
 pub mod recorded;
+mod remote_set;
 pub mod saved;
 
 pub use datapoints::datapoint_plan;
@@ -23,6 +24,7 @@ pub use observe::{
     observe, Duplicate, Observation, ObserveError, Observed, ObservedDefinition, ObservedOrder,
 };
 pub use recorded::{RecordStore, Recorded};
+pub use remote_set::RemoteSet;
 pub use saved::{staleness, SavedPlan};
 
 use crate::manifest::Project;

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use futures::future::try_join_all;
 
 use super::recorded::Recorded;
-use crate::manifest::{Project, Resource, ResourceKind};
+use super::remote_set::RemoteSet;
+use crate::manifest::{LabelingSpec, Project, Resource, ResourceKind};
 use crate::remote::{
-    ApiError, Client, RemoteAudience, RemoteDatapoint, RemoteJob, RemoteJobDefinition, RemoteOrder,
-    RemoteRevision,
+    ApiError, Client, RemoteAudience, RemoteJob, RemoteJobDefinition, RemoteOrder, RemoteRevision,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ pub enum ObserveError {
 pub struct ObservedDefinition {
     pub definition: RemoteJobDefinition,
     pub revision: RemoteRevision,
-    pub datapoints: Vec<RemoteDatapoint>,
+    pub datapoints: RemoteSet,
     /// Every job of the definition, whatever its name.
     pub jobs: Vec<RemoteJob>,
     /// Whether a job runs on a revision that uses the latest revision's dataset: then the
@@ -44,7 +44,7 @@ pub struct ObservedDefinition {
 pub struct ObservedOrder {
     pub order: RemoteOrder,
     /// `None` when its dataset is not known (not recorded by this machine at create).
-    pub datapoints: Option<Vec<RemoteDatapoint>>,
+    pub datapoints: Option<RemoteSet>,
 }
 
 /// What was found for one manifest resource; `None` inside means "does not exist".
@@ -75,7 +75,7 @@ pub struct Duplicate {
 pub struct PendingObserved {
     pub dataset_id: String,
     pub base_revision: Option<u32>,
-    pub datapoints: Vec<RemoteDatapoint>,
+    pub datapoints: RemoteSet,
 }
 
 /// Observations keyed by (kind, manifest name).
@@ -211,35 +211,26 @@ impl Observed {
     }
 }
 
-fn hash_datapoints(h: &mut blake3::Hasher, dps: &[RemoteDatapoint]) {
-    // Independent of the listing order without sorting a copy of every row: the rows
-    // (distinct by id) are hashed one by one and summed lane-wise, a multiset hash that
-    // is plenty for "did the remote change since the plan" (not an adversarial setting).
-    let mut acc = [0u64; 4];
-    for d in dps {
-        let mut r = blake3::Hasher::new();
-        for part in [
-            d.id.as_str(),
-            d.key.as_deref().unwrap_or(""),
-            &d.fingerprint
-                .as_ref()
-                .map(|f| f.as_str())
-                .unwrap_or_default(),
-        ] {
-            r.update(&(part.len() as u64).to_le_bytes());
-            r.update(part.as_bytes());
-        }
-        let row = r.finalize();
-        for (lane, chunk) in acc.iter_mut().zip(row.as_bytes().chunks_exact(8)) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(chunk);
-            *lane = lane.wrapping_add(u64::from_le_bytes(b));
-        }
-    }
-    h.update(&(dps.len() as u64).to_le_bytes());
-    for lane in acc {
+fn hash_datapoints(h: &mut blake3::Hasher, dps: &RemoteSet) {
+    // Independent of the listing order (see `RemoteSet::digest`).
+    h.update(&dps.len().to_le_bytes());
+    for lane in dps.digest() {
         h.update(&lane.to_le_bytes());
     }
+}
+
+/// A dataset's datapoints, reduced against `spec` as the pages arrive.
+async fn observe_datapoints(
+    client: &Client,
+    dataset_id: &str,
+    spec: &LabelingSpec,
+) -> Result<RemoteSet, ApiError> {
+    let mut set = RemoteSet::empty();
+    client
+        .scan_datapoints(dataset_id, |d| set.push(spec, d))
+        .await?;
+    set.finish();
+    Ok(set)
 }
 
 /// Of several remote objects with one name, the oldest is the one the manifests mean
@@ -281,6 +272,7 @@ fn api(kind: ResourceKind, name: &str) -> impl Fn(ApiError) -> ObserveError + '_
 pub async fn observe_definition(
     client: &Client,
     name: &str,
+    spec: &LabelingSpec,
 ) -> Result<(Option<ObservedDefinition>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::JobDefinition;
     let found = client
@@ -296,8 +288,7 @@ pub async fn observe_definition(
         client.find_jobs(&definition.id)
     )
     .map_err(api(kind, name))?;
-    let datapoints = client
-        .list_datapoints(&revision.dataset_id)
+    let datapoints = observe_datapoints(client, &revision.dataset_id, spec)
         .await
         .map_err(api(kind, name))?;
     let mut dataset_in_use = jobs.iter().any(|j| j.revision_number == revision.number);
@@ -316,9 +307,9 @@ pub async fn observe_definition(
             }
         }
     }
-    let answer_options = match datapoints.iter().find(|d| d.key.is_some()) {
+    let answer_options = match datapoints.first_managed() {
         Some(first) if workflow_kind(&revision.workflow) == Some("Classify") => client
-            .datapoint_answer_options(&first.id)
+            .datapoint_answer_options(first)
             .await
             .map_err(api(kind, name))?,
         _ => None,
@@ -346,6 +337,7 @@ fn workflow_kind(w: &serde_json::Value) -> Option<&str> {
 pub async fn observe_order(
     client: &Client,
     name: &str,
+    spec: &LabelingSpec,
     recorded: &Recorded,
 ) -> Result<(Option<ObservedOrder>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::Order;
@@ -356,7 +348,11 @@ pub async fn observe_order(
     };
     order.dataset_id = recorded.order_datasets.get(&order.id).cloned();
     let datapoints = match &order.dataset_id {
-        Some(ds) => Some(client.list_datapoints(ds).await.map_err(api(kind, name))?),
+        Some(ds) => Some(
+            observe_datapoints(client, ds, spec)
+                .await
+                .map_err(api(kind, name))?,
+        ),
         None => None,
     };
     Ok((Some(ObservedOrder { order, datapoints }), dups))
@@ -434,11 +430,11 @@ pub async fn observe(
                     (Observation::Audience(x), d)
                 }
                 Resource::JobDefinition(d) => {
-                    let (x, dd) = observe_definition(client, &d.name).await?;
+                    let (x, dd) = observe_definition(client, &d.name, &d.spec).await?;
                     (Observation::JobDefinition(x.map(Box::new)), dd)
                 }
                 Resource::Order(o) => {
-                    let (x, d) = observe_order(client, &o.name, recorded).await?;
+                    let (x, d) = observe_order(client, &o.name, &o.spec, recorded).await?;
                     (Observation::Order(x), d)
                 }
                 Resource::Job(j) => (
@@ -483,8 +479,14 @@ pub async fn observe(
         {
             continue;
         }
+        let Some(spec) = project.resources.iter().find_map(|r| match r {
+            Resource::JobDefinition(d) if d.name == name => Some(&d.spec),
+            _ => None,
+        }) else {
+            continue;
+        };
         // A dataset that is gone (or unreadable) is simply not resumed.
-        if let Ok(datapoints) = client.list_datapoints(&p.dataset_id).await {
+        if let Ok(datapoints) = observe_datapoints(client, &p.dataset_id, spec).await {
             observed.pending.insert(
                 name.to_string(),
                 PendingObserved {

@@ -333,6 +333,25 @@ impl Client {
         &self,
         dataset_id: &str,
     ) -> Result<Vec<RemoteDatapoint>, ApiError> {
+        let mut out = Vec::new();
+        self.scan_datapoints(dataset_id, |d| out.push(d)).await?;
+        // Concurrent pages can overlap (see `scan_datapoints`): sorted by id and
+        // deduplicated, rather than a set of cloned ids.
+        out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
+    }
+
+    /// Every datapoint of a dataset, page by page in order, to `f` as each page arrives:
+    /// the caller keeps what it needs (the plan keeps an id per converged datapoint).
+    /// Oldest first, so datapoints added while paging land on later pages instead of
+    /// shifting earlier ones; a datapoint deleted meanwhile can shift one onto two pages,
+    /// so callers must tolerate an id seen twice.
+    pub async fn scan_datapoints(
+        &self,
+        dataset_id: &str,
+        mut f: impl FnMut(RemoteDatapoint),
+    ) -> Result<(), ApiError> {
         let path = format!("/dataset/{}/datapoints", seg(dataset_id));
         let make = |p: u64| {
             Request::new(
@@ -347,12 +366,14 @@ impl Client {
         };
         // Each page is decoded into the few fields the diff needs as it arrives, never
         // held as a JSON tree; at most PAGES_IN_FLIGHT pages are requested or decoding at
-        // once, consumed in page order, so memory holds the result and a few pages — not
-        // every page decoded at once.
+        // once, consumed in page order.
         let first: Page<DatapointItem> = self.call_typed(make(1)).await?;
         let pages = first.count();
-        let mut out: Vec<RemoteDatapoint> = Vec::with_capacity(first.total.unwrap_or(0) as usize);
-        out.extend(first.items.into_iter().map(RemoteDatapoint::from));
+        first
+            .items
+            .into_iter()
+            .map(RemoteDatapoint::from)
+            .for_each(&mut f);
         let mut rest = futures::stream::iter(2..=pages)
             .map(|p| {
                 let req = make(p);
@@ -368,14 +389,9 @@ impl Client {
             })
             .buffered(PAGES_IN_FLIGHT);
         while let Some(page) = rest.next().await {
-            out.extend(page?);
+            page?.into_iter().for_each(&mut f);
         }
-        // Oldest first, so datapoints added while paging land on later pages instead of
-        // shifting earlier ones; concurrent pages can still overlap, hence the dedup —
-        // sorted by id rather than a set of cloned ids: no second copy of every id.
-        out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        out.dedup_by(|a, b| a.id == b.id);
-        Ok(out)
+        Ok(())
     }
 
     /// Already gone (404) counts as deleted.

@@ -1,0 +1,188 @@
+//! A dataset's datapoints as observed, reduced against the manifest's datapoints while
+//! the pages arrive (issue #14): a remote copy with a desired key and the desired content
+//! keeps only its id — the lowest id per key, the copy the plan keeps — and everything
+//! else (other keys, other content, further copies, datapoints of other tools) is kept
+//! whole for the diff. A converged dataset of a million datapoints is a million ids, not
+//! a million keys, fingerprints and file lists.
+
+use std::collections::HashMap;
+
+use super::identity::same_remote_fingerprint;
+use crate::manifest::LabelingSpec;
+use crate::remote::RemoteDatapoint;
+
+#[derive(Debug, Clone, Default)]
+pub struct RemoteSet {
+    /// By desired position: the id of the kept copy (desired key and content).
+    kept: Vec<Option<Box<str>>>,
+    kept_count: u64,
+    /// Uploaded files of kept copies that have some, by desired position.
+    kept_files: HashMap<usize, Vec<String>>,
+    /// Every other remote datapoint, deduplicated by id.
+    rest: Vec<RemoteDatapoint>,
+    /// Order-independent hash of the kept copies (id, key, fingerprint); the rest is
+    /// hashed when the set is finished.
+    digest: [u64; 4],
+    /// The id of one datapoint this tool manages (its answer options are read).
+    first_managed: Option<String>,
+}
+
+impl RemoteSet {
+    /// An empty dataset.
+    pub fn empty() -> RemoteSet {
+        RemoteSet::default()
+    }
+
+    /// Reduces `remote` against `spec` (for tests and callers that have a list).
+    pub fn from_list(spec: &LabelingSpec, remote: Vec<RemoteDatapoint>) -> RemoteSet {
+        let mut s = RemoteSet::empty();
+        for r in remote {
+            s.push(spec, r);
+        }
+        s.finish();
+        s
+    }
+
+    /// Adds one observed datapoint.
+    pub fn push(&mut self, spec: &LabelingSpec, r: RemoteDatapoint) {
+        if self.first_managed.is_none() && r.key.is_some() {
+            self.first_managed = Some(r.id.clone());
+        }
+        let pos = match (&r.key, &r.fingerprint) {
+            (Some(k), Some(fp)) => spec.datapoints.position(k).filter(|&p| {
+                spec.datapoints
+                    .at(p)
+                    .is_some_and(|d| same_remote_fingerprint(&spec.task, &d.fingerprint(), fp))
+            }),
+            _ => None,
+        };
+        let Some(pos) = pos else {
+            self.rest.push(r);
+            return;
+        };
+        if self.kept.len() < spec.datapoints.len() {
+            self.kept.resize(spec.datapoints.len(), None);
+        }
+        match &self.kept[pos] {
+            // The same datapoint on two pages (listing while it changes): once.
+            Some(id) if **id == *r.id => {}
+            // A further copy with a higher id: a duplicate.
+            Some(id) if **id < *r.id => self.rest.push(r),
+            other => {
+                // The first copy, or one with a lower id than the one kept so far (which
+                // becomes a duplicate).
+                if let Some(previous) = other.clone() {
+                    let files = self.kept_files.remove(&pos).unwrap_or_default();
+                    self.unhash(&previous, &r);
+                    self.rest.push(RemoteDatapoint {
+                        id: previous.into(),
+                        key: r.key.clone(),
+                        fingerprint: r.fingerprint.clone(),
+                        files,
+                    });
+                    self.kept_count -= 1;
+                }
+                self.hash(&r, true);
+                self.kept[pos] = Some(r.id.as_str().into());
+                self.kept_count += 1;
+                if !r.files.is_empty() {
+                    self.kept_files.insert(pos, r.files);
+                }
+            }
+        }
+    }
+
+    /// Deduplicates the rest by id and hashes it (call once, after the last push).
+    pub fn finish(&mut self) {
+        self.rest.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.rest.dedup_by(|a, b| a.id == b.id);
+        let rest = std::mem::take(&mut self.rest);
+        for r in &rest {
+            self.hash(r, true);
+        }
+        self.rest = rest;
+    }
+
+    fn row_hash(id: &str, key: Option<&str>, fp: &str) -> [u64; 4] {
+        let mut h = blake3::Hasher::new();
+        for part in [id, key.unwrap_or(""), fp] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        let row = h.finalize();
+        let mut out = [0u64; 4];
+        for (lane, chunk) in out.iter_mut().zip(row.as_bytes().chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *lane = u64::from_le_bytes(b);
+        }
+        out
+    }
+
+    fn hash(&mut self, r: &RemoteDatapoint, add: bool) {
+        let fp = r
+            .fingerprint
+            .as_ref()
+            .map(|f| f.as_str())
+            .unwrap_or_default();
+        let row = Self::row_hash(&r.id, r.key.as_deref(), &fp);
+        for (lane, x) in self.digest.iter_mut().zip(row) {
+            *lane = if add {
+                lane.wrapping_add(x)
+            } else {
+                lane.wrapping_sub(x)
+            };
+        }
+    }
+
+    /// Takes the row of a kept copy (now demoted to the rest) out of the digest.
+    fn unhash(&mut self, id: &str, same: &RemoteDatapoint) {
+        let fp = same
+            .fingerprint
+            .as_ref()
+            .map(|f| f.as_str())
+            .unwrap_or_default();
+        let row = Self::row_hash(id, same.key.as_deref(), &fp);
+        for (lane, x) in self.digest.iter_mut().zip(row) {
+            *lane = lane.wrapping_sub(x);
+        }
+    }
+
+    /// How many desired datapoints have a kept copy.
+    pub fn kept_count(&self) -> u64 {
+        self.kept_count
+    }
+
+    /// Whether the desired datapoint at `pos` has a kept copy.
+    pub fn is_kept(&self, pos: usize) -> bool {
+        self.kept.get(pos).is_some_and(Option::is_some)
+    }
+
+    /// Uploaded files of the kept copy of the desired datapoint at `pos`.
+    pub fn kept_files(&self) -> &HashMap<usize, Vec<String>> {
+        &self.kept_files
+    }
+
+    /// The remote datapoints that are not kept copies.
+    pub fn rest(&self) -> &[RemoteDatapoint] {
+        &self.rest
+    }
+
+    /// Every datapoint observed (kept copies and the rest).
+    pub fn len(&self) -> u64 {
+        self.kept_count + self.rest.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn first_managed(&self) -> Option<&str> {
+        self.first_managed.as_deref()
+    }
+
+    /// For the observation digest: independent of the listing order.
+    pub fn digest(&self) -> [u64; 4] {
+        self.digest
+    }
+}
