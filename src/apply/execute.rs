@@ -899,16 +899,21 @@ impl<C: Remote> Executor<'_, C> {
         dp: &DatapointPlan,
         out: &mut RoundOutcome,
     ) -> Rate {
-        let mut remaining: HashSet<&str> = dp
-            .add
-            .iter()
-            .map(String::as_str)
-            .filter(|k| !self.skip.contains(&(kind, name.to_string(), k.to_string())))
-            .collect();
-        let skipped = dp.add.len() as u64 - remaining.len() as u64;
+        // What is still to upload, by manifest position (a bit per datapoint, not a set of
+        // a million keys); failures are few and kept by key.
+        let mut todo = vec![false; spec.datapoints.len()];
+        let mut skipped = 0u64;
+        for k in &dp.add {
+            if !self.skip.is_empty() && self.skip.contains(&(kind, name.to_string(), k.to_string()))
+            {
+                skipped += 1;
+            } else if let Some(p) = spec.datapoints.position(k) {
+                todo[p] = true;
+            }
+        }
         let mut failed: HashMap<String, FailureRecord> = HashMap::new();
         for attempt in 0..3u32 {
-            if remaining.is_empty() || self.cancel.is_cancelled() {
+            if !todo.contains(&true) || self.cancel.is_cancelled() {
                 break;
             }
             if attempt > 0 {
@@ -917,20 +922,17 @@ impl<C: Remote> Executor<'_, C> {
                     .await;
             }
             if attempt == 0 {
-                self.create_groups(kind, name, dataset_id, spec, &dp.add, &remaining, out)
+                self.create_groups(kind, name, dataset_id, spec, &dp.add, &todo, out)
                     .await;
             }
             // The content of the datapoints still to upload, read again from the sources
             // in manifest order and uploaded a chunk at a time: memory holds one chunk,
             // however many there are (issue #14). Files uploaded by one chunk are reused by
             // the next, like those the plan found remotely.
-            let keep: Vec<bool> = spec
-                .datapoints
-                .iter()
-                .map(|d| remaining.contains(d.key().as_ref()))
-                .collect();
+            let keep = todo.clone();
+            let count = todo.iter().filter(|t| **t).count();
             self.progress
-                .uploads_started(name, remaining.len() as u64, dp.upload_assets);
+                .uploads_started(name, count as u64, dp.upload_assets);
             let mut reuse = dp.reuse.clone();
             let mut outcome = UploadOutcome::default();
             let mut content = spec.datapoints.stream(keep, UPLOAD_CHUNK);
@@ -978,7 +980,7 @@ impl<C: Remote> Executor<'_, C> {
                     name,
                     StepFailure::from(format!("reading the datapoints again: {e}")),
                 );
-                remaining.clear();
+                todo.fill(false);
                 break;
             }
             let this_round: HashSet<String> = outcome
@@ -986,21 +988,22 @@ impl<C: Remote> Executor<'_, C> {
                 .iter()
                 .filter_map(|f| f.item.key.clone())
                 .collect();
-            for k in &remaining {
-                if !this_round.contains(*k) {
-                    failed.remove(*k);
-                }
-            }
+            // An earlier failure of a datapoint tried again and not failing now is gone.
+            failed.retain(|k, _| {
+                this_round.contains(k) || !spec.datapoints.position(k).is_some_and(|p| todo[p])
+            });
             for f in outcome.failures {
                 failed.insert(f.item.key.clone().unwrap_or_default(), f);
             }
             // Transient failures are tried again here; an outcome unknown is not re-sent
             // (the next observation decides), a permanent one not at all.
-            remaining.retain(|k| {
-                failed
-                    .get(*k)
-                    .is_some_and(|f| f.class == FailureClass::Transient)
-            });
+            let mut again = vec![false; todo.len()];
+            for (k, f) in &failed {
+                if let Some(p) = spec.datapoints.position(k) {
+                    again[p] = todo[p] && f.class == FailureClass::Transient;
+                }
+            }
+            todo = again;
         }
         let last_failures: Vec<FailureRecord> = failed.into_values().collect();
         let retryable = last_failures.iter().any(|f| !f.permanent);
@@ -1046,7 +1049,7 @@ impl<C: Remote> Executor<'_, C> {
         dataset_id: &str,
         spec: &LabelingSpec,
         add: &[String],
-        adding: &HashSet<&str>,
+        adding: &[bool],
         out: &mut RoundOutcome,
     ) {
         if !spec.datapoints.has_groups() {
@@ -1057,12 +1060,12 @@ impl<C: Remote> Executor<'_, C> {
         let wanted: HashSet<&str> = add.iter().map(String::as_str).collect();
         let mut firsts: BTreeMap<String, Datapoint> = BTreeMap::new();
         let mut not_all_new: HashSet<String> = HashSet::new();
-        let read = spec.datapoints.for_each(|_, d| {
+        let read = spec.datapoints.for_each(|i, d| {
             if let Some(g) = &d.group {
                 if !wanted.contains(d.key.as_str()) {
                     not_all_new.insert(g.clone());
                 }
-                if adding.contains(d.key.as_str()) && !firsts.contains_key(g) {
+                if adding.get(i).copied().unwrap_or(false) && !firsts.contains_key(g) {
                     firsts.insert(g.clone(), d.clone());
                 }
             }

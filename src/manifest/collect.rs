@@ -48,6 +48,11 @@ enum Slot {
 
 pub struct Collector {
     checker: DraftChecker,
+    /// Identities in manifest order, added as soon as everything before them is known.
+    builder: Builder,
+    /// Where an explicit key was written, when not where its datapoint starts.
+    key_locs: HashMap<usize, Loc>,
+    /// From the first draft that waits for file hashes on: kept in order until then.
     slots: Vec<Slot>,
     pub(crate) items: Vec<ReplayItem>,
     /// Datapoints per group (`None`: without one).
@@ -60,6 +65,8 @@ impl Collector {
     pub fn new(checker: DraftChecker) -> Collector {
         Collector {
             checker,
+            builder: Builder::new(Arc::new(Vec::new()), 0),
+            key_locs: HashMap::new(),
             slots: Vec::new(),
             items: Vec::new(),
             groups: HashMap::new(),
@@ -72,18 +79,56 @@ impl Collector {
         self.checker.finish(ctx);
     }
 
+    /// Adds an identity; a key already used is reported.
+    fn add(&mut self, ctx: &mut Ctx, ident: Ident) {
+        let loc = ident.loc;
+        let explicit = ident.key.is_some();
+        let hex = blake3::Hash::from_bytes(ident.fingerprint).to_hex();
+        let key = match &ident.key {
+            Some(k) => k.to_string(),
+            None => super::fingerprint::fingerprint_key(hex.as_str()),
+        };
+        let n = self.builder.len();
+        match self.builder.push(&key, hex.as_str(), explicit, loc) {
+            Ok(()) => {
+                if ident.key_loc != loc {
+                    self.key_locs.insert(n, ident.key_loc);
+                }
+            }
+            Err(dup) => {
+                let first = self
+                    .key_locs
+                    .get(&dup.first)
+                    .copied()
+                    .or_else(|| self.builder.loc(dup.first))
+                    .map(|l| ctx.origin(l).to_string())
+                    .unwrap_or_default();
+                if explicit {
+                    ctx.error(
+                        ident.key_loc,
+                        format!("duplicate datapoint key `{key}` (first used at {first})"),
+                        "keys must be unique within a resource; change one of them",
+                    );
+                } else {
+                    ctx.error(
+                        ident.key_loc,
+                        format!("duplicate datapoint: same content as the datapoint at {first}"),
+                        "remove the repeat, or give both an explicit `key` if they are meant to be separate",
+                    );
+                }
+            }
+        }
+    }
+
     /// The datapoints, once every local file is hashed; duplicate keys are reported.
     pub fn finish(
-        self,
+        mut self,
         ctx: &mut Ctx,
         hashed: &Hashed,
         shared: &Arc<ReplayShared>,
         files: &Arc<Vec<Arc<Path>>>,
     ) -> Datapoints {
-        let mut b = Builder::new(files.clone(), self.slots.len());
-        // Where an explicit key was written, when not where its datapoint starts.
-        let mut key_locs: HashMap<usize, Loc> = HashMap::new();
-        for slot in self.slots {
+        for slot in std::mem::take(&mut self.slots) {
             let ident = match slot {
                 Slot::Ready(i) => i,
                 Slot::Pending(d) => match finalize_one(ctx, hashed, *d) {
@@ -92,48 +137,15 @@ impl Collector {
                 },
                 Slot::Dropped => continue,
             };
-            let loc = ident.loc;
-            let explicit = ident.key.is_some();
-            let hex = blake3::Hash::from_bytes(ident.fingerprint).to_hex();
-            let key = match &ident.key {
-                Some(k) => k.to_string(),
-                None => super::fingerprint::fingerprint_key(hex.as_str()),
-            };
-            let n = b.len();
-            match b.push(&key, hex.as_str(), explicit, loc) {
-                Ok(()) => {
-                    if ident.key_loc != loc {
-                        key_locs.insert(n, ident.key_loc);
-                    }
-                }
-                Err(dup) => {
-                    let first = key_locs
-                        .get(&dup.first)
-                        .map(|l| ctx.origin(*l))
-                        .or_else(|| b.origin(dup.first));
-                    let first = first.map(|o| o.to_string()).unwrap_or_default();
-                    if explicit {
-                        ctx.error(
-                            ident.key_loc,
-                            format!("duplicate datapoint key `{key}` (first used at {first})"),
-                            "keys must be unique within a resource; change one of them",
-                        );
-                    } else {
-                        ctx.error(
-                            ident.key_loc,
-                            format!("duplicate datapoint: same content as the datapoint at {first}"),
-                            "remove the repeat, or give both an explicit `key` if they are meant to be separate",
-                        );
-                    }
-                }
-            }
+            self.add(ctx, ident);
         }
         let stats = ContentStats {
             max_group_size: self.groups.values().copied().max().unwrap_or(0),
             has_media: self.has_media,
             has_groups: self.groups.keys().any(Option::is_some),
         };
-        b.finish(
+        self.builder.finish(
+            files.clone(),
             Replay {
                 shared: shared.clone(),
                 items: self.items,
@@ -157,6 +169,11 @@ impl DraftSink for Collector {
                 None => Slot::Dropped,
             }
         };
-        self.slots.push(slot);
+        match slot {
+            // Nothing waits before it: in at once (a text source never queues).
+            Slot::Ready(ident) if self.slots.is_empty() => self.add(ctx, ident),
+            Slot::Dropped if self.slots.is_empty() => {}
+            slot => self.slots.push(slot),
+        }
     }
 }

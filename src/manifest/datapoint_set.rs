@@ -213,12 +213,22 @@ impl Builder {
         self.inner.entries.len()
     }
 
-    /// The origin of the `i`-th datapoint pushed.
-    pub fn origin(&self, i: usize) -> Option<Origin> {
-        self.inner.entries.get(i).map(|e| self.inner.origin(e))
+    /// Where the `i`-th datapoint pushed was written.
+    pub fn loc(&self, i: usize) -> Option<super::context::Loc> {
+        self.inner.entries.get(i).map(|e| super::context::Loc {
+            file: e.file,
+            line: e.line,
+            column: e.column,
+        })
     }
 
-    pub fn finish(mut self, replay: Replay, stats: ContentStats) -> Datapoints {
+    pub fn finish(
+        mut self,
+        files: Arc<Vec<Arc<Path>>>,
+        replay: Replay,
+        stats: ContentStats,
+    ) -> Datapoints {
+        self.inner.files = files;
         self.inner.max_group_size = stats.max_group_size;
         self.inner.has_media = stats.has_media;
         self.inner.has_groups = stats.has_groups;
