@@ -233,7 +233,7 @@ enum Pending {
         kind_order: bool,
         name: String,
         loc: Loc,
-        spec: Option<PendingSpec>,
+        spec: Option<Box<PendingSpec>>,
         run: bool,
         budget: Option<f64>,
     },
@@ -302,7 +302,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             check_name(ctx, file, &r.name);
             let loc = at(file, &r.kind);
             let name = r.name.value.clone();
-            let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
+            let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r)).map(Box::new);
             Pending::Labeling {
                 kind_order: false,
                 name,
@@ -318,7 +318,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             let name = r.name.value.clone();
             let run = r.run.unwrap_or(false);
             let budget = check_budget(ctx, file, r.budget.as_ref());
-            let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r));
+            let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r)).map(Box::new);
             Pending::Labeling {
                 kind_order: true,
                 name,
