@@ -46,7 +46,10 @@ pub struct Ctx {
     local_ids: HashMap<PathBuf, usize>,
     /// The text of every file read (safely), by the name diagnostics show: error excerpts
     /// come from here, never from reading a name again.
-    pub texts: HashMap<PathBuf, Arc<str>>,
+    pub texts: HashMap<PathBuf, Arc<String>>,
+    /// Whether texts are kept for error excerpts (not when reading a load's sources
+    /// again: a million-line source is then held once, while it is read).
+    pub keep_texts: bool,
     /// `failureTolerance` of specs that set none (the project config's default).
     pub default_failure_tolerance: f64,
 }
@@ -61,6 +64,7 @@ impl Ctx {
             locals: Vec::new(),
             local_ids: HashMap::new(),
             texts: HashMap::new(),
+            keep_texts: true,
             default_failure_tolerance: 0.0,
         }
     }
@@ -86,9 +90,12 @@ impl Ctx {
     }
 
     /// Keeps the text of `path` (as shown) for error excerpts; returns a shared handle.
-    pub fn keep_text(&mut self, path: &Path, text: String) -> Arc<str> {
-        let text: Arc<str> = Arc::from(text);
-        self.texts.insert(path.to_path_buf(), text.clone());
+    pub fn keep_text(&mut self, path: &Path, text: String) -> Arc<String> {
+        // Arc<String>, not Arc<str>: no copy of a 100 MB source.
+        let text = Arc::new(text);
+        if self.keep_texts {
+            self.texts.insert(path.to_path_buf(), text.clone());
+        }
         text
     }
 

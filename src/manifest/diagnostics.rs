@@ -57,7 +57,7 @@ impl Diagnostics {
     /// the source lines (from `texts`, the files as they were read: a name is never read
     /// again), cuts long messages and masks secrets.
     /// Every error gets a location: line 1, column 1 where nothing better is known.
-    pub(crate) fn finish(&mut self, texts: &HashMap<PathBuf, Arc<str>>) {
+    pub(crate) fn finish(&mut self, texts: &HashMap<PathBuf, Arc<String>>) {
         for d in &mut self.errors {
             d.line = d.line.max(1);
             d.column = d.column.max(1);

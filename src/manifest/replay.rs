@@ -64,6 +64,7 @@ impl Replay {
     /// `expected` is how many the first read found.
     pub fn run(&self, expected: usize, f: &mut Visit<'_>) -> Result<(), ReplayError> {
         let mut ctx = Ctx::with_files(self.shared.paths.fresh_copy(), &self.shared.files);
+        ctx.keep_texts = false;
         let mut sink = Sink {
             shared: &self.shared,
             hashed: Vec::new(),
