@@ -194,6 +194,7 @@ fn written(a: &RawAsset) -> &str {
     match a {
         RawAsset::Path(p) => p,
         RawAsset::Text(t) => &t.text,
+        RawAsset::Uploaded(u) => &u.uploaded,
     }
 }
 

@@ -87,7 +87,7 @@ pub fn asset_key(a: &Asset) -> Option<String> {
     match a {
         Asset::File { content_hash, .. } => Some(format!("file:{content_hash}")),
         Asset::Url(u) => Some(format!("url:{u}")),
-        Asset::Text(_) => None,
+        Asset::Text(_) | Asset::Uploaded(_) => None,
     }
 }
 

@@ -12,14 +12,7 @@ use crate::manifest::{Datapoint, Task};
 pub fn remote_fingerprint(task: &Task, dp: &Datapoint) -> String {
     match task {
         Task::Classify { answer_options, .. } => {
-            let mut h = blake3::Hasher::new();
-            h.update(b"rapidata-fp-v1\0");
-            h.update(dp.fingerprint.as_bytes());
-            for o in answer_options {
-                h.update(&(o.len() as u64).to_le_bytes());
-                h.update(o.as_bytes());
-            }
-            h.finalize().to_hex().to_string()
+            crate::manifest::fingerprint::with_answer_options(&dp.fingerprint, answer_options)
         }
         _ => dp.fingerprint.clone(),
     }

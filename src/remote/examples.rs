@@ -29,6 +29,8 @@ fn text_metadata(text: &str) -> Value {
 fn asset_input(a: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
     Some(match a {
         Asset::Text(text) => json!({ "_t": "TextAssetInput", "text": text }),
+        // Already on Rapidata: referred to by its name, as the SDK refers to an upload.
+        Asset::Uploaded(name) => json!({ "_t": "ExistingAssetInput", "name": name }),
         Asset::File { .. } | Asset::Url(_) => {
             json!({ "_t": "ExistingAssetInput", "name": uploaded(a)? })
         }
@@ -125,6 +127,7 @@ pub fn example_body(e: &Example, uploaded: &dyn Fn(&Asset) -> Option<String>) ->
             // The winner is the uploaded name of a media asset, or the text itself.
             let winner = match e.assets.get(*truth)? {
                 Asset::Text(t) => t.clone(),
+                Asset::Uploaded(name) => name.clone(),
                 a => uploaded(a)?,
             };
             (

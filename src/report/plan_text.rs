@@ -76,6 +76,7 @@ fn assets_label(assets: &[Asset], key: &str, root: &std::path::Path) -> String {
             .to_string(),
         Asset::Url(u) => crate::manifest::redact::mask_url_userinfo(u),
         Asset::Text(t) => first_words(t),
+        Asset::Uploaded(name) => format!("uploaded:{name}"),
     };
     let mut out = assets.iter().map(one).collect::<Vec<_>>().join(" vs ");
     if out.is_empty() {
