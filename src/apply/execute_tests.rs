@@ -177,6 +177,7 @@ fn running(p: &Project) -> Observed {
             key: Some(dp.key.clone()),
             fingerprint: Some(crate::plan::remote_fingerprint(&d.spec.task, dp)),
             files: Vec::new(),
+            adopted: false,
         })
         .collect();
     let job = RemoteJob {

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::context::{Ctx, Loc};
-use super::raw::{
-    Located, RawAsset, RawDatapoint, RawTextAsset, RawUploadedAsset, RowDatapoint,
-};
+use super::raw::{Located, RawAsset, RawDatapoint, RawTextAsset, RawUploadedAsset, RowDatapoint};
 
 /// An asset whose local file (if any) is registered in [`Ctx::locals`] but not hashed yet.
 #[derive(Debug, Clone)]
@@ -107,7 +105,9 @@ pub fn uploaded_problem(name: &str) -> Option<String> {
             "has {n} characters; a remote file name has at most {MAX_UPLOADED_NAME}"
         ))
     } else if name.contains(['/', '\\']) {
-        Some(format!("`{name}` contains a path separator; it is a remote file name, not a path"))
+        Some(format!(
+            "`{name}` contains a path separator; it is a remote file name, not a path"
+        ))
     } else if name == "." || name == ".." {
         Some(format!("`{name}` is not a file name"))
     } else if name.chars().any(char::is_control) {
@@ -184,14 +184,7 @@ mod tests {
         assert_eq!(uploaded_problem("4f1c_cat photo.png"), None);
         assert_eq!(uploaded_problem(&"x".repeat(MAX_UPLOADED_NAME)), None);
         for bad in [
-            "",
-            "  ",
-            "a/b.png",
-            "a\\b.png",
-            "..",
-            "a\nb",
-            "a\u{85}b",
-            " a.png",
+            "", "  ", "a/b.png", "a\\b.png", "..", "a\nb", "a\u{85}b", " a.png",
         ] {
             assert!(uploaded_problem(bad).is_some(), "{bad:?}");
         }

@@ -32,6 +32,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 pub use diagnostics::{Diagnostic, Diagnostics};
+pub use examples::fingerprint as example_fingerprint;
 pub use hashing::HashStats;
 
 use context::{Ctx, Loc};

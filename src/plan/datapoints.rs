@@ -27,25 +27,37 @@ pub fn datapoint_plan(
         .iter()
         .map(|dp| (dp.key.as_str(), remote_fingerprint(&spec.task, dp)))
         .collect();
-    let mut by_key: HashMap<&str, Vec<&RemoteDatapoint>> = HashMap::with_capacity(remote.len());
+    // Datapoints made by other tools count under the manifest key whose content they
+    // have (`adopt`), with that comparison's outcome; unmatched ones are unmanaged.
+    let adopted = super::adopt::adopt(spec, remote);
+    plan.adopted = adopted.len() as u64;
+    type RemoteCopy<'r> = (&'r RemoteDatapoint, Option<bool>);
+    let mut by_key: HashMap<&str, Vec<RemoteCopy>> = HashMap::with_capacity(remote.len());
     for r in remote {
-        match &r.key {
-            Some(k) => by_key.entry(k.as_str()).or_default().push(r),
+        let identity = match (r.adopted, &r.key) {
+            (true, _) => adopted.get(r.id.as_str()).map(|a| (a.key, Some(a.same))),
+            (false, Some(k)) => Some((k.as_str(), None)),
+            (false, None) => None,
+        };
+        match identity {
+            Some((k, same)) => by_key.entry(k).or_default().push((r, same)),
             None => plan.unmanaged += 1,
         }
     }
-    let rref = |r: &RemoteDatapoint, k: &str| RemoteRef {
+    let rref = |(r, _): &RemoteCopy, k: &str| RemoteRef {
         id: r.id.clone(),
         key: k.to_string(),
     };
     let mut present: HashSet<&str> = HashSet::with_capacity(desired.len());
     for (key, mut copies) in by_key {
-        copies.sort_by(|a, b| a.id.cmp(&b.id));
+        copies.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         match desired.get(key) {
             Some(fp) => {
-                let (same, other): (Vec<_>, Vec<_>) = copies
-                    .into_iter()
-                    .partition(|r| r.fingerprint.as_deref() == Some(fp.as_str()));
+                let (same, other): (Vec<_>, Vec<_>) =
+                    copies.into_iter().partition(|(r, adopted_same)| {
+                        adopted_same
+                            .unwrap_or_else(|| r.fingerprint.as_deref() == Some(fp.as_str()))
+                    });
                 if let Some((_kept, extra)) = same.split_first() {
                     plan.unchanged += 1;
                     present.insert(key);
@@ -58,7 +70,7 @@ pub fn datapoint_plan(
             None => {
                 let (first, extra) = copies
                     .split_first()
-                    .map_or((None, &[][..]), |(f, e)| (Some(*f), e));
+                    .map_or((None, &[][..]), |(f, e)| (Some(f), e));
                 plan.duplicates.extend(extra.iter().map(|r| rref(r, key)));
                 if let Some(first) = first {
                     if prune {

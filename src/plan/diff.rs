@@ -231,6 +231,18 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     }
 }
 
+/// Why the remote definition (or order) a manifest names is adopted: none of its
+/// datapoints was uploaded by rapidata (none carries its key), so something else made it.
+fn adopted_dataset(d: &DatapointPlan) -> Option<String> {
+    let outside = d.adopted + d.unmanaged;
+    (d.managed() == 0 && outside > 0).then(|| {
+        format!(
+            "made outside rapidata: none of its {outside} datapoint(s) carries a rapidata key; {} recognised by their content, the others are left alone",
+            d.adopted
+        )
+    })
+}
+
 /// A remote object the manifests no longer have: deleted with prune, else kept and shown.
 fn orphan(
     kind: ResourceKind,
@@ -262,6 +274,7 @@ pub(super) fn remote_only(kind: ResourceKind, name: &str, id: &str) -> ResourceP
         remote_id: Some(id.to_string()),
         revision: None,
         reason: None,
+        adopt: None,
         changes: Vec::new(),
         datapoints: None,
         examples: None,
@@ -356,6 +369,7 @@ fn definition_plan(
         Some(o.revision.dataset_id.clone()),
         prune,
     );
+    p.adopt = adopted_dataset(&dp);
     let failed_for_good = |k: &String| {
         opts.failed
             .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
@@ -531,6 +545,7 @@ pub(super) fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
         remote_id,
         revision: None,
         reason: None,
+        adopt: None,
         changes: Vec::new(),
         datapoints: None,
         examples: None,

@@ -213,10 +213,22 @@ fn remote_example(v: &Value) -> Result<RemoteExample, String> {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let (mut key, mut fingerprint) = (meta(KEY_METADATA), meta(FINGERPRINT_METADATA));
+    // Added by another tool: identified by its content, as a manifest example is.
+    let adopted = match key {
+        Some(_) => None,
+        None => super::example_identity::identity(v),
+    };
+    let is_adopted = adopted.is_some();
+    if let Some((k, f)) = adopted {
+        key = Some(k);
+        fingerprint = Some(f);
+    }
     Ok(RemoteExample {
         id: wire_read::req_str(v, "id")?,
-        key: meta(KEY_METADATA),
-        fingerprint: meta(FINGERPRINT_METADATA),
+        key,
+        fingerprint,
+        adopted: is_adopted,
     })
 }
 

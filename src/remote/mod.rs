@@ -2,7 +2,9 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod content_identity;
 pub mod error;
+pub mod example_identity;
 pub mod examples;
 pub mod lifecycle;
 pub mod media;

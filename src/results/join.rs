@@ -389,12 +389,14 @@ mod tests {
                 key: Some("a".into()),
                 fingerprint: None,
                 files: vec!["u1_x.png".into()],
+                adopted: false,
             },
             RemoteDatapoint {
                 id: "r2".into(),
                 key: Some("b".into()),
                 fingerprint: None,
                 files: vec!["u2_x.png".into()],
+                adopted: false,
             },
         ];
         let doc = json!({"results": [
