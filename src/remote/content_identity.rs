@@ -177,7 +177,7 @@ pub fn manifest_content(d: &ListedDatapoint) -> Result<ManifestContent, String> 
         None => None,
         Some(ListedAsset::Multi(parts)) => {
             return Err(format!(
-                "its context is {} media assets (the SDK's `media_context` list); a manifest's `contextAsset` is one asset",
+                "its context is a list of {} media asset(s) (the SDK's `media_context`); a manifest's `contextAsset` is one asset",
                 parts.len()
             ))
         }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod example_identity;
 pub mod examples;
 pub mod lifecycle;
+pub mod listing;
 pub mod media;
 pub mod model;
 pub mod progress;
