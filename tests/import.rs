@@ -170,7 +170,8 @@ fn spec(task: Task, referee: Referee, datapoints: Vec<Datapoint>) -> LabelingSpe
 /// (`<name>_dataset`), the uploads, one `POST /dataset/{id}/datapoint` per datapoint
 /// (`sortIndex` = its index), the groups, then `POST /job/definition`. `multi_context`:
 /// the indices of datapoints whose context asset goes as the SDK sends a `media_context`
-/// list (a `MultiAssetInput`).
+/// list of two images (`AssetMapper.create_existing_asset_input`: a `MultiAssetInput` for
+/// more than one), here the context asset twice.
 async fn sdk_definition(
     sdk: &Sdk,
     name: &str,
@@ -202,7 +203,7 @@ async fn sdk_definition(
             for seg in body["segments"].as_array_mut().unwrap() {
                 if seg["key"] == "context_asset" {
                     let one = seg["asset"].take();
-                    seg["asset"] = json!({"_t": "MultiAssetInput", "assets": [one]});
+                    seg["asset"] = json!({"_t": "MultiAssetInput", "assets": [one.clone(), one]});
                 }
             }
         }
@@ -301,7 +302,8 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
     ];
     classify_dps[0].context = Some("Look at the ears.".into());
     classify_dps[1].private_metadata = BTreeMap::from([("id".into(), "b-1".into())]);
-    // media_context=[img3]: the SDK sends a list, which no manifest field can hold.
+    // media_context=[img3, img3]: a list of two, which no manifest field can hold (a
+    // list of one goes as one asset, which `contextAsset` is).
     classify_dps[4].context_asset = Some(img(3));
     let classify = spec(
         Task::Classify {

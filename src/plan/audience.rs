@@ -101,9 +101,9 @@ pub(super) fn audience_plan(
         .saturating_add((ep.remove.len() + ep.duplicates.len()) as u64);
     if p.adopt.is_none() && managed == 0 && ep.adopted + ep.unmanaged > 0 {
         p.adopt = Some(format!(
-            "made outside rapidata: none of its {} qualification example(s) carries a rapidata key; {} recognised by their content, the others are left alone",
+            "made outside rapidata: none of its {} qualification example(s) carries a rapidata key; {}",
             ep.adopted + ep.unmanaged,
-            ep.adopted
+            super::diff::recognised(ep.adopted, ep.unmanaged)
         ));
     }
     if !a.examples.is_empty() || !remote_examples.is_empty() {

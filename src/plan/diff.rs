@@ -237,10 +237,21 @@ fn adopted_dataset(d: &DatapointPlan) -> Option<String> {
     let outside = d.adopted + d.unmanaged;
     (d.managed() == 0 && outside > 0).then(|| {
         format!(
-            "made outside rapidata: none of its {outside} datapoint(s) carries a rapidata key; {} recognised by their content, the others are left alone",
-            d.adopted
+            "made outside rapidata: none of its {outside} datapoint(s) carries a rapidata key; {}",
+            recognised(d.adopted, d.unmanaged)
         )
     })
+}
+
+/// `3 recognised by their content, 1 left alone`.
+pub(super) fn recognised(adopted: u64, unmanaged: u64) -> String {
+    let mut s = format!("{adopted} recognised by their content");
+    if unmanaged > 0 {
+        s.push_str(&format!(
+            ", {unmanaged} left alone (no manifest entry has their content)"
+        ));
+    }
+    s
 }
 
 /// A remote object the manifests no longer have: deleted with prune, else kept and shown.
