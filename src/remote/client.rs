@@ -15,8 +15,7 @@ use super::config::{ClientConfig, Endpoints};
 use super::error::ApiError;
 use super::model::*;
 use super::transport::{seg, Body, ClientStats, Request, Safety, Transport};
-use super::wire_page::{DatapointItem, Page};
-use super::{media, wire_read};
+use super::{media, wire_page, wire_read};
 
 /// Items per page for every list call (the SDK's largest page).
 const PAGE_SIZE: u32 = 100;
@@ -73,7 +72,7 @@ impl Client {
     }
 
     /// Decode a response body straight into `T`.
-    async fn call_typed<T: serde::de::DeserializeOwned>(
+    pub(super) async fn call_typed<T: serde::de::DeserializeOwned>(
         &self,
         req: Request,
     ) -> Result<T, ApiError> {
@@ -343,22 +342,20 @@ impl Client {
             .query("sort", "created_at")
         };
         // Each page is decoded into the few fields the diff needs as it arrives, never
-        // held as a JSON tree.
-        let first: Page<DatapointItem> = self.call_typed(make(1)).await?;
+        // held as a JSON tree (`wire_page::datapoint_page`).
+        let page = |p: u64| async move {
+            let body = self.call_bytes(make(p)).await?;
+            wire_page::datapoint_page(&body).map_err(|message| ApiError::Decode {
+                route: "GET /dataset/{datasetId}/datapoints".into(),
+                message,
+            })
+        };
+        let first = page(1).await?;
         let pages = first.count();
         let mut out: Vec<RemoteDatapoint> = Vec::with_capacity(first.total.unwrap_or(0) as usize);
-        out.extend(first.items.into_iter().map(RemoteDatapoint::from));
-        let rest = futures::future::try_join_all((2..=pages).map(|p| async move {
-            let page: Page<DatapointItem> = self.call_typed(make(p)).await?;
-            Ok::<_, ApiError>(
-                page.items
-                    .into_iter()
-                    .map(RemoteDatapoint::from)
-                    .collect::<Vec<_>>(),
-            )
-        }))
-        .await?;
-        out.extend(rest.into_iter().flatten());
+        out.extend(first.items);
+        let rest = futures::future::try_join_all((2..=pages).map(page)).await?;
+        out.extend(rest.into_iter().flat_map(|p| p.items));
         // Oldest first, so datapoints added while paging land on later pages instead of
         // shifting earlier ones; concurrent pages can still overlap, hence the dedup.
         let mut seen = std::collections::HashSet::with_capacity(out.len());

@@ -10,7 +10,8 @@ use super::content_identity::ListedDatapoint;
 use super::error::ApiError;
 use super::model::RemoteJob;
 use super::transport::{seg, Request, Safety};
-use super::wire_page::{DatapointItem, Page};
+use super::wire_content::ContentItem;
+use super::wire_page::Page;
 use super::wire_read;
 
 /// Items per page of these listings (the SDK's largest page).
@@ -97,19 +98,13 @@ impl Client {
                 .query("page_size", DATAPOINT_PAGE_SIZE)
                 .query("sort", "created_at")
         };
-        let page = |p: u64| async move {
-            let body = self.call_bytes(make(p)).await?;
-            serde_json::from_slice::<Page<DatapointItem>>(&body).map_err(|e| ApiError::Decode {
-                route: format!("GET {route}"),
-                message: e.to_string(),
-            })
-        };
+        let page = |p: u64| self.call_typed::<Page<ContentItem>>(make(p));
         let first = page(1).await?;
         let pages = first.count();
-        let mut out: Vec<ListedDatapoint> = first.items.iter().map(DatapointItem::listed).collect();
+        let mut out: Vec<ListedDatapoint> = first.items.iter().map(Into::into).collect();
         let rest = futures::future::try_join_all((2..=pages).map(page)).await?;
         for p in rest {
-            out.extend(p.items.iter().map(DatapointItem::listed));
+            out.extend(p.items.iter().map(ListedDatapoint::from));
         }
         // Concurrent pages can overlap when datapoints are added while paging.
         let mut seen = std::collections::HashSet::with_capacity(out.len());

@@ -13,6 +13,7 @@ pub mod model;
 pub mod progress;
 pub mod transport;
 pub mod wire_build;
+pub(crate) mod wire_content;
 pub(crate) mod wire_page;
 pub(crate) mod wire_read;
 

@@ -1,15 +1,18 @@
 //! Typed decoding of the big list responses. A plan reads every datapoint of a dataset; a
 //! generic JSON tree per page costs a full copy of every segment (hundreds of MB for
 //! 100,000 datapoints). These types read only what the diff needs (id, and the identity
-//! metadata of the `asset` segment, or for a datapoint without it the content its identity
-//! is derived from: see `content_identity`) and let serde skip the rest.
+//! metadata of the `asset` segment) and let serde skip the rest. A page that holds
+//! datapoints made by other tools (no identity metadata) is read a second time, for their
+//! content (`wire_content`), from which their identity is derived (`content_identity`):
+//! a dataset rapidata filled costs nothing more.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::content_identity::{self, ListedAsset, ListedDatapoint};
+use super::content_identity::{self, ListedDatapoint};
 use super::model::{RemoteDatapoint, FINGERPRINT_METADATA, KEY_METADATA};
+use super::wire_content::ContentItem;
 
 /// One page of a paged result.
 #[derive(Debug, Deserialize)]
@@ -50,29 +53,10 @@ struct SegmentItem {
     key: String,
     #[serde(default)]
     asset: Option<AssetItem>,
-    /// A `Text` segment's text (`context`, `transcription`).
-    #[serde(default, rename = "originalText")]
-    original_text: Option<String>,
-    /// An `OptionList` segment's options (`answer_options`).
-    #[serde(default)]
-    options: Option<Vec<OptionItem>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct OptionItem {
-    #[serde(default)]
-    label: String,
-    #[serde(default)]
-    value: String,
 }
 
 #[derive(Debug, Deserialize)]
 struct AssetItem {
-    #[serde(default, rename = "_t")]
-    kind: Option<String>,
-    /// `TextAsset`: its text.
-    #[serde(default)]
-    text: Option<String>,
     #[serde(default)]
     metadata: Option<HashMap<String, MetadataItem>>,
     /// `FileAsset`: the uploaded file's name (reusable in a new dataset).
@@ -92,93 +76,16 @@ impl AssetItem {
             a.files(out);
         }
     }
-
-    fn listed(&self) -> ListedAsset {
-        match self.kind.as_deref() {
-            Some("TextAsset") => ListedAsset::Text(self.text.clone().unwrap_or_default()),
-            Some("FileAsset") => ListedAsset::File {
-                file_name: self.file_name.clone().unwrap_or_default(),
-                source_url: self.metadata.as_ref().and_then(|m| {
-                    m.values()
-                        .find(|v| v.kind.as_deref() == Some("SourceUrlMetadataModel"))
-                        .and_then(|v| v.url.clone())
-                }),
-            },
-            Some("MultiAsset") => {
-                ListedAsset::Multi(self.assets.iter().map(AssetItem::listed).collect())
-            }
-            other => ListedAsset::Other(other.unwrap_or("?").to_string()),
-        }
-    }
-
-    fn metadata_text(&self, name: &str) -> Option<String> {
-        self.metadata.as_ref()?.get(name)?.text.clone()
-    }
 }
 
 #[derive(Debug, Deserialize)]
 struct MetadataItem {
-    #[serde(default, rename = "_t")]
-    kind: Option<String>,
     #[serde(default)]
     text: Option<String>,
-    /// `SourceUrlMetadataModel`: the URL the server fetched the file from.
-    #[serde(default)]
-    url: Option<String>,
-}
-
-impl DatapointItem {
-    /// Everything the listing shows of the datapoint's content (for `rapidata import` and
-    /// for the identity of datapoints made by other tools).
-    pub(crate) fn listed(&self) -> ListedDatapoint {
-        let mut d = ListedDatapoint {
-            id: self.id.clone(),
-            ..Default::default()
-        };
-        for s in &self.segments {
-            match s.key.as_str() {
-                "asset" => {
-                    d.asset = s.asset.as_ref().map(AssetItem::listed);
-                    if let Some(a) = &s.asset {
-                        d.key = a.metadata_text(KEY_METADATA);
-                        d.fingerprint = a.metadata_text(FINGERPRINT_METADATA);
-                    }
-                }
-                "context" => d.context = s.original_text.clone(),
-                "context_asset" => d.context_asset = s.asset.as_ref().map(AssetItem::listed),
-                "transcription" => d.sentence = s.original_text.clone(),
-                "answer_options" => {
-                    d.answer_options = s.options.as_ref().map(|o| {
-                        o.iter()
-                            .map(|x| (x.label.clone(), x.value.clone()))
-                            .collect()
-                    })
-                }
-                other => d.other_segments.push(other.to_string()),
-            }
-        }
-        d
-    }
-
-    fn has_key_metadata(&self) -> bool {
-        self.segments
-            .iter()
-            .find(|s| s.key == "asset")
-            .and_then(|s| s.asset.as_ref())
-            .is_some_and(|a| a.metadata_text(KEY_METADATA).is_some())
-    }
 }
 
 impl From<DatapointItem> for RemoteDatapoint {
     fn from(item: DatapointItem) -> Self {
-        // Made by another tool (no key metadata): its identity comes from its content, and
-        // the plan matches it by content (`plan::adopt`); `None` when a manifest cannot
-        // write that content (then it stays unmanaged).
-        let adopted = if item.has_key_metadata() {
-            None
-        } else {
-            content_identity::identity(&item.listed())
-        };
         // Uploaded files in the order the datapoint names its assets: the `asset`
         // segment (all parts of a MultiAsset), then the `context_asset` segment.
         let mut files = Vec::new();
@@ -198,21 +105,46 @@ impl From<DatapointItem> for RemoteDatapoint {
         }
         let mut metadata = metadata.unwrap_or_default();
         let mut text = |name: &str| metadata.remove(name).and_then(|m| m.text);
-        let mut key = text(KEY_METADATA);
-        let mut fingerprint = text(FINGERPRINT_METADATA);
-        let is_adopted = adopted.is_some();
-        if let Some((k, f)) = adopted {
-            key = Some(k);
-            fingerprint = Some(f);
-        }
+        let key = text(KEY_METADATA);
+        let fingerprint = text(FINGERPRINT_METADATA);
         RemoteDatapoint {
             id: item.id,
             key,
             fingerprint,
             files,
-            adopted: is_adopted,
+            adopted: false,
         }
     }
+}
+
+/// One page of `GET /dataset/{id}/datapoints` as the plan reads it. A datapoint without
+/// rapidata's key metadata (made with the SDK or the web app) gets the identity of its
+/// content (`content_identity`) and `adopted: true`; the page is read a second time for
+/// that content, only when it holds such a datapoint. One whose content no manifest can
+/// write keeps no key (unmanaged).
+pub(crate) fn datapoint_page(body: &[u8]) -> Result<Page<RemoteDatapoint>, String> {
+    let page: Page<DatapointItem> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let mut items: Vec<RemoteDatapoint> = page.items.into_iter().map(Into::into).collect();
+    if items.iter().any(|d| d.key.is_none()) {
+        let full: Page<ContentItem> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        for (d, c) in items.iter_mut().zip(&full.items) {
+            if d.key.is_some() {
+                continue;
+            }
+            if let Some((key, fingerprint)) = content_identity::identity(&ListedDatapoint::from(c))
+            {
+                d.key = Some(key);
+                d.fingerprint = Some(fingerprint);
+                d.adopted = true;
+            }
+        }
+    }
+    Ok(Page {
+        items,
+        total: page.total,
+        page_size: page.page_size,
+        total_pages: page.total_pages,
+    })
 }
 
 #[cfg(test)]
@@ -237,9 +169,9 @@ mod tests {
                 ]}
             ]
         });
-        let page: Page<DatapointItem> = serde_json::from_value(body).unwrap();
+        let page = datapoint_page(&serde_json::to_vec(&body).unwrap()).unwrap();
         assert_eq!(page.count(), 3);
-        let dps: Vec<RemoteDatapoint> = page.items.into_iter().map(Into::into).collect();
+        let dps = page.items;
         assert_eq!(
             dps[0],
             RemoteDatapoint {
@@ -253,7 +185,7 @@ mod tests {
         // No key metadata: identified by its content, the text `t`.
         let (key, fp) = content_identity::identity(&ListedDatapoint {
             id: "b".into(),
-            asset: Some(ListedAsset::Text("t".into())),
+            asset: Some(content_identity::ListedAsset::Text("t".into())),
             ..Default::default()
         })
         .unwrap();
