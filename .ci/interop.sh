@@ -2,8 +2,11 @@
 # Runs the official Rapidata Python SDK (3.27.1, from PyPI) against a fresh emulator:
 # third_party/interop/sdk_conformance.py must report every check passed (check m parses the
 # results with RapidataResults.to_pandas(), hence pandas), tests/emulator_support/results_pandas.py
-# must parse the results of every task type with it, and tests/emulator_support/audience_examples.py
-# checks that the SDK's get_examples() sees exactly the examples `rapidata apply` put on an audience.
+# must parse the results of every task type with it, tests/emulator_support/audience_examples.py
+# checks that the SDK's get_examples() sees exactly the examples `rapidata apply` put on an audience,
+# and tests/emulator_support/import_sdk.py makes definitions, an audience and jobs with the SDK,
+# imports them with `rapidata import --out` and expects `plan --detailed-exitcode` to exit 0 (and an
+# edit to plan exactly that change).
 # Env: SDK_VENV (default /tmp/rapidata-sdk-venv) to reuse a venv across runs.
 set -euo pipefail
 
@@ -49,6 +52,10 @@ status=0
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
 # The examples `rapidata apply` adds to an audience, as the SDK's get_examples() sees them.
 "$venv/bin/python" tests/emulator_support/audience_examples.py \
+  --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" \
+  --bin "$bin" || status=$?
+# What the SDK makes, `rapidata import` writes as manifests that plan no change.
+"$venv/bin/python" tests/emulator_support/import_sdk.py \
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" \
   --bin "$bin" || status=$?
 if [ "$status" -ne 0 ]; then

@@ -10,6 +10,7 @@ pub mod apply;
 pub mod ci;
 pub mod cli;
 pub mod emulator;
+pub mod import;
 pub mod manifest;
 pub mod plan;
 pub mod remote;

@@ -78,12 +78,14 @@ async fn every_operation_round_trips_through_the_emulator() {
                 key: Some("cat".into()),
                 fingerprint: Some("fp-cat".into()),
                 files: listed[0].files.clone(),
+                adopted: false,
             },
             RemoteDatapoint {
                 id: id2.clone(),
                 key: Some("txt".into()),
                 fingerprint: Some("fp-txt".into()),
                 files: Vec::new(),
+                adopted: false,
             },
         ]
     );

@@ -458,9 +458,36 @@ async fn list_datapoints_reads_every_page_and_extracts_identity() {
             key: Some("key-1".into()),
             fingerprint: Some("fp-1".into()),
             files: vec!["f".into()],
+            adopted: false,
         }
     );
-    assert_eq!(dps[0].key, None, "no metadata → unmanaged");
+    // No metadata: made by another tool, identified by its content (an uploaded file and
+    // a context), as the manifest datapoint `{asset: {uploaded: f}, context: c}` is.
+    assert!(dps[0].adopted);
+    let content = [rapidata::manifest::Asset::Uploaded("f".into())];
+    let fp =
+        rapidata::manifest::fingerprint::fingerprint(&rapidata::manifest::fingerprint::Content {
+            assets: &content,
+            context: Some("c"),
+            context_asset: None,
+            private_metadata: &Default::default(),
+            group: None,
+            sentence: None,
+        });
+    assert_eq!(
+        (
+            dps[0].key.as_deref(),
+            dps[0]
+                .fingerprint
+                .as_ref()
+                .map(|f| f.as_str().into_owned())
+                .as_deref()
+        ),
+        (
+            Some(rapidata::manifest::fingerprint::fingerprint_key(&fp).as_str()),
+            Some(fp.as_str())
+        )
+    );
     let mut qs = queries.lock().unwrap().clone();
     qs.sort();
     assert_eq!(qs.len(), 3);

@@ -132,6 +132,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             key: Some(d.key.clone()),
             fingerprint: Some(remote_fingerprint(task, d).into()),
             files: Vec::new(),
+            adopted: false,
         })
         .collect();
     remote.push(RemoteDatapoint {
@@ -139,12 +140,14 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
         key: Some("fp-gone".into()),
         fingerprint: Some("x".into()),
         files: Vec::new(),
+        adopted: false,
     });
     remote.push(RemoteDatapoint {
         id: "dp10".into(),
         key: None,
         fingerprint: None,
         files: Vec::new(),
+        adopted: false,
     });
     let mut observed = Observed::default();
     observed.resources.insert(

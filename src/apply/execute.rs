@@ -1130,6 +1130,8 @@ impl<C: Remote> Executor<'_, C> {
                 }))
             }
             Asset::Text(_) => Ok(None),
+            // Already on Rapidata: sent by its name, nothing to upload.
+            Asset::Uploaded(name) => Ok(Some(name.clone())),
         }
     }
 }

@@ -179,6 +179,7 @@ fn running(p: &Project) -> Observed {
                 crate::plan::remote_fingerprint_of(&d.spec.task, &dp.fingerprint()).into(),
             ),
             files: Vec::new(),
+            adopted: false,
         })
         .collect();
     let datapoints = crate::plan::RemoteSet::from_list(&d.spec, datapoints);

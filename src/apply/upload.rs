@@ -55,7 +55,7 @@ fn asset_key(a: &Asset) -> Option<AssetKey> {
     match a {
         Asset::File { content_hash, .. } => Some(AssetKey::File(content_hash.clone())),
         Asset::Url(u) => Some(AssetKey::Url(u.clone())),
-        Asset::Text(_) => None,
+        Asset::Text(_) | Asset::Uploaded(_) => None,
     }
 }
 
@@ -239,7 +239,7 @@ impl<C: Remote> UploadTask<'_, C> {
                             urls.push(u.clone());
                         }
                     }
-                    Asset::Text(_) => {}
+                    Asset::Text(_) | Asset::Uploaded(_) => {}
                 }
             }
         }

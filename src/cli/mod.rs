@@ -12,6 +12,7 @@ pub mod config;
 mod emulator;
 mod exit;
 mod generate;
+mod import;
 mod init;
 mod plan;
 mod results;
@@ -68,6 +69,9 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Download the results of completed jobs and orders, joined to the manifests.
     Results(results::ResultsArgs),
+    /// List the job definitions, audiences and jobs made without rapidata (the SDK, the
+    /// web app), or write them as manifests (`--out DIR`).
+    Import(import::ImportArgs),
     /// Run the local Rapidata API emulator.
     Emulator(emulator::EmulatorArgs),
     /// Credentials.
@@ -88,6 +92,7 @@ impl Command {
             Command::Apply(a) => &a.paths,
             Command::Status(a) => &a.paths,
             Command::Init(a) => std::slice::from_ref(&a.dir),
+            Command::Import(a) => a.out.as_slice(),
             _ => &[],
         }
     }
@@ -119,6 +124,7 @@ pub fn main() -> ExitCode {
             Command::Apply(a) => apply::run(a, &settings),
             Command::Status(a) => status::run(a, &settings),
             Command::Results(a) => results::run(a, &settings),
+            Command::Import(a) => import::run(a, &settings),
             Command::Emulator(a) => emulator::run(a, &settings),
             Command::Auth(a) => auth::run(a, &settings),
             Command::Completions(a) => generate::completions(a, &settings),

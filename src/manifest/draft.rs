@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::context::{Ctx, Loc};
-use super::raw::{Located, RawAsset, RawDatapoint, RawTextAsset, RowDatapoint};
+use super::raw::{Located, RawAsset, RawDatapoint, RawTextAsset, RawUploadedAsset, RowDatapoint};
 
 /// An asset whose local file (if any) is registered in [`Ctx::locals`] but not hashed yet.
 #[derive(Debug, Clone)]
@@ -16,6 +16,8 @@ pub enum DraftAsset {
     },
     Url(String),
     Text(String),
+    /// A remote file by its `fileName`, already checked.
+    Uploaded(String),
     /// The path was refused; the error is already reported.
     Invalid,
 }
@@ -88,6 +90,17 @@ impl Draft {
 pub fn draft_asset(ctx: &mut Ctx, base_dir: &Path, raw: RawAsset, loc: Loc) -> DraftAsset {
     match raw {
         RawAsset::Text(RawTextAsset { text }) => DraftAsset::Text(text),
+        RawAsset::Uploaded(RawUploadedAsset { uploaded }) => match uploaded_problem(&uploaded) {
+            None => DraftAsset::Uploaded(uploaded),
+            Some(problem) => {
+                ctx.error(
+                    loc,
+                    format!("`uploaded` {problem}"),
+                    "write the `fileName` Rapidata returned for the upload, e.g. {uploaded: \"4f1c..._cat.png\"} (as `rapidata import` does)",
+                );
+                DraftAsset::Invalid
+            }
+        },
         RawAsset::Path(p) if p.starts_with("http://") || p.starts_with("https://") => {
             DraftAsset::Url(p)
         }
@@ -109,6 +122,34 @@ pub fn draft_asset(ctx: &mut Ctx, base_dir: &Path, raw: RawAsset, loc: Loc) -> D
                 None => DraftAsset::Invalid,
             }
         }
+    }
+}
+
+/// The longest remote file name accepted in `{uploaded: ...}`.
+pub const MAX_UPLOADED_NAME: usize = 255;
+
+/// What is wrong with the remote file name of an `{uploaded: ...}` asset, if anything: it
+/// is one name as the upload returned it, never a path.
+pub fn uploaded_problem(name: &str) -> Option<String> {
+    let n = name.chars().count();
+    if name.trim().is_empty() {
+        Some("is empty".into())
+    } else if n > MAX_UPLOADED_NAME {
+        Some(format!(
+            "has {n} characters; a remote file name has at most {MAX_UPLOADED_NAME}"
+        ))
+    } else if name.contains(['/', '\\']) {
+        Some(format!(
+            "`{name}` contains a path separator; it is a remote file name, not a path"
+        ))
+    } else if name == "." || name == ".." {
+        Some(format!("`{name}` is not a file name"))
+    } else if name.chars().any(char::is_control) {
+        Some("contains a control character".into())
+    } else if name.trim() != name {
+        Some(format!("`{name}` starts or ends with white space"))
+    } else {
+        None
     }
 }
 
@@ -166,4 +207,23 @@ pub fn from_row(ctx: &mut Ctx, base_dir: &Path, r: RowDatapoint, loc: Loc) -> Dr
     d.sentence = r.sentence.map(|s| (s, loc));
     d.key = r.key.map(|k| (k, loc));
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploaded_names_are_one_file_name() {
+        assert_eq!(uploaded_problem("4f1c_cat photo.png"), None);
+        assert_eq!(uploaded_problem(&"x".repeat(MAX_UPLOADED_NAME)), None);
+        for bad in [
+            "", "  ", "a/b.png", "a\\b.png", "..", "a\nb", "a\u{85}b", " a.png",
+        ] {
+            assert!(uploaded_problem(bad).is_some(), "{bad:?}");
+        }
+        assert!(uploaded_problem(&"x".repeat(MAX_UPLOADED_NAME + 1))
+            .unwrap()
+            .contains("at most 255"));
+    }
 }

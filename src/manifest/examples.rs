@@ -194,6 +194,7 @@ fn written(a: &RawAsset) -> &str {
     match a {
         RawAsset::Path(p) => p,
         RawAsset::Text(t) => &t.text,
+        RawAsset::Uploaded(u) => &u.uploaded,
     }
 }
 
@@ -633,6 +634,11 @@ pub fn encode(e: &Example) -> Vec<u8> {
     out
 }
 
+/// blake3 (hex) of [`encode`]: the example's fingerprint; its key is `fp-` and this.
+pub fn fingerprint(e: &Example) -> String {
+    blake3::hash(&encode(e)).to_hex().to_string()
+}
+
 /// Examples once every local file is hashed; duplicates are reported.
 pub fn finalize(ctx: &mut Ctx, hashed: &Hashed, drafts: Vec<ExampleDraft>) -> Vec<Example> {
     let mut out = Vec::with_capacity(drafts.len());
@@ -663,7 +669,7 @@ pub fn finalize(ctx: &mut Ctx, hashed: &Hashed, drafts: Vec<ExampleDraft>) -> Ve
             context_asset,
             explanation: d.explanation,
         };
-        e.fingerprint = blake3::hash(&encode(&e)).to_hex().to_string();
+        e.fingerprint = fingerprint(&e);
         e.key = fingerprint_key(&e.fingerprint);
         if let Some(first) = seen.get(&e.key) {
             let first = ctx.origin(*first);

@@ -61,6 +61,51 @@ pub fn check_filter(ctx: &mut Ctx, file: u32, node: &Located<RawValue>) -> Optio
     .run(node)
 }
 
+/// Checks a filter as the API returns it (`rapidata import` writes it into a manifest):
+/// its normalised wire value, or the problems a manifest with it would be refused for.
+pub fn check_filter_value(value: &Value) -> Result<Value, Vec<String>> {
+    fn located(v: &Value) -> Located<RawValue> {
+        let value = match v {
+            Value::Null => RawValue::Null,
+            Value::Bool(b) => RawValue::Bool(*b),
+            Value::Number(n) => RawValue::Number(n.clone()),
+            Value::String(s) => RawValue::String(s.clone()),
+            Value::Array(a) => RawValue::Seq(a.iter().map(located).collect()),
+            Value::Object(m) => RawValue::Map(
+                m.iter()
+                    .map(|(k, v)| {
+                        let key = Located {
+                            value: k.clone(),
+                            line: 1,
+                            column: 1,
+                        };
+                        (key, located(v))
+                    })
+                    .collect(),
+            ),
+        };
+        Located {
+            value,
+            line: 1,
+            column: 1,
+        }
+    }
+    let mut ctx = Ctx::new(super::paths::PathResolver::new(".".into(), false));
+    let checked = check_filter(&mut ctx, 0, &located(value));
+    match checked {
+        Some(v) if ctx.diags.is_empty() => Ok(v),
+        _ => Err(ctx
+            .diags
+            .errors
+            .iter()
+            .map(|d| match &d.help {
+                Some(h) => format!("{} ({h})", d.message),
+                None => d.message.clone(),
+            })
+            .collect()),
+    }
+}
+
 struct Checker<'a> {
     ctx: &'a mut Ctx,
     file: u32,

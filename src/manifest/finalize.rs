@@ -59,6 +59,7 @@ pub(super) fn asset(ctx: &Ctx, hashed: &Hashed, a: &DraftAsset) -> Option<Asset>
         }
         DraftAsset::Url(u) => Asset::Url(u.clone()),
         DraftAsset::Text(t) => Asset::Text(t.clone()),
+        DraftAsset::Uploaded(n) => Asset::Uploaded(n.clone()),
         DraftAsset::Invalid => return None,
     })
 }

@@ -15,7 +15,8 @@
 //! | `G` | group (if any) | UTF-8 text |
 //! | `S` | sentence (if any) | UTF-8 text |
 //!
-//! An asset field is `F` with the file's blake3 hex, `U` with the URL, or `T` with the text.
+//! An asset field is `F` with the file's blake3 hex, `U` with the URL, `T` with the text, or
+//! `R` with the remote `fileName` of an uploaded file (`{uploaded: ...}`).
 //! Absent optional fields are omitted, so "absent" and "empty" differ.
 
 use std::collections::BTreeMap;
@@ -47,6 +48,7 @@ pub(super) fn asset_field(out: &mut Vec<u8>, a: &Asset) {
         Asset::File { content_hash, .. } => field(out, b'F', content_hash.as_bytes()),
         Asset::Url(u) => field(out, b'U', u.as_bytes()),
         Asset::Text(t) => field(out, b'T', t.as_bytes()),
+        Asset::Uploaded(name) => field(out, b'R', name.as_bytes()),
     }
 }
 
@@ -89,6 +91,27 @@ pub fn fingerprint(c: &Content<'_>) -> String {
     blake3::hash(&encode(c)).to_hex().to_string()
 }
 
+/// The fingerprint a datapoint carries remotely when its task adds answer options to it
+/// (a classification): its own fingerprint and the options, so changing the options
+/// changes every datapoint. See `plan::identity`.
+pub fn with_answer_options(fingerprint: &str, answer_options: &[String]) -> String {
+    answer_options_hash(fingerprint, answer_options)
+        .to_hex()
+        .to_string()
+}
+
+/// [`with_answer_options`] as a hash (compared without allocating).
+pub fn answer_options_hash(fingerprint: &str, answer_options: &[String]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(b"rapidata-fp-v1\0");
+    h.update(fingerprint.as_bytes());
+    for o in answer_options {
+        h.update(&(o.len() as u64).to_le_bytes());
+        h.update(o.as_bytes());
+    }
+    h.finalize()
+}
+
 /// The key of a datapoint without an explicit one: `fp-` and the first 32 hex characters
 /// (128 bits) of its fingerprint.
 pub fn fingerprint_key(fingerprint: &str) -> String {
@@ -125,6 +148,30 @@ mod tests {
             fp(&[Asset::Text("x".into())], None)
         );
         assert_eq!(fingerprint_key(&fp(&a, None)).len(), 35);
+        // An uploaded file is its own kind of asset: not a URL, a text or a local file.
+        let up = fp(&[Asset::Uploaded("x".into())], None);
+        assert_ne!(up, fp(&[Asset::Url("x".into())], None));
+        assert_ne!(up, fp(&[Asset::Text("x".into())], None));
+    }
+
+    #[test]
+    fn uploaded_asset_field_is_tag_r_and_the_file_name() {
+        let meta = BTreeMap::new();
+        let bytes = encode(&Content {
+            assets: &[Asset::Uploaded("ab12_cat.png".into())],
+            context: None,
+            context_asset: None,
+            private_metadata: &meta,
+            group: None,
+            sentence: None,
+        });
+        let mut want = Vec::new();
+        field(&mut want, b'V', b"rapidata.datapoint.v1");
+        let mut a = vec![b'R'];
+        a.extend_from_slice(&12u64.to_le_bytes());
+        a.extend_from_slice(b"ab12_cat.png");
+        field(&mut want, b'A', &a);
+        assert_eq!(bytes, want);
     }
 }
 

@@ -36,6 +36,8 @@ use std::path::PathBuf;
 
 pub use datapoint_set::{DatapointRef, Datapoints, ReplayError};
 pub use diagnostics::{Diagnostic, Diagnostics};
+pub use examples::fingerprint as example_fingerprint;
+pub use filters::check_filter_value;
 pub use hashing::HashStats;
 
 use context::{Ctx, Loc};

@@ -361,4 +361,7 @@ pub enum Asset {
     },
     Url(String),
     Text(String),
+    /// A file that exists only remotely (`{uploaded: ...}`), by its remote `fileName`:
+    /// nothing to upload, sent as an existing asset.
+    Uploaded(String),
 }

@@ -131,8 +131,8 @@ pub struct RawEarlyStopping {
     pub max_votes: Located<u32>,
 }
 
-/// An asset: a local path (relative to the file that names it), an `http(s)://` URL, or
-/// `{text: ...}` for a text asset.
+/// An asset: a local path (relative to the file that names it), an `http(s)://` URL,
+/// `{text: ...}` for a text asset, or `{uploaded: ...}` for a file already on Rapidata.
 #[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
 #[serde(untagged)]
 #[serde(rename = "Asset")]
@@ -141,6 +141,8 @@ pub enum RawAsset {
     Path(String),
     /// A text asset.
     Text(RawTextAsset),
+    /// A file that exists only remotely, by the `fileName` Rapidata gave it at upload.
+    Uploaded(RawUploadedAsset),
 }
 
 /// `{text: "..."}`: a text shown to labelers instead of a media file.
@@ -150,13 +152,26 @@ pub struct RawTextAsset {
     pub text: String,
 }
 
+/// `{uploaded: "<fileName>"}`: a media file already uploaded to Rapidata (by the SDK, the
+/// web app or an earlier upload), referred to by the `fileName` the upload returned, as
+/// `rapidata import` writes it. Nothing is uploaded for it; the datapoint is sent with it
+/// as an existing asset.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename = "UploadedAsset", deny_unknown_fields)]
+pub struct RawUploadedAsset {
+    /// The remote `fileName` (no path separators, at most 255 characters).
+    pub uploaded: String,
+}
+
 impl<'de> Deserialize<'de> for RawAsset {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = RawAsset;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a file path, an http(s) URL, or {text: \"...\"}")
+                f.write_str(
+                    "a file path, an http(s) URL, {text: \"...\"} or {uploaded: \"<fileName>\"}",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAsset, E> {
                 Ok(RawAsset::Path(v.to_owned()))
@@ -165,19 +180,33 @@ impl<'de> Deserialize<'de> for RawAsset {
                 Ok(RawAsset::Path(v))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawAsset, A::Error> {
-                let mut text = None;
+                const FIELDS: &[&str] = &["text", "uploaded"];
+                let mut found: Option<(&'static str, String)> = None;
                 while let Some(k) = map.next_key::<String>()? {
-                    if k == "text" {
-                        if text.is_some() {
-                            return Err(de::Error::duplicate_field("text"));
+                    let field = match k.as_str() {
+                        "text" => "text",
+                        "uploaded" => "uploaded",
+                        _ => return Err(de::Error::unknown_field(&k, FIELDS)),
+                    };
+                    match &found {
+                        Some((f, _)) if *f == field => {
+                            return Err(de::Error::duplicate_field(field))
                         }
-                        text = Some(map.next_value::<String>()?);
-                    } else {
-                        return Err(de::Error::unknown_field(&k, &["text"]));
+                        Some((f, _)) => {
+                            return Err(de::Error::custom(format!(
+                                "an asset is either `{{{f}: ...}}` or `{{{field}: ...}}`, not both"
+                            )))
+                        }
+                        None => found = Some((field, map.next_value::<String>()?)),
                     }
                 }
-                text.map(|text| RawAsset::Text(RawTextAsset { text }))
-                    .ok_or_else(|| de::Error::missing_field("text"))
+                match found {
+                    Some(("uploaded", uploaded)) => {
+                        Ok(RawAsset::Uploaded(RawUploadedAsset { uploaded }))
+                    }
+                    Some((_, text)) => Ok(RawAsset::Text(RawTextAsset { text })),
+                    None => Err(de::Error::missing_field("text")),
+                }
             }
         }
         d.deserialize_any(V)

@@ -46,6 +46,9 @@ pub(super) fn audience_plan(
                         before: None,
                         after: Some(project.clone()),
                     });
+                    p.adopt = Some(format!(
+                        "made outside project `{project}` (its description has no `{marker}` marker): apply adds the marker, so `--prune --project {project}` finds it once its manifest is gone"
+                    ));
                 }
             }
             if !p.changes.is_empty() {
@@ -93,6 +96,15 @@ pub(super) fn audience_plan(
         } else {
             Action::UpdateData
         };
+    }
+    let managed = (ep.unchanged.saturating_sub(ep.adopted) + ep.orphaned)
+        .saturating_add((ep.remove.len() + ep.duplicates.len()) as u64);
+    if p.adopt.is_none() && managed == 0 && ep.adopted + ep.unmanaged > 0 {
+        p.adopt = Some(format!(
+            "made outside rapidata: none of its {} qualification example(s) carries a rapidata key; {}",
+            ep.adopted + ep.unmanaged,
+            super::diff::recognised(ep.adopted, ep.unmanaged)
+        ));
     }
     if !a.examples.is_empty() || !remote_examples.is_empty() {
         p.examples = Some(ep);
@@ -161,13 +173,24 @@ pub(super) fn digest_part(a: &Audience) -> String {
 pub fn example_plan(a: &Audience, remote: &[RemoteExample], prune: bool) -> ExamplePlan {
     let mut plan = ExamplePlan::default();
     let mut by_key: BTreeMap<&str, Vec<&RemoteExample>> = BTreeMap::new();
-    for r in remote {
+    for r in remote.iter().filter(|r| !r.adopted) {
         match &r.key {
             Some(k) => by_key.entry(k.as_str()).or_default().push(r),
             None => plan.unmanaged += 1,
         }
     }
     let wanted: HashSet<&str> = a.examples.iter().map(|e| e.key.as_str()).collect();
+    // Examples added by other tools: one with a manifest example's content (and no copy
+    // rapidata added) is that example; the others are left alone, never removed.
+    for r in remote.iter().filter(|r| r.adopted) {
+        match &r.key {
+            Some(k) if wanted.contains(k.as_str()) && !by_key.contains_key(k.as_str()) => {
+                by_key.insert(k.as_str(), vec![r]);
+                plan.adopted += 1;
+            }
+            _ => plan.unmanaged += 1,
+        }
+    }
     for e in &a.examples {
         match by_key.get(e.key.as_str()) {
             Some(found) => {
@@ -217,7 +240,7 @@ pub fn asset_key(a: &Asset) -> Option<String> {
     match a {
         Asset::File { content_hash, .. } => Some(format!("file:{content_hash}")),
         Asset::Url(u) => Some(format!("url:{u}")),
-        Asset::Text(_) => None,
+        Asset::Text(_) | Asset::Uploaded(_) => None,
     }
 }
 

@@ -38,10 +38,23 @@ fn diff_keys(
         ..Default::default()
     };
     let desired = &spec.datapoints;
-    let mut keyed: Vec<(&str, &RemoteDatapoint)> = Vec::with_capacity(remote.rest().len());
+    // Datapoints made by other tools and not kept while observing count under the
+    // manifest key whose content they have (`adopt`), with that comparison's outcome;
+    // unmatched ones are unmanaged.
+    let adopted = super::adopt::adopt(spec, remote);
+    plan.adopted = remote.kept_adopted() + adopted.len() as u64;
+    let mut keyed: Vec<(&str, &RemoteDatapoint, Option<bool>)> =
+        Vec::with_capacity(remote.rest().len());
     for r in remote.rest() {
-        match &r.key {
-            Some(k) => keyed.push((k.as_str(), r)),
+        let identity = match (r.adopted, &r.key) {
+            (true, _) => adopted
+                .get(r.id.as_str())
+                .map(|a| (a.key.as_str(), Some(a.same))),
+            (false, Some(k)) => Some((k.as_str(), None)),
+            (false, None) => None,
+        };
+        match identity {
+            Some((k, same)) => keyed.push((k, r, same)),
             None => plan.unmanaged += 1,
         }
     }
@@ -50,23 +63,40 @@ fn diff_keys(
         id: r.id.clone(),
         key: k.to_string(),
     };
+    // Desired datapoints an adopted copy in the rest holds.
+    let mut adopted_present: HashSet<usize> = HashSet::new();
     for copies in keyed.chunk_by(|a, b| a.0 == b.0) {
         let key = copies[0].0;
         match desired.position(key) {
             // A copy with the desired content is kept: these are duplicates.
             Some(pos) if remote.is_kept(pos) => plan
                 .duplicates
-                .extend(copies.iter().map(|(_, r)| rref(r, key))),
-            // None has the desired content: a change.
-            Some(_) => plan
-                .changed
-                .extend(copies.iter().map(|(_, r)| rref(r, key))),
+                .extend(copies.iter().map(|(_, r, _)| rref(r, key))),
+            // Only an adopted copy can still have the desired content here (a managed
+            // one would have been kept): the first is kept, the others are duplicates;
+            // with none, a change.
+            Some(pos) => match copies.iter().position(|c| c.2 == Some(true)) {
+                Some(kept) => {
+                    plan.unchanged += 1;
+                    adopted_present.insert(pos);
+                    plan.duplicates.extend(
+                        copies
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| *i != kept)
+                            .map(|(_, (_, r, _))| rref(r, key)),
+                    );
+                }
+                None => plan
+                    .changed
+                    .extend(copies.iter().map(|(_, r, _)| rref(r, key))),
+            },
             None => {
                 let Some((first, extra)) = copies.split_first() else {
                     continue;
                 };
                 plan.duplicates
-                    .extend(extra.iter().map(|(_, r)| rref(r, key)));
+                    .extend(extra.iter().map(|(_, r, _)| rref(r, key)));
                 if prune {
                     plan.remove.push(rref(first.1, key));
                 } else {
@@ -81,7 +111,7 @@ fn diff_keys(
     plan.add = desired
         .iter()
         .enumerate()
-        .filter(|(pos, _)| !remote.is_kept(*pos))
+        .filter(|(pos, _)| !remote.is_kept(*pos) && !adopted_present.contains(pos))
         .map(|(_, d)| d.key().into_owned())
         .collect();
     plan
@@ -92,7 +122,7 @@ pub fn asset_key(a: &Asset) -> Option<String> {
     match a {
         Asset::File { content_hash, .. } => Some(format!("file:{content_hash}")),
         Asset::Url(u) => Some(format!("url:{u}")),
-        Asset::Text(_) => None,
+        Asset::Text(_) | Asset::Uploaded(_) => None,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::manifest::LabelingSpec;
 use crate::remote::wire_build;
 
 /// Compare a definition's content with its latest revision.
-pub(super) fn definition_changes(
+pub fn definition_changes(
     spec: &LabelingSpec,
     rev: &crate::remote::RemoteRevision,
 ) -> (Action, Option<String>, Vec<FieldChange>) {

@@ -235,6 +235,29 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     }
 }
 
+/// Why the remote definition (or order) a manifest names is adopted: none of its
+/// datapoints was uploaded by rapidata (none carries its key), so something else made it.
+fn adopted_dataset(d: &DatapointPlan) -> Option<String> {
+    let outside = d.adopted + d.unmanaged;
+    (d.managed() == 0 && outside > 0).then(|| {
+        format!(
+            "made outside rapidata: none of its {outside} datapoint(s) carries a rapidata key; {}",
+            recognised(d.adopted, d.unmanaged)
+        )
+    })
+}
+
+/// `3 recognised by their content, 1 left alone`.
+pub(super) fn recognised(adopted: u64, unmanaged: u64) -> String {
+    let mut s = format!("{adopted} recognised by their content");
+    if unmanaged > 0 {
+        s.push_str(&format!(
+            ", {unmanaged} left alone (no manifest entry has their content)"
+        ));
+    }
+    s
+}
+
 /// A remote object the manifests no longer have: deleted with prune, else kept and shown.
 fn orphan(
     kind: ResourceKind,
@@ -266,6 +289,7 @@ pub(super) fn remote_only(kind: ResourceKind, name: &str, id: &str) -> ResourceP
         remote_id: Some(id.to_string()),
         revision: None,
         reason: None,
+        adopt: None,
         changes: Vec::new(),
         datapoints: None,
         examples: None,
@@ -360,6 +384,7 @@ fn definition_plan(
         Some(o.revision.dataset_id.clone()),
         prune,
     );
+    p.adopt = adopted_dataset(&dp);
     let failed_for_good = |k: &String| {
         opts.failed
             .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
@@ -535,6 +560,7 @@ pub(super) fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
         remote_id,
         revision: None,
         reason: None,
+        adopt: None,
         changes: Vec::new(),
         datapoints: None,
         examples: None,

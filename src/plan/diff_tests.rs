@@ -52,6 +52,7 @@ fn remote(id: &str, key: Option<&str>, fp: Option<&str>) -> RemoteDatapoint {
         key: key.map(Into::into),
         fingerprint: fp.map(Into::into),
         files: Vec::new(),
+        adopted: false,
     }
 }
 

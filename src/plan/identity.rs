@@ -36,12 +36,8 @@ fn classify_fingerprint(task: &Task, fingerprint: &str) -> Option<blake3::Hash> 
     let Task::Classify { answer_options, .. } = task else {
         return None;
     };
-    let mut h = blake3::Hasher::new();
-    h.update(b"rapidata-fp-v1\0");
-    h.update(fingerprint.as_bytes());
-    for o in answer_options {
-        h.update(&(o.len() as u64).to_le_bytes());
-        h.update(o.as_bytes());
-    }
-    Some(h.finalize())
+    Some(crate::manifest::fingerprint::answer_options_hash(
+        fingerprint,
+        answer_options,
+    ))
 }

@@ -3,6 +3,7 @@
 //! Shaped like uv's `Planner` → `Plan` → installer: [`observe`] gathers facts, [`diff`] is a
 //! pure function from (desired, observed) to a [`Plan`], and apply executes the plan.
 
+pub mod adopt;
 pub mod audience;
 pub mod cost;
 pub mod datapoints;

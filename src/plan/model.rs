@@ -78,6 +78,11 @@ pub struct ResourcePlan {
     /// Why a replace is needed or why the change is blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The remote resource found by the manifest's name was made outside rapidata (or
+    /// outside this `--project`): it is adopted, not duplicated; says how it was recognised
+    /// and what apply does to it (with `--project`, an audience gets the project's marker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<FieldChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,8 +246,13 @@ pub struct DatapointPlan {
     /// Managed remote datapoints not in the manifest, kept because prune is off.
     pub orphaned: u64,
     pub unchanged: u64,
-    /// Remote datapoints without a key (made by other tools): left alone.
+    /// Remote datapoints without a key (made by other tools) whose content no manifest
+    /// datapoint has: left alone.
     pub unmanaged: u64,
+    /// Remote datapoints made by other tools (no key) recognised by their content as
+    /// manifest datapoints (`plan::adopt`); counted in `unchanged` or `changed` too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopted: u64,
     /// Distinct assets the additions need uploaded, and their total size in bytes (local
     /// files; URLs count 0 bytes since the server fetches them).
     pub upload_assets: u64,
@@ -279,8 +289,13 @@ pub struct ExamplePlan {
     /// Managed remote examples not in the manifest, kept because prune is off.
     pub orphaned: u64,
     pub unchanged: u64,
-    /// Remote examples without a key (added by other tools): left alone.
+    /// Remote examples without a key (added by other tools) whose content no manifest
+    /// example has: left alone.
     pub unmanaged: u64,
+    /// Remote examples added by other tools recognised by their content as manifest
+    /// examples; counted in `unchanged` too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopted: u64,
     /// Distinct media assets the additions upload (each once).
     pub upload_assets: u64,
 }
@@ -301,6 +316,13 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl DatapointPlan {
+    /// Remote datapoints that rapidata uploaded (they carry its key).
+    pub fn managed(&self) -> u64 {
+        (self.unchanged + self.changed.len() as u64 + self.orphaned)
+            .saturating_add((self.remove.len() + self.duplicates.len()) as u64)
+            .saturating_sub(self.adopted)
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.add.is_empty()
             || !self.remove.is_empty()

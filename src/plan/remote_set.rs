@@ -15,7 +15,10 @@ use crate::remote::RemoteDatapoint;
 pub struct RemoteSet {
     /// By desired position: the id of the kept copy (desired key and content).
     kept: Vec<Option<Box<str>>>,
+    /// By desired position: whether the kept copy was made by another tool (adopted).
+    kept_by_other: Vec<bool>,
     kept_count: u64,
+    kept_adopted: u64,
     /// Uploaded files of kept copies that have some, by desired position.
     kept_files: HashMap<usize, Vec<String>>,
     /// Every other remote datapoint, deduplicated by id.
@@ -62,33 +65,46 @@ impl RemoteSet {
         };
         if self.kept.len() < spec.datapoints.len() {
             self.kept.resize(spec.datapoints.len(), None);
+            self.kept_by_other.resize(spec.datapoints.len(), false);
         }
-        match &self.kept[pos] {
+        // Which copy is kept: one rapidata made over one another tool made (that one is
+        // then left alone, see `adopt`), else the lowest id.
+        let replaces = match &self.kept[pos] {
+            None => true,
             // The same datapoint on two pages (listing while it changes): once.
-            Some(id) if **id == *r.id => {}
-            // A further copy with a higher id: a duplicate.
-            Some(id) if **id < *r.id => self.rest.push(r),
-            other => {
-                // The first copy, or one with a lower id than the one kept so far (which
-                // becomes a duplicate).
-                if let Some(previous) = other.clone() {
-                    let files = self.kept_files.remove(&pos).unwrap_or_default();
-                    self.unhash(&previous, &r);
-                    self.rest.push(RemoteDatapoint {
-                        id: previous.into(),
-                        key: r.key.clone(),
-                        fingerprint: r.fingerprint.clone(),
-                        files,
-                    });
-                    self.kept_count -= 1;
-                }
-                self.hash(&r, true);
-                self.kept[pos] = Some(r.id.as_str().into());
-                self.kept_count += 1;
-                if !r.files.is_empty() {
-                    self.kept_files.insert(pos, r.files);
-                }
-            }
+            Some(id) if **id == *r.id => return,
+            Some(id) => match (self.kept_by_other[pos], r.adopted) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => *r.id < **id,
+            },
+        };
+        if !replaces {
+            self.rest.push(r);
+            return;
+        }
+        if let Some(previous) = self.kept[pos].take() {
+            let files = self.kept_files.remove(&pos).unwrap_or_default();
+            let was_other = self.kept_by_other[pos];
+            let demoted = RemoteDatapoint {
+                id: previous.into(),
+                key: r.key.clone(),
+                fingerprint: r.fingerprint.clone(),
+                files,
+                adopted: was_other,
+            };
+            self.hash(&demoted, false);
+            self.rest.push(demoted);
+            self.kept_count -= 1;
+            self.kept_adopted -= u64::from(was_other);
+        }
+        self.hash(&r, true);
+        self.kept[pos] = Some(r.id.as_str().into());
+        self.kept_by_other[pos] = r.adopted;
+        self.kept_count += 1;
+        self.kept_adopted += u64::from(r.adopted);
+        if !r.files.is_empty() {
+            self.kept_files.insert(pos, r.files);
         }
     }
 
@@ -135,17 +151,9 @@ impl RemoteSet {
         }
     }
 
-    /// Takes the row of a kept copy (now demoted to the rest) out of the digest.
-    fn unhash(&mut self, id: &str, same: &RemoteDatapoint) {
-        let fp = same
-            .fingerprint
-            .as_ref()
-            .map(|f| f.as_str())
-            .unwrap_or_default();
-        let row = Self::row_hash(id, same.key.as_deref(), &fp);
-        for (lane, x) in self.digest.iter_mut().zip(row) {
-            *lane = lane.wrapping_sub(x);
-        }
+    /// How many kept copies were made by another tool (adopted by their content).
+    pub fn kept_adopted(&self) -> u64 {
+        self.kept_adopted
     }
 
     /// How many desired datapoints have a kept copy.

@@ -16,8 +16,7 @@ use super::config::{ClientConfig, Endpoints};
 use super::error::ApiError;
 use super::model::*;
 use super::transport::{seg, Body, ClientStats, Request, Safety, Transport};
-use super::wire_page::{DatapointItem, Page};
-use super::{media, wire_read};
+use super::{media, wire_page, wire_read};
 
 /// Items per page for every list call (the SDK's largest page).
 const PAGE_SIZE: u32 = 100;
@@ -76,7 +75,7 @@ impl Client {
     }
 
     /// Decode a response body straight into `T`.
-    async fn call_typed<T: serde::de::DeserializeOwned>(
+    pub(super) async fn call_typed<T: serde::de::DeserializeOwned>(
         &self,
         req: Request,
     ) -> Result<T, ApiError> {
@@ -365,31 +364,26 @@ impl Client {
             .query("sort", "created_at")
         };
         // Each page is decoded into the few fields the diff needs as it arrives, never
-        // held as a JSON tree; at most PAGES_IN_FLIGHT pages are requested or decoding at
-        // once, consumed in page order.
-        let first: Page<DatapointItem> = self.call_typed(make(1)).await?;
+        // held as a JSON tree (`wire_page::datapoint_page`); at most PAGES_IN_FLIGHT pages
+        // are requested or decoding at once, consumed in page order.
+        let page = |p: u64| {
+            let req = make(p);
+            async move {
+                let body = self.call_bytes(req).await?;
+                wire_page::datapoint_page(&body).map_err(|message| ApiError::Decode {
+                    route: "GET /dataset/{datasetId}/datapoints".into(),
+                    message,
+                })
+            }
+        };
+        let first = page(1).await?;
         let pages = first.count();
-        first
-            .items
-            .into_iter()
-            .map(RemoteDatapoint::from)
-            .for_each(&mut f);
+        first.items.into_iter().for_each(&mut f);
         let mut rest = futures::stream::iter(2..=pages)
-            .map(|p| {
-                let req = make(p);
-                async move {
-                    let page: Page<DatapointItem> = self.call_typed(req).await?;
-                    Ok::<_, ApiError>(
-                        page.items
-                            .into_iter()
-                            .map(RemoteDatapoint::from)
-                            .collect::<Vec<_>>(),
-                    )
-                }
-            })
+            .map(page)
             .buffered(PAGES_IN_FLIGHT);
-        while let Some(page) = rest.next().await {
-            page?.into_iter().for_each(&mut f);
+        while let Some(p) = rest.next().await {
+            p?.items.into_iter().for_each(&mut f);
         }
         Ok(())
     }

@@ -29,6 +29,8 @@ fn text_metadata(text: &str) -> Value {
 fn asset_input(a: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
     Some(match a {
         Asset::Text(text) => json!({ "_t": "TextAssetInput", "text": text }),
+        // Already on Rapidata: referred to by its name, as the SDK refers to an upload.
+        Asset::Uploaded(name) => json!({ "_t": "ExistingAssetInput", "name": name }),
         Asset::File { .. } | Asset::Url(_) => {
             json!({ "_t": "ExistingAssetInput", "name": uploaded(a)? })
         }
@@ -125,6 +127,7 @@ pub fn example_body(e: &Example, uploaded: &dyn Fn(&Asset) -> Option<String>) ->
             // The winner is the uploaded name of a media asset, or the text itself.
             let winner = match e.assets.get(*truth)? {
                 Asset::Text(t) => t.clone(),
+                Asset::Uploaded(name) => name.clone(),
                 a => uploaded(a)?,
             };
             (
@@ -210,10 +213,22 @@ fn remote_example(v: &Value) -> Result<RemoteExample, String> {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let (mut key, mut fingerprint) = (meta(KEY_METADATA), meta(FINGERPRINT_METADATA));
+    // Added by another tool: identified by its content, as a manifest example is.
+    let adopted = match key {
+        Some(_) => None,
+        None => super::example_identity::identity(v),
+    };
+    let is_adopted = adopted.is_some();
+    if let Some((k, f)) = adopted {
+        key = Some(k);
+        fingerprint = Some(f);
+    }
     Ok(RemoteExample {
         id: wire_read::req_str(v, "id")?,
-        key: meta(KEY_METADATA),
-        fingerprint: meta(FINGERPRINT_METADATA),
+        key,
+        fingerprint,
+        adopted: is_adopted,
     })
 }
 

@@ -2,14 +2,18 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod content_identity;
 pub mod error;
+pub mod example_identity;
 pub mod examples;
 pub mod lifecycle;
+pub mod listing;
 pub mod media;
 pub mod model;
 pub mod progress;
 pub mod transport;
 pub mod wire_build;
+pub(crate) mod wire_content;
 pub(crate) mod wire_page;
 pub(crate) mod wire_read;
 

@@ -15,13 +15,18 @@ pub const FINGERPRINT_METADATA: &str = "rapidata-fingerprint";
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteDatapoint {
     pub id: String,
-    /// `None` for datapoints made by other tools: unmanaged, left alone.
+    /// The key rapidata stored on it; for a datapoint made by another tool (`adopted`),
+    /// `fp-` + the fingerprint of its listed content (`content_identity`); `None` when
+    /// neither exists (unmanaged, left alone).
     pub key: Option<String>,
     /// Compact: a million remote datapoints hold 40 MB of fingerprints, not 104.
     pub fingerprint: Option<crate::manifest::fingerprint::Hex64>,
     /// Names of the uploaded files it uses (asset parts, then context asset), so a new
     /// dataset can reuse them instead of uploading the bytes again.
     pub files: Vec<String>,
+    /// Made by another tool: `key`/`fingerprint` come from its content, and the plan uses
+    /// them only to recognise a manifest datapoint with the same content (`plan::adopt`).
+    pub adopted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,10 +107,13 @@ impl RemoteAudience {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteExample {
     pub id: String,
-    /// The manifest key stored in the asset's metadata; `None` for examples added by other
-    /// tools (unmanaged, left alone).
+    /// The manifest key stored in the asset's metadata; for an example added by another
+    /// tool (`adopted`), the key a manifest example with its content has
+    /// (`example_identity`); `None` when neither exists (unmanaged, left alone).
     pub key: Option<String>,
     pub fingerprint: Option<String>,
+    /// Added by another tool: recognised by its content, never removed.
+    pub adopted: bool,
 }
 
 pub use super::progress::RecruitingMetrics;

@@ -54,6 +54,9 @@ pub fn dataset_body(name: &str, task: &Task) -> Value {
 fn asset_input(asset: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
     Some(match asset {
         Asset::Text(text) => json!({ "_t": "TextAssetInput", "text": text }),
+        // Already on Rapidata: referred to by its name, as the SDK refers to a file it
+        // uploaded (`ExistingAssetInput`), and as a new dataset reuses uploaded files.
+        Asset::Uploaded(name) => json!({ "_t": "ExistingAssetInput", "name": name }),
         Asset::File { .. } | Asset::Url(_) => {
             json!({ "_t": "ExistingAssetInput", "name": uploaded(asset)? })
         }

@@ -1,13 +1,18 @@
 //! Typed decoding of the big list responses. A plan reads every datapoint of a dataset; a
 //! generic JSON tree per page costs a full copy of every segment (hundreds of MB for
 //! 100,000 datapoints). These types read only what the diff needs (id, and the identity
-//! metadata of the `asset` segment) and let serde skip the rest.
+//! metadata of the `asset` segment) and let serde skip the rest. A page that holds
+//! datapoints made by other tools (no identity metadata) is read a second time, for their
+//! content (`wire_content`), from which their identity is derived (`content_identity`):
+//! a dataset rapidata filled costs nothing more.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 
+use super::content_identity::{self, ListedDatapoint};
 use super::model::{RemoteDatapoint, FINGERPRINT_METADATA, KEY_METADATA};
+use super::wire_content::ContentItem;
 
 /// One page of a paged result.
 #[derive(Debug, Deserialize)]
@@ -107,8 +112,39 @@ impl From<DatapointItem> for RemoteDatapoint {
             key,
             fingerprint,
             files,
+            adopted: false,
         }
     }
+}
+
+/// One page of `GET /dataset/{id}/datapoints` as the plan reads it. A datapoint without
+/// rapidata's key metadata (made with the SDK or the web app) gets the identity of its
+/// content (`content_identity`) and `adopted: true`; the page is read a second time for
+/// that content, only when it holds such a datapoint. One whose content no manifest can
+/// write keeps no key (unmanaged).
+pub(crate) fn datapoint_page(body: &[u8]) -> Result<Page<RemoteDatapoint>, String> {
+    let page: Page<DatapointItem> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let mut items: Vec<RemoteDatapoint> = page.items.into_iter().map(Into::into).collect();
+    if items.iter().any(|d| d.key.is_none()) {
+        let full: Page<ContentItem> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+        for (d, c) in items.iter_mut().zip(&full.items) {
+            if d.key.is_some() {
+                continue;
+            }
+            if let Some((key, fingerprint)) = content_identity::identity(&ListedDatapoint::from(c))
+            {
+                d.key = Some(key);
+                d.fingerprint = Some(fingerprint.into());
+                d.adopted = true;
+            }
+        }
+    }
+    Ok(Page {
+        items,
+        total: page.total,
+        page_size: page.page_size,
+        total_pages: page.total_pages,
+    })
 }
 
 #[cfg(test)]
@@ -133,9 +169,9 @@ mod tests {
                 ]}
             ]
         });
-        let page: Page<DatapointItem> = serde_json::from_value(body).unwrap();
+        let page = datapoint_page(&serde_json::to_vec(&body).unwrap()).unwrap();
         assert_eq!(page.count(), 3);
-        let dps: Vec<RemoteDatapoint> = page.items.into_iter().map(Into::into).collect();
+        let dps = page.items;
         assert_eq!(
             dps[0],
             RemoteDatapoint {
@@ -143,15 +179,24 @@ mod tests {
                 key: Some("k1".into()),
                 fingerprint: Some("fp1".into()),
                 files: vec!["f.png".into()],
+                adopted: false,
             }
         );
+        // No key metadata: identified by its content, the text `t`.
+        let (key, fp) = content_identity::identity(&ListedDatapoint {
+            id: "b".into(),
+            asset: Some(content_identity::ListedAsset::Text("t".into())),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(
             dps[1],
             RemoteDatapoint {
                 id: "b".into(),
-                key: None,
-                fingerprint: None,
+                key: Some(key),
+                fingerprint: Some(fp.into()),
                 files: Vec::new(),
+                adopted: true,
             }
         );
     }

@@ -74,6 +74,7 @@ pub fn asset_source(a: &Asset) -> Option<String> {
             Some(shown.display().to_string())
         }
         Asset::Url(u) => Some(u.clone()),
+        Asset::Uploaded(name) => Some(format!("uploaded:{name}")),
         Asset::Text(_) => None,
     }
 }

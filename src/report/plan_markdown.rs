@@ -57,11 +57,12 @@ fn destructive(r: &ResourcePlan) -> bool {
 fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded: bool) -> String {
     let mut s = String::new();
     let title = format!(
-        "<code>{}</code> {} <b>{}</b> — {}",
+        "<code>{}</code> {} <b>{}</b> — {}{}",
         r.action.symbol().trim(),
         r.kind,
         escape(&r.name),
-        verb(r.action)
+        verb(r.action),
+        if r.adopt.is_some() { " (adopt)" } else { "" }
     );
     if folded {
         let _ = writeln!(s, "<details><summary>{title}</summary>\n");
@@ -70,6 +71,9 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
     }
     if let Some(o) = &r.origin {
         let _ = writeln!(s, "Declared at `{o}`.\n");
+    }
+    if let Some(why) = &r.adopt {
+        let _ = writeln!(s, "> **adopt:** {}\n", escape(why));
     }
     if let Some(reason) = &r.reason {
         let _ = writeln!(s, "> {}\n", escape(reason));

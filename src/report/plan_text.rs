@@ -98,6 +98,7 @@ fn assets_label(assets: &[Asset], key: &str, root: &std::path::Path) -> String {
             .to_string(),
         Asset::Url(u) => crate::manifest::redact::mask_url_userinfo(u),
         Asset::Text(t) => first_words(t),
+        Asset::Uploaded(name) => format!("uploaded:{name}"),
     };
     let mut out = assets.iter().map(one).collect::<Vec<_>>().join(" vs ");
     if out.is_empty() {
@@ -131,6 +132,12 @@ pub fn example_counts(e: &ExamplePlan) -> String {
         parts.push(format!("{} to remove", thousands(removed as u64)));
     }
     parts.push(format!("{} unchanged", thousands(e.unchanged)));
+    if e.adopted > 0 {
+        parts.push(format!(
+            "{} made outside rapidata and recognised by content",
+            thousands(e.adopted)
+        ));
+    }
     if e.orphaned > 0 {
         parts.push(format!(
             "{} kept (not in the manifest; prune removes them)",
@@ -220,6 +227,12 @@ pub fn datapoint_counts(d: &DatapointPlan) -> String {
         ));
     }
     parts.push(format!("{} unchanged", thousands(d.unchanged)));
+    if d.adopted > 0 {
+        parts.push(format!(
+            "{} made outside rapidata and recognised by content",
+            thousands(d.adopted)
+        ));
+    }
     if d.orphaned > 0 {
         parts.push(format!(
             "{} no longer in the manifest (kept; prune to remove)",
@@ -261,6 +274,9 @@ fn header(style: &Style, r: &ResourcePlan) -> String {
         );
     }
     let _ = write!(h, " — {}", verb(r.action));
+    if r.adopt.is_some() && r.remote_id.is_some() {
+        let _ = write!(h, " {}", style.yellow("(adopt)"));
+    }
     h
 }
 
@@ -305,6 +321,9 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         let _ = writeln!(out, "{}", header(style, r));
         if let Some(o) = &r.origin {
             let _ = writeln!(out, "      {}", style.dim(&o.to_string()));
+        }
+        if let Some(why) = &r.adopt {
+            let _ = writeln!(out, "      {} {why}", style.yellow("adopt:"));
         }
         if let Some(reason) = &r.reason {
             let _ = writeln!(

@@ -59,6 +59,7 @@ fn asset_name(a: &Asset) -> String {
         Asset::File { file_name, .. } => file_name.clone(),
         Asset::Url(u) => u.clone(),
         Asset::Text(t) => t.clone(),
+        Asset::Uploaded(name) => name.clone(),
     }
 }
 
@@ -71,6 +72,7 @@ fn asset_source(a: &Asset, root: &Path) -> String {
             .replace('\\', "/"),
         Asset::Url(u) => u.clone(),
         Asset::Text(t) => t.clone(),
+        Asset::Uploaded(name) => format!("uploaded:{name}"),
     }
 }
 
@@ -387,12 +389,14 @@ mod tests {
                 key: Some("a".into()),
                 fingerprint: None,
                 files: vec!["u1_x.png".into()],
+                adopted: false,
             },
             RemoteDatapoint {
                 id: "r2".into(),
                 key: Some("b".into()),
                 fingerprint: None,
                 files: vec!["u2_x.png".into()],
+                adopted: false,
             },
         ];
         let doc = json!({"results": [

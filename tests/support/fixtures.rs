@@ -42,6 +42,7 @@ pub fn uploaded(a: &Asset) -> Option<String> {
         Asset::File { file_name, .. } => Some(format!("up_{file_name}")),
         Asset::Url(u) => Some(format!("up_url_{}", u.len())),
         Asset::Text(_) => None,
+        Asset::Uploaded(name) => Some(name.clone()),
     }
 }
 

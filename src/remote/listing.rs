@@ -1,0 +1,131 @@
+//! What `rapidata import` reads beyond what `plan` does: every job the credentials can
+//! see, job definitions with their type, and the full content of datapoints and examples
+//! (the plan needs only their identity).
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::client::Client;
+use super::content_identity::ListedDatapoint;
+use super::error::ApiError;
+use super::model::RemoteJob;
+use super::transport::{seg, Request, Safety};
+use super::wire_content::ContentItem;
+use super::wire_page::Page;
+use super::wire_read;
+
+/// Items per page of these listings (the SDK's largest page).
+const PAGE_SIZE: u32 = 100;
+/// Datapoints per page (as `list_datapoints` asks).
+const DATAPOINT_PAGE_SIZE: u32 = 1000;
+
+/// A job definition as `GET /job/definitions` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefinitionSummary {
+    pub id: String,
+    pub name: String,
+    /// `DefinitionType` (`Classify`, `Compare`, ...).
+    pub definition_type: String,
+    pub created_at: String,
+}
+
+impl Client {
+    /// Every job definition the credentials can see, newest first.
+    pub async fn list_definition_summaries(&self) -> Result<Vec<DefinitionSummary>, ApiError> {
+        let items = self
+            .all_pages(|p| {
+                Request::new(
+                    Method::GET,
+                    "/job/definitions",
+                    "/job/definitions".into(),
+                    Safety::Repeatable,
+                )
+                .query("page", p)
+                .query("page_size", PAGE_SIZE)
+                .query("sort", "-created_at")
+            })
+            .await?;
+        Self::decode(
+            "GET /job/definitions",
+            items
+                .iter()
+                .map(|v| {
+                    let d = wire_read::job_definition(v)?;
+                    Ok(DefinitionSummary {
+                        id: d.id,
+                        name: d.name,
+                        definition_type: v
+                            .get("definitionType")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string(),
+                        created_at: d.created_at,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>(),
+        )
+    }
+
+    /// Every job the credentials can see (`GET /jobs`, no filter), newest first.
+    pub async fn list_jobs(&self) -> Result<Vec<RemoteJob>, ApiError> {
+        let items = self
+            .all_pages(|p| {
+                Request::new(Method::GET, "/jobs", "/jobs".into(), Safety::Repeatable)
+                    .query("page", p)
+                    .query("page_size", PAGE_SIZE)
+                    .query("sort", "-created_at")
+            })
+            .await?;
+        Self::decode(
+            "GET /jobs",
+            items
+                .iter()
+                .map(wire_read::job)
+                .collect::<Result<Vec<_>, _>>(),
+        )
+    }
+
+    /// Every datapoint of a dataset with the content the listing shows, oldest first.
+    pub async fn list_datapoint_contents(
+        &self,
+        dataset_id: &str,
+    ) -> Result<Vec<ListedDatapoint>, ApiError> {
+        let route = "/dataset/{datasetId}/datapoints";
+        let path = format!("/dataset/{}/datapoints", seg(dataset_id));
+        let make = |p: u64| {
+            Request::new(Method::GET, route, path.clone(), Safety::Repeatable)
+                .query("page", p)
+                .query("page_size", DATAPOINT_PAGE_SIZE)
+                .query("sort", "created_at")
+        };
+        let page = |p: u64| self.call_typed::<Page<ContentItem>>(make(p));
+        let first = page(1).await?;
+        let pages = first.count();
+        let mut out: Vec<ListedDatapoint> = first.items.iter().map(Into::into).collect();
+        let rest = futures::future::try_join_all((2..=pages).map(page)).await?;
+        for p in rest {
+            out.extend(p.items.iter().map(ListedDatapoint::from));
+        }
+        // Concurrent pages can overlap when datapoints are added while paging.
+        let mut seen = std::collections::HashSet::with_capacity(out.len());
+        out.retain(|d| seen.insert(d.id.clone()));
+        Ok(out)
+    }
+
+    /// Every qualification example of an audience, as listed (`QueryExamplesForAudience
+    /// EndpointOutput` objects).
+    pub async fn list_example_items(&self, audience_id: &str) -> Result<Vec<Value>, ApiError> {
+        let path = format!("/audience/{}/examples", seg(audience_id));
+        self.all_pages(|p| {
+            Request::new(
+                Method::GET,
+                "/audience/{audienceId}/examples",
+                path.clone(),
+                Safety::Repeatable,
+            )
+            .query("page", p)
+            .query("page_size", PAGE_SIZE)
+        })
+        .await
+    }
+}
