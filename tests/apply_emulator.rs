@@ -4,7 +4,7 @@ mod harness;
 
 use harness::*;
 use rapidata::emulator::{AssetFailure, Burst429, FaultPlan, RouteFault};
-use rapidata::manifest::ResourceKind;
+use rapidata::manifest::{self, ResourceKind};
 
 fn failing_every_tenth() -> Vec<usize> {
     (0..50).filter(|i| i % 10 == 3).collect()
@@ -177,4 +177,71 @@ async fn a_file_deleted_after_validation_is_a_permanent_failure_not_a_crash() {
     assert_eq!(env.emulator.stats().get("POST /asset/file"), 9);
     let ds = dataset_of(&env.client, "animals").await;
     assert_eq!(env.client.list_datapoints(&ds).await.unwrap().len(), 9);
+}
+
+/// A text JSONL project of `n` datapoints (no files).
+fn text_project(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let root = dir.join("texts");
+    std::fs::create_dir_all(&root).unwrap();
+    let rows: String = (0..n)
+        .map(|i| format!("{{\"asset\": {{\"text\": \"sentence {i}\"}}}}\n"))
+        .collect();
+    std::fs::write(root.join("data.jsonl"), rows).unwrap();
+    std::fs::write(
+        root.join("rapidata.yaml"),
+        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: texts\ntype: classify\n\
+         instruction: Positive?\nanswerOptions: [yes, no]\nreferee:\n  responsesPerDatapoint: 1\n\
+         datapointSources:\n  - jsonl: data.jsonl\n",
+    )
+    .unwrap();
+    root
+}
+
+/// The content is read again from the sources and uploaded a chunk at a time (4,096):
+/// more than one chunk arrives whole, once each, and the plan holds only identities.
+#[tokio::test]
+async fn datapoints_read_again_from_the_sources_upload_in_chunks_exactly_once() {
+    let env = env(FaultPlan::default()).await;
+    let root = text_project(env.dir.path(), 9_000);
+    let project = load(&root);
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report.failures_by_reason);
+    let ds = dataset_of(&env.client, "texts").await;
+    let counts = key_counts(&env.client, &ds).await;
+    assert_eq!(counts.len(), 9_000, "0 missing");
+    assert!(counts.values().all(|&n| n == 1), "0 duplicates");
+    assert!(!plan(&env, &project, false).await.has_changes());
+}
+
+/// A source edited after the plan read it is not uploaded as something else: apply stops
+/// that resource and says to plan again; nothing of it reaches the remote.
+#[tokio::test]
+async fn a_source_edited_after_the_plan_is_not_uploaded() {
+    let env = env(FaultPlan::default()).await;
+    let root = text_project(env.dir.path(), 50);
+    let project = load(&root);
+    let rows = std::fs::read_to_string(root.join("data.jsonl")).unwrap();
+    std::fs::write(
+        root.join("data.jsonl"),
+        rows.replace("sentence 7\"", "sentence seven\""),
+    )
+    .unwrap();
+    let manifest::Resource::JobDefinition(d) = &project.resources[0] else {
+        unreachable!()
+    };
+    let err = d.spec.datapoints.to_vec().unwrap_err();
+    assert!(
+        err.to_string().contains("changed since it was read") && err.to_string().contains("line 8"),
+        "{err}"
+    );
+    let out = apply(&env, &project, 1).await;
+    assert!(!out.converged());
+    let failures = format!("{:?}", out.report);
+    assert!(failures.contains("run plan again"), "{failures}");
+    // The dataset exists (made first) but nothing was uploaded into it.
+    let uploaded = env
+        .emulator
+        .stats()
+        .get("POST /dataset/{datasetId}/datapoint");
+    assert_eq!(uploaded, 0);
 }

@@ -949,7 +949,9 @@ impl<C: Remote> Executor<'_, C> {
                         None => break,
                     }
                 }
-                if chunk.is_empty() {
+                // A source that changed since the plan: this chunk is not uploaded (the
+                // chunks before it were exactly what the plan showed).
+                if chunk.is_empty() || unreadable.is_some() {
                     break;
                 }
                 let task = UploadTask {
