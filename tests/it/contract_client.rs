@@ -1,7 +1,7 @@
 //! Every request body the client sends validates against the API contract's JSON Schemas
 //! (`requestBody.schema` of the endpoint in third_party/api/contract-3.27.1.json).
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 

@@ -3,7 +3,7 @@
 //! changing one example's truth replaces that example only; a job on the audience gets
 //! responses once labelers graduate. Also the plan-time checks on the audiences jobs name.
 
-mod harness;
+use crate::harness;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //! the typed error; API errors keep their field errors and trace id; short-lived tokens are
 //! not fetched again for every request. Against the emulator, with fault plans.
 
-mod emulator_support;
-mod support;
+use crate::emulator_support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

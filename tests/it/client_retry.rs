@@ -1,6 +1,6 @@
 //! Transient faults, the no-re-send rule for creates, error bodies, paging, uploads.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

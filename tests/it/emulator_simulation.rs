@@ -2,7 +2,7 @@
 //! produce results documents; custom audiences produce nothing until they recruit; cost
 //! estimates follow the referee; everything is deterministic by seed and survives restarts.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use std::time::{Duration, Instant};
 

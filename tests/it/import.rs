@@ -4,7 +4,7 @@
 //! on the generated directory exits 0 with `--detailed-exitcode`, an edit of an imported
 //! manifest plans exactly that change, and applying it converges.
 
-mod harness;
+use crate::harness;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Fault injection: seeded determinism, lost responses that still commit, 429 bursts,
 //! permanent asset failures, short token lifetimes, route statistics.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use std::time::Duration;
 

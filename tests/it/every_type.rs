@@ -1,7 +1,7 @@
 //! Every job type survives the round trip: apply it, plan again, and nothing is left to
 //! do. Catches any field the wire builders send differently from what the diff expects.
 
-mod harness;
+use crate::harness;
 
 use harness::*;
 use rapidata::emulator::FaultPlan;

@@ -1,7 +1,7 @@
 //! Cost in the plan, the budget gate, status and results, end to end against the
 //! emulator's simulated labelers, through the `rapidata` binary.
 
-mod harness;
+use crate::harness;
 
 use std::path::Path;
 use std::process::{Command, Output};

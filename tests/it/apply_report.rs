@@ -3,7 +3,7 @@
 //! gone mid-apply, SIGTERM) under names that never collide, and every failure keeps the
 //! source of its datapoint and the server's trace id.
 
-mod harness;
+use crate::harness;
 
 use std::process::Command;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Behaviour of the emulator's API: auth, validation, datapoints, revisions, orders,
 //! persistence across restarts.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use std::time::Duration;
 

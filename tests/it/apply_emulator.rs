@@ -1,6 +1,6 @@
 //! `apply` against the emulator with faults: tolerance, convergence, idempotence.
 
-mod harness;
+use crate::harness;
 
 use harness::*;
 use rapidata::emulator::{AssetFailure, Burst429, FaultPlan, RouteFault};

@@ -3,7 +3,7 @@
 //! runs on is ever edited, the job ends on the manifests' revision, and a second plan says
 //! "No changes". Concurrent first applies converge to one of everything.
 
-mod harness;
+use crate::harness;
 
 use std::process::{Command, Stdio};
 

@@ -3,7 +3,7 @@
 //! schemas do not declare, with the right content types, and every endpoint of the contract
 //! is served.
 
-mod emulator_support;
+use crate::emulator_support;
 
 use std::collections::BTreeSet;
 

@@ -1,6 +1,6 @@
 //! `plan` against the emulator: what it finds, how it counts.
 
-mod harness;
+use crate::harness;
 
 use harness::*;
 use rapidata::emulator::FaultPlan;

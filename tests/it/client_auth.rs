@@ -1,6 +1,6 @@
 //! Credential sources, token caching/refresh, and secret redaction.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -3,7 +3,7 @@
 //! one, someone else's comment is left alone, an oversized plan is cut to the platform's
 //! limit with a pointer to the full plan, and the token never shows in the output.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

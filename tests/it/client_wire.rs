@@ -1,6 +1,6 @@
 //! wire_build produces what SDK 3.27.1 sends (third_party/api/wire-examples.jsonl).
 
-mod support;
+use crate::support;
 
 use rapidata::manifest::model::*;
 use rapidata::remote::wire_build as wb;

@@ -1,6 +1,6 @@
 //! End to end: the client against the real emulator, through every operation apply uses.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 

@@ -1,7 +1,7 @@
 //! Killing apply (SIGKILL) at random moments, ten times, then running it again converges
 //! to exactly the desired set: no duplicates, nothing missing, one definition, one job.
 
-mod harness;
+use crate::harness;
 
 use std::process::Command;
 use std::time::Duration;
