@@ -1,5 +1,5 @@
 //! The three plan formats, as snapshots (`tests/snapshots/`; regenerate with
-//! `UPDATE_SNAPSHOTS=1 cargo test --test plan_output` and review the diff), and the
+//! `UPDATE_SNAPSHOTS=1 cargo test --test it plan_output::` and review the diff), and the
 //! Markdown size limit on very large plans.
 
 use std::collections::BTreeMap;
