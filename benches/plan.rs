@@ -11,11 +11,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{env_usize, load_avg, mb, proc_status_kb, secs, self_cpu, verdict, Measured};
+use common::{
+    env_usize, load_avg, mb, proc_status_kb, secs, self_cpu, text_project, verdict, Measured,
+};
 use rapidata::apply::{self, ApplyOptions, Cancel, Silent};
 use rapidata::emulator::{self, EmulatorConfig};
 use rapidata::manifest::{self, Project};
@@ -24,26 +26,6 @@ use rapidata::remote::{Client, ClientConfig, Credentials, Endpoints, RetryPolicy
 
 const TARGET_WALL: Duration = Duration::from_secs(2);
 const TARGET_RSS_MB: f64 = 200.0;
-
-fn write_project(dir: &Path, n: usize) -> PathBuf {
-    let root = dir.join("project");
-    std::fs::create_dir_all(&root).unwrap();
-    let mut jsonl = String::with_capacity(n * 64);
-    for i in 0..n {
-        jsonl.push_str(&format!(
-            "{{\"asset\": {{\"text\": \"Benchmark sentence number {i}: is it positive?\"}}}}\n"
-        ));
-    }
-    std::fs::write(root.join("data.jsonl"), jsonl).unwrap();
-    std::fs::write(
-        root.join("rapidata.yaml"),
-        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: plan-bench\ntype: classify\n\
-         instruction: \"Is this sentence positive?\"\nanswerOptions: [yes, no]\n\
-         referee:\n  responsesPerDatapoint: 3\ndatapointSources:\n  - jsonl: data.jsonl\n",
-    )
-    .unwrap();
-    root
-}
 
 fn load(root: &Path) -> Project {
     match manifest::load(&[root.to_path_buf()], &manifest::LoadOptions::default()) {
@@ -74,7 +56,7 @@ fn main() {
     );
     println!("load before set-up: {}", load_avg());
     let tmp = tempfile::tempdir().unwrap();
-    let root = write_project(tmp.path(), n);
+    let root = text_project(tmp.path(), "plan-bench", n);
 
     // The emulator gets its own runtime (its own worker threads), like a server would.
     let emu_rt = tokio::runtime::Builder::new_multi_thread()

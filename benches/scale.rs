@@ -12,32 +12,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{env_list, env_usize, load_avg, mb, secs, verdict, ChildUsage, Measured};
+use common::{
+    env_list, env_usize, load_avg, mb, secs, text_project, verdict, ChildUsage, Measured,
+};
 use rapidata::emulator::{self, EmulatorConfig};
-
-fn write_project(dir: &Path, n: usize) -> PathBuf {
-    let root = dir.join("project");
-    std::fs::create_dir_all(&root).unwrap();
-    let mut jsonl = String::with_capacity(n * 70);
-    for i in 0..n {
-        jsonl.push_str(&format!(
-            "{{\"asset\": {{\"text\": \"Benchmark sentence number {i}: is it positive?\"}}}}\n"
-        ));
-    }
-    std::fs::write(root.join("data.jsonl"), jsonl).unwrap();
-    std::fs::write(
-        root.join("rapidata.yaml"),
-        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: scale-bench\ntype: classify\n\
-         instruction: \"Is this sentence positive?\"\nanswerOptions: [yes, no]\n\
-         referee:\n  responsesPerDatapoint: 3\ndatapointSources:\n  - jsonl: data.jsonl\n",
-    )
-    .unwrap();
-    root
-}
 
 fn cli(root: &Path, base: &str, id: &str, secret: &str, args: &[&str]) -> ChildUsage {
     let mut m = Measured::new(env!("CARGO_BIN_EXE_rapidata"));
@@ -76,7 +58,7 @@ fn main() {
     let mut verdicts = Vec::new();
     for n in sizes {
         let tmp = tempfile::tempdir().unwrap();
-        let root = write_project(tmp.path(), n);
+        let root = text_project(tmp.path(), "scale-bench", n);
         let config = EmulatorConfig {
             listen: ([127, 0, 0, 1], 0).into(),
             data_dir: tmp.path().join("emulator"),

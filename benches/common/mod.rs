@@ -278,3 +278,27 @@ pub fn verdict(ok: bool) -> &'static str {
         "MISS"
     }
 }
+
+/// A project of one classification job definition named `name` whose `n` text datapoints
+/// come from a JSONL source (the plan and scale benchmarks).
+pub fn text_project(dir: &Path, name: &str, n: usize) -> PathBuf {
+    let root = dir.join("project");
+    std::fs::create_dir_all(&root).unwrap();
+    let mut jsonl = String::with_capacity(n * 70);
+    for i in 0..n {
+        jsonl.push_str(&format!(
+            "{{\"asset\": {{\"text\": \"Benchmark sentence number {i}: is it positive?\"}}}}\n"
+        ));
+    }
+    std::fs::write(root.join("data.jsonl"), jsonl).unwrap();
+    std::fs::write(
+        root.join("rapidata.yaml"),
+        format!(
+            "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: {name}\ntype: classify\n\
+             instruction: \"Is this sentence positive?\"\nanswerOptions: [yes, no]\n\
+             referee:\n  responsesPerDatapoint: 3\ndatapointSources:\n  - jsonl: data.jsonl\n"
+        ),
+    )
+    .unwrap();
+    root
+}

@@ -16,6 +16,7 @@ use super::config::{ClientConfig, Endpoints};
 use super::error::ApiError;
 use super::model::*;
 use super::transport::{seg, Body, ClientStats, Request, Safety, Transport};
+use super::wire_page::Page;
 use super::{media, wire_page, wire_read};
 
 /// Items per page for every list call (the SDK's largest page).
@@ -72,17 +73,6 @@ impl Client {
     /// The response body as the server sent it (a results file, kept byte for byte).
     pub(super) async fn call_bytes(&self, req: Request) -> Result<Vec<u8>, ApiError> {
         Ok(self.inner.send(&req).await?.body)
-    }
-
-    /// Decode a response body straight into `T`.
-    pub(super) async fn call_typed<T: serde::de::DeserializeOwned>(
-        &self,
-        req: Request,
-    ) -> Result<T, ApiError> {
-        let route = format!("{} {}", req.method, req.route);
-        let resp = self.inner.send(&req).await?;
-        serde_json::from_slice(&resp.body)
-            .map_err(|e| unreadable(route, req.safety, e.to_string(), resp.trace_id))
     }
 
     async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
@@ -349,7 +339,22 @@ impl Client {
     pub async fn scan_datapoints(
         &self,
         dataset_id: &str,
-        mut f: impl FnMut(RemoteDatapoint),
+        f: impl FnMut(RemoteDatapoint),
+    ) -> Result<(), ApiError> {
+        // Each page is decoded into the few fields the diff needs, never held as a JSON
+        // tree (`wire_page::datapoint_page`).
+        self.scan_datapoint_pages(dataset_id, wire_page::datapoint_page, f)
+            .await
+    }
+
+    /// The paging of [`Client::scan_datapoints`], with the page decoder as a parameter
+    /// (import decodes the full content): at most PAGES_IN_FLIGHT pages are requested or
+    /// decoding at once, consumed in page order.
+    pub(super) async fn scan_datapoint_pages<T>(
+        &self,
+        dataset_id: &str,
+        decode: impl Fn(&[u8]) -> Result<Page<T>, String>,
+        mut f: impl FnMut(T),
     ) -> Result<(), ApiError> {
         let path = format!("/dataset/{}/datapoints", seg(dataset_id));
         let make = |p: u64| {
@@ -363,14 +368,12 @@ impl Client {
             .query("page_size", DATAPOINT_PAGE_SIZE)
             .query("sort", "created_at")
         };
-        // Each page is decoded into the few fields the diff needs as it arrives, never
-        // held as a JSON tree (`wire_page::datapoint_page`); at most PAGES_IN_FLIGHT pages
-        // are requested or decoding at once, consumed in page order.
+        let decode = &decode;
         let page = |p: u64| {
             let req = make(p);
             async move {
                 let body = self.call_bytes(req).await?;
-                wire_page::datapoint_page(&body).map_err(|message| ApiError::Decode {
+                decode(&body).map_err(|message| ApiError::Decode {
                     route: "GET /dataset/{datasetId}/datapoints".into(),
                     message,
                 })
@@ -428,22 +431,26 @@ impl Client {
         Ok(all.into_iter().filter(|d| d.name == name).collect())
     }
 
+    /// Every page of `GET /job/definitions`, newest first, as listed.
+    pub(super) async fn job_definition_pages(&self) -> Result<Vec<Value>, ApiError> {
+        self.all_pages(|p| {
+            Request::new(
+                Method::GET,
+                "/job/definitions",
+                "/job/definitions".into(),
+                Safety::Repeatable,
+            )
+            .query("page", p)
+            .query("page_size", PAGE_SIZE)
+            .query("sort", "-created_at")
+        })
+        .await
+    }
+
     /// Every job definition the credentials can see, for finding the ones a project
     /// created that are no longer in its manifests (`--prune --project`).
     pub async fn list_job_definitions(&self) -> Result<Vec<RemoteJobDefinition>, ApiError> {
-        let items = self
-            .all_pages(|p| {
-                Request::new(
-                    Method::GET,
-                    "/job/definitions",
-                    "/job/definitions".into(),
-                    Safety::Repeatable,
-                )
-                .query("page", p)
-                .query("page_size", PAGE_SIZE)
-                .query("sort", "-created_at")
-            })
-            .await?;
+        let items = self.job_definition_pages().await?;
         Self::decode(
             "GET /job/definitions",
             items

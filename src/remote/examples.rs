@@ -248,23 +248,28 @@ impl Client {
 
     /// `RapidataAudience.get_examples`, every page.
     pub async fn list_examples(&self, audience_id: &str) -> Result<Vec<RemoteExample>, ApiError> {
-        let path = format!("/audience/{}/examples", seg(audience_id));
-        let items = self
-            .all_pages(|p| {
-                Request::new(
-                    Method::GET,
-                    "/audience/{audienceId}/examples",
-                    path.clone(),
-                    Safety::Repeatable,
-                )
-                .query("page", p)
-                .query("page_size", EXAMPLE_PAGE_SIZE)
-            })
-            .await?;
+        let items = self.list_example_items(audience_id).await?;
         Self::decode(
             "GET /audience/{audienceId}/examples",
             items.iter().map(remote_example).collect(),
         )
+    }
+
+    /// Every qualification example of an audience, as listed (`QueryExamplesForAudience
+    /// EndpointOutput` objects).
+    pub async fn list_example_items(&self, audience_id: &str) -> Result<Vec<Value>, ApiError> {
+        let path = format!("/audience/{}/examples", seg(audience_id));
+        self.all_pages(|p| {
+            Request::new(
+                Method::GET,
+                "/audience/{audienceId}/examples",
+                path.clone(),
+                Safety::Repeatable,
+            )
+            .query("page", p)
+            .query("page_size", EXAMPLE_PAGE_SIZE)
+        })
+        .await
     }
 
     /// `RapidataAudience.delete_example`; an example already gone counts as deleted.

@@ -9,15 +9,13 @@ use super::client::Client;
 use super::content_identity::ListedDatapoint;
 use super::error::ApiError;
 use super::model::RemoteJob;
-use super::transport::{seg, Request, Safety};
+use super::transport::{Request, Safety};
 use super::wire_content::ContentItem;
 use super::wire_page::Page;
 use super::wire_read;
 
 /// Items per page of these listings (the SDK's largest page).
 const PAGE_SIZE: u32 = 100;
-/// Datapoints per page (as `list_datapoints` asks).
-const DATAPOINT_PAGE_SIZE: u32 = 1000;
 
 /// A job definition as `GET /job/definitions` lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,19 +30,7 @@ pub struct DefinitionSummary {
 impl Client {
     /// Every job definition the credentials can see, newest first.
     pub async fn list_definition_summaries(&self) -> Result<Vec<DefinitionSummary>, ApiError> {
-        let items = self
-            .all_pages(|p| {
-                Request::new(
-                    Method::GET,
-                    "/job/definitions",
-                    "/job/definitions".into(),
-                    Safety::Repeatable,
-                )
-                .query("page", p)
-                .query("page_size", PAGE_SIZE)
-                .query("sort", "-created_at")
-            })
-            .await?;
+        let items = self.job_definition_pages().await?;
         Self::decode(
             "GET /job/definitions",
             items
@@ -90,42 +76,15 @@ impl Client {
         &self,
         dataset_id: &str,
     ) -> Result<Vec<ListedDatapoint>, ApiError> {
-        let route = "/dataset/{datasetId}/datapoints";
-        let path = format!("/dataset/{}/datapoints", seg(dataset_id));
-        let make = |p: u64| {
-            Request::new(Method::GET, route, path.clone(), Safety::Repeatable)
-                .query("page", p)
-                .query("page_size", DATAPOINT_PAGE_SIZE)
-                .query("sort", "created_at")
+        let decode = |body: &[u8]| {
+            serde_json::from_slice::<Page<ContentItem>>(body).map_err(|e| e.to_string())
         };
-        let page = |p: u64| self.call_typed::<Page<ContentItem>>(make(p));
-        let first = page(1).await?;
-        let pages = first.count();
-        let mut out: Vec<ListedDatapoint> = first.items.iter().map(Into::into).collect();
-        let rest = futures::future::try_join_all((2..=pages).map(page)).await?;
-        for p in rest {
-            out.extend(p.items.iter().map(ListedDatapoint::from));
-        }
-        // Concurrent pages can overlap when datapoints are added while paging.
+        let mut out: Vec<ListedDatapoint> = Vec::new();
+        self.scan_datapoint_pages(dataset_id, decode, |item| out.push((&item).into()))
+            .await?;
+        // A datapoint can land on two pages when the dataset changes while paging.
         let mut seen = std::collections::HashSet::with_capacity(out.len());
         out.retain(|d| seen.insert(d.id.clone()));
         Ok(out)
-    }
-
-    /// Every qualification example of an audience, as listed (`QueryExamplesForAudience
-    /// EndpointOutput` objects).
-    pub async fn list_example_items(&self, audience_id: &str) -> Result<Vec<Value>, ApiError> {
-        let path = format!("/audience/{}/examples", seg(audience_id));
-        self.all_pages(|p| {
-            Request::new(
-                Method::GET,
-                "/audience/{audienceId}/examples",
-                path.clone(),
-                Safety::Repeatable,
-            )
-            .query("page", p)
-            .query("page_size", PAGE_SIZE)
-        })
-        .await
     }
 }
