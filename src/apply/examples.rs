@@ -13,6 +13,7 @@ use futures::stream::{self, StreamExt};
 use super::execute::{Executor, RoundOutcome};
 use crate::manifest::{Asset, Audience, Example, ResourceKind};
 use crate::plan::audience::{asset_key, examples_to_add};
+use crate::plan::datapoints::url_key;
 use crate::plan::ExamplePlan;
 use crate::remote::examples::example_body;
 use crate::remote::{ApiError, UrlUpload};
@@ -104,14 +105,14 @@ impl<C: super::remote::Remote> Executor<'_, C> {
                                 message: format!("the URL could not be fetched: {message}"),
                             }),
                         };
-                        uploaded.insert(format!("url:{url}"), r);
+                        uploaded.insert(url_key(&url), r);
                     }
                 }
                 Err(e) => {
                     let msg = e.to_string();
                     for u in &urls {
                         uploaded.insert(
-                            format!("url:{u}"),
+                            url_key(u),
                             Err(ApiError::Decode {
                                 route: "POST /asset/url".into(),
                                 message: msg.clone(),

@@ -976,12 +976,7 @@ impl<C: Remote> Executor<'_, C> {
             self.progress.uploads_finished(name);
             if let Some(e) = unreadable {
                 // Nothing is uploaded from a source that changed since the plan read it.
-                self.fail(
-                    out,
-                    kind,
-                    name,
-                    StepFailure::from(format!("reading the datapoints again: {e}")),
-                );
+                self.fail(out, kind, name, reread_failure(&e));
                 todo.fill(false);
                 break;
             }
@@ -1074,12 +1069,7 @@ impl<C: Remote> Executor<'_, C> {
             std::ops::ControlFlow::Continue(())
         });
         if let Err(e) = read {
-            self.fail(
-                out,
-                kind,
-                name,
-                StepFailure::from(format!("reading the datapoints again: {e}")),
-            );
+            self.fail(out, kind, name, reread_failure(&e));
             return;
         }
         for (group, first) in &firsts {
@@ -1136,6 +1126,11 @@ impl<C: Remote> Executor<'_, C> {
             Asset::Uploaded(name) => Ok(Some(name.clone())),
         }
     }
+}
+
+/// The datapoints' content could not be read again as the plan read it.
+fn reread_failure(e: &crate::manifest::ReplayError) -> StepFailure {
+    StepFailure::from(format!("reading the datapoints again: {e}"))
 }
 
 fn note(out: &mut RoundOutcome, id: &ResourceId, msg: String) {

@@ -13,6 +13,7 @@ use super::cancel::Cancel;
 use super::progress::ApplyProgress;
 use super::remote::Remote;
 use crate::manifest::{Asset, Datapoint, LabelingSpec, ResourceKind};
+use crate::plan::datapoints::{asset_key, url_key};
 use crate::plan::remote_fingerprint;
 use crate::remote::{wire_build, ApiError, Client, FailureClass, UrlUpload};
 use crate::report::failures::{asset_source, FailureRecord};
@@ -45,19 +46,9 @@ impl From<&ApiError> for AssetFailure {
 type AssetResult = Result<String, AssetFailure>;
 type SharedAsset = Shared<BoxFuture<'static, AssetResult>>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum AssetKey {
-    File(String),
-    Url(String),
-}
-
-fn asset_key(a: &Asset) -> Option<AssetKey> {
-    match a {
-        Asset::File { content_hash, .. } => Some(AssetKey::File(content_hash.clone())),
-        Asset::Url(u) => Some(AssetKey::Url(u.clone())),
-        Asset::Text(_) | Asset::Uploaded(_) => None,
-    }
-}
+/// Assets are known by `plan::datapoints::asset_key` (`file:<blake3>`, `url:<url>`),
+/// the key the plan's reuse map and the next pass use too.
+type AssetKey = String;
 
 /// What one upload pass achieved.
 #[derive(Debug, Default)]
@@ -113,11 +104,7 @@ impl<C: Remote> UploadTask<'_, C> {
         let mut out = out;
         for (k, fut) in assets {
             if let Some(Ok(name)) = fut.peek() {
-                let key = match k {
-                    AssetKey::File(h) => format!("file:{h}"),
-                    AssetKey::Url(u) => format!("url:{u}"),
-                };
-                out.uploaded.push((key, name.clone()));
+                out.uploaded.push((k.clone(), name.clone()));
             }
         }
         out
@@ -185,24 +172,19 @@ impl<C: Remote> UploadTask<'_, C> {
         let mut url_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for dp in &self.datapoints {
             for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
-                if let (Some(k), Some(name)) = (
-                    asset_key(a),
-                    crate::plan::datapoints::asset_key(a).and_then(|k| self.reuse.get(&k)),
-                ) {
+                // Text and files only on Rapidata are not uploaded.
+                let Some(key) = asset_key(a) else { continue };
+                if let Some(name) = self.reuse.get(&key) {
                     let name = name.clone();
                     files
-                        .entry(k)
+                        .entry(key)
                         .or_insert_with(|| futures::future::ready(Ok(name)).boxed().shared());
                     continue;
                 }
                 match a {
                     Asset::File {
-                        path,
-                        file_name,
-                        content_hash,
-                        ..
+                        path, file_name, ..
                     } => {
-                        let key = AssetKey::File(content_hash.clone());
                         if files.contains_key(&key) {
                             continue;
                         }
@@ -233,9 +215,7 @@ impl<C: Remote> UploadTask<'_, C> {
                         files.insert(key, fut);
                     }
                     Asset::Url(u) => {
-                        if !files.contains_key(&AssetKey::Url(u.clone()))
-                            && url_seen.insert(u.as_str())
-                        {
+                        if !files.contains_key(&key) && url_seen.insert(u.as_str()) {
                             urls.push(u.clone());
                         }
                     }
@@ -284,7 +264,7 @@ impl<C: Remote> UploadTask<'_, C> {
                 }
                 .boxed()
                 .shared();
-                files.insert(AssetKey::Url(u.clone()), fut);
+                files.insert(url_key(u), fut);
             }
         }
         files

@@ -18,6 +18,18 @@ pub struct Loc {
 }
 
 impl Loc {
+    /// The origin it is, with `files` the file table its file id points into.
+    pub fn origin(self, files: &[Arc<Path>]) -> Origin {
+        Origin {
+            file: files
+                .get(self.file as usize)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(Path::new(""))),
+            line: self.line as usize,
+            column: self.column as usize,
+        }
+    }
+
     pub fn new(file: u32, line: usize, column: usize) -> Loc {
         Loc {
             file,
@@ -100,15 +112,7 @@ impl Ctx {
     }
 
     pub fn origin(&self, loc: Loc) -> Origin {
-        Origin {
-            file: self
-                .files
-                .get(loc.file as usize)
-                .cloned()
-                .unwrap_or_else(|| Arc::from(Path::new(""))),
-            line: loc.line as usize,
-            column: loc.column as usize,
-        }
+        loc.origin(&self.files)
     }
 
     pub fn error(&mut self, loc: Loc, message: impl Into<String>, help: impl Into<String>) {

@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::context::Loc;
 use super::fingerprint::Hex64;
 use super::model::{Datapoint, Origin};
 use super::replay::Replay;
@@ -25,9 +26,8 @@ struct Entry {
     /// The key when it is not the fingerprint key (an explicit one).
     key: Option<Box<str>>,
     explicit: bool,
-    file: u32,
-    line: u32,
-    column: u32,
+    /// Where it was written (file id into [`Inner::files`]).
+    loc: Loc,
 }
 
 /// Where the content comes from when it is needed.
@@ -114,15 +114,7 @@ impl<'a> DatapointRef<'a> {
 
 impl Inner {
     fn origin(&self, e: &Entry) -> Origin {
-        Origin {
-            file: self
-                .files
-                .get(e.file as usize)
-                .cloned()
-                .unwrap_or_else(|| Arc::from(Path::new(""))),
-            line: e.line as usize,
-            column: e.column as usize,
-        }
+        e.loc.origin(&self.files)
     }
 
     fn find(&self, key: &str) -> Option<u32> {
@@ -180,7 +172,7 @@ impl Builder {
         key: &str,
         fingerprint: &str,
         explicit: bool,
-        loc: super::context::Loc,
+        loc: Loc,
     ) -> Result<(), DuplicateKey> {
         if let Some(first) = self.inner.find(key) {
             return Err(DuplicateKey {
@@ -202,9 +194,7 @@ impl Builder {
             fingerprint: Hex64::new(fingerprint),
             key: stored.then(|| key.into()),
             explicit,
-            file: loc.file,
-            line: loc.line,
-            column: loc.column,
+            loc,
         });
         Ok(())
     }
@@ -214,12 +204,8 @@ impl Builder {
     }
 
     /// Where the `i`-th datapoint pushed was written.
-    pub fn loc(&self, i: usize) -> Option<super::context::Loc> {
-        self.inner.entries.get(i).map(|e| super::context::Loc {
-            file: e.file,
-            line: e.line,
-            column: e.column,
-        })
+    pub fn loc(&self, i: usize) -> Option<Loc> {
+        self.inner.entries.get(i).map(|e| e.loc)
     }
 
     pub fn finish(
@@ -257,7 +243,7 @@ impl Datapoints {
                 files.push(dp.origin.file.clone());
                 next
             });
-            let loc = super::context::Loc::new(file, dp.origin.line, dp.origin.column);
+            let loc = Loc::new(file, dp.origin.line, dp.origin.column);
             if b.push(&dp.key, &dp.fingerprint, dp.explicit_key, loc)
                 .is_ok()
             {
@@ -312,14 +298,6 @@ impl Datapoints {
         })
     }
 
-    pub fn get(&self, key: &str) -> Option<DatapointRef<'_>> {
-        let i = self.0.find(key)?;
-        Some(DatapointRef {
-            set: &self.0,
-            entry: &self.0.entries[i as usize],
-        })
-    }
-
     /// The datapoint at `pos` in manifest order.
     pub fn at(&self, pos: usize) -> Option<DatapointRef<'_>> {
         self.0.entries.get(pos).map(|entry| DatapointRef {
@@ -331,10 +309,6 @@ impl Datapoints {
     /// The position of `key` in manifest order.
     pub fn position(&self, key: &str) -> Option<usize> {
         self.0.find(key).map(|i| i as usize)
-    }
-
-    pub fn contains(&self, key: &str) -> bool {
-        self.0.find(key).is_some()
     }
 
     /// Every datapoint with its content, in manifest order, until `f` breaks. Content

@@ -49,26 +49,23 @@ impl DraftSink for Vec<Draft> {
 }
 
 impl Draft {
+    /// Whether one of its assets (context asset included) is as `pred` says.
+    fn any_asset(&self, pred: impl Fn(&DraftAsset) -> bool) -> bool {
+        self.single
+            .iter()
+            .chain(self.multi.iter().flatten())
+            .chain(self.context_asset.iter())
+            .any(|(a, _)| pred(a))
+    }
+
     /// Whether one of its assets is a local file (whose hash is needed to finish it).
     pub fn has_local_file(&self) -> bool {
-        let local = |a: &DraftAsset| matches!(a, DraftAsset::Local { .. });
-        self.single.as_ref().is_some_and(|(a, _)| local(a))
-            || self
-                .multi
-                .as_ref()
-                .is_some_and(|v| v.iter().any(|(a, _)| local(a)))
-            || self.context_asset.as_ref().is_some_and(|(a, _)| local(a))
+        self.any_asset(|a| matches!(a, DraftAsset::Local { .. }))
     }
 
     /// Whether one of its assets is a file or a URL (not text).
     pub fn has_media(&self) -> bool {
-        let media = |a: &DraftAsset| matches!(a, DraftAsset::Local { .. } | DraftAsset::Url(_));
-        self.single.as_ref().is_some_and(|(a, _)| media(a))
-            || self
-                .multi
-                .as_ref()
-                .is_some_and(|v| v.iter().any(|(a, _)| media(a)))
-            || self.context_asset.as_ref().is_some_and(|(a, _)| media(a))
+        self.any_asset(|a| matches!(a, DraftAsset::Local { .. } | DraftAsset::Url(_)))
     }
 
     pub fn empty(loc: Loc) -> Draft {

@@ -10,13 +10,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
+pub use super::datapoints::asset_key;
 use super::diff::{base, PlanOptions};
 use super::model::*;
 use super::observe::Observed;
 use crate::manifest::suggest::did_you_mean;
-use crate::manifest::{
-    Asset, Audience, AudienceRef, Example, Job, Project, Resource, ResourceKind,
-};
+use crate::manifest::{Audience, AudienceRef, Example, Job, Project, Resource, ResourceKind};
 use crate::remote::{wire_build, RemoteAudience, RemoteExample};
 
 /// The public audience every organisation can assign jobs to.
@@ -232,15 +231,6 @@ fn remote_ref(r: &RemoteExample, key: &str) -> RemoteRef {
     RemoteRef {
         id: r.id.clone(),
         key: key.to_string(),
-    }
-}
-
-/// The identity of an asset to upload (`file:<blake3>`, `url:<url>`); text is not uploaded.
-pub fn asset_key(a: &Asset) -> Option<String> {
-    match a {
-        Asset::File { content_hash, .. } => Some(format!("file:{content_hash}")),
-        Asset::Url(u) => Some(format!("url:{u}")),
-        Asset::Text(_) | Asset::Uploaded(_) => None,
     }
 }
 

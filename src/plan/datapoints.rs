@@ -117,11 +117,16 @@ fn diff_keys(
     plan
 }
 
+/// The key a URL asset is known by (see [`asset_key`]).
+pub fn url_key(url: &str) -> String {
+    format!("url:{url}")
+}
+
 /// The key an uploaded asset is known by: `file:<blake3>` or `url:<url>`.
 pub fn asset_key(a: &Asset) -> Option<String> {
     match a {
         Asset::File { content_hash, .. } => Some(format!("file:{content_hash}")),
-        Asset::Url(u) => Some(format!("url:{u}")),
+        Asset::Url(u) => Some(url_key(u)),
         Asset::Text(_) | Asset::Uploaded(_) => None,
     }
 }
