@@ -21,16 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Environment for the SDK, read when rapidata is imported (as sdk_conformance.py sets it).
-os.environ["RAPIDATA_DISABLE_OTLP"] = "1"
-os.environ["RAPIDATA_cacheToDisk"] = "false"
-os.environ["RAPIDATA_silent_mode"] = "true"
-os.environ["RAPIDATA_level"] = "CRITICAL"
-for _var in ("RAPIDATA_TOKEN_FILE", "RAPIDATA_ENVIRONMENT"):
-    os.environ.pop(_var, None)
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent / "third_party" / "interop"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sdk_env  # noqa: E402,F401  (the SDK's environment, before rapidata is imported)
 
 from sdk_conformance import Recorder, install_redirect  # noqa: E402
 
