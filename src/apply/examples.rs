@@ -10,13 +10,14 @@ use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt};
 
+use super::assets::{AssetFailure, Assets};
+use super::error::StepError;
 use super::execute::{Executor, RoundOutcome};
 use crate::manifest::{Asset, Audience, Example, ResourceKind};
 use crate::plan::audience::{asset_key, examples_to_add};
-use crate::plan::datapoints::url_key;
 use crate::plan::ExamplePlan;
 use crate::remote::examples::example_body;
-use crate::remote::{ApiError, UrlUpload};
+use crate::remote::ApiError;
 use crate::report::failures::{asset_source, FailureRecord};
 
 fn sources(e: &Example) -> Vec<String> {
@@ -50,7 +51,7 @@ impl<C: super::remote::Remote> Executor<'_, C> {
         a: &Audience,
         plan: &ExamplePlan,
         out: &mut RoundOutcome,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StepError> {
         let todo: Vec<&Example> = examples_to_add(a, plan)
             .into_iter()
             .filter(|e| {
@@ -59,73 +60,29 @@ impl<C: super::remote::Remote> Executor<'_, C> {
                     .contains(&(ResourceKind::Audience, a.name.clone(), e.key.clone()))
             })
             .collect();
-        // Upload every distinct media asset once.
-        let mut uploaded: HashMap<String, Result<String, ApiError>> = HashMap::new();
-        let mut files: Vec<&Asset> = Vec::new();
-        let mut urls: Vec<String> = Vec::new();
+        // Every distinct media asset once, through the one asset service.
+        let assets = Assets::start(
+            self.client,
+            todo.iter()
+                .flat_map(|e| e.assets.iter().chain(&e.context_asset)),
+            &Default::default(),
+        );
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut failed_assets: HashMap<String, (AssetFailure, Option<String>)> = HashMap::new();
         for e in &todo {
             for x in e.assets.iter().chain(&e.context_asset) {
                 let Some(k) = asset_key(x) else { continue };
-                if uploaded.contains_key(&k)
-                    || files.iter().any(|f| asset_key(f) == Some(k.clone()))
-                {
-                    continue;
-                }
-                match x {
-                    Asset::File { .. } => files.push(x),
-                    Asset::Url(u) if !urls.contains(u) => urls.push(u.clone()),
-                    _ => {}
+                match assets.name(x).await {
+                    Some(Ok(n)) => {
+                        names.insert(k, n);
+                    }
+                    Some(Err(f)) => {
+                        failed_assets.insert(k, (f, asset_source(x)));
+                    }
+                    None => {}
                 }
             }
         }
-        let parallel = self.options.parallelism.max(1);
-        let results: Vec<(String, Result<String, ApiError>)> = stream::iter(files)
-            .map(|f| async move {
-                let key = asset_key(f).unwrap_or_default();
-                let r = match f {
-                    Asset::File {
-                        path, file_name, ..
-                    } => self.client.upload_file(path, file_name).await,
-                    _ => unreachable_upload(),
-                };
-                (key, r)
-            })
-            .buffer_unordered(parallel)
-            .collect()
-            .await;
-        uploaded.extend(results);
-        if !urls.is_empty() {
-            match self.client.upload_urls(&urls).await {
-                Ok(list) => {
-                    for (url, r) in list {
-                        let r = match r {
-                            UrlUpload::Completed { file_name } => Ok(file_name),
-                            UrlUpload::Failed { message, .. } => Err(ApiError::Decode {
-                                route: "POST /asset/url".into(),
-                                message: format!("the URL could not be fetched: {message}"),
-                            }),
-                        };
-                        uploaded.insert(url_key(&url), r);
-                    }
-                }
-                Err(e) => {
-                    let msg = e.to_string();
-                    for u in &urls {
-                        uploaded.insert(
-                            url_key(u),
-                            Err(ApiError::Decode {
-                                route: "POST /asset/url".into(),
-                                message: msg.clone(),
-                            }),
-                        );
-                    }
-                }
-            }
-        }
-        let names: HashMap<String, String> = uploaded
-            .iter()
-            .filter_map(|(k, r)| r.as_ref().ok().map(|n| (k.clone(), n.clone())))
-            .collect();
         let lookup = |x: &Asset| asset_key(x).and_then(|k| names.get(&k).cloned());
         let mut added = 0;
         let mut failed = 0;
@@ -136,27 +93,25 @@ impl<C: super::remote::Remote> Executor<'_, C> {
             }
             let Some(body) = example_body(e, &lookup) else {
                 // An asset did not upload: record why.
-                let err = e
+                let base = FailureRecord::keyed(
+                    ResourceKind::Audience,
+                    &a.name,
+                    &e.key,
+                    &e.origin,
+                    sources(e),
+                    crate::remote::FailureClass::Transient,
+                    "AssetUploadFailed",
+                    "an asset of the example was not uploaded",
+                );
+                let why = e
                     .assets
                     .iter()
                     .chain(&e.context_asset)
-                    .filter_map(|x| uploaded.get(&asset_key(x)?))
-                    .find_map(|r| r.as_ref().err());
-                let mut f = match err {
-                    Some(err) => failure(a, e, err),
-                    None => FailureRecord::keyed(
-                        ResourceKind::Audience,
-                        &a.name,
-                        &e.key,
-                        &e.origin,
-                        sources(e),
-                        crate::remote::FailureClass::Transient,
-                        "AssetUploadFailed",
-                        "an asset of the example was not uploaded",
-                    ),
-                };
-                f.error_type = "AssetUploadFailed".into();
-                out.failures.push(f);
+                    .find_map(|x| failed_assets.get(&asset_key(x)?));
+                out.failures.push(match why {
+                    Some((f, source)) => f.clone().attach(base, source.clone()),
+                    None => base,
+                });
                 failed += 1;
                 continue;
             };
@@ -178,11 +133,11 @@ impl<C: super::remote::Remote> Executor<'_, C> {
             }
         ));
         if failed > 0 || added < plan.add.len() {
-            return Err(format!(
+            return Err(StepError::Wait(format!(
                 "{} of {} qualification example(s) are not in; recruiting waits until every example is",
                 plan.add.len() - added,
                 plan.add.len()
-            ));
+            )));
         }
         Ok(added)
     }
@@ -192,7 +147,7 @@ impl<C: super::remote::Remote> Executor<'_, C> {
         &self,
         a: &Audience,
         plan: &ExamplePlan,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StepError> {
         let ids: Vec<&str> = plan.deletions().map(|r| r.id.as_str()).collect();
         let results: Vec<Result<(), ApiError>> = stream::iter(ids.iter().copied())
             .map(|id| self.client.delete_example(id))
@@ -206,18 +161,12 @@ impl<C: super::remote::Remote> Executor<'_, C> {
             ids.len() - failed.len()
         ));
         match failed.first() {
-            Some(e) => Err(format!(
-                "removing {} example(s) failed: {e}; retried next round",
-                failed.len()
+            Some(e) => Err(StepError::api(
+                &format!("removing {} example(s)", failed.len()),
+                e,
             )),
             None => Ok(ids.len()),
         }
     }
 }
 
-fn unreachable_upload() -> Result<String, ApiError> {
-    Err(ApiError::Decode {
-        route: "upload".into(),
-        message: "not a file".into(),
-    })
-}

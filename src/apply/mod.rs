@@ -5,14 +5,23 @@
 //! makes creates with an unknown outcome safe (the next observation tells whether they
 //! happened) and a killed run recoverable (the next run simply observes and continues).
 
+pub mod assets;
+mod audience;
 pub mod budget;
 pub mod cancel;
+mod definition;
+pub mod error;
 mod examples;
 pub mod execute;
+mod fill;
 pub mod gate;
+mod job;
+mod lifecycle;
+mod order;
 pub mod phase;
 pub mod progress;
 pub mod remote;
+pub mod settle;
 pub mod upload;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -110,6 +119,8 @@ pub async fn apply(
     phase::restrict(&mut plan, options.phase);
     let mut rounds = 0;
     let mut halted: HashSet<(ResourceKind, String)> = HashSet::new();
+    // Resources whose step failed for good (the error policy): not taken again.
+    let mut stopped: HashSet<(ResourceKind, String)> = HashSet::new();
     let mut writes: Vec<String> = Vec::new();
     while rounds < options.max_rounds && !cancel.is_cancelled() && has_work(&plan, &permanent) {
         rounds += 1;
@@ -123,9 +134,16 @@ pub async fn apply(
             skip: &permanent,
             project_name: plan_options.project.as_deref(),
             record,
+            // Labeling waits for the retries of the rounds that follow.
+            round: if rounds < options.max_rounds {
+                gate::Round::More
+            } else {
+                gate::Round::Last
+            },
         };
         let out = executor.execute(&plan).await;
         halted.extend(out.halted.iter().cloned());
+        stopped.extend(out.stopped.iter().cloned());
         writes.extend(out.writes.iter().cloned());
         for f in out.failures {
             let key = (
@@ -167,9 +185,11 @@ pub async fn apply(
             }
         };
         phase::restrict(&mut next, options.phase);
-        // What the remote changed under since the plan is not touched again.
+        // What the remote changed under since the plan, and what failed for good, is
+        // not touched again in this run.
         for r in &mut next.resources {
-            if halted.contains(&(r.kind, r.name.clone())) {
+            let id = (r.kind, r.name.clone());
+            if halted.contains(&id) || stopped.contains(&id) {
                 r.steps.clear();
             }
         }
@@ -190,7 +210,7 @@ pub async fn apply(
         .flat_map(|r| {
             r.datapoints
                 .iter()
-                .flat_map(|d| d.add.iter())
+                .flat_map(|d| d.add.iter().chain(&d.failed_earlier))
                 .chain(r.examples.iter().flat_map(|e| e.add.iter()))
                 .map(move |k| (r.kind, r.name.clone(), k.clone()))
         })
@@ -311,7 +331,10 @@ fn outcomes(
                 _ => None,
             });
             let desired = spec.map_or(0, |s| s.datapoints.len() as u64);
-            let missing = r.datapoints.as_ref().map_or(0, |d| d.add.len() as u64);
+            let missing = r
+                .datapoints
+                .as_ref()
+                .map_or(0, |d| (d.add.len() + d.failed_earlier.len()) as u64);
             let failed = failures
                 .iter()
                 .filter(|f| {

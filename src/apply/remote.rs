@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::remote::content_identity::ListedDatapoint;
 use crate::remote::progress::CostEstimate;
 use crate::remote::{
     ApiError, Client, RemoteAudience, RemoteJob, RemoteJobDefinition, RemoteOrder, RemoteRevision,
@@ -50,6 +51,10 @@ pub trait Remote: Clone + Send + Sync + 'static {
     fn pause_order(&self, id: &str) -> impl Future<Output = R<()>> + Send;
     fn resume_order(&self, id: &str) -> impl Future<Output = R<()>> + Send;
     fn delete_order(&self, id: &str) -> impl Future<Output = R<()>> + Send;
+    fn find_jobs(&self, definition_id: &str) -> impl Future<Output = R<Vec<RemoteJob>>> + Send;
+    fn rename_job(&self, id: &str, name: &str) -> impl Future<Output = R<()>> + Send;
+    fn rename_dataset(&self, id: &str, name: &str) -> impl Future<Output = R<()>> + Send;
+    fn list_datapoint_contents(&self, dataset_id: &str) -> impl Future<Output = R<Vec<ListedDatapoint>>> + Send;
 }
 
 #[rustfmt::skip]
@@ -86,4 +91,8 @@ impl Remote for Client {
     fn pause_order(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::pause_order(self, id) }
     fn resume_order(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::resume_order(self, id) }
     fn delete_order(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_order(self, id) }
+    fn find_jobs(&self, definition_id: &str) -> impl Future<Output = R<Vec<RemoteJob>>> + Send { Client::find_jobs(self, definition_id) }
+    fn rename_job(&self, id: &str, name: &str) -> impl Future<Output = R<()>> + Send { Client::rename_job(self, id, name) }
+    fn rename_dataset(&self, id: &str, name: &str) -> impl Future<Output = R<()>> + Send { Client::rename_dataset(self, id, name) }
+    fn list_datapoint_contents(&self, dataset_id: &str) -> impl Future<Output = R<Vec<ListedDatapoint>>> + Send { Client::list_datapoint_contents(self, dataset_id) }
 }

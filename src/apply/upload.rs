@@ -4,51 +4,18 @@
 //! outcome is unknown.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{self, StreamExt};
 
+use super::assets::Assets;
 use super::cancel::Cancel;
 use super::progress::ApplyProgress;
 use super::remote::Remote;
 use crate::manifest::{Asset, Datapoint, LabelingSpec, ResourceKind};
-use crate::plan::datapoints::{asset_key, url_key};
+use crate::plan::datapoints::asset_key;
 use crate::plan::remote_fingerprint;
-use crate::remote::{wire_build, ApiError, Client, FailureClass, UrlUpload};
+use crate::remote::{wire_build, Client, FailureClass};
 use crate::report::failures::{asset_source, FailureRecord};
-
-/// URLs per batch-upload request.
-const URL_BATCH: usize = 100;
-
-/// Why an asset could not be uploaded; shared by every datapoint that uses the asset.
-#[derive(Debug, Clone)]
-pub struct AssetFailure {
-    pub message: String,
-    pub trace_id: Option<String>,
-    pub stage: Option<String>,
-    pub http_status: Option<u16>,
-    pub class: FailureClass,
-}
-
-impl From<&ApiError> for AssetFailure {
-    fn from(e: &ApiError) -> Self {
-        AssetFailure {
-            message: e.reason(),
-            trace_id: e.trace_id().map(str::to_string),
-            stage: e.stage().map(str::to_string),
-            http_status: e.http_status(),
-            class: e.class(),
-        }
-    }
-}
-
-type AssetResult = Result<String, AssetFailure>;
-type SharedAsset = Shared<BoxFuture<'static, AssetResult>>;
-
-/// Assets are known by `plan::datapoints::asset_key` (`file:<blake3>`, `url:<url>`),
-/// the key the plan's reuse map and the next pass use too.
-type AssetKey = String;
 
 /// What one upload pass achieved.
 #[derive(Debug, Default)]
@@ -77,7 +44,13 @@ pub struct UploadTask<'a, C: Remote = Client> {
 
 impl<C: Remote> UploadTask<'_, C> {
     pub async fn run(&self, progress: &dyn ApplyProgress, cancel: &Cancel) -> UploadOutcome {
-        let assets = self.asset_futures(progress);
+        let assets = Assets::start(
+            self.client,
+            self.datapoints
+                .iter()
+                .flat_map(|d| d.assets.iter().chain(d.context_asset.as_ref())),
+            self.reuse,
+        );
         let assets = &assets;
         // Folded as they finish, not collected: a million successes leave nothing behind
         // but a count; only failures are kept (issue #14, memory flat in N).
@@ -102,11 +75,7 @@ impl<C: Remote> UploadTask<'_, C> {
             })
             .await;
         let mut out = out;
-        for (k, fut) in assets {
-            if let Some(Ok(name)) = fut.peek() {
-                out.uploaded.push((k.clone(), name.clone()));
-            }
-        }
+        out.uploaded = assets.uploaded();
         out
     }
 
@@ -123,23 +92,19 @@ impl<C: Remote> UploadTask<'_, C> {
     async fn create_one(
         &self,
         dp: &Datapoint,
-        assets: &HashMap<AssetKey, SharedAsset>,
+        assets: &Assets,
     ) -> Result<String, FailureRecord> {
-        let mut names: HashMap<AssetKey, String> = HashMap::new();
+        let mut names: HashMap<String, String> = HashMap::new();
         for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
             let Some(k) = asset_key(a) else { continue };
-            let Some(fut) = assets.get(&k) else { continue };
-            match fut.clone().await {
-                Ok(name) => {
+            match assets.name(a).await {
+                None => {}
+                Some(Ok(name)) => {
                     names.insert(k, name);
                 }
-                Err(e) => {
-                    let mut f = self.failure(dp, "AssetUploadFailed", e.message, e.class);
-                    f.trace_id = e.trace_id;
-                    f.stage = e.stage;
-                    f.http_status = e.http_status;
-                    f.asset = asset_source(a);
-                    return Err(f);
+                Some(Err(e)) => {
+                    let f = self.failure(dp, "AssetUploadFailed", String::new(), e.class);
+                    return Err(e.attach(f, asset_source(a)));
                 }
             }
         }
@@ -161,112 +126,5 @@ impl<C: Remote> UploadTask<'_, C> {
                 self.failure(dp, e.kind(), e.reason(), e.class())
                     .with_api_details(&e)
             })
-    }
-
-    /// One shared future per distinct asset: awaited by every datapoint that uses it,
-    /// run once.
-    fn asset_futures(&self, progress: &dyn ApplyProgress) -> HashMap<AssetKey, SharedAsset> {
-        let _ = progress;
-        let mut files: HashMap<AssetKey, SharedAsset> = HashMap::new();
-        let mut urls: Vec<String> = Vec::new();
-        let mut url_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for dp in &self.datapoints {
-            for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
-                // Text and files only on Rapidata are not uploaded.
-                let Some(key) = asset_key(a) else { continue };
-                if let Some(name) = self.reuse.get(&key) {
-                    let name = name.clone();
-                    files
-                        .entry(key)
-                        .or_insert_with(|| futures::future::ready(Ok(name)).boxed().shared());
-                    continue;
-                }
-                match a {
-                    Asset::File {
-                        path, file_name, ..
-                    } => {
-                        if files.contains_key(&key) {
-                            continue;
-                        }
-                        let client = self.client.clone();
-                        let path = path.clone();
-                        let file_name = file_name.clone();
-                        let fut = async move {
-                            client
-                                .upload_file(&path, &file_name)
-                                .await
-                                .map_err(|e| match e {
-                                    // Deleted or unreadable since validation: permanent.
-                                    ApiError::Io { path, source } => AssetFailure {
-                                        message: format!(
-                                            "cannot read {}: {source}",
-                                            path.display()
-                                        ),
-                                        trace_id: None,
-                                        stage: None,
-                                        http_status: None,
-                                        class: FailureClass::Permanent,
-                                    },
-                                    other => AssetFailure::from(&other),
-                                })
-                        }
-                        .boxed()
-                        .shared();
-                        files.insert(key, fut);
-                    }
-                    Asset::Url(u) => {
-                        if !files.contains_key(&key) && url_seen.insert(u.as_str()) {
-                            urls.push(u.clone());
-                        }
-                    }
-                    Asset::Text(_) | Asset::Uploaded(_) => {}
-                }
-            }
-        }
-        for batch in urls.chunks(URL_BATCH) {
-            let client = self.client.clone();
-            let batch_urls: Vec<String> = batch.to_vec();
-            let batch_fut = async move {
-                let r = client.upload_urls(&batch_urls).await;
-                Arc::new(r.map_err(|e| AssetFailure::from(&e)))
-            }
-            .boxed()
-            .shared();
-            for u in batch {
-                let b = batch_fut.clone();
-                let url = u.clone();
-                let fut = async move {
-                    match &*b.await {
-                        Err(e) => Err(e.clone()),
-                        Ok(items) => match items.iter().find(|(x, _)| *x == url).map(|(_, r)| r) {
-                            Some(UrlUpload::Completed { file_name }) => Ok(file_name.clone()),
-                            Some(UrlUpload::Failed {
-                                message,
-                                stage,
-                                upstream_http_status,
-                                trace_id,
-                            }) => Err(AssetFailure {
-                                message: message.clone(),
-                                trace_id: trace_id.clone(),
-                                stage: stage.clone(),
-                                http_status: *upstream_http_status,
-                                class: FailureClass::Permanent,
-                            }),
-                            None => Err(AssetFailure {
-                                message: "the batch upload did not report this URL".into(),
-                                trace_id: None,
-                                stage: None,
-                                http_status: None,
-                                class: FailureClass::Transient,
-                            }),
-                        },
-                    }
-                }
-                .boxed()
-                .shared();
-                files.insert(url_key(u), fut);
-            }
-        }
-        files
     }
 }

@@ -107,6 +107,7 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 excludes: s.excludes.clone(),
                 project: s.project.clone(),
                 failed: Default::default(),
+                relabel: s.relabel.clone(),
             },
             args.select.allow_outside_root,
         ),

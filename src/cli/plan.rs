@@ -14,9 +14,19 @@ use crate::report::plan_text;
 /// Options shared by plan and apply that select what to plan.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SelectArgs {
-    /// Remove remote datapoints that are no longer in the manifests (every resource).
+    /// Delete what the manifests no longer have: remote datapoints (of every resource) and
+    /// qualification examples; with a project marker (`--project`) also whole job
+    /// definitions the project made (their jobs first, so none keeps running) and the
+    /// audiences it marked; and jobs of managed definitions that no Job manifest names.
+    /// `--target`/`--exclude` narrow it, also for what exists only remotely. The plan
+    /// lists every deletion.
     #[arg(long)]
     pub prune: bool,
+    /// Put the datapoints of this JobDefinition that failed to upload earlier into a new
+    /// dataset, revision and job, although a job already runs without them: the new job
+    /// labels every datapoint again (the plan shows it, with its cost). Repeatable.
+    #[arg(long = "relabel", value_name = "NAME")]
+    pub relabel: Vec<String>,
     /// Only this resource (and what it depends on). Repeatable.
     #[arg(long = "target", value_name = "NAME")]
     pub targets: Vec<String>,
@@ -41,6 +51,7 @@ impl SelectArgs {
             excludes: self.excludes.clone(),
             project: settings.project_marker(&self.project),
             failed: Default::default(),
+            relabel: self.relabel.clone(),
         }
     }
 }
@@ -110,6 +121,7 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
             targets: opts.targets.clone(),
             excludes: opts.excludes.clone(),
             project: opts.project.clone(),
+            relabel: opts.relabel.clone(),
             plan: plan.clone(),
         };
         std::fs::write(out, serde_json::to_vec_pretty(&saved)?)
@@ -165,7 +177,8 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
             blocked.join("\n  - ")
         );
     }
-    Ok(if args.detailed_exitcode && !blocked.is_empty() {
+    // Terraform's plan exits 1 on any error, with or without `-detailed-exitcode`.
+    Ok(if !blocked.is_empty() {
         Exit::Error
     } else if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes
@@ -189,6 +202,9 @@ fn apply_command(args: &PlanArgs, opts: &PlanOptions) -> String {
     }
     for e in &opts.excludes {
         cmd.push_str(&format!(" --exclude {e}"));
+    }
+    for r in &opts.relabel {
+        cmd.push_str(&format!(" --relabel {r}"));
     }
     cmd
 }

@@ -172,6 +172,7 @@ pub fn load_with_stats(
             Pending::Labeling {
                 kind_order,
                 name,
+                renamed_from,
                 loc,
                 spec,
                 run,
@@ -197,7 +198,12 @@ pub fn load_with_stats(
                         budget,
                     })
                 } else {
-                    Resource::JobDefinition(JobDefinition { name, origin, spec })
+                    Resource::JobDefinition(JobDefinition {
+                        name,
+                        origin,
+                        spec,
+                        renamed_from,
+                    })
                 }
             }
             Pending::Audience(mut a, drafts) => {
@@ -234,6 +240,7 @@ enum Pending {
     Labeling {
         kind_order: bool,
         name: String,
+        renamed_from: Vec<String>,
         loc: Loc,
         spec: Option<Box<PendingSpec>>,
         run: bool,
@@ -267,6 +274,37 @@ fn at<T>(file: u32, l: &Located<T>) -> Loc {
 /// Longest resource name (characters). Names become remote names (`<name>_dataset`),
 /// markers and file names of reports; 66,000 characters passed validate and broke plan.
 pub const MAX_NAME_CHARS: usize = 200;
+
+/// `renamedFrom`: names checked like `name`, none equal to it.
+fn renamed_from(
+    ctx: &mut Ctx,
+    file: u32,
+    name: &Located<String>,
+    from: Option<Located<raw::RawNames>>,
+) -> Vec<String> {
+    let Some(from) = from else {
+        return Vec::new();
+    };
+    let loc = at(file, &from);
+    let (line, column) = (from.line, from.column);
+    let names = from.value.into_vec();
+    for n in &names {
+        let located = Located {
+            value: n.clone(),
+            line,
+            column,
+        };
+        check_name(ctx, file, &located);
+        if *n == name.value {
+            ctx.error(
+                loc,
+                format!("`renamedFrom` names `{n}`, the resource's own name"),
+                "list only the names it had before",
+            );
+        }
+    }
+    names
+}
 
 fn check_name(ctx: &mut Ctx, file: u32, name: &Located<String>) {
     if name.value.trim().is_empty() {
@@ -304,10 +342,12 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             check_name(ctx, file, &r.name);
             let loc = at(file, &r.kind);
             let name = r.name.value.clone();
+            let renamed_from = renamed_from(ctx, file, &r.name, r.renamed_from.clone());
             let spec = labeling::build(ctx, file, &base_dir, labeling_raw!(r)).map(Box::new);
             Pending::Labeling {
                 kind_order: false,
                 name,
+                renamed_from,
                 loc,
                 spec,
                 run: false,
@@ -324,6 +364,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             Pending::Labeling {
                 kind_order: true,
                 name,
+                renamed_from: Vec::new(),
                 loc,
                 spec,
                 run,
@@ -343,6 +384,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
             }
             let def_loc = at(file, &r.definition);
             let budget = check_budget(ctx, file, r.budget.as_ref());
+            let renamed_from = renamed_from(ctx, file, &r.name, r.renamed_from.clone());
             let job = Job {
                 name: r.name.value,
                 origin: ctx.origin(at(file, &r.kind)),
@@ -354,6 +396,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 run_after: r.run_after.as_ref().map(|v| v.value.clone()),
                 on_replace: r.on_replace.map(|v| v.value).unwrap_or_default(),
                 budget,
+                renamed_from,
             };
             if let Some(after) = &r.run_after {
                 if after.value == job.name {
@@ -369,6 +412,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
         }
         Doc::Audience(r) => {
             check_name(ctx, file, &r.name);
+            let renamed_from = renamed_from(ctx, file, &r.name, r.renamed_from.clone());
             let filters: Vec<serde_json::Value> = r
                 .filters
                 .unwrap_or_default()
@@ -393,6 +437,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                     recruit: r.recruit.unwrap_or(true),
                     prune: r.prune.unwrap_or(false),
                     examples: Vec::new(),
+                    renamed_from,
                 },
                 drafts,
             )

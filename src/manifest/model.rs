@@ -65,6 +65,16 @@ impl Resource {
         }
     }
 
+    /// `renamedFrom`: the names it had before (none for orders).
+    pub fn renamed_from(&self) -> &[String] {
+        match self {
+            Resource::JobDefinition(d) => &d.renamed_from,
+            Resource::Job(j) => &j.renamed_from,
+            Resource::Audience(a) => &a.renamed_from,
+            Resource::Order(_) => &[],
+        }
+    }
+
     pub fn origin(&self) -> &Origin {
         match self {
             Resource::JobDefinition(r) => &r.origin,
@@ -203,6 +213,8 @@ pub struct JobDefinition {
     pub name: String,
     pub origin: Origin,
     pub spec: LabelingSpec,
+    /// `renamedFrom`: names it had before (renamed in place when found under one).
+    pub renamed_from: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -233,6 +245,8 @@ pub struct Job {
     pub on_replace: OnReplace,
     /// Maximum estimated cost (`budget:`): not assigned above it.
     pub budget: Option<f64>,
+    /// `renamedFrom`: names it had before.
+    pub renamed_from: Vec<String>,
 }
 
 pub use super::raw::OnReplace;
@@ -260,6 +274,8 @@ pub struct Audience {
     /// Remove remote examples that are no longer in the manifest.
     pub prune: bool,
     pub examples: Vec<Example>,
+    /// `renamedFrom`: names it had before.
+    pub renamed_from: Vec<String>,
 }
 
 /// `admission:` of an audience: graduation rule `TaskAccuracy`.

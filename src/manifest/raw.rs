@@ -325,7 +325,28 @@ macro_rules! labeling_manifest {
 
 labeling_manifest! {
     /// A reusable job definition: the task, its referee and its datapoints.
-    RawJobDefinition as "JobDefinition" {}
+    RawJobDefinition as "JobDefinition" {
+        /// The name (or names) it had before: the remote one is renamed in place
+        /// (nothing uploaded, no job assigned) instead of made again under the new name.
+        renamed_from: Option<Located<RawNames>>,
+    }
+}
+
+/// One name or a list of names.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawNames {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawNames {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            RawNames::One(n) => vec![n],
+            RawNames::Many(v) => v,
+        }
+    }
 }
 
 labeling_manifest! {
@@ -366,6 +387,8 @@ pub struct RawJob {
     /// Maximum estimated cost (Rapidata's estimate, in the account's billing currency):
     /// apply does not assign the job when its definition is priced above it.
     pub budget: Option<Located<f64>>,
+    /// The name (or names) it had before: the remote job is renamed in place.
+    pub renamed_from: Option<Located<RawNames>>,
 }
 
 /// What happens to a job that a new one replaces.
@@ -612,6 +635,8 @@ pub struct RawAudience {
     pub examples: Option<Vec<Located<RawExample>>>,
     /// Files with more examples.
     pub example_sources: Option<Vec<Located<RawExampleSource>>>,
+    /// The name (or names) it had before: the remote audience is renamed in place.
+    pub renamed_from: Option<Located<RawNames>>,
 }
 
 /// One manifest document. Only used for the JSON Schema: parsing reads `kind` first and

@@ -231,6 +231,7 @@ fn remote_ref(r: &RemoteExample, key: &str) -> RemoteRef {
     RemoteRef {
         id: r.id.clone(),
         key: key.to_string(),
+        label: None,
     }
 }
 

@@ -154,14 +154,13 @@ pub async fn annotate(client: &Client, project: &Project, plan: &mut Plan) {
             .iter()
             .find(|r| r.kind() == kind && r.name() == name)
     };
-    // Definitions: priced when they exist and the plan leaves them as they are.
+    // Definitions: priced when they exist and the plan leaves them as they are; a
+    // changing one's current price per response prices what its new job labels again.
     let defs: Vec<(usize, String)> = plan
         .resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| {
-            r.kind == ResourceKind::JobDefinition && r.origin.is_some() && r.steps.is_empty()
-        })
+        .filter(|(_, r)| r.kind == ResourceKind::JobDefinition && r.origin.is_some())
         .filter_map(|(i, r)| r.remote_id.clone().map(|id| (i, id)))
         .collect();
     let def_reads = join_all(defs.iter().map(|(_, id)| async move {
@@ -193,6 +192,16 @@ pub async fn annotate(client: &Client, project: &Project, plan: &mut Plan) {
     let mut job_read: HashMap<usize, Result<Option<CostEstimate>, String>> =
         jobs.iter().map(|(i, _)| *i).zip(job_reads).collect();
 
+    let mut per_response: HashMap<String, f64> = HashMap::new();
+    for (i, _) in &defs {
+        let rp = &plan.resources[*i];
+        if let Some(Ok(Some(e))) = def_read.get(i) {
+            per_response.insert(rp.name.clone(), e.cost_per_response);
+        }
+        if !rp.steps.is_empty() {
+            def_read.remove(i);
+        }
+    }
     let mut def_costs: HashMap<String, (ResourceCost, Option<u32>)> = HashMap::new();
     for i in 0..plan.resources.len() {
         let rp = &plan.resources[i];
@@ -243,6 +252,12 @@ pub async fn annotate(client: &Client, project: &Project, plan: &mut Plan) {
                 }
                 c.starts = starts;
                 c.budget = j.budget;
+                let price = c
+                    .cost_per_response
+                    .or_else(|| per_response.get(&j.definition).copied());
+                if let (Some(r), Some(price)) = (plan.resources[i].relabel.as_mut(), price) {
+                    r.estimated_cost = Some(r.responses as f64 * price);
+                }
                 c
             }
             Some(Resource::Order(o)) => {

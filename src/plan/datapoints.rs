@@ -62,6 +62,7 @@ fn diff_keys(
     let rref = |r: &RemoteDatapoint, k: &str| RemoteRef {
         id: r.id.clone(),
         key: k.to_string(),
+        label: None,
     };
     // Desired datapoints an adopted copy in the rest holds.
     let mut adopted_present: HashSet<usize> = HashSet::new();
@@ -101,11 +102,17 @@ fn diff_keys(
                     plan.remove.push(rref(first.1, key));
                 } else {
                     plan.orphaned += 1;
+                    plan.keep.push(rref(first.1, key));
                 }
             }
         }
     }
-    for list in [&mut plan.remove, &mut plan.changed, &mut plan.duplicates] {
+    for list in [
+        &mut plan.remove,
+        &mut plan.changed,
+        &mut plan.duplicates,
+        &mut plan.keep,
+    ] {
         list.sort_unstable_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
     }
     plan.add = desired
@@ -182,9 +189,26 @@ pub fn new_dataset_plan(
         Some(p) => diff_keys(spec, &p.datapoints, Some(p.dataset_id.clone()), true),
         None => diff_keys(spec, &RemoteSet::empty(), None, true),
     };
-    plan.carried_over = current.unchanged;
-    plan.dropped = current.deletions().count() as u64;
+    // What the manifests no longer list is kept unless prune is on (`current.keep`):
+    // copied from the current dataset. A resumed dataset may hold some copies already.
+    let kept_keys: HashSet<&str> = current.keep.iter().map(|r| r.key.as_str()).collect();
+    let (copied, remove): (Vec<RemoteRef>, Vec<RemoteRef>) = std::mem::take(&mut plan.remove)
+        .into_iter()
+        .partition(|r| kept_keys.contains(r.key.as_str()));
+    plan.remove = remove;
+    let copied: HashSet<&str> = copied.iter().map(|r| r.key.as_str()).collect();
+    plan.keep = current
+        .keep
+        .iter()
+        .filter(|r| !copied.contains(r.key.as_str()))
+        .cloned()
+        .collect();
+    plan.keep_from = current.dataset_id.clone();
+    plan.carried_over = current.unchanged + current.keep.len() as u64;
+    plan.dropped_items = current.deletions().cloned().collect();
+    plan.dropped = plan.dropped_items.len() as u64;
     plan.fresh = current.add.clone();
+    plan.failed_earlier.clear();
     plan.orphaned = 0;
     // Same content remotely: the kept copies (the new answer options), and copies that
     // match with the answer options the current dataset carries.

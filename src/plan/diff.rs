@@ -36,6 +36,9 @@ pub struct PlanOptions {
     /// Datapoints that failed for good earlier in this apply: not a reason to make a new
     /// dataset again (`(kind, resource, key)`).
     pub failed: std::sync::Arc<std::collections::HashSet<(ResourceKind, String, String)>>,
+    /// `--relabel NAME`: definitions whose datapoints that failed earlier go into a new
+    /// dataset, revision and job even though a job already runs without them.
+    pub relabel: Vec<String>,
 }
 
 /// The dataset name of a definition: the SDK's `{name}_dataset`, plus the project marker.
@@ -170,6 +173,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     resources.extend(replaced);
     resources.extend(after);
     check_job_audiences(project, observed, &mut resources);
+    renames(observed, &mut resources);
     let in_scope = |name: &str| {
         !opts.excludes.iter().any(|e| e == name)
             && (opts.targets.is_empty() || opts.targets.iter().any(|t| t == name))
@@ -195,6 +199,20 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
             opts.project.as_deref().unwrap_or_default()
         )
     };
+    // Jobs of the definitions `--prune` deletes come first: a definition is never
+    // deleted while a job runs on it.
+    let definition_jobs = observed
+        .orphan_definition_jobs
+        .iter()
+        .filter(|(def, j)| in_scope(def) && !opts.excludes.iter().any(|e| *e == j.name))
+        .map(|(def, j)| {
+            let why = format!(
+                "a job on JobDefinition `{def}`, which was {}; deleted before it",
+                marked("created")
+            );
+            let kept = format!("a job ({}) on JobDefinition `{def}`, which the manifests no longer have", j.state);
+            (ResourceKind::Job, &j.name, &j.id, why, kept)
+        });
     let orphans = observed
         .orphan_jobs
         .iter()
@@ -206,6 +224,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
             );
             (ResourceKind::Job, &j.name, &j.id, why.to_string(), kept)
         })
+        .chain(definition_jobs)
         .chain(observed.orphan_audiences.iter().map(|a| {
             let why = marked("marked");
             (ResourceKind::Audience, &a.name, &a.id, why.clone(), why)
@@ -232,6 +251,32 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         observed_digest: observed.digest(),
         resources,
         cost_total: None,
+    }
+}
+
+/// `renamedFrom`: a manifest resource found under a name it had before is renamed in
+/// place, first, whatever else its plan does (nothing else when only the name changed).
+/// Not when it is created or replaced: then the old one is left or moved aside.
+fn renames(observed: &Observed, resources: &mut [ResourcePlan]) {
+    for p in resources.iter_mut().filter(|p| p.origin.is_some()) {
+        let Some(old) = observed.renamed.get(&(p.kind, p.name.clone())) else {
+            continue;
+        };
+        if matches!(p.action, Action::Create | Action::Replace | Action::Blocked) {
+            continue;
+        }
+        p.steps.insert(0, Step::Rename { from: old.clone() });
+        p.changes.insert(
+            0,
+            FieldChange {
+                field: "name".into(),
+                before: Some(old.clone()),
+                after: Some(p.name.clone()),
+            },
+        );
+        if p.action == Action::NoChange {
+            p.action = Action::Update;
+        }
     }
 }
 
@@ -297,6 +342,7 @@ pub(super) fn remote_only(kind: ResourceKind, name: &str, id: &str) -> ResourceP
         notes: Vec::new(),
         requires: None,
         cost: None,
+        relabel: None,
     }
 }
 
@@ -385,16 +431,35 @@ fn definition_plan(
         prune,
     );
     p.adopt = adopted_dataset(&dp);
-    let failed_for_good = |k: &String| {
-        opts.failed
-            .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
+    // Datapoints a job on this dataset was assigned without (they failed, within
+    // tolerance), and those that failed for good earlier in this apply: by themselves
+    // never a reason for a new dataset, revision and job, which would label everything
+    // again.
+    let started_without = observed.started_without.get(&o.revision.dataset_id);
+    let failed_earlier = |k: &String| {
+        started_without.is_some_and(|s| s.contains(k))
+            || opts
+                .failed
+                .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
     };
-    let worth_a_new_dataset =
-        dp.deletions().next().is_some() || dp.add.iter().any(|k| !failed_for_good(k));
+    let worth_a_new_dataset = opts.relabel.iter().any(|n| *n == d.name)
+        || dp.deletions().next().is_some()
+        || dp.add.iter().any(|k| !failed_earlier(k));
     if dp.has_changes() && o.dataset_in_use && !worth_a_new_dataset {
+        let mut dp = dp;
+        dp.failed_earlier = std::mem::take(&mut dp.add);
+        let n = dp.failed_earlier.len();
+        let total = d.spec.datapoints.len().max(1);
         p.notes.push(format!(
-            "{} datapoints failed to upload for good in this apply; the job's dataset stays as it is",
-            dp.add.len()
+            "{n} datapoint(s) failed to upload earlier and are not in the dataset the job of \
+             JobDefinition `{}` runs on ({:.1}% missing, failure tolerance {:.1}%); it runs without \
+             them. To label them too, apply with `--relabel {}`: a new dataset, revision and job \
+             label all {} datapoints again",
+            d.name,
+            n as f64 * 100.0 / total as f64,
+            d.spec.failure_tolerance * 100.0,
+            d.name,
+            d.spec.datapoints.len()
         ));
         p.datapoints = Some(dp);
         p.action = if p.changes.is_empty() {
@@ -568,6 +633,7 @@ pub(super) fn base(r: &Resource, remote_id: Option<String>) -> ResourcePlan {
         notes: Vec::new(),
         requires: None,
         cost: None,
+        relabel: None,
     }
 }
 

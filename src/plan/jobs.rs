@@ -7,7 +7,8 @@
 use super::diff::{base, definition_moves, remote_only};
 use super::model::*;
 use super::observe::Observed;
-use crate::manifest::{AudienceRef, Job, OnReplace, Project, Resource, ResourceKind};
+use super::cost::responses_per_datapoint;
+use crate::manifest::{AudienceRef, Job, LabelingSpec, OnReplace, Project, Resource, ResourceKind};
 use crate::remote::RemoteJob;
 
 /// Job states in which a job no longer runs and pausing means nothing.
@@ -22,7 +23,7 @@ fn running(state: &str) -> bool {
 /// The plan entries of the selected jobs, and those of the jobs they replace (which go
 /// after every create, each waiting for its replacement).
 pub(super) fn job_plans(
-    _project: &Project,
+    project: &Project,
     ordered: &[&Resource],
     observed: &Observed,
     planned: &[ResourcePlan],
@@ -31,7 +32,11 @@ pub(super) fn job_plans(
     let mut replaced = Vec::new();
     for r in ordered {
         let Resource::Job(j) = r else { continue };
-        let (p, old) = job_plan(r, j, observed, planned);
+        let spec = project.resources.iter().find_map(|x| match x {
+            Resource::JobDefinition(d) if d.name == j.definition => Some(&d.spec),
+            _ => None,
+        });
+        let (p, old) = job_plan(r, j, spec, observed, planned);
         jobs.push(p);
         replaced.extend(old);
     }
@@ -41,6 +46,7 @@ pub(super) fn job_plans(
 fn job_plan(
     r: &Resource,
     j: &Job,
+    spec: Option<&LabelingSpec>,
     observed: &Observed,
     planned: &[ResourcePlan],
 ) -> (ResourcePlan, Vec<ResourcePlan>) {
@@ -138,6 +144,17 @@ fn job_plan(
                     why.push("its audience changed".into());
                 }
                 if !why.is_empty() {
+                    let datapoints = relabeled(def_plan, spec);
+                    p.relabel = Some(Relabel {
+                        datapoints,
+                        responses: spec
+                            .and_then(responses_per_datapoint)
+                            .unwrap_or(0)
+                            .saturating_mul(datapoints),
+                        estimated_cost: None,
+                        replaces: prev.id.clone(),
+                        because: why.join(" and "),
+                    });
                     p.reason = Some(format!(
                         "a job is bound to its revision and audience: a new job is assigned because {}; \
                          the old one is {}",
@@ -191,6 +208,22 @@ fn job_plan(
         }
     }
     (p, old)
+}
+
+/// How many datapoints a new job labels that the job it replaces already labels: what a
+/// new dataset carries over, or the whole dataset when the job moves to a new revision or
+/// audience on the same data, or every datapoint of a replaced definition.
+fn relabeled(def_plan: Option<&ResourcePlan>, spec: Option<&LabelingSpec>) -> u64 {
+    let all = spec.map_or(0, |s| s.datapoints.len() as u64);
+    match def_plan {
+        Some(p) if p.action == Action::Replace => all,
+        Some(p) => match &p.datapoints {
+            Some(d) if p.steps.contains(&Step::NewDataset) => d.carried_over,
+            Some(d) => d.unchanged + d.orphaned,
+            None => all,
+        },
+        None => all,
+    }
 }
 
 fn state_change(before: &str, after: &str) -> FieldChange {

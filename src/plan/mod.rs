@@ -47,19 +47,24 @@ pub async fn make_plan(
     // Definitions the project made that its manifests no longer have: deleted with
     // `--prune`, shown as kept drift without.
     if let Some(name) = &opts.project {
-        let keep = project
-            .resources
-            .iter()
-            .filter(|r| r.kind() == crate::manifest::ResourceKind::JobDefinition)
-            .map(|r| r.name().to_string())
-            .collect();
+        // A manifest's names, and those it had (`renamedFrom`: renamed in place, not
+        // orphaned).
+        let names = |kind: crate::manifest::ResourceKind| {
+            project
+                .resources
+                .iter()
+                .filter(move |r| r.kind() == kind)
+                .flat_map(|r| std::iter::once(r.name()).chain(r.renamed_from().iter().map(String::as_str)))
+                .map(str::to_string)
+                .collect()
+        };
+        let keep = names(crate::manifest::ResourceKind::JobDefinition);
         observed.orphans = observe::find_orphans(client, name, &keep).await?;
-        let keep_audiences = project
-            .resources
-            .iter()
-            .filter(|r| r.kind() == crate::manifest::ResourceKind::Audience)
-            .map(|r| r.name().to_string())
-            .collect();
+        // Their jobs: deleted before them with `--prune`, so no job runs on a definition
+        // no plan sees any more.
+        observed.orphan_definition_jobs =
+            observe::jobs_of(client, &observed.orphans).await?;
+        let keep_audiences = names(crate::manifest::ResourceKind::Audience);
         observed.orphan_audiences =
             observe::find_orphan_audiences(client, name, &keep_audiences).await?;
     }

@@ -106,6 +106,28 @@ pub struct ResourcePlan {
     /// Datapoints, required responses and Rapidata's estimate (definitions, jobs, orders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::ResourceCost>,
+    /// A job that labels again what an earlier job of the same manifest already labels
+    /// (a new job over a new dataset or revision): a destructive change, with its cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relabel: Option<Relabel>,
+}
+
+/// What a new job labels again: the datapoints an earlier job of the same Job manifest
+/// already has, and what that costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relabel {
+    /// Datapoints labeled again.
+    pub datapoints: u64,
+    /// Responses those datapoints require again (the referee's bound per datapoint).
+    pub responses: u64,
+    /// Rapidata's price of those responses, when the definition is priced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost: Option<f64>,
+    /// The job whose datapoints are labeled again (its id).
+    pub replaces: String,
+    /// Why: what made the new job necessary.
+    pub because: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -175,6 +197,9 @@ pub enum Step {
     RemoveExamples,
     /// `POST /audience/{id}/recruit` (`start_recruiting`): once, after the examples are in.
     StartRecruiting,
+    /// `renamedFrom`: `PATCH` the name of the remote one found under `from` to the
+    /// manifest's (a definition's dataset too). Nothing is uploaded, no job assigned.
+    Rename { from: String },
     /// A sharded apply's prepare phase: only the dataset the shards fill (recorded, for a
     /// new definition or for a new revision based on `baseRevision`).
     PrepareDataset { base_revision: Option<u32> },
@@ -210,6 +235,7 @@ impl Step {
             Step::AddExamples => "add the missing qualification examples".into(),
             Step::RemoveExamples => "remove the qualification examples no longer in the manifest".into(),
             Step::StartRecruiting => "start recruiting labelers (the examples are in)".into(),
+            Step::Rename { from } => format!("rename `{from}` in place (nothing is uploaded or labeled again)"),
             Step::PrepareDataset { .. } => {
                 "create the dataset the shards fill (the definition or revision comes with the final apply)".into()
             }
@@ -272,6 +298,21 @@ pub struct DatapointPlan {
     /// abandoned rather than saved as an identical revision).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fresh: Vec<String>,
+    /// A new dataset: remote datapoints the manifests no longer list, copied into it from
+    /// `keepFrom` (the current dataset) because prune is off; counted in `carriedOver`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<RemoteRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_from: Option<String>,
+    /// A new dataset: the current datapoints not carried over (removed with prune,
+    /// changed, duplicates), named; `dropped` counts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_items: Vec<RemoteRef>,
+    /// Manifest datapoints that failed to upload earlier and are not in the dataset a job
+    /// already runs on: not uploaded (they would need a new dataset, revision and job,
+    /// labeling everything again); `--relabel NAME` includes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_earlier: Vec<String>,
 }
 
 /// The qualification examples of an audience: a keyed set like datapoints. The key (`fp-`
@@ -344,6 +385,9 @@ impl DatapointPlan {
 pub struct RemoteRef {
     pub id: String,
     pub key: String,
+    /// What a person recognises it by: the first words of its text, or its file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// Totals for the summary line.

@@ -96,6 +96,14 @@ pub struct Observed {
     /// Remote audiences jobs name by id (not an Audience manifest): `None` when there is
     /// no such audience.
     pub remote_audiences: BTreeMap<String, Option<RemoteAudience>>,
+    /// Dataset id → datapoint keys a job on it was assigned without (recorded by the
+    /// apply that assigned it).
+    pub started_without: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Jobs on the definitions that `--prune` deletes (orphans): deleted first.
+    pub orphan_definition_jobs: Vec<(String, RemoteJob)>,
+    /// Manifest resources found under a `renamedFrom` name: (kind, manifest name) → the
+    /// old name.
+    pub renamed: BTreeMap<(ResourceKind, String), String>,
 }
 
 impl Observed {
@@ -206,6 +214,15 @@ impl Observed {
         for (name, p) in &self.pending {
             h.update(format!("pending\0{name}\0{}\n", p.dataset_id).as_bytes());
             hash_datapoints(&mut h, &p.datapoints);
+        }
+        for (d, j) in &self.orphan_definition_jobs {
+            h.update(format!("orphan-definition-job\0{d}\0{}\0{}\n", j.id, j.state).as_bytes());
+        }
+        for ((kind, name), old) in &self.renamed {
+            h.update(format!("renamed\0{kind}\0{name}\0{old}\n").as_bytes());
+        }
+        for (ds, keys) in &self.started_without {
+            h.update(format!("started-without\0{ds}\0{}\n", keys.len()).as_bytes());
         }
         h.finalize().to_hex().to_string()
     }
@@ -424,31 +441,62 @@ pub async fn observe(
     let found = try_join_all(resources.iter().map(|r| {
         let key = (r.kind(), r.name().to_string());
         async move {
-            let (obs, dups) = match r {
+            let (obs, dups, renamed) = match r {
                 Resource::Audience(a) => {
-                    let (x, d) = observe_audience(client, &a.name).await?;
-                    (Observation::Audience(x), d)
+                    let mut found = observe_audience(client, &a.name).await?;
+                    let mut renamed = None;
+                    for old in &a.renamed_from {
+                        if found.0.is_some() {
+                            break;
+                        }
+                        found = observe_audience(client, old).await?;
+                        renamed = found.0.is_some().then(|| old.clone());
+                    }
+                    (Observation::Audience(found.0), found.1, renamed)
                 }
                 Resource::JobDefinition(d) => {
-                    let (x, dd) = observe_definition(client, &d.name, &d.spec).await?;
-                    (Observation::JobDefinition(x.map(Box::new)), dd)
+                    let mut found = observe_definition(client, &d.name, &d.spec).await?;
+                    let mut renamed = None;
+                    for old in &d.renamed_from {
+                        if found.0.is_some() {
+                            break;
+                        }
+                        found = observe_definition(client, old, &d.spec).await?;
+                        renamed = found.0.is_some().then(|| old.clone());
+                    }
+                    (
+                        Observation::JobDefinition(found.0.map(Box::new)),
+                        found.1,
+                        renamed,
+                    )
                 }
                 Resource::Order(o) => {
                     let (x, d) = observe_order(client, &o.name, &o.spec, recorded).await?;
-                    (Observation::Order(x), d)
+                    (Observation::Order(x), d, None)
                 }
-                Resource::Job(j) => (
-                    Observation::Job(observe_jobs(client, &j.name).await?),
-                    Vec::new(),
-                ),
+                Resource::Job(j) => {
+                    let mut found = observe_jobs(client, &j.name).await?;
+                    let mut renamed = None;
+                    for old in &j.renamed_from {
+                        if !found.is_empty() {
+                            break;
+                        }
+                        found = observe_jobs(client, old).await?;
+                        renamed = (!found.is_empty()).then(|| old.clone());
+                    }
+                    (Observation::Job(found), Vec::new(), renamed)
+                }
             };
-            Ok::<_, ObserveError>((key, obs, dups))
+            Ok::<_, ObserveError>((key, obs, dups, renamed))
         }
     }))
     .await?;
     let mut observed = Observed::default();
-    for (key, obs, dups) in found {
+    for (key, obs, dups, renamed) in found {
         observed.duplicates.extend(dups);
+        if let Some(old) = renamed {
+            observed.renamed.insert(key.clone(), old);
+        }
         observed.resources.insert(key, obs);
     }
     // Audiences jobs name by id: they must exist. `global` is the public, ready-to-go
@@ -497,6 +545,7 @@ pub async fn observe(
             );
         }
     }
+    observed.started_without = recorded.started_without.clone();
     // Jobs on the manifests' definitions that no Job manifest names.
     let job_names: std::collections::BTreeSet<&str> = project
         .resources
@@ -548,6 +597,22 @@ pub async fn find_orphans(
     }))
     .await?;
     Ok(checked.into_iter().flatten().collect())
+}
+
+/// The jobs of each definition (name, job), for the definitions `--prune` deletes.
+pub async fn jobs_of(
+    client: &Client,
+    definitions: &[RemoteJobDefinition],
+) -> Result<Vec<(String, RemoteJob)>, ObserveError> {
+    let found = try_join_all(definitions.iter().map(|d| async move {
+        let jobs = client
+            .find_jobs(&d.id)
+            .await
+            .map_err(api(ResourceKind::JobDefinition, &d.name))?;
+        Ok::<_, ObserveError>(jobs.into_iter().map(|j| (d.name.clone(), j)))
+    }))
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Audiences marked by `project` (see `wire_build::audience_marker`) whose names are not

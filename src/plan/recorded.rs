@@ -4,7 +4,9 @@
 //! - the dataset of each order it created (`GET /order/{id}` has no `datasetId`, fact 16);
 //! - datasets being filled for a definition or a revision that does not exist yet (the
 //!   SDK order is dataset → datapoints → definition/revision), so a killed apply resumes
-//!   into the same dataset instead of starting a new one.
+//!   into the same dataset instead of starting a new one;
+//! - the datapoints a job was assigned without (they failed, within tolerance), so a later
+//!   plan does not take them for new data and relabel everything for them.
 //!
 //! It only ever saves work: without it (a fresh CI checkout) an unsubmitted order whose
 //! datapoints cannot be observed is replaced, and an interrupted dataset is started again;
@@ -27,6 +29,12 @@ pub struct Recorded {
     /// `Kind/name` → the dataset being filled for it.
     #[serde(default)]
     pub pending_datasets: BTreeMap<String, PendingDataset>,
+    /// Dataset id → keys of the manifest datapoints that were missing from it (failed to
+    /// upload, within the failure tolerance) when a job was assigned on it: the next plan
+    /// names them as failed earlier instead of starting a new dataset, revision and job
+    /// (labeling everything again) for them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub started_without: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

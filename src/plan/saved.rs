@@ -18,6 +18,8 @@ pub struct SavedPlan {
     pub excludes: Vec<String>,
     #[serde(default)]
     pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relabel: Vec<String>,
     pub plan: Plan,
 }
 

@@ -455,6 +455,7 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
         recruit: true,
         prune: false,
         examples: Vec::new(),
+        renamed_from: Vec::new(),
     };
     let audience_id = sdk
         .post("/audience", &wire_build::audience_body(&audience))

@@ -74,6 +74,7 @@ fn definition(name: &str, s: LabelingSpec) -> Resource {
         name: name.into(),
         origin: origin("definitions.yaml", 3),
         spec: s,
+        renamed_from: Vec::new(),
     })
 }
 
@@ -95,6 +96,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 recruit: true,
                 prune: false,
                 examples: Vec::new(),
+                renamed_from: Vec::new(),
             }),
             definition("animals", def_spec.clone()),
             Resource::Order(Order {
@@ -119,6 +121,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 run_after: None,
                 on_replace: Default::default(),
                 budget: None,
+                renamed_from: Vec::new(),
             }),
         ],
     };

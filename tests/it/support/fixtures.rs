@@ -144,5 +144,6 @@ pub fn audience(filters: Vec<serde_json::Value>, description: Option<&str>) -> A
         recruit: true,
         prune: false,
         examples: Vec::new(),
+        renamed_from: Vec::new(),
     }
 }
