@@ -251,7 +251,6 @@ impl<C: Remote> Executor<'_, C> {
                     "saving the revision",
                     &e,
                 )),
-                remote_changed: true,
             }),
             // The next observation shows whether the revision exists.
             Err(e) => Err(StepError::api("saving the revision", &e)),

@@ -27,11 +27,10 @@ pub enum StepError {
     /// An API call failed; its class decides.
     Api(StepFailure),
     /// Stopped for this run: a gate decided (over budget), or the remote changed under
-    /// the plan (`remote_changed`: the user re-plans).
+    /// the plan (the user re-plans).
     Halt {
         message: String,
         failure: Option<StepFailure>,
-        remote_changed: bool,
     },
 }
 
@@ -52,7 +51,6 @@ impl StepError {
         StepError::Halt {
             message: message.into(),
             failure: None,
-            remote_changed: false,
         }
     }
 
@@ -100,7 +98,6 @@ impl From<super::budget::BudgetStop> for StepError {
             StepError::Halt {
                 message: b.message,
                 failure: None,
-                remote_changed: false,
             }
         } else {
             StepError::Wait(b.message)

@@ -32,8 +32,8 @@ pub struct RoundOutcome {
     pub resource_errors: usize,
     /// The resource-level failures, for the report.
     pub resource_failures: Vec<FailureRecord>,
-    /// Resources the remote changed under since the plan (a revision conflict): not
-    /// touched again in this run; the user re-plans.
+    /// Resources the remote changed under since the plan (a revision conflict), or that
+    /// a gate stopped for the run (over budget): not touched again in this run.
     pub halted: HashSet<ResourceId>,
     /// Resources whose step failed for good (a permanent API error, a budget): not
     /// tried again in this run, reported as failures.
@@ -220,15 +220,11 @@ impl<C: Remote> Executor<'_, C> {
         note(out, &id, e.message().to_string());
         out.resource_errors += 1;
         match (e, e.next()) {
-            (
-                StepError::Halt {
-                    remote_changed: true,
-                    ..
-                },
-                _,
-            ) => {
+            // A gate decided, or the remote changed: the run says so and exits 1.
+            (StepError::Halt { .. }, _) => {
                 out.halted.insert(id);
             }
+            // A permanent API failure: a failure that remains (exit 3).
             (_, Next::StopForRun) => {
                 out.stopped.insert(id);
             }

@@ -13,7 +13,7 @@ use super::remote::Remote;
 use super::{ApplyOptions, Cancel, Silent};
 use crate::manifest::{self, Project, ResourceKind};
 use crate::plan::observe::{Observation, Observed, ObservedDefinition};
-use crate::plan::{diff, Plan, PlanOptions, RecordStore};
+use crate::plan::{diff, Plan, PlanOptions, RecordStore, Step};
 use crate::remote::content_identity::ListedDatapoint;
 use crate::remote::progress::CostEstimate;
 use crate::remote::{
@@ -29,6 +29,8 @@ struct Fake {
     calls: Arc<Mutex<Vec<String>>>,
     /// What `list_datapoint_contents` answers.
     contents: Arc<Mutex<Vec<ListedDatapoint>>>,
+    /// What `find_jobs` answers.
+    jobs: Arc<Mutex<Vec<RemoteJob>>>,
     fail: Arc<BTreeSet<&'static str>>,
     status: u16,
 }
@@ -110,7 +112,7 @@ impl Remote for Fake {
     async fn pause_order(&self, i: &str) -> R<()> { self.call("pause_order", i, ()) }
     async fn resume_order(&self, i: &str) -> R<()> { self.call("resume_order", i, ()) }
     async fn delete_order(&self, i: &str) -> R<()> { self.call("delete_order", i, ()) }
-    async fn find_jobs(&self, d: &str) -> R<Vec<RemoteJob>> { self.call("find_jobs", d, Vec::new()) }
+    async fn find_jobs(&self, d: &str) -> R<Vec<RemoteJob>> { self.call("find_jobs", d, self.jobs.lock().unwrap().clone()) }
     async fn rename_job(&self, i: &str, n: &str) -> R<()> { self.call("rename_job", &format!("{i} {n}"), ()) }
     async fn rename_dataset(&self, i: &str, n: &str) -> R<()> { self.call("rename_dataset", &format!("{i} {n}"), ()) }
     async fn list_datapoint_contents(&self, d: &str) -> R<Vec<ListedDatapoint>> { self.call("list_datapoint_contents", d, self.contents.lock().unwrap().clone()) }
@@ -361,4 +363,350 @@ async fn an_order_is_not_submitted_while_datapoints_fail_transiently() {
         notes.iter().any(|n| n.contains("not submitted yet")),
         "{notes:?}"
     );
+}
+
+// ---- spend: labeling starts only as the plan showed (issue #19) ----
+
+const TOLERANT: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: d\ntype: classify\ninstruction: INSTRUCTION\nanswerOptions: [a, b]\nfailureTolerance: 1.0\ndatapoints:\n  - asset: {text: one}\n  - asset: {text: two}\n  - asset: {text: three}\n";
+
+async fn run_round(
+    fake: &Fake,
+    project: &Project,
+    plan: &Plan,
+    round: super::gate::Round,
+    record: &RecordStore,
+) -> RoundOutcome {
+    let skip = HashSet::new();
+    let options = ApplyOptions {
+        parallelism: 1,
+        ..Default::default()
+    };
+    let executor = Executor {
+        client: fake,
+        project,
+        options: &options,
+        progress: &Silent,
+        cancel: &Cancel::new(),
+        skip: &skip,
+        project_name: None,
+        record,
+        round,
+    };
+    executor.execute(plan).await
+}
+
+/// `running`, with only the first `present` datapoints in the job's dataset.
+fn running_with(p: &Project, present: usize) -> Observed {
+    let mut o = running(p);
+    let manifest::Resource::JobDefinition(d) = &p.resources[0] else {
+        unreachable!()
+    };
+    if let Some(Observation::JobDefinition(Some(def))) =
+        o.resources.get_mut(&(ResourceKind::JobDefinition, "d".into()))
+    {
+        let kept: Vec<_> = d
+            .spec
+            .datapoints
+            .iter()
+            .enumerate()
+            .take(present)
+            .map(|(i, dp)| crate::remote::RemoteDatapoint {
+                id: format!("dp{i}"),
+                key: Some(dp.key().into_owned()),
+                fingerprint: Some(
+                    crate::plan::remote_fingerprint_of(&d.spec.task, &dp.fingerprint()).into(),
+                ),
+                files: Vec::new(),
+                adopted: false,
+            })
+            .collect();
+        def.datapoints = crate::plan::RemoteSet::from_list(&d.spec, kept);
+    }
+    o
+}
+
+/// The observation of `old`'s datapoints as a plan of `new` reads them (the remote set is
+/// matched against the manifest it is diffed with).
+fn seen_by(observed: &Observed, old: &Project, new: &Project) -> Observed {
+    let mut o = observed.clone();
+    let (manifest::Resource::JobDefinition(od), manifest::Resource::JobDefinition(nd)) =
+        (&old.resources[0], &new.resources[0])
+    else {
+        unreachable!()
+    };
+    let list: Vec<_> = od
+        .spec
+        .datapoints
+        .iter()
+        .enumerate()
+        .map(|(i, dp)| crate::remote::RemoteDatapoint {
+            id: format!("dp{i}"),
+            key: Some(dp.key().into_owned()),
+            fingerprint: Some(
+                crate::plan::remote_fingerprint_of(&od.spec.task, &dp.fingerprint()).into(),
+            ),
+            files: Vec::new(),
+            adopted: false,
+        })
+        .collect();
+    if let Some(Observation::JobDefinition(Some(def))) =
+        o.resources.get_mut(&(ResourceKind::JobDefinition, "d".into()))
+    {
+        def.datapoints = crate::plan::RemoteSet::from_list(&nd.spec, list);
+    }
+    o
+}
+
+#[tokio::test]
+async fn a_job_is_assigned_only_after_the_retry_rounds_of_its_datapoints() {
+    let (_d, p) = project(&[&TOLERANT.replace("INSTRUCTION", "old"), JOB]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let record = RecordStore::in_memory("test");
+    // Datapoints fail transiently: while rounds follow, the job waits for their retries
+    // into the same dataset, although 100% is within the tolerance.
+    let fake = Fake::failing(&["create_datapoint"], 503);
+    let out = run_round(&fake, &p, &plan, super::gate::Round::More, &record).await;
+    let m = fake.methods();
+    assert!(m.contains(&"create_job_definition".to_string()), "{m:?}");
+    assert!(!m.contains(&"create_job".to_string()), "{m:?}");
+    let notes: Vec<&String> = out.notes.values().flatten().collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("not assigned yet") && n.contains("same dataset first")),
+        "{notes:?}"
+    );
+    // The last round judges the tolerance on what is in the dataset, and records what the
+    // job was assigned without.
+    let fake = Fake::failing(&["create_datapoint"], 503);
+    run_round(&fake, &p, &plan, super::gate::Round::Last, &record).await;
+    assert!(fake.methods().contains(&"create_job".to_string()));
+    let without = record.get().started_without;
+    assert_eq!(without.get("id-ds-new").map(|k| k.len()), Some(3), "{without:?}");
+}
+
+#[tokio::test]
+async fn datapoints_a_job_started_without_never_make_a_new_dataset_by_themselves() {
+    let (_d, p) = project(&[&TOLERANT.replace("INSTRUCTION", "old"), JOB]);
+    let mut observed = running_with(&p, 2);
+    let manifest::Resource::JobDefinition(d) = &p.resources[0] else {
+        unreachable!()
+    };
+    let missing = d.spec.datapoints.iter().nth(2).unwrap().key().into_owned();
+    observed
+        .started_without
+        .insert("ds-1".into(), [missing.clone()].into_iter().collect());
+    let plan = diff(&p, &observed, &PlanOptions::default(), "test");
+    let def = &plan.resources[0];
+    assert!(def.steps.is_empty(), "{:?}", def.steps);
+    let dp = def.datapoints.as_ref().unwrap();
+    assert!(dp.add.is_empty());
+    assert_eq!(dp.failed_earlier, vec![missing.clone()]);
+    assert!(
+        def.notes.iter().any(|n| n.contains("--relabel d")),
+        "{:?}",
+        def.notes
+    );
+    assert!(!plan.has_changes());
+    // Without the record, the same datapoint is new data: a new dataset, revision and
+    // job, shown as labeling the two present datapoints again.
+    let plan = diff(&p, &running_with(&p, 2), &PlanOptions::default(), "test");
+    assert!(plan.resources[0].steps.contains(&Step::NewDataset));
+    let job = plan.resources.iter().find(|r| r.kind == ResourceKind::Job && r.origin.is_some()).unwrap();
+    let relabel = job.relabel.as_ref().expect("a relabel is shown");
+    assert_eq!((relabel.datapoints, relabel.replaces.as_str()), (2, "id-job-old"));
+    assert_eq!(relabel.responses, 2 * 10);
+    // `--relabel d` asks for it explicitly.
+    let opts = PlanOptions {
+        relabel: vec!["d".into()],
+        ..Default::default()
+    };
+    let plan = diff(&p, &observed, &opts, "test");
+    assert!(plan.resources[0].steps.contains(&Step::NewDataset));
+    assert_eq!(plan.resources[0].datapoints.as_ref().unwrap().add.len(), 3);
+}
+
+#[tokio::test]
+async fn a_new_dataset_for_a_running_job_carries_over_what_the_manifests_no_longer_list() {
+    let (_d, old) = project(&[&DEF.replace("INSTRUCTION", "old"), JOB]);
+    // "three" removed, "four" added, no prune.
+    let edited = DEF
+        .replace("INSTRUCTION", "old")
+        .replace("  - asset: {text: three}\n", "  - asset: {text: four}\n");
+    let (_d2, p) = project(&[&edited, JOB]);
+    let observed = seen_by(&running(&old), &old, &p);
+    let plan = diff(&p, &observed, &PlanOptions::default(), "test");
+    let dp = plan.resources[0].datapoints.as_ref().unwrap();
+    assert_eq!(dp.keep.len(), 1);
+    assert_eq!(dp.keep_from.as_deref(), Some("ds-1"));
+    assert_eq!((dp.carried_over, dp.dropped), (3, 0));
+    let gone = dp.keep[0].clone();
+    let fake = Fake::default();
+    fake.contents.lock().unwrap().push(ListedDatapoint {
+        id: gone.id.clone(),
+        asset: Some(crate::remote::content_identity::ListedAsset::Text("three".into())),
+        key: Some(gone.key.clone()),
+        ..Default::default()
+    });
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let calls = fake.calls();
+    let to_new = calls.iter().filter(|c| *c == "create_datapoint id-ds-new").count();
+    // one, two, four, and the carried-over three; nothing deleted anywhere.
+    assert_eq!(to_new, 4, "{calls:?}");
+    assert!(calls.contains(&"list_datapoint_contents ds-1".to_string()));
+    assert!(!calls.iter().any(|c| c.starts_with("delete_datapoint")));
+    // With prune it is dropped instead, and named.
+    let opts = PlanOptions {
+        prune: true,
+        ..Default::default()
+    };
+    let plan = diff(&p, &observed, &opts, "test");
+    let dp = plan.resources[0].datapoints.as_ref().unwrap();
+    assert!(dp.keep.is_empty());
+    assert_eq!(dp.dropped, 1);
+    assert_eq!(dp.dropped_items[0].key, gone.key);
+}
+
+#[tokio::test]
+async fn a_rename_patches_the_names_and_uploads_nothing() {
+    let (_d, old) = project(&[&DEF.replace("INSTRUCTION", "old"), JOB]);
+    let renamed = DEF
+        .replace("INSTRUCTION", "old")
+        .replace("name: d\n", "name: d2\nrenamedFrom: d\n");
+    let job = JOB.replace("definition: d\n", "definition: d2\n");
+    let (_d2, p) = project(&[&renamed, &job]);
+    let mut observed = running(&old);
+    let def = observed
+        .resources
+        .remove(&(ResourceKind::JobDefinition, "d".into()))
+        .unwrap();
+    observed
+        .resources
+        .insert((ResourceKind::JobDefinition, "d2".into()), def);
+    observed
+        .renamed
+        .insert((ResourceKind::JobDefinition, "d2".into()), "d".into());
+    let plan = diff(&p, &observed, &PlanOptions::default(), "test");
+    let d = &plan.resources[0];
+    assert_eq!(d.steps, vec![Step::Rename { from: "d".into() }]);
+    assert_eq!(d.changes[0].field, "name");
+    let j = plan.resources.iter().find(|r| r.kind == ResourceKind::Job).unwrap();
+    assert!(j.steps.is_empty(), "{:?}", j.steps);
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            "rename_dataset ds-1 d2_dataset".to_string(),
+            "rename_job_definition id-def d2".to_string()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_error_stops_the_resource_for_the_run_with_its_details() {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", "old"), JOB]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::failing(&["create_dataset"], 400);
+    let out = run(&fake, &p, &plan).await;
+    assert!(out
+        .stopped
+        .contains(&(ResourceKind::JobDefinition, "d".to_string())));
+    let f = &out.resource_failures[0];
+    assert_eq!(f.http_status, Some(400));
+    assert!(f.permanent);
+    assert!(!fake.methods().contains(&"create_job".to_string()));
+}
+
+#[tokio::test]
+async fn prune_deletes_a_definitions_jobs_before_the_definition() {
+    let (_d, p) = project(&[JOB.replace("name: j", "name: other").replace("definition: d", "definition: e").as_str(), &DEF.replace("INSTRUCTION", "x").replace("name: d\n", "name: e\n")]);
+    let mut observed = Observed::default();
+    observed.orphans.push(RemoteJobDefinition {
+        id: "id-gone".into(),
+        name: "gone".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+    });
+    observed.orphan_definition_jobs.push((
+        "gone".into(),
+        RemoteJob {
+            id: "id-gone-job".into(),
+            name: "gone-job".into(),
+            definition_id: "id-gone".into(),
+            audience_id: "global".into(),
+            revision_number: 1,
+            state: "Running".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        },
+    ));
+    let opts = PlanOptions {
+        prune: true,
+        project: Some("p".into()),
+        ..Default::default()
+    };
+    let plan = diff(&p, &observed, &opts, "test");
+    let deletes: Vec<(ResourceKind, &str)> = plan
+        .resources
+        .iter()
+        .filter(|r| r.steps == vec![Step::Delete])
+        .map(|r| (r.kind, r.name.as_str()))
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![(ResourceKind::Job, "gone-job"), (ResourceKind::JobDefinition, "gone")]
+    );
+    // `--exclude gone` leaves both alone.
+    let excluded = PlanOptions {
+        excludes: vec!["gone".into()],
+        ..opts.clone()
+    };
+    let plan = diff(&p, &observed, &excluded, "test");
+    assert!(!plan.resources.iter().any(|r| r.steps == vec![Step::Delete]));
+    // Without prune both are shown as kept.
+    let plan = diff(&p, &observed, &PlanOptions { prune: false, ..opts }, "test");
+    let kept: Vec<&str> = plan
+        .resources
+        .iter()
+        .filter(|r| r.origin.is_none() && !r.notes.is_empty())
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(kept, vec!["gone-job", "gone"]);
+}
+
+#[tokio::test]
+async fn a_definition_is_not_deleted_while_a_job_runs_on_it() {
+    let (_d, p) = project(&[&DEF.replace("INSTRUCTION", "x")]);
+    let mut observed = Observed::default();
+    observed.orphans.push(RemoteJobDefinition {
+        id: "id-gone".into(),
+        name: "gone".into(),
+        created_at: "2026-01-01T00:00:00Z".into(),
+    });
+    let opts = PlanOptions {
+        prune: true,
+        project: Some("p".into()),
+        ..Default::default()
+    };
+    let plan = diff(&p, &observed, &opts, "test");
+    // A job appeared on it since the plan: the definition stays.
+    let fake = Fake::default();
+    fake.jobs.lock().unwrap().push(RemoteJob {
+        id: "id-late".into(),
+        name: "late".into(),
+        definition_id: "id-gone".into(),
+        audience_id: "global".into(),
+        revision_number: 1,
+        state: "Running".into(),
+        created_at: "2026-01-02T00:00:00Z".into(),
+    });
+    let out = run(&fake, &p, &plan).await;
+    assert!(!fake.methods().contains(&"delete_job_definition".to_string()));
+    let notes: Vec<&String> = out.notes.values().flatten().collect();
+    assert!(notes.iter().any(|n| n.contains("still run on it")), "{notes:?}");
+    // None: deleted.
+    let fake = Fake::default();
+    run(&fake, &p, &plan).await;
+    assert!(fake.calls().contains(&"delete_job_definition id-gone".to_string()));
 }

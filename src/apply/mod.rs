@@ -235,6 +235,7 @@ pub async fn apply(
         .iter()
         .filter(|r| !r.steps.is_empty() || r.datapoints.as_ref().is_some_and(|d| !d.add.is_empty()))
         .map(|r| (r.kind, r.name.clone()))
+        .chain(stopped.iter().cloned())
         .collect();
     failures.extend(
         resource_failures
@@ -257,6 +258,7 @@ pub async fn apply(
         converged: !plan.has_changes()
             && failures.is_empty()
             && halted.is_empty()
+            && stopped.is_empty()
             && !interrupted
             && error.is_none(),
         interrupted,

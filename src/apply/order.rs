@@ -132,7 +132,6 @@ impl<C: Remote> Executor<'_, C> {
                          and left to the apply that created it"
                     ),
                     failure: None,
-                    remote_changed: true,
                 });
             }
         };
