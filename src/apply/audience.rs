@@ -63,19 +63,13 @@ impl<C: Remote> Executor<'_, C> {
             }
             Step::AddExamples => {
                 let id = existing(ctx)?;
-                let plan = rp
-                    .examples
-                    .as_ref()
-                    .ok_or_else(|| misfit(rp, step))?;
+                let plan = rp.examples.as_ref().ok_or_else(|| misfit(rp, step))?;
                 self.add_examples(&id, a, plan, out).await?;
                 write(out, "AddExamples", rp);
                 Ok(())
             }
             Step::RemoveExamples => {
-                let plan = rp
-                    .examples
-                    .as_ref()
-                    .ok_or_else(|| misfit(rp, step))?;
+                let plan = rp.examples.as_ref().ok_or_else(|| misfit(rp, step))?;
                 self.remove_examples(a, plan).await?;
                 write(out, "RemoveExamples", rp);
                 Ok(())

@@ -32,10 +32,7 @@ impl<C: Remote> Executor<'_, C> {
             Step::CreateDefinition => self.create_definition(rp, d, ctx, out).await,
             Step::EditDataset => {
                 let dp = dp()?;
-                let ds = dp
-                    .dataset_id
-                    .clone()
-                    .ok_or_else(|| misfit(rp, step))?;
+                let ds = dp.dataset_id.clone().ok_or_else(|| misfit(rp, step))?;
                 write(out, "EditDataset", rp);
                 let filled = self.fill(KIND, &d.name, &ds, &d.spec, dp, out).await;
                 ctx.rates.insert((KIND, d.name.clone()), filled.rate);
@@ -90,7 +87,8 @@ impl<C: Remote> Executor<'_, C> {
             )
             .await
             .map_err(|e| StepError::api("creating the dataset", &e))?;
-        out.writes.push(format!("CreateDataset JobDefinition/{name}"));
+        out.writes
+            .push(format!("CreateDataset JobDefinition/{name}"));
         self.record.update(|r| {
             r.pending_datasets.insert(
                 pending_key(KIND, name),
@@ -137,7 +135,8 @@ impl<C: Remote> Executor<'_, C> {
             )
             .await?;
         let id = settled.id(String::as_str).to_string();
-        out.writes.push(format!("CreateDefinition JobDefinition/{name}"));
+        out.writes
+            .push(format!("CreateDefinition JobDefinition/{name}"));
         if let Settled::Ours(_) = settled {
             self.progress
                 .step(&format!("created JobDefinition {name} ({id})"));

@@ -80,9 +80,9 @@ impl StepError {
         let mut f = match self {
             StepError::Wait(m) => StepFailure::from(m.clone()),
             StepError::Api(f) => f.clone(),
-            StepError::Halt { message, failure, .. } => {
-                failure.clone().unwrap_or_else(|| message.clone().into())
-            }
+            StepError::Halt {
+                message, failure, ..
+            } => failure.clone().unwrap_or_else(|| message.clone().into()),
         };
         f.message = self.message().to_string();
         if self.next() == Next::StopForRun {

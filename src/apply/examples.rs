@@ -169,4 +169,3 @@ impl<C: super::remote::Remote> Executor<'_, C> {
         }
     }
 }
-

@@ -198,9 +198,7 @@ impl<C: Remote> Executor<'_, C> {
             .filter(|_| rp.origin.is_some());
         match manifest {
             Some(Resource::Audience(a)) => self.audience_step(rp, step, a, ctx, out).await,
-            Some(Resource::JobDefinition(d)) => {
-                self.definition_step(rp, step, d, ctx, out).await
-            }
+            Some(Resource::JobDefinition(d)) => self.definition_step(rp, step, d, ctx, out).await,
             Some(Resource::Job(j)) => self.job_step(rp, step, j, ctx, out).await,
             Some(Resource::Order(o)) => self.order_step(rp, step, o, ctx, out).await,
             None => self.lifecycle_step(rp, step, ctx, out).await,

@@ -401,8 +401,9 @@ fn running_with(p: &Project, present: usize) -> Observed {
     let manifest::Resource::JobDefinition(d) = &p.resources[0] else {
         unreachable!()
     };
-    if let Some(Observation::JobDefinition(Some(def))) =
-        o.resources.get_mut(&(ResourceKind::JobDefinition, "d".into()))
+    if let Some(Observation::JobDefinition(Some(def))) = o
+        .resources
+        .get_mut(&(ResourceKind::JobDefinition, "d".into()))
     {
         let kept: Vec<_> = d
             .spec
@@ -449,8 +450,9 @@ fn seen_by(observed: &Observed, old: &Project, new: &Project) -> Observed {
             adopted: false,
         })
         .collect();
-    if let Some(Observation::JobDefinition(Some(def))) =
-        o.resources.get_mut(&(ResourceKind::JobDefinition, "d".into()))
+    if let Some(Observation::JobDefinition(Some(def))) = o
+        .resources
+        .get_mut(&(ResourceKind::JobDefinition, "d".into()))
     {
         def.datapoints = crate::plan::RemoteSet::from_list(&nd.spec, list);
     }
@@ -482,7 +484,11 @@ async fn a_job_is_assigned_only_after_the_retry_rounds_of_its_datapoints() {
     run_round(&fake, &p, &plan, super::gate::Round::Last, &record).await;
     assert!(fake.methods().contains(&"create_job".to_string()));
     let without = record.get().started_without;
-    assert_eq!(without.get("id-ds-new").map(|k| k.len()), Some(3), "{without:?}");
+    assert_eq!(
+        without.get("id-ds-new").map(|k| k.len()),
+        Some(3),
+        "{without:?}"
+    );
 }
 
 #[tokio::test]
@@ -512,9 +518,16 @@ async fn datapoints_a_job_started_without_never_make_a_new_dataset_by_themselves
     // job, shown as labeling the two present datapoints again.
     let plan = diff(&p, &running_with(&p, 2), &PlanOptions::default(), "test");
     assert!(plan.resources[0].steps.contains(&Step::NewDataset));
-    let job = plan.resources.iter().find(|r| r.kind == ResourceKind::Job && r.origin.is_some()).unwrap();
+    let job = plan
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::Job && r.origin.is_some())
+        .unwrap();
     let relabel = job.relabel.as_ref().expect("a relabel is shown");
-    assert_eq!((relabel.datapoints, relabel.replaces.as_str()), (2, "id-job-old"));
+    assert_eq!(
+        (relabel.datapoints, relabel.replaces.as_str()),
+        (2, "id-job-old")
+    );
     assert_eq!(relabel.responses, 2 * 10);
     // `--relabel d` asks for it explicitly.
     let opts = PlanOptions {
@@ -544,14 +557,19 @@ async fn a_new_dataset_for_a_running_job_carries_over_what_the_manifests_no_long
     let fake = Fake::default();
     fake.contents.lock().unwrap().push(ListedDatapoint {
         id: gone.id.clone(),
-        asset: Some(crate::remote::content_identity::ListedAsset::Text("three".into())),
+        asset: Some(crate::remote::content_identity::ListedAsset::Text(
+            "three".into(),
+        )),
         key: Some(gone.key.clone()),
         ..Default::default()
     });
     let out = run(&fake, &p, &plan).await;
     assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
     let calls = fake.calls();
-    let to_new = calls.iter().filter(|c| *c == "create_datapoint id-ds-new").count();
+    let to_new = calls
+        .iter()
+        .filter(|c| *c == "create_datapoint id-ds-new")
+        .count();
     // one, two, four, and the carried-over three; nothing deleted anywhere.
     assert_eq!(to_new, 4, "{calls:?}");
     assert!(calls.contains(&"list_datapoint_contents ds-1".to_string()));
@@ -591,7 +609,11 @@ async fn a_rename_patches_the_names_and_uploads_nothing() {
     let d = &plan.resources[0];
     assert_eq!(d.steps, vec![Step::Rename { from: "d".into() }]);
     assert_eq!(d.changes[0].field, "name");
-    let j = plan.resources.iter().find(|r| r.kind == ResourceKind::Job).unwrap();
+    let j = plan
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::Job)
+        .unwrap();
     assert!(j.steps.is_empty(), "{:?}", j.steps);
     let fake = Fake::default();
     let out = run(&fake, &p, &plan).await;
@@ -622,7 +644,13 @@ async fn a_permanent_error_stops_the_resource_for_the_run_with_its_details() {
 
 #[tokio::test]
 async fn prune_deletes_a_definitions_jobs_before_the_definition() {
-    let (_d, p) = project(&[JOB.replace("name: j", "name: other").replace("definition: d", "definition: e").as_str(), &DEF.replace("INSTRUCTION", "x").replace("name: d\n", "name: e\n")]);
+    let (_d, p) = project(&[
+        JOB.replace("name: j", "name: other")
+            .replace("definition: d", "definition: e")
+            .as_str(),
+        &DEF.replace("INSTRUCTION", "x")
+            .replace("name: d\n", "name: e\n"),
+    ]);
     let mut observed = Observed::default();
     observed.orphans.push(RemoteJobDefinition {
         id: "id-gone".into(),
@@ -655,7 +683,10 @@ async fn prune_deletes_a_definitions_jobs_before_the_definition() {
         .collect();
     assert_eq!(
         deletes,
-        vec![(ResourceKind::Job, "gone-job"), (ResourceKind::JobDefinition, "gone")]
+        vec![
+            (ResourceKind::Job, "gone-job"),
+            (ResourceKind::JobDefinition, "gone")
+        ]
     );
     // `--exclude gone` leaves both alone.
     let excluded = PlanOptions {
@@ -665,7 +696,15 @@ async fn prune_deletes_a_definitions_jobs_before_the_definition() {
     let plan = diff(&p, &observed, &excluded, "test");
     assert!(!plan.resources.iter().any(|r| r.steps == vec![Step::Delete]));
     // Without prune both are shown as kept.
-    let plan = diff(&p, &observed, &PlanOptions { prune: false, ..opts }, "test");
+    let plan = diff(
+        &p,
+        &observed,
+        &PlanOptions {
+            prune: false,
+            ..opts
+        },
+        "test",
+    );
     let kept: Vec<&str> = plan
         .resources
         .iter()
@@ -702,11 +741,18 @@ async fn a_definition_is_not_deleted_while_a_job_runs_on_it() {
         created_at: "2026-01-02T00:00:00Z".into(),
     });
     let out = run(&fake, &p, &plan).await;
-    assert!(!fake.methods().contains(&"delete_job_definition".to_string()));
+    assert!(!fake
+        .methods()
+        .contains(&"delete_job_definition".to_string()));
     let notes: Vec<&String> = out.notes.values().flatten().collect();
-    assert!(notes.iter().any(|n| n.contains("still run on it")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("still run on it")),
+        "{notes:?}"
+    );
     // None: deleted.
     let fake = Fake::default();
     run(&fake, &p, &plan).await;
-    assert!(fake.calls().contains(&"delete_job_definition id-gone".to_string()));
+    assert!(fake
+        .calls()
+        .contains(&"delete_job_definition id-gone".to_string()));
 }

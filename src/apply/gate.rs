@@ -163,7 +163,10 @@ mod tests {
         // rounds follow; the last round judges what is in the dataset.
         let r = rate(5, 100, 0.25, true);
         let held = assign_job(r, "d", Round::More).unwrap_err().0;
-        assert!(held.contains("not assigned yet") && held.contains("5 datapoints"), "{held}");
+        assert!(
+            held.contains("not assigned yet") && held.contains("5 datapoints"),
+            "{held}"
+        );
         assert!(assign_job(r, "d", Round::Last).is_ok());
         // Above tolerance on the last round: not assigned.
         assert!(assign_job(rate(30, 100, 0.25, true), "d", Round::Last).is_err());

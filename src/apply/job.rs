@@ -53,14 +53,13 @@ impl<C: Remote> Executor<'_, C> {
                 j.definition
             ))
         })?;
-        let audience = match &j.audience {
-            AudienceRef::Id(id) => id.clone(),
-            AudienceRef::Manifest(n) => ctx
-                .audiences
-                .get(n)
-                .cloned()
-                .ok_or_else(|| StepError::wait("not assigned: its audience does not exist yet"))?,
-        };
+        let audience =
+            match &j.audience {
+                AudienceRef::Id(id) => id.clone(),
+                AudienceRef::Manifest(n) => ctx.audiences.get(n).cloned().ok_or_else(|| {
+                    StepError::wait("not assigned: its audience does not exist yet")
+                })?,
+            };
         if let Some(rate) = ctx
             .rates
             .get(&(ResourceKind::JobDefinition, j.definition.clone()))
@@ -111,7 +110,8 @@ impl<C: Remote> Executor<'_, C> {
         let id = settled.id(String::as_str).to_string();
         out.writes.push(format!("CreateJob Job/{}", j.name));
         if let Settled::Ours(_) = settled {
-            self.progress.step(&format!("assigned Job {} ({id})", j.name));
+            self.progress
+                .step(&format!("assigned Job {} ({id})", j.name));
         }
         self.record_started_without(&j.definition, ctx);
         ctx.jobs.insert(j.name.clone(), id);

@@ -18,10 +18,7 @@ impl<C: Remote> Executor<'_, C> {
         _ctx: &mut Ctx,
         out: &mut RoundOutcome,
     ) -> StepResult {
-        let id = rp
-            .remote_id
-            .as_deref()
-            .ok_or_else(|| misfit(rp, step))?;
+        let id = rp.remote_id.as_deref().ok_or_else(|| misfit(rp, step))?;
         match step {
             Step::Delete => self.delete_remote(rp, id, out).await,
             Step::Pause | Step::Resume => {
@@ -33,7 +30,12 @@ impl<C: Remote> Executor<'_, C> {
         }
     }
 
-    async fn delete_remote(&self, rp: &ResourcePlan, id: &str, out: &mut RoundOutcome) -> StepResult {
+    async fn delete_remote(
+        &self,
+        rp: &ResourcePlan,
+        id: &str,
+        out: &mut RoundOutcome,
+    ) -> StepResult {
         if rp.kind == ResourceKind::JobDefinition {
             // Its jobs go first (the plan lists them before it): a job whose definition
             // is gone would keep labeling where no plan sees it.
@@ -137,7 +139,10 @@ impl<C: Remote> Executor<'_, C> {
             (ResourceKind::Job, _) => self.client.rename_job(id, to).await,
             (ResourceKind::Audience, Some(Resource::Audience(a))) => {
                 self.client
-                    .update_audience(id, &wire_build::audience_update_body_for(a, self.project_name))
+                    .update_audience(
+                        id,
+                        &wire_build::audience_update_body_for(a, self.project_name),
+                    )
                     .await
             }
             _ => return Err(misfit(rp, &Step::Rename { from: from.into() })),

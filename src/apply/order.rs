@@ -116,12 +116,10 @@ impl<C: Remote> Executor<'_, C> {
             Settled::Ours(created) => created,
             // Its dataset is known only from the lost response: the next plan replaces
             // the order.
-            Settled::Found(id) => {
-                return Err(StepError::wait(format!(
-                    "the order {id} was created but its answer was lost, so its dataset is unknown; \
+            Settled::Found(id) => return Err(StepError::wait(format!(
+                "the order {id} was created but its answer was lost, so its dataset is unknown; \
                      the next plan makes it again"
-                )))
-            }
+            ))),
             Settled::Older(kept) => {
                 let ds = self.record.get().order_datasets.get(&kept).cloned();
                 ctx.orders.insert(name.to_string(), (kept.clone(), ds));
@@ -136,7 +134,8 @@ impl<C: Remote> Executor<'_, C> {
             }
         };
         out.writes.push(format!("CreateOrder Order/{name}"));
-        self.progress.step(&format!("created Order {name} ({ours})"));
+        self.progress
+            .step(&format!("created Order {name} ({ours})"));
         let ds = ds.ok_or_else(|| {
             StepError::misfit("the server did not say which dataset the order uses")
         })?;

@@ -91,9 +91,9 @@ impl<C: Remote> Executor<'_, C> {
         let (kept, _) = pick_oldest(kind, name, found, Listed::id, Listed::created_at);
         match kept.map(|k| k.id().to_string()) {
             Some(kept) if kept != id => {
-                self.delete(kind, &id)
-                    .await
-                    .map_err(|e| StepError::api(&format!("removing our duplicate {kind} {id}"), &e))?;
+                self.delete(kind, &id).await.map_err(|e| {
+                    StepError::api(&format!("removing our duplicate {kind} {id}"), &e)
+                })?;
                 self.progress.step(&format!(
                     "{kind} {name}: another apply created it at the same time; kept the older {kept}, removed ours ({id})"
                 ));

@@ -89,11 +89,7 @@ impl<C: Remote> UploadTask<'_, C> {
         FailureRecord::datapoint(self.kind, self.resource, dp, class, error_type, message)
     }
 
-    async fn create_one(
-        &self,
-        dp: &Datapoint,
-        assets: &Assets,
-    ) -> Result<String, FailureRecord> {
+    async fn create_one(&self, dp: &Datapoint, assets: &Assets) -> Result<String, FailureRecord> {
         let mut names: HashMap<String, String> = HashMap::new();
         for a in dp.assets.iter().chain(dp.context_asset.as_ref()) {
             let Some(k) = asset_key(a) else { continue };

@@ -50,6 +50,9 @@ pub struct RouteFault {
     /// Probability that the request is handled (the write commits) and then the connection is
     /// closed without a response.
     pub lost_response_rate: f64,
+    /// Probability that the request is handled (the write commits) and then answered with
+    /// `status` anyway: a gateway (502, 504) or a server (500, 503) that lost the answer.
+    pub after_write_rate: f64,
     /// Periodic bursts of 429 with `Retry-After`.
     pub burst_429: Option<Burst429>,
 }
@@ -110,6 +113,7 @@ impl FaultPlan {
             for (name, rate) in [
                 ("error_rate", r.error_rate),
                 ("lost_response_rate", r.lost_response_rate),
+                ("after_write_rate", r.after_write_rate),
             ] {
                 if !(0.0..=1.0).contains(&rate) {
                     return Err(EmulatorError::Faults(format!(
@@ -153,6 +157,8 @@ pub(crate) struct Decision {
     pub throttle: Option<u64>,
     /// Handle, then drop the connection.
     pub lose_response: bool,
+    /// Handle, then answer with this status.
+    pub error_after: Option<u16>,
 }
 
 /// A plan plus its decision state.
@@ -213,6 +219,12 @@ impl FaultState {
             }
             if rule.lost_response_rate > 0.0 && self.rng.f64() < rule.lost_response_rate {
                 d.lose_response = true;
+            }
+            if rule.after_write_rate > 0.0
+                && self.rng.f64() < rule.after_write_rate
+                && d.error_after.is_none()
+            {
+                d.error_after = Some(rule.status.unwrap_or(502));
             }
         }
         d

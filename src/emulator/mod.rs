@@ -282,6 +282,22 @@ impl EmulatorHandle {
         Ok(())
     }
 
+    /// How many datapoints were ever created (every row of every dataset, deleted or
+    /// not): what the fault benchmark holds against what the manifests want.
+    pub async fn datapoints_created(&self) -> Result<u64, EmulatorError> {
+        let n = blocking(&self.state, |s| {
+            s.store.read(|c| {
+                Ok(
+                    c.query_row("SELECT COALESCE(MAX(seq), 0) FROM datapoints", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?,
+                )
+            })
+        })
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Stops accepting, drops open connections and waits for the server task.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);

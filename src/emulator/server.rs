@@ -164,6 +164,16 @@ pub(crate) async fn gate(State(state): State<Shared>, req: Request, next: Next) 
         .into_response();
     }
     let mut resp = next.run(req).await;
+    if let (Some(status), true) = (decision.error_after, resp.status().is_success()) {
+        // The write committed; the answer says it failed.
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+        return ApiError::new(
+            status,
+            status.canonical_reason().unwrap_or("Injected fault"),
+        )
+        .detail("Injected by the emulator's fault plan after the request was handled.")
+        .into_response();
+    }
     if decision.lose_response && resp.status().is_success() {
         resp.extensions_mut().insert(LoseResponse);
     }

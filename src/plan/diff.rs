@@ -210,7 +210,10 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
                 "a job on JobDefinition `{def}`, which was {}; deleted before it",
                 marked("created")
             );
-            let kept = format!("a job ({}) on JobDefinition `{def}`, which the manifests no longer have", j.state);
+            let kept = format!(
+                "a job ({}) on JobDefinition `{def}`, which the manifests no longer have",
+                j.state
+            );
             (ResourceKind::Job, &j.name, &j.id, why, kept)
         });
     let orphans = observed

@@ -4,10 +4,10 @@
 //! kept, per `onReplace`. Decided from the definitions' plans, so the job entries say
 //! what the definition entries drag along.
 
+use super::cost::responses_per_datapoint;
 use super::diff::{base, definition_moves, remote_only};
 use super::model::*;
 use super::observe::Observed;
-use super::cost::responses_per_datapoint;
 use crate::manifest::{AudienceRef, Job, LabelingSpec, OnReplace, Project, Resource, ResourceKind};
 use crate::remote::RemoteJob;
 

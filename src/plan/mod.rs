@@ -54,7 +54,9 @@ pub async fn make_plan(
                 .resources
                 .iter()
                 .filter(move |r| r.kind() == kind)
-                .flat_map(|r| std::iter::once(r.name()).chain(r.renamed_from().iter().map(String::as_str)))
+                .flat_map(|r| {
+                    std::iter::once(r.name()).chain(r.renamed_from().iter().map(String::as_str))
+                })
                 .map(str::to_string)
                 .collect()
         };
@@ -62,15 +64,65 @@ pub async fn make_plan(
         observed.orphans = observe::find_orphans(client, name, &keep).await?;
         // Their jobs: deleted before them with `--prune`, so no job runs on a definition
         // no plan sees any more.
-        observed.orphan_definition_jobs =
-            observe::jobs_of(client, &observed.orphans).await?;
+        observed.orphan_definition_jobs = observe::jobs_of(client, &observed.orphans).await?;
         let keep_audiences = names(crate::manifest::ResourceKind::Audience);
         observed.orphan_audiences =
             observe::find_orphan_audiences(client, name, &keep_audiences).await?;
     }
     let mut plan = diff(project, &observed, opts, api);
     cost::annotate(client, project, &mut plan).await;
+    label_remote_samples(client, &mut plan).await;
     Ok(plan)
+}
+
+/// The remote datapoints a plan shows as samples of what goes (removed, not carried over)
+/// or stays only remotely get a label a person recognises: they are no longer in the
+/// manifests, so only the remote can say what they were. A few reads per resource; a
+/// failed read leaves the key.
+async fn label_remote_samples(client: &Client, plan: &mut Plan) {
+    let mut wanted: Vec<String> = Vec::new();
+    for d in plan.resources.iter().filter_map(|r| r.datapoints.as_ref()) {
+        wanted.extend(d.deletions().take(report_samples()).map(|x| x.id.clone()));
+        wanted.extend(
+            d.dropped_items
+                .iter()
+                .take(report_samples())
+                .map(|x| x.id.clone()),
+        );
+        wanted.extend(d.keep.iter().take(report_samples()).map(|x| x.id.clone()));
+    }
+    let labels =
+        futures::future::join_all(wanted.iter().map(|id| client.datapoint_label(id))).await;
+    let labels: std::collections::HashMap<&str, String> = wanted
+        .iter()
+        .zip(labels)
+        .filter_map(|(id, l)| Some((id.as_str(), l.ok()??)))
+        .collect();
+    if labels.is_empty() {
+        return;
+    }
+    for d in plan
+        .resources
+        .iter_mut()
+        .filter_map(|r| r.datapoints.as_mut())
+    {
+        for x in d
+            .remove
+            .iter_mut()
+            .chain(d.changed.iter_mut())
+            .chain(d.duplicates.iter_mut())
+            .chain(d.dropped_items.iter_mut())
+            .chain(d.keep.iter_mut())
+        {
+            if let Some(l) = labels.get(x.id.as_str()) {
+                x.label = Some(l.clone());
+            }
+        }
+    }
+}
+
+fn report_samples() -> usize {
+    crate::report::plan_text::SAMPLES
 }
 
 #[cfg(test)]

@@ -112,6 +112,20 @@ pub struct ResourcePlan {
     pub relabel: Option<Relabel>,
 }
 
+impl Relabel {
+    /// How a person reads it, on one line: what is labeled again, what it costs, why.
+    pub fn describe(&self) -> String {
+        let cost = match self.estimated_cost {
+            Some(c) => format!(", estimated {}", super::cost::money(c)),
+            None => ", cost known after apply".into(),
+        };
+        format!(
+            "labels {} datapoint(s) again that job {} already labels ({} responses at most{cost}), because {}",
+            self.datapoints, self.replaces, self.responses, self.because
+        )
+    }
+}
+
 /// What a new job labels again: the datapoints an earlier job of the same Job manifest
 /// already has, and what that costs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

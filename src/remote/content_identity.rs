@@ -81,6 +81,24 @@ impl ListedAsset {
         }
     }
 
+    /// As a person recognises it: the first words of a text, a file's name, the parts.
+    pub fn label(&self) -> String {
+        match self {
+            ListedAsset::Text(t) => crate::report::plan_text::first_words(t),
+            ListedAsset::File {
+                source_url: Some(u),
+                ..
+            } => crate::manifest::redact::mask_url_userinfo(u),
+            ListedAsset::File { file_name, .. } => file_name.clone(),
+            ListedAsset::Multi(parts) => parts
+                .iter()
+                .map(ListedAsset::label)
+                .collect::<Vec<_>>()
+                .join(" vs "),
+            ListedAsset::Other(t) => format!("({t})"),
+        }
+    }
+
     /// Names of the uploaded files it uses (reusable in a new dataset).
     pub fn files(&self, out: &mut Vec<String>) {
         match self {

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use std::collections::HashMap;
 
 use super::plan_text::{
-    datapoint_counts, example_counts, sources, summary_line, verb, Source, SAMPLES,
+    datapoint_counts, example_counts, remote_samples, sources, summary_line, verb, Source, SAMPLES,
 };
 use super::style::{plural, thousands};
 use crate::manifest::Project;
@@ -49,6 +49,8 @@ pub struct Heading {
 /// Whether a resource's change removes something: it is shown unfolded at the top.
 fn destructive(r: &ResourcePlan) -> bool {
     matches!(r.action, Action::Delete | Action::Replace)
+        || r.relabel.is_some()
+        || r.datapoints.as_ref().is_some_and(|d| d.dropped > 0)
         || r.datapoints
             .as_ref()
             .is_some_and(|d| !d.remove.is_empty() || !d.duplicates.is_empty())
@@ -90,6 +92,9 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
     if let Some(c) = &r.cost {
         let _ = writeln!(s, "Cost: {}.\n", escape(&crate::plan::cost::describe(c)));
     }
+    if let Some(x) = &r.relabel {
+        let _ = writeln!(s, "> **⚠️ relabels:** {}\n", escape(&x.describe()));
+    }
     if !r.changes.is_empty() {
         let _ = writeln!(s, "| field | before | after |\n|---|---|---|");
         for c in &r.changes {
@@ -105,26 +110,24 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
     }
     if let Some(d) = &r.datapoints {
         let _ = writeln!(s, "Datapoints: {}.\n", datapoint_counts(d));
-        for k in d.add.iter().take(SAMPLES) {
+        // The same samples as the human plan: what is new first.
+        let shown_adds = if d.fresh.is_empty() { &d.add } else { &d.fresh };
+        for k in shown_adds.iter().take(SAMPLES) {
             let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
                 Some(src) => (src.label.clone(), format!(" ({})", src.origin)),
                 None => (k.clone(), String::new()),
             };
             let _ = writeln!(s, "- `+ {}`{}", escape(&clip(&label, 80)), escape(&at));
         }
-        if d.add.len() > SAMPLES {
+        if shown_adds.len() > SAMPLES {
             let _ = writeln!(
                 s,
                 "- … and {} more to upload",
-                thousands((d.add.len() - SAMPLES) as u64)
+                thousands((shown_adds.len() - SAMPLES) as u64)
             );
         }
-        for x in d.deletions().take(SAMPLES) {
-            let _ = writeln!(s, "- `- {}` [{}]", escape(&clip(&x.key, 80)), escape(&x.id));
-        }
-        let more = d.deletions().count().saturating_sub(SAMPLES);
-        if more > 0 {
-            let _ = writeln!(s, "- … and {} more to remove", thousands(more as u64));
+        for (sign, what) in remote_samples(d) {
+            let _ = writeln!(s, "- `{sign} {}`", escape(&clip(&what, 80)));
         }
     }
     if let Some(e) = r.examples.as_ref().filter(|e| e.has_changes()) {

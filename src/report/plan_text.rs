@@ -199,9 +199,17 @@ pub fn verb(a: Action) -> &'static str {
 /// One line per datapoint change kind, e.g. "+12 to upload (12 assets, 3.2 KiB), -1 ...".
 pub fn datapoint_counts(d: &DatapointPlan) -> String {
     if d.carried_over > 0 || d.dropped > 0 || !d.fresh.is_empty() {
+        let kept = if d.keep.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} of them no longer in the manifests, kept because prune is off)",
+                thousands(d.keep.len() as u64)
+            )
+        };
         return format!(
-            "a new dataset of {}: {} new, {} carried over with their files, {} not carried over; {} to upload ({})",
-            plural(d.add.len() as u64, "datapoint", "datapoints"),
+            "a new dataset of {}: {} new, {} carried over with their files{kept}, {} not carried over; {} to upload ({})",
+            plural(d.add.len() as u64 + d.keep.len() as u64, "datapoint", "datapoints"),
             thousands(d.fresh.len() as u64),
             thousands(d.carried_over),
             thousands(d.dropped),
@@ -242,7 +250,54 @@ pub fn datapoint_counts(d: &DatapointPlan) -> String {
     if d.unmanaged > 0 {
         parts.push(format!("{} unmanaged (left alone)", thousands(d.unmanaged)));
     }
+    if !d.failed_earlier.is_empty() {
+        parts.push(format!(
+            "{} failed earlier (not in the job's dataset; not uploaded)",
+            thousands(d.failed_earlier.len() as u64)
+        ));
+    }
     parts.join(", ")
+}
+
+/// The remote datapoints a plan names that the manifests no longer have: those a new
+/// dataset does not carry over (`-`), and those it keeps (`=`). By label when the plan
+/// read one, else by key.
+pub fn remote_samples(d: &DatapointPlan) -> Vec<(char, String)> {
+    let name = |x: &crate::plan::RemoteRef| match &x.label {
+        Some(l) => format!("{l} [{}]", x.key),
+        None => x.key.clone(),
+    };
+    let mut out: Vec<(char, String)> = d
+        .deletions()
+        .chain(&d.dropped_items)
+        .take(SAMPLES)
+        .map(|x| ('-', name(x)))
+        .collect();
+    let gone = d.deletions().count() + d.dropped_items.len();
+    if gone > SAMPLES {
+        out.push((
+            '-',
+            format!("… and {} more not kept", thousands((gone - SAMPLES) as u64)),
+        ));
+    }
+    if d.carried_over > 0 || !d.fresh.is_empty() {
+        out.extend(d.keep.iter().take(SAMPLES).map(|x| {
+            (
+                '=',
+                format!("{} (no longer in the manifests; kept)", name(x)),
+            )
+        }));
+        if d.keep.len() > SAMPLES {
+            out.push((
+                '=',
+                format!(
+                    "… and {} more kept",
+                    thousands((d.keep.len() - SAMPLES) as u64)
+                ),
+            ));
+        }
+    }
+    out
 }
 
 fn header(style: &Style, r: &ResourcePlan) -> String {
@@ -312,6 +367,26 @@ pub fn field_change(style: &Style, c: &FieldChange, indent: &str) -> String {
 pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
     let sources = sources(project, plan);
     let mut out = String::new();
+    let relabels: Vec<&ResourcePlan> = plan
+        .resources
+        .iter()
+        .filter(|r| r.relabel.is_some())
+        .collect();
+    if !relabels.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.red(
+                &style.bold("Labeled again (paid per response; budget and --max-cost apply):")
+            )
+        );
+        for r in relabels {
+            if let Some(x) = &r.relabel {
+                let _ = writeln!(out, "  ! {} {}: {}", r.kind, r.name, x.describe());
+            }
+        }
+        out.push('\n');
+    }
     let mut shown = 0;
     for r in &plan.resources {
         if !r.is_shown() {
@@ -364,7 +439,11 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
             let _ = writeln!(out, "      cost: {line}");
         }
         if let Some(d) = &r.datapoints {
-            if d.has_changes() || d.orphaned > 0 || d.carried_over > 0 {
+            if d.has_changes()
+                || d.orphaned > 0
+                || d.carried_over > 0
+                || !d.failed_earlier.is_empty()
+            {
                 let _ = writeln!(out, "      datapoints: {}", datapoint_counts(d));
                 let shown_adds = if d.fresh.is_empty() { &d.add } else { &d.fresh };
                 for k in shown_adds.iter().take(SAMPLES) {
@@ -386,16 +465,18 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
                         thousands((shown_adds.len() - SAMPLES) as u64)
                     );
                 }
-                for x in d.deletions().take(SAMPLES) {
-                    let _ = writeln!(
-                        out,
-                        "        {} {} {}",
-                        style.red("-"),
-                        x.key,
-                        style.dim(&format!("[{}]", x.id))
-                    );
+                for (sign, what) in remote_samples(d) {
+                    let sign = if sign == '-' {
+                        style.red("-")
+                    } else {
+                        sign.to_string()
+                    };
+                    let _ = writeln!(out, "        {sign} {what}");
                 }
             }
+        }
+        if let Some(x) = &r.relabel {
+            let _ = writeln!(out, "      {} {}", style.red("relabels:"), x.describe());
         }
         if let Some(e) = &r.examples {
             if e.has_changes() || e.orphaned > 0 {
