@@ -98,6 +98,8 @@ pub enum EmulatorError {
     #[error("fault plan: {0}")]
     Faults(String),
     #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
     Request(String),
 }
 
@@ -168,6 +170,8 @@ impl std::fmt::Debug for EmulatorHandle {
 /// tokio runtime. Returns once the socket is bound, so `base_url()` is usable immediately.
 pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
     config.faults.validate()?;
+    auth::check_token_ttl("--token-ttl", config.token_ttl.as_secs())
+        .map_err(EmulatorError::Config)?;
     let data_dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
         .await
