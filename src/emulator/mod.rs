@@ -13,7 +13,6 @@ mod faults;
 mod http;
 mod query;
 mod routes;
-pub mod schema;
 mod segments;
 mod server;
 mod simulation;
@@ -30,6 +29,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The contract lives in [`crate::contract`]; `emulator::schema` is kept as its old path.
+pub use crate::contract as schema;
 pub use faults::{AssetFailure, Burst429, FaultPlan, RouteFault};
 pub use query::MAX_PAGE_SIZE;
 pub use simulation::Simulation;

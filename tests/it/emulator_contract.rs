@@ -8,7 +8,7 @@ use crate::emulator_support;
 use std::collections::BTreeSet;
 
 use emulator_support::*;
-use rapidata::emulator::schema::Contract;
+use rapidata::contract::Contract;
 use serde_json::{json, Value};
 
 /// Checks one answer against the contract entry `endpoint` and records the endpoint as covered.

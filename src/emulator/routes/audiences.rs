@@ -206,8 +206,8 @@ pub(super) async fn update_audience(
             }
             let mut recalc = false;
             let mut sync = false;
-            let declared = crate::emulator::schema::Contract::get()
-                .properties("GetAudienceByIdEndpointOutput");
+            let declared =
+                crate::contract::Contract::get().properties("GetAudienceByIdEndpointOutput");
             for (key, value) in input.as_object().into_iter().flatten() {
                 match key.as_str() {
                     // Required on read: null means "leave as is".

@@ -202,7 +202,7 @@ pub(crate) fn bulk_insert(
 ) -> ApiResult<()> {
     let body = json!({"segments": segments});
     let violations =
-        super::schema::Contract::get().validate_definition("CreateDatapointEndpointInput", &body);
+        crate::contract::Contract::get().validate_definition("CreateDatapointEndpointInput", &body);
     if let Some(v) = violations.first() {
         return Err(ApiError::field(&v.path, v.message.clone()));
     }
