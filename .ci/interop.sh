@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the official Rapidata Python SDK (3.27.1, from PyPI) against a fresh emulator:
-# third_party/interop/sdk_conformance.py must report every check passed (check m parses the
+# third_party/interop/sdk_conformance.py must report all 16 checks passed (check m parses the
 # results with RapidataResults.to_pandas(), hence pandas), tests/emulator_support/results_pandas.py
 # must parse the results of every task type with it, tests/emulator_support/audience_examples.py
 # checks that the SDK's get_examples() sees exactly the examples `rapidata apply` put on an audience,

@@ -90,7 +90,8 @@ pub(crate) async fn token(
         .unwrap_or(state.token_ttl.as_secs());
     let token = format!("{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..));
     let hash = token_hash(&token);
-    let expires = now_ms() + (ttl as i64) * 1000;
+    // `start` refused lifetimes that overflow a timestamp; saturate all the same.
+    let expires = now_ms().saturating_add((ttl.min(i64::MAX as u64 / 1000) as i64) * 1000);
     let stored = {
         let hash = hash.clone();
         blocking(&state, move |s| {
@@ -137,4 +138,44 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> 
 
 pub(crate) async fn userinfo() -> Response {
     json(&json!({"sub": USER_ID, "email": USER_MAIL, "role": ["User"]}))
+}
+
+/// Checks that a token lifetime of `secs` seconds gives an expiry that is still a timestamp
+/// (chrono's range ends in the year 262142): a larger one would make the expiry overflow and
+/// every token invalid. The error names the largest lifetime accepted now.
+pub(crate) fn check_token_ttl(what: &str, secs: u64) -> Result<(), String> {
+    let now = now_ms();
+    let max_ms = chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp_millis();
+    let fits = secs
+        .checked_mul(1000)
+        .and_then(|ms| i64::try_from(ms).ok())
+        .and_then(|ms| now.checked_add(ms))
+        .is_some_and(|e| e <= max_ms);
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {secs} is too large: a token issued now would expire after the last \
+             representable timestamp; use at most {} seconds",
+            (max_ms - now) / 1000
+        ))
+    }
+}
+
+#[cfg(test)]
+mod ttl_tests {
+    use super::check_token_ttl;
+
+    #[test]
+    fn token_lifetimes_beyond_a_timestamp_are_refused() {
+        assert!(check_token_ttl("--token-ttl", 3600).is_ok());
+        assert!(check_token_ttl("--token-ttl", 100 * 365 * 86_400).is_ok());
+        let e = check_token_ttl("--token-ttl", u64::MAX).unwrap_err();
+        assert!(
+            e.starts_with("--token-ttl 18446744073709551615 is too large"),
+            "{e}"
+        );
+        assert!(check_token_ttl("--token-ttl", i64::MAX as u64 / 1000).is_err());
+        assert!(check_token_ttl("--token-ttl", 9_000_000_000_000).is_err());
+    }
 }

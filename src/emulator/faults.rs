@@ -107,6 +107,9 @@ impl FaultPlan {
 
     /// Rejects plans that cannot mean what they say (rates outside 0..=1, bad globs).
     pub fn validate(&self) -> Result<(), EmulatorError> {
+        if let Some(secs) = self.token_ttl_secs {
+            super::auth::check_token_ttl("token_ttl_secs", secs).map_err(EmulatorError::Faults)?;
+        }
         for r in &self.routes {
             glob::Pattern::new(&r.route)
                 .map_err(|e| EmulatorError::Faults(format!("route glob '{}': {e}", r.route)))?;

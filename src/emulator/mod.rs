@@ -13,7 +13,6 @@ mod faults;
 mod http;
 mod query;
 mod routes;
-pub mod schema;
 mod segments;
 mod server;
 mod simulation;
@@ -30,6 +29,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The contract lives in [`crate::contract`]; `emulator::schema` is kept as its old path.
+pub use crate::contract as schema;
 pub use faults::{AssetFailure, Burst429, FaultPlan, RouteFault};
 pub use query::MAX_PAGE_SIZE;
 pub use simulation::Simulation;
@@ -97,6 +98,8 @@ pub enum EmulatorError {
     Storage(String),
     #[error("fault plan: {0}")]
     Faults(String),
+    #[error("{0}")]
+    Config(String),
     #[error("{0}")]
     Request(String),
 }
@@ -168,6 +171,8 @@ impl std::fmt::Debug for EmulatorHandle {
 /// tokio runtime. Returns once the socket is bound, so `base_url()` is usable immediately.
 pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
     config.faults.validate()?;
+    auth::check_token_ttl("--token-ttl", config.token_ttl.as_secs())
+        .map_err(EmulatorError::Config)?;
     let data_dir = config.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
         .await

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::context::{Ctx, Loc};
 use super::raw::{Located, RawValue};
 use super::suggest::did_you_mean;
-use crate::emulator::schema::Contract;
+use crate::contract::Contract;
 
 const FILTER_UNION: &str = "IAudienceFilter";
 

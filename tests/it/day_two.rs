@@ -886,8 +886,28 @@ async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_m
     let rapidata::manifest::Resource::JobDefinition(d) = &project.resources[0] else {
         panic!()
     };
+    // The emulator checks that a newly named validation set exists (contract v3).
+    let base = env.emulator.base_url();
+    let token: serde_json::Value =
+        crate::emulator_support::token(&base, &env.client_id, &env.client_secret)
+            .await
+            .json()
+            .await
+            .unwrap();
+    let api = crate::emulator_support::Api {
+        base,
+        token: token["access_token"].as_str().unwrap().to_string(),
+        http: reqwest::Client::new(),
+    };
+    let pinned = api
+        .post("/validation-set", serde_json::json!({"name": "pinned"}))
+        .await
+        .body["validationSetId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let carry = rapidata::remote::RevisionCarryOver {
-        validation_set_id: serde_json::json!("vs-pinned"),
+        validation_set_id: serde_json::json!(pinned),
         ..rev.carry_over.clone()
     };
     let body = wire_build::revision_body_full(&d.spec, &rev.dataset_id, rev.number, &carry, false);
@@ -909,7 +929,7 @@ async fn referee_and_settings_changes_save_a_complete_revision_that_keeps_what_m
     assert_eq!(latest.number, 3);
     assert_eq!(
         latest.carry_over.validation_set_id,
-        serde_json::json!("vs-pinned")
+        serde_json::json!(pinned)
     );
     assert_eq!(latest.dataset_id, rev.dataset_id);
 }

@@ -8,7 +8,7 @@ use crate::emulator_support;
 use std::collections::BTreeSet;
 
 use emulator_support::*;
-use rapidata::emulator::schema::Contract;
+use rapidata::contract::Contract;
 use serde_json::{json, Value};
 
 /// Checks one answer against the contract entry `endpoint` and records the endpoint as covered.
@@ -333,6 +333,7 @@ async fn every_endpoint_answers_on_contract() {
         &api.get("/orders?order_name%5Bcontains%5D=contract").await,
     );
 
+    quality_control(&api, &mut c, &def, &file_name).await;
     lifecycle(&api, &mut c, &ds, &def, &aud, &job, &order, &file_name).await;
 
     check(
@@ -650,5 +651,201 @@ async fn lifecycle(
         c,
         "DELETE /job/{jobId}",
         &api.delete(&format!("/job/{job}")).await,
+    );
+}
+
+/// The v3 quality-control endpoints (contract facts 20-21): validation sets, a revision that
+/// names one, a job on it, and filtered audiences.
+async fn quality_control(api: &Api, c: &mut BTreeSet<String>, def: &str, file_name: &str) {
+    let a = api
+        .post("/validation-set", json!({"name": "contract-golden"}))
+        .await;
+    check(c, "POST /validation-set", &a);
+    let vs = a.body["validationSetId"].as_str().unwrap().to_string();
+    check(
+        c,
+        "POST /validation-set",
+        &api.post("/validation-set", json!({"name": 5})).await,
+    );
+    let classify = json!({"_t": "ClassifyPayload", "title": "Cat?",
+        "categories": [{"label": "yes", "value": "yes"}, {"label": "no", "value": null}]});
+    for body in [
+        json!({"asset": {"_t": "ExistingAssetInput", "name": file_name}, "payload": classify,
+            "truth": {"_t": "AttachCategoryTruth", "correctCategories": ["yes"]},
+            "randomCorrectProbability": 0.5, "explanation": "Whiskers.", "context": "Look closely.",
+            "contextAsset": {"_t": "TextAssetInput", "text": "a hint"}, "featureFlags": [{"key": "k", "value": "v"}]}),
+        json!({"asset": {"_t": "MultiAssetInput", "assets": [{"_t": "TextAssetInput", "text": "A"}, {"_t": "TextAssetInput", "text": "B"}]},
+            "payload": {"_t": "ComparePayload", "criteria": "Which is nicer?"},
+            "truth": {"_t": "CompareTruth", "winnerId": "A"}, "randomCorrectProbability": 0.5}),
+        json!({"asset": {"_t": "TextAssetInput", "text": "no truth"}, "payload": classify, "truth": null}),
+    ] {
+        check(
+            c,
+            "POST /validation-set/{validationSetId}/rapid",
+            &api.post(&format!("/validation-set/{vs}/rapid"), body).await,
+        );
+    }
+    check(c, "POST /validation-set/{validationSetId}/rapid",
+        &api.post(&format!("/validation-set/{vs}/rapid"), json!({"asset": {"_t": "ExistingAssetInput", "name": "never.png"}, "payload": classify})).await);
+    check(
+        c,
+        "POST /validation-set/{validationSetId}/rapid",
+        &api.post(
+            "/validation-set/nope/rapid",
+            json!({"asset": {"_t": "TextAssetInput", "text": "x"}, "payload": classify}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "GET /validation-set/{validationSetId}",
+        &api.get(&format!("/validation-set/{vs}")).await,
+    );
+    check(
+        c,
+        "GET /validation-set/{validationSetId}",
+        &api.get("/validation-set/nope").await,
+    );
+    check(
+        c,
+        "PATCH /validation-set/{validationSetId}",
+        &api.patch(
+            &format!("/validation-set/{vs}"),
+            json!({"dimensions": ["cats"], "shouldAlert": false,
+            "isPublic": null, "isFlagOverruled": true, "name": "contract-golden-2"}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "PATCH /validation-set/{validationSetId}",
+        &api.patch(&format!("/validation-set/{vs}"), json!({"name": ""}))
+            .await,
+    );
+    check(
+        c,
+        "GET /validation-sets",
+        &api.get("/validation-sets?page=1&page_size=10&sort=-created_at&name%5Bcontains%5D=golden")
+            .await,
+    );
+    check(
+        c,
+        "GET /validation-sets",
+        &api.get("/validation-sets?page=0").await,
+    );
+
+    // A revision naming the set, a job on it, and the rapids with their counts.
+    check(
+        c,
+        "POST /job/definition/{definitionId}/revision",
+        &api.post(
+            &format!("/job/definition/{def}/revision"),
+            json!({"validationSetId": vs}),
+        )
+        .await,
+    );
+    let rev = api.get(&format!("/job/definition/{def}/revision")).await;
+    check(c, "GET /job/definition/{definitionId}/revision", &rev);
+    assert_eq!(rev.body["validationSetId"], vs.as_str());
+    let job = api
+        .post(
+            "/job",
+            json!({"jobDefinitionId": def, "audienceId": "global"}),
+        )
+        .await;
+    check(c, "POST /job", &job);
+    let rapids = api
+        .get(&format!(
+            "/validation-set/{vs}/rapids?page=1&page_size=2&sort=-type"
+        ))
+        .await;
+    check(c, "GET /validation-set/{validationSetId}/rapids", &rapids);
+    assert_eq!(rapids.body["total"], 3, "{}", rapids.raw);
+    check(
+        c,
+        "GET /validation-set/{validationSetId}/rapids",
+        &api.get(&format!("/validation-set/{vs}/rapids?type%5Beq%5D=Compare"))
+            .await,
+    );
+    check(
+        c,
+        "GET /validation-set/{validationSetId}/rapids",
+        &api.get("/validation-set/nope/rapids").await,
+    );
+    check(
+        c,
+        "DELETE /validation-set/{validationSetId}",
+        &api.delete(&format!("/validation-set/{vs}")).await,
+    );
+    check(
+        c,
+        "DELETE /validation-set/{validationSetId}",
+        &api.delete(&format!("/validation-set/{vs}")).await,
+    );
+    let j = job.body["jobId"].as_str().unwrap();
+    check(c, "GET /job/{jobId}", &api.get(&format!("/job/{j}")).await);
+
+    // Filtered audiences, on a custom base and on the global pool.
+    let base = api.post("/audience", json!({"name": "contract-base", "filters": [{"_t": "LanguageFilter", "languages": ["en"]}]})).await;
+    let base = base.body["audienceId"].as_str().unwrap().to_string();
+    let f = api.post(&format!("/audience/{base}/filter"), json!({"filter": {"_t": "AndFilter", "filters": [
+        {"_t": "CountryFilter", "countries": ["US"]}, {"_t": "NotFilter", "filter": {"_t": "LanguageFilter", "languages": ["de"]}}]}})).await;
+    check(c, "POST /audience/{baseAudienceId}/filter", &f);
+    let fau = f.body["audienceId"].as_str().unwrap().to_string();
+    check(
+        c,
+        "GET /audience/{audienceId}",
+        &api.get(&format!("/audience/{fau}")).await,
+    );
+    check(
+        c,
+        "GET /audience/{audienceId}/user-metrics",
+        &api.get(&format!("/audience/{fau}/user-metrics")).await,
+    );
+    check(
+        c,
+        "GET /audiences",
+        &api.get("/audiences?name%5Bcontains%5D=contract-base").await,
+    );
+    check(
+        c,
+        "POST /audience/{baseAudienceId}/filter",
+        &api.post(
+            "/audience/global/filter",
+            json!({"filter": {"_t": "CountryFilter", "countries": ["DE"]}}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "POST /audience/{baseAudienceId}/filter",
+        &api.post(
+            &format!("/audience/{fau}/filter"),
+            json!({"filter": {"_t": "CountryFilter", "countries": ["DE"]}}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "POST /audience/{baseAudienceId}/filter",
+        &api.post(
+            &format!("/audience/{base}/filter"),
+            json!({"filter": {"_t": "NoSuchFilter"}}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "POST /audience/{baseAudienceId}/filter",
+        &api.post(
+            "/audience/nope/filter",
+            json!({"filter": {"_t": "CountryFilter", "countries": ["DE"]}}),
+        )
+        .await,
+    );
+    check(
+        c,
+        "DELETE /audience/{audienceId}",
+        &api.delete(&format!("/audience/{fau}")).await,
     );
 }

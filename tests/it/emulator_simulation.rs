@@ -297,7 +297,7 @@ async fn custom_audience(api: &Api, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_example() {
+async fn a_custom_audience_produces_responses_only_after_recruiting_with_three_examples() {
     let dir = tempfile::tempdir().unwrap();
     let emu = start_sim(
         dir.path(),
@@ -313,12 +313,14 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
 
     // Examples but no recruiting; recruiting but no examples.
     let never = custom_audience(&api, "never recruits").await;
-    assert_eq!(
-        api.post(&format!("/audience/{never}/example"), text_example())
-            .await
-            .status,
-        200
-    );
+    for _ in 0..3 {
+        assert_eq!(
+            api.post(&format!("/audience/{never}/example"), text_example())
+                .await
+                .status,
+            200
+        );
+    }
     let empty = custom_audience(&api, "no examples").await;
     assert_eq!(
         api.post(&format!("/audience/{empty}/recruit"), Value::Null)
@@ -396,7 +398,23 @@ async fn a_custom_audience_produces_responses_only_after_recruiting_with_an_exam
     assert_eq!(audience(&api, &never, false).await["status"], "Ready");
     assert_eq!(progress(&api, &jobs[1]).await["responseCount"], 0);
 
-    // An example added after recruiting started starts qualification too.
+    // Examples added after recruiting started start qualification too, once there are 3
+    // ("Annotators only graduate once the audience has at least 3 qualification examples",
+    // rapidata_audience.py): with 2, nobody graduates.
+    for _ in 0..2 {
+        assert_eq!(
+            api.post(&format!("/audience/{empty}/example"), text_example())
+                .await
+                .status,
+            200
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(progress(&api, &jobs[1]).await["responseCount"], 0);
+    assert_eq!(
+        audience(&api, &empty, true).await["usersPerState"]["Graduated"],
+        0
+    );
     assert_eq!(
         api.post(&format!("/audience/{empty}/example"), text_example())
             .await

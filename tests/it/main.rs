@@ -24,6 +24,7 @@ mod day_two;
 mod emulator_api;
 mod emulator_contract;
 mod emulator_faults;
+mod emulator_quality;
 mod emulator_simulation;
 mod every_type;
 mod import;

@@ -22,6 +22,11 @@ use crate::emulator::store::{
 };
 use crate::emulator::{blocking, AppState, Shared};
 
+/// Qualification examples a custom audience needs before anyone graduates: "Annotators only
+/// graduate once the audience has at least 3 qualification examples and recruiting has
+/// started" (`rapidata_client/audience/rapidata_audience.py`, `_warn_if_no_graduated_annotators`).
+pub(crate) const MIN_EXAMPLES: usize = 3;
+
 /// The public audience every emulator starts with.
 pub(crate) const GLOBAL_AUDIENCE: &str = "global";
 
@@ -60,9 +65,40 @@ pub(crate) fn load_audience(conn: &rusqlite::Connection, id: &str) -> ApiResult<
     obj_get(conn, "audience", id)?.ok_or_else(|| ApiError::not_found("Audience", id))
 }
 
-/// The audience with its recruiting funnel brought up to `now`.
-fn current_audience(s: &AppState, doc: &Value, now: i64) -> Value {
-    let (status, _, graduated, dropped) = funnel(doc, s.simulation().global_pool, now);
+/// A filtered audience's base (`None` for any other audience).
+fn base_of(doc: &Value) -> Option<&str> {
+    doc.get("_base").and_then(Value::as_str)
+}
+
+/// The audience whose labelers answer `doc`'s jobs: `doc` itself, or for a filtered audience
+/// its base audience (its graduates, its recruiting) restricted by the base's filters and the
+/// filtered audience's own. A filtered audience whose base is gone has nobody.
+pub(crate) fn effective_audience(conn: &rusqlite::Connection, doc: &Value) -> ApiResult<Value> {
+    let Some(base_id) = base_of(doc) else {
+        return Ok(doc.clone());
+    };
+    let Some(base) = obj_get(conn, "audience", base_id)? else {
+        let mut nobody = doc.clone();
+        nobody["isPublic"] = Value::Bool(false);
+        return Ok(nobody);
+    };
+    let mut eff = base.clone();
+    let mut filters: Vec<Value> = base["filters"].as_array().cloned().unwrap_or_default();
+    filters.extend(doc["filters"].as_array().cloned().unwrap_or_default());
+    eff["filters"] = Value::from(filters);
+    Ok(eff)
+}
+
+/// The audience with its recruiting funnel brought up to `now` (a filtered audience's is its
+/// base's).
+fn current_audience(
+    s: &AppState,
+    c: &rusqlite::Connection,
+    doc: &Value,
+    now: i64,
+) -> ApiResult<Value> {
+    let eff = effective_audience(c, doc)?;
+    let (status, _, graduated, dropped) = funnel(&eff, s.simulation().global_pool, now);
     let mut d = doc.clone();
     d["status"] = Value::from(status);
     d["qualifiedUserCount"] = Value::from(graduated);
@@ -71,7 +107,23 @@ fn current_audience(s: &AppState, doc: &Value, now: i64) -> Value {
         d["graduated"] = Value::from(graduated);
         d["dropped"] = Value::from(dropped);
     }
-    d
+    Ok(d)
+}
+
+/// Refuses what a filtered audience does not have: examples, recruiting and filters of its
+/// own (`rapidata_client/audience/rapidata_filtered_audience.py`: those live only on the base).
+pub(crate) fn not_filtered(doc: &Value, id: &str, what: &str) -> ApiResult<()> {
+    match base_of(doc) {
+        Some(base) => Err(ApiError::field(
+            "audienceId",
+            format!(
+                "Audience '{id}' is a filtered view on audience '{base}' and has no {what} of its own; \
+                 change the base audience, or create another filtered audience with \
+                 POST /audience/{base}/filter."
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn owned(doc: &Value, id: &str) -> ApiResult<()> {
@@ -118,7 +170,7 @@ pub(super) async fn get_audience(
 ) -> ApiResult<Response> {
     let doc = blocking(&state, move |s| {
         s.store
-            .read(|c| Ok(current_audience(s, &load_audience(c, &id)?, now_ms())))
+            .read(|c| current_audience(s, c, &load_audience(c, &id)?, now_ms()))
     })
     .await?;
     Ok(json(&view("GetAudienceByIdEndpointOutput", &doc)))
@@ -147,10 +199,15 @@ pub(super) async fn update_audience(
         s.store.write(|tx| {
             let mut doc = load_audience(tx, &id)?;
             owned(&doc, &id)?;
+            if opt(&input, "filters").is_some()
+                || STATE_FIELDS.iter().any(|k| opt(&input, k).is_some())
+            {
+                not_filtered(&doc, &id, "filters or graduation rule")?;
+            }
             let mut recalc = false;
             let mut sync = false;
-            let declared = crate::emulator::schema::Contract::get()
-                .properties("GetAudienceByIdEndpointOutput");
+            let declared =
+                crate::contract::Contract::get().properties("GetAudienceByIdEndpointOutput");
             for (key, value) in input.as_object().into_iter().flatten() {
                 match key.as_str() {
                     // Required on read: null means "leave as is".
@@ -238,14 +295,15 @@ pub(super) async fn recruit(
         let sim = s.simulation();
         s.store.write(|tx| {
             let mut doc = load_audience(tx, &id)?;
+            not_filtered(&doc, &id, "recruiting")?;
             // Public audiences have their pool; recruiting twice is a no-op (as in the SDK).
             if doc.get("isPublic").and_then(Value::as_bool) == Some(true)
                 || RecruitSnapshot::of(&doc).is_some()
             {
                 return Ok(());
             }
-            let has_examples = !obj_list(tx, "example", Some(&id))?.is_empty();
-            let snap = RecruitSnapshot::new(&sim, now_ms(), has_examples);
+            let enough = obj_list(tx, "example", Some(&id))?.len() >= MIN_EXAMPLES;
+            let snap = RecruitSnapshot::new(&sim, now_ms(), enough);
             doc["_recruit"] = serde_json::to_value(snap).unwrap_or(Value::Null);
             obj_update(tx, "audience", &id, &doc)
         })
@@ -254,13 +312,48 @@ pub(super) async fn recruit(
     Ok(no_content())
 }
 
+/// `POST /audience/{baseAudienceId}/filter` (contract v3, fact 21): a filtered view on the
+/// base audience's graduates, as `RapidataAudience.filter` sends it (one filter; several as an
+/// `AndFilter`). Its id is prefixed `fau_` like the service's
+/// (`rapidata_client/audience/rapidata_filtered_audience.py`); its name is the base's.
+pub(super) async fn create_filtered_audience(
+    State(state): State<Shared>,
+    Path(base): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let input = parse_body(&body, "CreateFilteredAudienceEndpointInput")?;
+    let id = format!("fau_{}", new_id());
+    let aid = id.clone();
+    blocking(&state, move |s| {
+        s.store.write(|tx| {
+            let base_doc = load_audience(tx, &base)?;
+            if let Some(b) = base_of(&base_doc) {
+                return Err(ApiError::field(
+                    "baseAudienceId",
+                    format!("Audience '{base}' is itself a filtered view on '{b}'; filter '{b}' instead."),
+                ));
+            }
+            let name = base_doc["name"].as_str().unwrap_or_default();
+            let mut doc = audience_doc(&aid, name, &json!([input["filter"]]), false, &now());
+            doc["baseAudienceId"] = Value::from(base.as_str());
+            doc["_base"] = Value::from(base.as_str());
+            doc["graduationRule"] = base_doc["graduationRule"].clone();
+            obj_insert(tx, "audience", &aid, None, &doc)
+        })
+    })
+    .await?;
+    Ok(json(&json!({"audienceId": id})))
+}
+
 pub(super) async fn user_metrics(
     State(state): State<Shared>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (doc, pool) = blocking(&state, move |s| {
-        s.store
-            .read(|c| Ok((load_audience(c, &id)?, s.simulation().global_pool)))
+        s.store.read(|c| {
+            let doc = effective_audience(c, &load_audience(c, &id)?)?;
+            Ok((doc, s.simulation().global_pool))
+        })
     })
     .await?;
     let (_, users, graduated, _) = funnel(&doc, pool, now_ms());
@@ -280,14 +373,14 @@ pub(super) async fn list_audiences(
     let items = blocking(&state, move |s| {
         s.store.read(|c| {
             let now = now_ms();
-            Ok(obj_list(c, "audience", None)?
+            obj_list(c, "audience", None)?
                 .iter()
                 .map(|d| {
-                    let mut a = current_audience(s, d, now);
+                    let mut a = current_audience(s, c, d, now)?;
                     a["isShared"] = Value::Bool(false);
-                    view("QueryAudiencesEndpointOutput", &a)
+                    Ok(view("QueryAudiencesEndpointOutput", &a))
                 })
-                .collect::<Vec<_>>())
+                .collect::<ApiResult<Vec<_>>>()
         })
     })
     .await?;

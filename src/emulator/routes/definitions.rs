@@ -260,6 +260,24 @@ pub(super) async fn create_revision(
             if let Some(ds) = fields.get("datasetId").and_then(Value::as_str) {
                 check_dataset(tx, ds)?;
             }
+            // Absent inherits, explicit null clears (`job/_revision_body.py` sends a None
+            // validationSetId as null to remove it). A newly named set must exist.
+            match input.get("validationSetId") {
+                Some(Value::Null) => {
+                    fields.insert("validationSetId".into(), Value::Null);
+                }
+                Some(Value::String(vs))
+                    if previous.get("validationSetId") != Some(&Value::from(vs.as_str())) =>
+                {
+                    super::validation_sets::load_set(tx, vs).map_err(|_| {
+                        ApiError::field(
+                            "validationSetId",
+                            format!("Validation set '{vs}' does not exist."),
+                        )
+                    })?;
+                }
+                _ => {}
+            }
             fields.insert(
                 "baseRevisionNumber".into(),
                 Value::from(base.unwrap_or(latest)),

@@ -1,7 +1,7 @@
 //! Qualification examples of a custom audience (`POST /audience/{id}/example`, paged list,
 //! patch, delete), as `audience_example_handler.py` of the SDK sends them. Adding an example
-//! never starts recruiting; once recruiting has started, the first example starts
-//! qualification.
+//! never starts recruiting; once recruiting has started, qualification starts when the
+//! audience has [`MIN_EXAMPLES`] examples.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -9,7 +9,7 @@ use axum::response::Response;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::audiences::load_audience;
+use super::audiences::{load_audience, MIN_EXAMPLES};
 use crate::emulator::http::{json, no_content, opt, parse_body, view, ApiError, ApiResult};
 use crate::emulator::query::{camel, page_items, Query};
 use crate::emulator::segments::{convert_asset_input, enrich_file_assets};
@@ -20,7 +20,7 @@ use crate::emulator::store::{
 use crate::emulator::{blocking, Shared};
 
 /// `IAssetInput` → `IAsset`, checking that referenced files were uploaded.
-fn asset(conn: &Connection, input: &Value, path: &str) -> ApiResult<Value> {
+pub(super) fn asset(conn: &Connection, input: &Value, path: &str) -> ApiResult<Value> {
     let (converted, names) = convert_asset_input(input, path);
     let mut known = std::collections::HashMap::new();
     let mut unknown = Vec::new();
@@ -60,6 +60,7 @@ pub(super) async fn add_example(
                     )),
                 );
             }
+            super::audiences::not_filtered(&aud, &audience, "examples")?;
             let existing = obj_list(tx, "example", Some(&audience))?;
             let next_index = existing
                 .iter()
@@ -92,10 +93,11 @@ pub(super) async fn add_example(
                 "_audience": audience,
             });
             obj_insert(tx, "example", &id, Some(&audience), &doc)?;
-            // Recruiting already started without examples: qualification starts now.
+            // Recruiting already started with too few examples: qualification starts once
+            // this one makes enough.
             let mut recalculation = Value::Null;
             if let Some(mut snap) = RecruitSnapshot::of(&aud) {
-                if snap.qualifying_since.is_none() {
+                if snap.qualifying_since.is_none() && existing.len() + 1 >= MIN_EXAMPLES {
                     snap.qualifying_since = Some(now_ms());
                     aud["_recruit"] = serde_json::to_value(snap).unwrap_or(Value::Null);
                     obj_update(tx, "audience", &audience, &aud)?;

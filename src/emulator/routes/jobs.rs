@@ -148,6 +148,10 @@ pub(super) async fn create_job(State(state): State<Shared>, body: Bytes) -> ApiR
                 "organizationId": ORGANIZATION_ID,
                 "_run": run_spec(&revision["workflow"], &revision["referee"], &revision["datasetId"]),
             });
+            // The revision's validation set, as it is now: its labelers are scored against it.
+            if let Some(v) = super::validation_sets::snapshot(tx, revision["validationSetId"].as_str())? {
+                doc["_run"]["validationSet"] = v;
+            }
             set_timeline(&mut doc, &timeline);
             obj_insert(tx, "job", &job_id, Some(def_id), &doc)
         })

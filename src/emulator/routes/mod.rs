@@ -9,6 +9,7 @@ mod examples;
 mod jobs;
 mod orders;
 mod runs;
+mod validation_sets;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, patch, post};
@@ -125,7 +126,27 @@ pub(crate) fn router(state: Shared) -> Router {
             "/audience/example/{exampleId}",
             delete(examples::delete_example),
         )
+        .route(
+            "/audience/{baseAudienceId}/filter",
+            post(audiences::create_filtered_audience),
+        )
         .route("/audiences", get(audiences::list_audiences))
+        .route("/validation-set", post(validation_sets::create_set))
+        .route(
+            "/validation-set/{validationSetId}",
+            get(validation_sets::get_set)
+                .patch(validation_sets::update_set)
+                .delete(validation_sets::delete_set),
+        )
+        .route(
+            "/validation-set/{validationSetId}/rapid",
+            post(validation_sets::add_rapid),
+        )
+        .route(
+            "/validation-set/{validationSetId}/rapids",
+            get(validation_sets::list_rapids),
+        )
+        .route("/validation-sets", get(validation_sets::list_sets))
         .route("/order", post(orders::create_order))
         .route(
             "/order/{orderId}",
@@ -181,7 +202,7 @@ pub(crate) fn bulk_insert(
 ) -> ApiResult<()> {
     let body = json!({"segments": segments});
     let violations =
-        super::schema::Contract::get().validate_definition("CreateDatapointEndpointInput", &body);
+        crate::contract::Contract::get().validate_definition("CreateDatapointEndpointInput", &body);
     if let Some(v) = violations.first() {
         return Err(ApiError::field(&v.path, v.message.clone()));
     }

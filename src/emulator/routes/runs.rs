@@ -4,8 +4,9 @@
 use rusqlite::{Connection, Transaction};
 use serde_json::{json, Value};
 
+use super::audiences::effective_audience;
 use crate::emulator::http::{ApiError, ApiResult};
-use crate::emulator::simulation::{evaluate, Evaluation, RunInput, Timeline};
+use crate::emulator::simulation::{evaluate, Evaluation, RunInput, Timeline, ValidationSnapshot};
 use crate::emulator::store::{obj_get, obj_list, obj_update};
 use crate::emulator::AppState;
 
@@ -67,7 +68,7 @@ fn eval_at_depth(
     let audience = if kind == "job" {
         let id = doc.get("audienceId").and_then(Value::as_str).unwrap_or("");
         match obj_get(c, "audience", id)? {
-            Some(a) => Some(a),
+            Some(a) => Some(effective_audience(c, &a)?),
             None => doc.get("_audience").cloned(),
         }
     } else {
@@ -94,6 +95,7 @@ fn eval_at_depth(
         referee: run.get("referee").unwrap_or(&Value::Null),
         audience: audience.as_ref(),
         predecessor_end,
+        validation: ValidationSnapshot::of(run),
     };
     evaluate(c, &input, &s.plans, now).map(Some)
 }
@@ -110,7 +112,10 @@ pub(crate) fn with_input<T>(
     let run = doc.get("_run").unwrap_or(&Value::Null);
     let audience = if kind == "job" {
         let id = doc.get("audienceId").and_then(Value::as_str).unwrap_or("");
-        obj_get(c, "audience", id)?.or_else(|| doc.get("_audience").cloned())
+        match obj_get(c, "audience", id)? {
+            Some(a) => Some(effective_audience(c, &a)?),
+            None => doc.get("_audience").cloned(),
+        }
     } else {
         None
     };
@@ -126,6 +131,7 @@ pub(crate) fn with_input<T>(
         referee: run.get("referee").unwrap_or(&Value::Null),
         audience: audience.as_ref(),
         predecessor_end,
+        validation: ValidationSnapshot::of(run),
     })
 }
 

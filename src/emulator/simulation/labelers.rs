@@ -89,6 +89,12 @@ pub(crate) struct Labeler {
     pub age: &'static str,
     pub gender: &'static str,
     pub occupation: &'static str,
+    /// Its pool (`"global"` or an audience id) and index there: who it is.
+    pub pool: String,
+    pub index: u64,
+    /// Its accuracy on the run's validation set and the `userScores` dimensions it is reported
+    /// under (`validation.rs`); `None` when the run has no validation set.
+    pub measured: Option<(Vec<String>, f64)>,
 }
 
 impl Labeler {
@@ -118,6 +124,37 @@ impl Labeler {
             age: AGES[r.usize(..AGES.len())],
             gender: GENDERS[r.usize(..GENDERS.len())],
             occupation: OCCUPATIONS[r.usize(..OCCUPATIONS.len())],
+            pool: pool.to_string(),
+            index,
+            measured: None,
+        }
+    }
+
+    /// `userScores`: `global` is the labeler's reliability, unless a validation set measured
+    /// it in that dimension; each dimension of the run's validation set carries the measured
+    /// accuracy.
+    pub fn user_scores(&self) -> serde_json::Map<String, Value> {
+        let mut scores = serde_json::Map::new();
+        scores.insert("global".into(), Value::from(round4(self.score)));
+        if let Some((dims, acc)) = &self.measured {
+            for d in dims {
+                scores.insert(d.clone(), Value::from(round4(*acc)));
+            }
+        }
+        scores
+    }
+
+    /// The weight of the labeler's votes: the mean of its `userScores` dimensions
+    /// (`summedUserScores` in `understanding_the_results.md`), just its reliability without a
+    /// validation set.
+    pub fn weight(&self) -> f64 {
+        match &self.measured {
+            None => self.score,
+            Some(_) => {
+                let scores = self.user_scores();
+                let sum: f64 = scores.values().filter_map(Value::as_f64).sum();
+                sum / scores.len().max(1) as f64
+            }
         }
     }
 
@@ -126,7 +163,7 @@ impl Labeler {
         json!({
             "country": self.country,
             "language": self.language,
-            "userScores": {"global": round4(self.score)},
+            "userScores": self.user_scores(),
             "demographics": {"age": self.age, "gender": self.gender, "occupation": self.occupation},
         })
     }

@@ -16,14 +16,16 @@ mod results;
 mod run;
 mod tasks;
 mod timeline;
+mod validation;
 
 use serde::Deserialize;
 
 pub(crate) use recruiting::{funnel, RecruitSnapshot};
 pub(crate) use referee::Referee;
 pub(crate) use results::results_document;
-pub(crate) use run::{evaluate, Evaluation, PlanCache, RunInput, RunState};
+pub(crate) use run::{evaluate, validation_tally, Evaluation, PlanCache, RunInput, RunState};
 pub(crate) use timeline::Timeline;
+pub(crate) use validation::{random_correct, ValidationSnapshot, ValidationTask};
 
 /// Settings of the simulation (`simulation:` in the fault/simulation file, or
 /// [`super::EmulatorHandle::set_simulation`]). A job or order takes a snapshot of the rates

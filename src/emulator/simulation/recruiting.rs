@@ -1,5 +1,5 @@
 //! Custom audiences recruit on `POST /audience/{id}/recruit` only. From then on candidates join
-//! at a steady rate; once the audience has an example, each candidate takes the graduation
+//! at a steady rate; once the audience has 3 examples (`MIN_EXAMPLES`), each candidate takes the graduation
 //! rule's `minTasks` qualification tasks and graduates if its accuracy reaches the rule's bar,
 //! else it is dropped. Public audiences (`global`) have their whole pool graduated from the
 //! start.
@@ -18,7 +18,7 @@ pub(crate) struct RecruitSnapshot {
     pub candidates_per_second: f64,
     pub max_candidates: u64,
     pub qualification_ms_per_task: u64,
-    /// When the audience first had recruiting and an example at once: qualification starts.
+    /// When the audience first had recruiting and 3 examples at once: qualification starts.
     pub qualifying_since: Option<i64>,
 }
 

@@ -149,7 +149,7 @@ fn categorical(
     for v in votes {
         if let Some(c) = v.choice {
             counts[c] += 1.0;
-            scores[c] += v.labeler.score;
+            scores[c] += v.labeler.weight();
         }
     }
     let classify = matches!(kind, Kind::Classify { .. });
@@ -207,7 +207,7 @@ fn categorical(
     if classify && with_confidence {
         let pairs: Vec<(usize, f64)> = votes
             .iter()
-            .filter_map(|v| v.choice.map(|c| (c, v.labeler.score)))
+            .filter_map(|v| v.choice.map(|c| (c, v.labeler.weight())))
             .collect();
         item.insert(
             "confidencePerCategory".into(),

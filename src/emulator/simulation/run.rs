@@ -13,6 +13,7 @@ use super::recruiting::{graduates, ready_at, RecruitSnapshot};
 use super::referee::Referee;
 use super::tasks::{Task, Unit};
 use super::timeline::Timeline;
+use super::validation::ValidationSnapshot;
 use crate::emulator::datapoints::{dataset_get, dataset_rows};
 use crate::emulator::http::ApiResult;
 
@@ -28,6 +29,8 @@ pub(crate) struct RunInput<'a> {
     pub audience: Option<&'a Value>,
     /// When the predecessor completed or failed; `None` while it has not.
     pub predecessor_end: Option<i64>,
+    /// The validation set of the job's revision, as the job snapshotted it.
+    pub validation: Option<ValidationSnapshot>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +104,7 @@ pub(super) struct Draws {
     global_pool: u64,
     custom: Option<(String, u64, Vec<u64>)>,
     who: Eligibility,
+    validation: Option<ValidationSnapshot>,
 }
 
 /// One response to a unit.
@@ -142,6 +146,7 @@ impl Draws {
             global_pool: t.pool.max(1),
             custom,
             who,
+            validation: input.validation.clone(),
         }
     }
 
@@ -153,7 +158,7 @@ impl Draws {
             &self.scope,
             &[unit.seq as u64, u64::from(j)],
         );
-        let labeler = match &self.custom {
+        let mut labeler = match &self.custom {
             Some((aud, seed, grads)) if !grads.is_empty() => {
                 let idx = grads[r.usize(..grads.len())];
                 Labeler::new(
@@ -175,6 +180,11 @@ impl Draws {
                 )
             }
         };
+        if let Some(v) = &self.validation {
+            labeler.measured = v
+                .accuracy(self.seed, &labeler.pool, labeler.index, labeler.score)
+                .map(|acc| (v.score_dimensions(), acc));
+        }
         let k = unit.options.len();
         let choice = (k > 0).then(|| {
             let truth = rng(self.seed, "truth", "", &[unit.seq as u64]).usize(..k);
@@ -220,12 +230,38 @@ pub(super) fn unit_need(draws: &Draws, referee: &Referee, unit: &Unit, cap: u32)
     let mut votes = Vec::new();
     for j in 0..cap {
         let v = draws.vote(unit, j);
-        votes.push((v.choice.unwrap_or(0), v.labeler.score));
+        votes.push((v.choice.unwrap_or(0), v.labeler.weight()));
         if referee.done(&votes, unit.options.len(), cap) {
             return j + 1;
         }
     }
     cap
+}
+
+/// Comparisons a ranking group of `size` items is labeled in: the online pair maker's
+/// `totalComparisonBudget`, or every unique pair once for the full-permutation pair maker
+/// (`rapidata_client/workflow/_multi_ranking_workflow.py`).
+pub(super) fn ranking_comparisons(workflow: &Value, size: usize) -> u32 {
+    let pm = workflow.get("pairMakerConfig").unwrap_or(&Value::Null);
+    let pairs = (size * size.saturating_sub(1) / 2).max(1) as u32;
+    match pm.get("_t").and_then(Value::as_str) {
+        Some("OnlinePairMaker") => pm
+            .get("totalComparisonBudget")
+            .and_then(Value::as_u64)
+            .map_or(pairs, |b| b.clamp(1, u64::from(u32::MAX)) as u32),
+        _ => pairs,
+    }
+}
+
+/// Responses a ranking group needs: the referee's votes count per comparison (the SDK sends
+/// `responses_per_comparison` as the referee's `totalVotes`, and for the full-permutation pair
+/// maker multiplies it by the comparisons per pair; `_multi_ranking_workflow.py`). A budget
+/// referee's share is already a count of responses.
+fn ranking_need(workflow: &Value, referee: &Referee, size: usize, cap: u32) -> u32 {
+    match referee {
+        Referee::Budget { .. } => cap,
+        _ => cap.saturating_mul(ranking_comparisons(workflow, size)),
+    }
 }
 
 fn needs(conn: &Connection, input: &RunInput<'_>, cache: &PlanCache) -> ApiResult<Arc<Needs>> {
@@ -253,7 +289,14 @@ fn needs(conn: &Connection, input: &RunInput<'_>, cache: &PlanCache) -> ApiResul
         units
             .iter()
             .enumerate()
-            .map(|(i, u)| unit_need(&draws, &referee, u, referee.cap(i as u64, n)))
+            .map(|(i, u)| {
+                let cap = referee.cap(i as u64, n);
+                if task.kind == super::tasks::Kind::Ranking {
+                    ranking_need(input.workflow, &referee, u.options.len(), cap)
+                } else {
+                    unit_need(&draws, &referee, u, cap)
+                }
+            })
             .collect()
     };
     let needs = Arc::new(Needs::new(needs));
@@ -366,6 +409,48 @@ pub(crate) fn evaluate(
         e.state = RunState::Queued;
     }
     Ok(e)
+}
+
+/// How the labelers who answered the run so far did on each task of its validation set:
+/// `(rapid id, answered right, answered wrong)` per task, in the set's order. Empty for a run
+/// without a validation set.
+pub(crate) fn validation_tally(
+    conn: &Connection,
+    input: &RunInput<'_>,
+    eval: &Evaluation,
+) -> ApiResult<Vec<(String, u64, u64)>> {
+    let Some(set) = &input.validation else {
+        return Ok(Vec::new());
+    };
+    let (_, _, units) = load_units(conn, input)?;
+    let draws = Draws::new(input);
+    let alloc = eval.allocation();
+    let mut voters = std::collections::BTreeMap::new();
+    for (i, unit) in units.iter().enumerate() {
+        for j in 0..alloc.get(i).copied().unwrap_or(0) {
+            let l = draws.vote(unit, j).labeler;
+            voters.entry((l.pool, l.index)).or_insert(l.score);
+        }
+    }
+    let mut tally: Vec<(String, u64, u64)> = set
+        .tasks
+        .iter()
+        .map(|t| (t.rapid_id.clone(), 0, 0))
+        .collect();
+    for ((pool, index), score) in voters {
+        for (t, right) in
+            tally
+                .iter_mut()
+                .zip(set.answers(input.timeline.seed, &pool, index, score))
+        {
+            if right {
+                t.1 += 1;
+            } else {
+                t.2 += 1;
+            }
+        }
+    }
+    Ok(tally)
 }
 
 impl Evaluation {

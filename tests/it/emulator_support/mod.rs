@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rapidata::emulator::schema::Contract;
+use rapidata::contract::Contract;
 use rapidata::emulator::{self, EmulatorConfig, EmulatorHandle, FaultPlan};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

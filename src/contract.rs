@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-const CONTRACT_TEXT: &str = include_str!("../../third_party/api/contract-3.27.1.json");
+const CONTRACT_TEXT: &str = include_str!("../third_party/api/contract-3.27.1.json");
 
 /// One schema violation: the JSON path (`segments[0].asset`, in the API's error-key style)
 /// and a message.
