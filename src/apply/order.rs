@@ -116,10 +116,12 @@ impl<C: Remote> Executor<'_, C> {
             Settled::Ours(created) => created,
             // Its dataset is known only from the lost response: the next plan replaces
             // the order.
-            Settled::Found(id) => return Err(StepError::wait(format!(
+            Settled::Found(id) => {
+                return Err(StepError::wait(format!(
                 "the order {id} was created but its answer was lost, so its dataset is unknown; \
                      the next plan makes it again"
-            ))),
+            )))
+            }
             Settled::Older(kept) => {
                 let ds = self.record.get().order_datasets.get(&kept).cloned();
                 ctx.orders.insert(name.to_string(), (kept.clone(), ds));

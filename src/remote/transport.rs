@@ -3,8 +3,9 @@
 //! The rule (see docs/client.md): a request that is safe to repeat (GET, DELETE, asset
 //! uploads) is retried on connect errors, timeouts, 429, 502, 503 and 504. A create is
 //! retried only when the server provably did not process it: connection refused, or a
-//! 429/503 answer. When a create was sent and no usable answer came back (timeout, dropped
-//! connection, 500 from the server, 502/504 from a gateway), the result is
+//! 429 answer. When a create was sent and no usable answer came back (timeout, dropped
+//! connection, 500 from the server, 502/503/504 from a gateway or from a server after the
+//! write), the result is
 //! [`ApiError::OutcomeUnknown`] and it is never re-sent: the caller observes the remote
 //! again before deciding. The official
 //! SDK re-sends such POSTs, which is how it duplicates datapoints.
@@ -298,8 +299,11 @@ impl Transport {
                     self.tokens.invalidate(&token).await;
                 }
                 Ok((status, headers, body)) => {
-                    let provably_unprocessed = matches!(status, 429 | 503);
-                    let gateway = matches!(status, 502 | 504);
+                    // Only a 429 proves the request was not processed: a 503 can come from
+                    // a gateway or a server after the write committed (the fault benchmark
+                    // has it), so for a create it is as ambiguous as a 502 or 504.
+                    let provably_unprocessed = status == 429;
+                    let gateway = matches!(status, 502 | 503 | 504);
                     if !(req.safety == Safety::Create && (gateway || status == 500))
                         && (provably_unprocessed || gateway)
                         && attempt < self.retry.max_retries
@@ -313,7 +317,7 @@ impl Transport {
                     let problem = Box::new(ProblemDetails::from_body(status, &body));
                     let trace_id = trace_header(&headers).or_else(|| problem.trace_id.clone());
                     // A create answered 500 (the server failed somewhere while handling it) or
-                    // 502/504 (a gateway lost the answer) may have happened: never re-sent,
+                    // 502/503/504 (a gateway lost the answer) may have happened: never re-sent,
                     // the next observation decides.
                     if req.safety == Safety::Create && (gateway || status == 500) {
                         let what = if gateway {

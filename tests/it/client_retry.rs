@@ -115,12 +115,12 @@ async fn repeatable_requests_retry_gateway_errors_until_the_limit() {
 
 #[tokio::test]
 async fn create_is_retried_only_when_provably_not_processed() {
-    // 429/503: the server says it did not process it → retried.
+    // 429: the server says it did not process it → retried.
     let hits = Arc::new(AtomicU32::new(0));
     let app = Router::new().route(
         "/dataset/{id}/datapoint",
         scripted(
-            vec![(503, None), (429, Some("0")), (200, None)],
+            vec![(429, Some("0")), (429, Some("0")), (200, None)],
             hits.clone(),
             json!({"datapointId": "dp1"}),
         ),
@@ -133,8 +133,9 @@ async fn create_is_retried_only_when_provably_not_processed() {
     assert_eq!(id, "dp1");
     assert_eq!(hits.load(Ordering::SeqCst), 3);
 
-    // 502/504 from a gateway: maybe processed → OutcomeUnknown, sent once.
-    for status in [502, 504] {
+    // 502/503/504 from a gateway (or a server after the write): maybe processed →
+    // OutcomeUnknown, sent once.
+    for status in [502, 503, 504] {
         let hits = Arc::new(AtomicU32::new(0));
         let app = Router::new().route(
             "/job/definition",

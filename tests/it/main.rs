@@ -36,3 +36,4 @@ mod manifest_schema;
 mod manifest_security;
 mod plan_emulator;
 mod plan_output;
+mod spend;
