@@ -242,6 +242,7 @@ pub async fn apply(
             .into_iter()
             .filter(|f| pending.contains(&(f.item.resource_kind, f.item.resource.clone()))),
     );
+    failures.extend(failed_earlier(project, &plan, &failures));
     let resources = outcomes(project, &plan, &failures, &mut notes);
     let mut failures_by_reason: BTreeMap<String, u64> = BTreeMap::new();
     for f in &failures {
@@ -309,6 +310,61 @@ fn has_work(plan: &Plan, permanent: &HashSet<FailureKey>) -> bool {
                     .any(|k| !permanent.contains(&(r.kind, r.name.clone(), k.clone())))
         })
     })
+}
+
+/// The datapoints that failed in an earlier apply and that a job runs without: still
+/// missing, so still failures in the report (with their source), though this run did not
+/// try them again.
+fn failed_earlier(project: &Project, plan: &Plan, known: &[FailureRecord]) -> Vec<FailureRecord> {
+    let mut out = Vec::new();
+    for r in &plan.resources {
+        let Some(d) = r
+            .datapoints
+            .as_ref()
+            .filter(|d| !d.failed_earlier.is_empty())
+        else {
+            continue;
+        };
+        let Some(Resource::JobDefinition(def)) = project
+            .resources
+            .iter()
+            .find(|x| x.kind() == r.kind && x.name() == r.name)
+        else {
+            continue;
+        };
+        let reported: HashSet<&str> = known
+            .iter()
+            .filter(|f| f.item.resource_kind == r.kind && f.item.resource == r.name)
+            .filter_map(|f| f.item.key.as_deref())
+            .collect();
+        let wanted: HashSet<&str> = d
+            .failed_earlier
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !reported.contains(k))
+            .collect();
+        let Ok(found) = def
+            .spec
+            .datapoints
+            .collect_where(|x| wanted.contains(x.key().as_ref()))
+        else {
+            continue;
+        };
+        out.extend(found.iter().map(|dp| {
+            FailureRecord::datapoint(
+                r.kind,
+                &r.name,
+                dp,
+                crate::remote::FailureClass::Permanent,
+                "FailedEarlier",
+                format!(
+                    "failed to upload in an earlier apply; the job runs without it (`--relabel {}` includes it, labeling everything again)",
+                    r.name
+                ),
+            )
+        }));
+    }
+    out
 }
 
 fn outcomes(
