@@ -115,6 +115,16 @@ definition: review-sentiment
 audience: english-speakers
 "#;
 
+/// [`EXAMPLE`] with the schema modeline starting each of its documents (editors read it
+/// per document), so editors complete and check it with no setup.
+fn example_text() -> String {
+    let modeline = crate::manifest::schema::MODELINE;
+    format!(
+        "{modeline}{}",
+        EXAMPLE.replace("\n---\n", &format!("\n---\n{modeline}"))
+    )
+}
+
 const GITIGNORE: &str =
     "# rapidata's local state: hash cache, emulator data, apply reports\n.rapidata/\n";
 
@@ -175,7 +185,7 @@ jobs:
 pub fn files(environment: &str, project: &str, action: &str) -> Vec<(&'static str, String)> {
     vec![
         ("rapidata.toml", config_text(environment, project)),
-        ("manifests/example.yaml", EXAMPLE.to_string()),
+        ("manifests/example.yaml", example_text()),
         (".gitignore", GITIGNORE.to_string()),
         (".github/workflows/rapidata.yml", workflow_text(action)),
     ]

@@ -46,9 +46,10 @@ pub fn kind_label(k: ResourceKind) -> &'static str {
 }
 
 impl Document {
-    /// The file's text: the header comment, then the manifest.
+    /// The file's text: the schema modeline, the header comment, then the manifest.
     pub fn text(&self) -> String {
-        let mut out = comment(
+        let mut out = crate::manifest::schema::MODELINE.to_string();
+        out += &comment(
             &format!(
                 "Imported by `rapidata import` from {} `{}` (id {}{}).",
                 kind_label(self.kind),

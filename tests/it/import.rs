@@ -568,6 +568,23 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
     assert_eq!(written.len(), definitions.len() + 1 + 2, "{report:#}");
     let dir = project.join("imported");
     let read = |rel: &str| std::fs::read_to_string(dir.join(rel)).unwrap();
+    // Every manifest written starts with the schema modeline and matches the schema.
+    for w in written {
+        let file = std::path::PathBuf::from(w["file"].as_str().unwrap());
+        let yaml = std::fs::read_to_string(project.join(&file)).unwrap();
+        assert!(
+            yaml.starts_with(rapidata::manifest::schema::MODELINE),
+            "{}:\n{yaml}",
+            file.display()
+        );
+        let errs = crate::manifest_schema::schema_errors(&yaml);
+        assert!(
+            errs.is_empty(),
+            "{}:\n{}\n{yaml}",
+            file.display(),
+            errs.join("\n")
+        );
+    }
     // What the format cannot express is in the file and in the output.
     let classify_yaml = read("job-definitions/sdk-classify.yaml");
     assert!(classify_yaml.contains("media_context"), "{classify_yaml}");

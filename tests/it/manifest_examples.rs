@@ -143,7 +143,7 @@ fn examples_start_with_the_schema_modeline() {
             let text = std::fs::read_to_string(&p).unwrap();
             assert!(
                 text.starts_with(
-                    "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
+                    "# yaml-language-server: $schema=../schemas/v1/manifest.schema.json\n"
                 ),
                 "{} lacks the schema modeline",
                 p.display()

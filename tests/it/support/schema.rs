@@ -1,8 +1,11 @@
-//! A small JSON Schema validator for the subset the API contract uses: `type`,
-//! `properties`, `required`, `items`, `anyOf`, `oneOf`, `enum`, `additionalProperties` and
-//! `$ref` to `#/definitions/`. Annotations (`description`, `default`, `format`,
-//! `discriminator`, `title`) are ignored; `pattern` is reported as unsupported rather
-//! than silently passed.
+//! A small JSON Schema validator for the subset the API contract and the manifest schema
+//! use: `type`, `properties`, `required`, `items`, `anyOf`, `oneOf`, `allOf`, `enum`,
+//! `const`, `minimum`, `additionalProperties` and `$ref` to `#/definitions/`. Annotations
+//! (`description`, `default`, `format`, `discriminator`, `title`) are ignored; `pattern`
+//! is reported as unsupported rather than silently passed.
+//!
+//! `complete` (the manifest schema's checks) additionally reports every keyword outside
+//! that set, so a rule the schema gains later is never silently passed either.
 //!
 //! `strict` additionally rejects object members the schema does not declare (when it has
 //! `properties` and no `additionalProperties`): the contract's models accept them, but
@@ -14,11 +17,50 @@ use serde_json::Value;
 pub struct Validator<'a> {
     pub root: &'a Value,
     pub strict: bool,
+    pub complete: bool,
 }
+
+/// The keywords `check` implements, and the annotations it may ignore.
+const IMPLEMENTED: &[&str] = &[
+    "$ref",
+    "type",
+    "enum",
+    "const",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minimum",
+    "$schema",
+    "title",
+    "description",
+    "definitions",
+    "default",
+    "format",
+    "examples",
+];
 
 impl<'a> Validator<'a> {
     pub fn new(root: &'a Value) -> Self {
-        Validator { root, strict: true }
+        Validator {
+            root,
+            strict: true,
+            complete: false,
+        }
+    }
+
+    /// For the manifest schema (`schemas/v1/manifest.schema.json`): members are checked
+    /// as the schema says (it sets `additionalProperties` itself), and a keyword this
+    /// validator does not implement is an error.
+    pub fn complete(root: &'a Value) -> Self {
+        Validator {
+            root,
+            strict: false,
+            complete: true,
+        }
     }
 
     /// All violations, each prefixed by its JSON path; empty when valid.
@@ -40,6 +82,13 @@ impl<'a> Validator<'a> {
             }
             return;
         };
+        if self.complete {
+            for k in s.keys().filter(|k| !IMPLEMENTED.contains(&k.as_str())) {
+                errs.push(format!(
+                    "{path}: schema keyword `{k}` is not supported by this validator"
+                ));
+            }
+        }
         if let Some(r) = s.get("$ref").and_then(Value::as_str) {
             match self.resolve(r) {
                 Some(target) => self.check(target, value, path, errs),
@@ -67,6 +116,21 @@ impl<'a> Validator<'a> {
                     short(value),
                     Value::Array(e.clone())
                 ));
+            }
+        }
+        if let Some(c) = s.get("const") {
+            if !same(c, value) {
+                errs.push(format!("{path}: expected {c}, got {}", short(value)));
+            }
+        }
+        if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_f64), value.as_f64()) {
+            if n < min {
+                errs.push(format!("{path}: {n} is below the minimum {min}"));
+            }
+        }
+        if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+            for sub in all {
+                self.check(sub, value, path, errs);
             }
         }
         if s.contains_key("pattern") && value.is_string() {
@@ -138,6 +202,14 @@ impl<'a> Validator<'a> {
         let mut errs = Vec::new();
         self.check(schema, value, path, &mut errs);
         errs
+    }
+}
+
+/// JSON equality, numbers by value (`1` and `1.0` are the same number).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
     }
 }
 
