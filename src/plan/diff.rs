@@ -204,7 +204,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     let definition_jobs = observed
         .orphan_definition_jobs
         .iter()
-        .filter(|(def, j)| in_scope(def) && !opts.excludes.iter().any(|e| *e == j.name))
+        .filter(|(def, j)| in_scope(def) && !opts.excludes.contains(&j.name))
         .map(|(def, j)| {
             let why = format!(
                 "a job on JobDefinition `{def}`, which was {}; deleted before it",
@@ -445,7 +445,7 @@ fn definition_plan(
                 .failed
                 .contains(&(ResourceKind::JobDefinition, d.name.clone(), k.clone()))
     };
-    let worth_a_new_dataset = opts.relabel.iter().any(|n| *n == d.name)
+    let worth_a_new_dataset = opts.relabel.contains(&d.name)
         || dp.deletions().next().is_some()
         || dp.add.iter().any(|k| !failed_earlier(k));
     if dp.has_changes() && o.dataset_in_use && !worth_a_new_dataset {

@@ -303,7 +303,7 @@ impl Transport {
                     // a gateway or a server after the write committed (the fault benchmark
                     // has it), so for a create it is as ambiguous as a 502 or 504.
                     let provably_unprocessed = status == 429;
-                    let gateway = matches!(status, 502 | 503 | 504);
+                    let gateway = matches!(status, 502..=504);
                     if !(req.safety == Safety::Create && (gateway || status == 500))
                         && (provably_unprocessed || gateway)
                         && attempt < self.retry.max_retries
