@@ -137,7 +137,13 @@ fn main() {
         let selected =
             |r: &manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
         let observed = rt
-            .block_on(plan::observe(&c, &project, &selected, &Default::default()))
+            .block_on(plan::observe(
+                &c,
+                &project,
+                &selected,
+                &Default::default(),
+                None,
+            ))
             .unwrap();
         let t2 = Instant::now();
         let p = plan::diff(&project, &observed, &opts, &base);

@@ -108,6 +108,7 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 project: s.project.clone(),
                 failed: Default::default(),
                 relabel: s.relabel.clone(),
+                cache: None,
             },
             args.select.allow_outside_root,
         ),
@@ -134,6 +135,11 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
         let started_at = chrono::Utc::now();
         let sink = Reports { dir: reports, extra: args.report.as_deref() };
         let record = RecordStore::open(&root, &conn.api);
+        let opts = PlanOptions {
+            cache: crate::plan::observation_cache::ObservationCache::in_project(&root, &conn.api)
+                .map(std::sync::Arc::new),
+            ..opts.clone()
+        };
         let plan = match make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await {
             Ok(plan) => plan,
             Err(e) => {

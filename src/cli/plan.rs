@@ -7,9 +7,11 @@ use anyhow::Context;
 use super::common::{connect, load_project, root_of, runtime, Workload};
 use super::{Exit, Format, Settings};
 use crate::ci::comment::{self, Destination, Platform, Posted};
+use crate::plan::observation_cache::ObservationCache;
 use crate::plan::{make_plan, PlanOptions, RecordStore, SavedPlan};
 use crate::report::plan_markdown::{self, Heading};
 use crate::report::plan_text;
+use std::sync::Arc;
 
 /// Options shared by plan and apply that select what to plan.
 #[derive(Debug, Clone, clap::Args)]
@@ -52,6 +54,7 @@ impl SelectArgs {
             project: settings.project_marker(&self.project),
             failed: Default::default(),
             relabel: self.relabel.clone(),
+            cache: None,
         }
     }
 }
@@ -94,6 +97,10 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let (plan, heading) = rt.block_on(async {
         let conn = connect(&settings.target, &root_of(&project), 32).await?;
         let record = RecordStore::open(&root_of(&project), &conn.api);
+        let opts = PlanOptions {
+            cache: ObservationCache::in_project(&root_of(&project), &conn.api).map(Arc::new),
+            ..opts.clone()
+        };
         let plan = make_plan(&conn.client, &project, &opts, &conn.api, &record.get()).await?;
         let heading = Heading {
             environment: settings.target.environment.clone(),

@@ -37,7 +37,18 @@ pub fn run(args: StatusArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let report = rt.block_on(async {
         let conn = connect(&settings.target, &root_of(&project), 16).await?;
         let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
-        let observed = observe(&conn.client, &project, &|_| true, &record.get()).await?;
+        let cache = crate::plan::observation_cache::ObservationCache::in_project(
+            &root_of(&project),
+            &conn.api,
+        );
+        let observed = observe(
+            &conn.client,
+            &project,
+            &|_| true,
+            &record.get(),
+            cache.as_ref(),
+        )
+        .await?;
         let mut report = status::collect(&conn.client, &project, &observed).await?;
         if args.wait {
             let mut view: Box<dyn wait::WaitView> = if std::io::stderr().is_terminal() {

@@ -48,7 +48,9 @@ CREATE TABLE IF NOT EXISTS datasets (
     datapoint_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS datapoints (
-    seq INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a datapoint id (it embeds seq) is never given out again after a
+    -- delete, as the real API's ids are never reused.
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     dataset_seq INTEGER NOT NULL,
     sort_index INTEGER,
     grp TEXT,

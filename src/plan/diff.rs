@@ -39,6 +39,8 @@ pub struct PlanOptions {
     /// `--relabel NAME`: definitions whose datapoints that failed earlier go into a new
     /// dataset, revision and job even though a job already runs without them.
     pub relabel: Vec<String>,
+    /// The validated observation cache (`.rapidata/cache/`); `None` lists every dataset.
+    pub cache: Option<std::sync::Arc<super::observation_cache::ObservationCache>>,
 }
 
 /// The dataset name of a definition: the SDK's `{name}_dataset`, plus the project marker.
@@ -254,6 +256,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         observed_digest: observed.digest(),
         resources,
         cost_total: None,
+        notes: Vec::new(),
     }
 }
 

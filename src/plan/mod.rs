@@ -12,6 +12,7 @@ pub mod diff;
 pub mod identity;
 pub mod jobs;
 pub mod model;
+pub mod observation_cache;
 pub mod observe;
 pub mod recorded;
 mod remote_set;
@@ -43,7 +44,7 @@ pub async fn make_plan(
     let selection = opts.selection(project);
     let selected =
         |r: &crate::manifest::Resource| selection.contains(&(r.kind(), r.name().to_string()));
-    let mut observed = observe(client, project, &selected, recorded).await?;
+    let mut observed = observe(client, project, &selected, recorded, opts.cache.as_deref()).await?;
     // Definitions the project made that its manifests no longer have: deleted with
     // `--prune`, shown as kept drift without.
     if let Some(name) = &opts.project {
@@ -72,6 +73,9 @@ pub async fn make_plan(
     let mut plan = diff(project, &observed, opts, api);
     cost::annotate(client, project, &mut plan).await;
     label_remote_samples(client, &mut plan).await;
+    if let Some(c) = &opts.cache {
+        plan.notes.extend(c.take_notes());
+    }
     Ok(plan)
 }
 

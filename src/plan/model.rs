@@ -26,6 +26,9 @@ pub struct Plan {
     /// What the spending this plan starts is estimated at (see `plan::cost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_total: Option<super::cost::CostTotal>,
+    /// About the observation itself (a damaged cache file that was ignored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

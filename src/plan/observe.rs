@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use futures::future::try_join_all;
 
+use super::observation_cache::{Loaded, ObservationCache};
 use super::recorded::Recorded;
 use super::remote_set::RemoteSet;
 use crate::manifest::{LabelingSpec, Project, Resource, ResourceKind};
@@ -236,16 +237,40 @@ fn hash_datapoints(h: &mut blake3::Hasher, dps: &RemoteSet) {
     }
 }
 
-/// A dataset's datapoints, reduced against `spec` as the pages arrive.
+/// A dataset's datapoints, reduced against `spec` as the pages arrive — or as the
+/// validated cache replays them, when the dataset's total and newest datapoint are what
+/// the cache was written with (`observation_cache`).
 async fn observe_datapoints(
     client: &Client,
     dataset_id: &str,
     spec: &LabelingSpec,
+    cache: Option<&ObservationCache>,
 ) -> Result<RemoteSet, ApiError> {
     let mut set = RemoteSet::empty();
+    let Some(cache) = cache else {
+        client
+            .scan_datapoints(dataset_id, |d| set.push(spec, d))
+            .await?;
+        set.finish();
+        return Ok(set);
+    };
+    let head = client.dataset_head(dataset_id).await?;
+    match cache.load(dataset_id, &head, |d| set.push(spec, d)) {
+        Loaded::Hit => {
+            set.finish();
+            return Ok(set);
+        }
+        Loaded::Miss => {}
+        Loaded::Damaged => set = RemoteSet::empty(),
+    }
+    let mut writer = cache.writer(dataset_id, &head);
     client
-        .scan_datapoints(dataset_id, |d| set.push(spec, d))
+        .scan_datapoints(dataset_id, |d| {
+            writer.write(&d);
+            set.push(spec, d)
+        })
         .await?;
+    writer.finish();
     set.finish();
     Ok(set)
 }
@@ -290,6 +315,7 @@ pub async fn observe_definition(
     client: &Client,
     name: &str,
     spec: &LabelingSpec,
+    cache: Option<&ObservationCache>,
 ) -> Result<(Option<ObservedDefinition>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::JobDefinition;
     let found = client
@@ -305,7 +331,7 @@ pub async fn observe_definition(
         client.find_jobs(&definition.id)
     )
     .map_err(api(kind, name))?;
-    let datapoints = observe_datapoints(client, &revision.dataset_id, spec)
+    let datapoints = observe_datapoints(client, &revision.dataset_id, spec, cache)
         .await
         .map_err(api(kind, name))?;
     let mut dataset_in_use = jobs.iter().any(|j| j.revision_number == revision.number);
@@ -366,7 +392,7 @@ pub async fn observe_order(
     order.dataset_id = recorded.order_datasets.get(&order.id).cloned();
     let datapoints = match &order.dataset_id {
         Some(ds) => Some(
-            observe_datapoints(client, ds, spec)
+            observe_datapoints(client, ds, spec, None)
                 .await
                 .map_err(api(kind, name))?,
         ),
@@ -436,6 +462,7 @@ pub async fn observe(
     project: &Project,
     selected: &dyn Fn(&Resource) -> bool,
     recorded: &Recorded,
+    cache: Option<&ObservationCache>,
 ) -> Result<Observed, ObserveError> {
     let resources: Vec<&Resource> = project.resources.iter().filter(|r| selected(r)).collect();
     let found = try_join_all(resources.iter().map(|r| {
@@ -455,13 +482,13 @@ pub async fn observe(
                     (Observation::Audience(found.0), found.1, renamed)
                 }
                 Resource::JobDefinition(d) => {
-                    let mut found = observe_definition(client, &d.name, &d.spec).await?;
+                    let mut found = observe_definition(client, &d.name, &d.spec, cache).await?;
                     let mut renamed = None;
                     for old in &d.renamed_from {
                         if found.0.is_some() {
                             break;
                         }
-                        found = observe_definition(client, old, &d.spec).await?;
+                        found = observe_definition(client, old, &d.spec, cache).await?;
                         renamed = found.0.is_some().then(|| old.clone());
                     }
                     (
@@ -534,7 +561,7 @@ pub async fn observe(
             continue;
         };
         // A dataset that is gone (or unreadable) is simply not resumed.
-        if let Ok(datapoints) = observe_datapoints(client, &p.dataset_id, spec).await {
+        if let Ok(datapoints) = observe_datapoints(client, &p.dataset_id, spec, cache).await {
             observed.pending.insert(
                 name.to_string(),
                 PendingObserved {

@@ -21,11 +21,14 @@ use super::{media, wire_page, wire_read};
 
 /// Items per page for every list call (the SDK's largest page).
 const PAGE_SIZE: u32 = 100;
-/// Datapoint listings are the big ones (a plan reads every datapoint of a dataset): ask for
-/// large pages; a server that serves less says so in `pageSize`, and paging follows it.
-const DATAPOINT_PAGE_SIZE: u32 = 1000;
-/// Datapoint pages requested (or decoding) at once while listing a dataset.
-const PAGES_IN_FLIGHT: usize = 8;
+/// Datapoint listings are the big ones (a plan reads every datapoint of a dataset): the
+/// SDK's page size, the largest the API promises; a server that serves less says so in
+/// `pageSize`, and paging follows it.
+const DATAPOINT_PAGE_SIZE: u32 = 100;
+/// Datapoint pages requested (or decoding) at once while listing a dataset: at 100 per
+/// page, latency rather than bytes bounds a listing, so many pages are in flight (consumed
+/// in order; see `docs/scale.md`).
+const PAGES_IN_FLIGHT: usize = 32;
 /// Files up to this size are read into memory once; larger ones are streamed from disk.
 const IN_MEMORY_UPLOAD: u64 = 8 * 1024 * 1024;
 /// Files up to this size are read on the async thread itself (see `upload_file`).
@@ -389,6 +392,30 @@ impl Client {
             p?.items.into_iter().for_each(&mut f);
         }
         Ok(())
+    }
+
+    /// The dataset's total and newest datapoint, in one request
+    /// (`page_size=1&sort=-created_at`).
+    pub async fn dataset_head(&self, dataset_id: &str) -> Result<DatasetHead, ApiError> {
+        let path = format!("/dataset/{}/datapoints", seg(dataset_id));
+        let req = Request::new(
+            Method::GET,
+            "/dataset/{datasetId}/datapoints",
+            path,
+            Safety::Repeatable,
+        )
+        .query("page", 1)
+        .query("page_size", 1)
+        .query("sort", "-created_at");
+        let body = self.call_bytes(req).await?;
+        let page = wire_page::datapoint_page(&body).map_err(|message| ApiError::Decode {
+            route: "GET /dataset/{datasetId}/datapoints".into(),
+            message,
+        })?;
+        Ok(DatasetHead {
+            total: page.total.unwrap_or(page.items.len() as u64),
+            newest: page.items.into_iter().next().map(|d| d.id),
+        })
     }
 
     /// Already gone (404) counts as deleted.

@@ -29,6 +29,14 @@ pub struct RemoteDatapoint {
     pub adopted: bool,
 }
 
+/// What one cheap read says of a dataset: how many datapoints it has and which is the
+/// newest (validates a cached observation, `plan::observation_cache`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetHead {
+    pub total: u64,
+    pub newest: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteJobDefinition {
     pub id: String,

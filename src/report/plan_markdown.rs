@@ -170,6 +170,9 @@ pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
         }
     );
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
+    for n in &plan.notes {
+        let _ = writeln!(out, "> **note:** {}\n", escape(n));
+    }
     if let Some(t) = &plan.cost_total {
         let _ = writeln!(out, "{}\n", crate::plan::cost::total_line(t));
     }

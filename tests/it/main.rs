@@ -34,6 +34,7 @@ mod manifest_fuzz;
 mod manifest_identity;
 mod manifest_schema;
 mod manifest_security;
+mod plan_cache;
 mod plan_emulator;
 mod plan_output;
 mod spend;

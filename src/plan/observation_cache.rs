@@ -1,0 +1,446 @@
+//! A validated cache of dataset observations: `.rapidata/cache/` keeps, per dataset, every
+//! datapoint identity the last full listing found (id, key, fingerprint, files), compactly.
+//!
+//! It is never trusted blindly and never a state file. A plan first asks the dataset for
+//! two cheap facts in one request — its total and its newest datapoint's id
+//! (`GET /dataset/{id}/datapoints?page_size=1&sort=-created_at`) — and replays the cache only
+//! when both equal what the cache was written with. Datapoints are only ever created and
+//! deleted, so any change by anyone changes one of the two: an added datapoint is the newest
+//! (and raises the total), a deleted one lowers the total, and a delete plus an add changes
+//! the newest. A file that is truncated, corrupted or of another format fails its checksum
+//! and is ignored with a note; deleting the directory only makes the next plan slower.
+//!
+//! Format (little-endian): `RDOC`, version, the header (dataset id, total, newest id), the
+//! records, then the record count and the blake3 of everything before it.
+
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::manifest::fingerprint::Hex64;
+use crate::remote::{DatasetHead, RemoteDatapoint};
+
+const MAGIC: &[u8; 4] = b"RDOC";
+const VERSION: u32 = 1;
+
+#[derive(Debug)]
+pub struct ObservationCache {
+    dir: PathBuf,
+    /// Which API the datasets belong to (ids of two environments never mix).
+    api: String,
+    /// Why a cache file was not used although it existed (shown with the plan).
+    notes: Mutex<Vec<String>>,
+}
+
+/// What loading found.
+#[derive(Debug, PartialEq)]
+pub enum Loaded {
+    /// Every record was replayed and the file checked out.
+    Hit,
+    /// No cache for this dataset, or it was written for another total or newest datapoint:
+    /// nothing was replayed.
+    Miss,
+    /// The file is damaged; records may have been replayed before that was found, so the
+    /// caller discards what it built.
+    Damaged,
+}
+
+impl ObservationCache {
+    pub fn new(dir: PathBuf, api: &str) -> ObservationCache {
+        ObservationCache {
+            dir,
+            api: api.to_string(),
+            notes: Mutex::default(),
+        }
+    }
+
+    /// The project's cache, `<root>/.rapidata/cache/`, when it can be a directory inside
+    /// the repository (never through a committed symlink); `None` lists every dataset.
+    pub fn in_project(root: &Path, api: &str) -> Option<ObservationCache> {
+        crate::manifest::files::state_dir(root, "cache")
+            .ok()
+            .map(|dir| ObservationCache::new(dir, api))
+    }
+
+    /// The notes gathered so far (damaged files), taken.
+    pub fn take_notes(&self) -> Vec<String> {
+        self.notes
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+
+    fn file(&self, dataset_id: &str) -> PathBuf {
+        let mut h = blake3::Hasher::new();
+        h.update(self.api.as_bytes());
+        h.update(b"\0");
+        h.update(dataset_id.as_bytes());
+        let name = h.finalize().to_hex();
+        self.dir.join(format!("{}.bin", &name.as_str()[..32]))
+    }
+
+    /// Replays the cached datapoints of `dataset_id` into `f` when the cache was written
+    /// for exactly `head`.
+    pub fn load(
+        &self,
+        dataset_id: &str,
+        head: &DatasetHead,
+        f: impl FnMut(RemoteDatapoint),
+    ) -> Loaded {
+        let path = self.file(dataset_id);
+        // Only a regular file: a planted symlink is not followed out of the repository.
+        if !std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
+            return Loaded::Miss;
+        }
+        let Ok(file) = std::fs::File::open(&path) else {
+            return Loaded::Miss;
+        };
+        match read(BufReader::new(file), dataset_id, head, f) {
+            Ok(true) => Loaded::Hit,
+            Ok(false) => Loaded::Miss,
+            Err(why) => {
+                if let Ok(mut n) = self.notes.lock() {
+                    n.push(format!(
+                        "the observation cache {} was ignored ({why}); the dataset was listed again",
+                        path.display()
+                    ));
+                }
+                let _ = std::fs::remove_file(&path);
+                Loaded::Damaged
+            }
+        }
+    }
+
+    /// A writer of the listing of `dataset_id` as of `head`; the file replaces the old one
+    /// only when [`CacheWriter::finish`] is called and the listing had `head.total` items.
+    pub fn writer(&self, dataset_id: &str, head: &DatasetHead) -> CacheWriter {
+        let path = self.file(dataset_id);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // A fresh file (never through something planted at its name); renamed into place.
+        let out = std::fs::create_dir_all(&self.dir)
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&tmp)
+            })
+            .ok()
+            .map(BufWriter::new);
+        let mut w = CacheWriter {
+            out,
+            hasher: blake3::Hasher::new(),
+            count: 0,
+            expected: head.total,
+            tmp,
+            path,
+        };
+        let mut header = Vec::new();
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&VERSION.to_le_bytes());
+        put_str(&mut header, dataset_id);
+        header.extend_from_slice(&head.total.to_le_bytes());
+        put_str(&mut header, head.newest.as_deref().unwrap_or(""));
+        w.put(&header);
+        w
+    }
+}
+
+/// Writes one listing; abandoned (the old file stays or none is written) on any error.
+pub struct CacheWriter {
+    out: Option<BufWriter<std::fs::File>>,
+    hasher: blake3::Hasher,
+    count: u64,
+    expected: u64,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl CacheWriter {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(out) = &mut self.out {
+            if out.write_all(bytes).is_err() {
+                self.out = None;
+                return;
+            }
+            self.hasher.update(bytes);
+        }
+    }
+
+    pub fn write(&mut self, d: &RemoteDatapoint) {
+        if self.out.is_none() {
+            return;
+        }
+        let mut b = Vec::with_capacity(128);
+        let flags = u8::from(d.key.is_some())
+            | (u8::from(matches!(d.fingerprint, Some(Hex64::Bytes(_)))) << 1)
+            | (u8::from(matches!(d.fingerprint, Some(Hex64::Text(_)))) << 2)
+            | (u8::from(d.adopted) << 3);
+        b.push(flags);
+        put_str(&mut b, &d.id);
+        if let Some(k) = &d.key {
+            put_str(&mut b, k);
+        }
+        match &d.fingerprint {
+            Some(Hex64::Bytes(x)) => b.extend_from_slice(x),
+            Some(Hex64::Text(t)) => put_str(&mut b, t),
+            None => {}
+        }
+        b.extend_from_slice(&(d.files.len() as u32).to_le_bytes());
+        for f in &d.files {
+            put_str(&mut b, f);
+        }
+        self.put(&b);
+        self.count += 1;
+    }
+
+    /// Seals the file and puts it in place, if the listing was whole.
+    pub fn finish(mut self) {
+        let Some(mut out) = self.out.take() else {
+            let _ = std::fs::remove_file(&self.tmp);
+            return;
+        };
+        if self.count != self.expected {
+            // The dataset changed while it was listed: not cached.
+            drop(out);
+            let _ = std::fs::remove_file(&self.tmp);
+            return;
+        }
+        let count = self.count.to_le_bytes();
+        self.hasher.update(&count);
+        let digest = self.hasher.finalize();
+        let ok = out.write_all(&count).is_ok()
+            && out.write_all(digest.as_bytes()).is_ok()
+            && out.flush().is_ok();
+        drop(out);
+        if !ok || std::fs::rename(&self.tmp, &self.path).is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+}
+
+/// Strings longer than this are not ids, keys or file names: the file is damaged.
+const MAX_STR: u32 = 1 << 20;
+
+struct Reader<R> {
+    r: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: Read> Reader<R> {
+    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        let mut b = vec![0; n];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|_| "it is truncated".to_string())?;
+        self.hasher.update(&b);
+        Ok(b)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.bytes(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, String> {
+        let b = self.bytes(8)?;
+        let mut a = [0; 8];
+        a.copy_from_slice(&b);
+        Ok(u64::from_le_bytes(a))
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        let n = self.u32()?;
+        if n > MAX_STR {
+            return Err("a field has an impossible length".into());
+        }
+        String::from_utf8(self.bytes(n as usize)?).map_err(|_| "a field is not UTF-8".into())
+    }
+}
+
+/// `Ok(true)`: replayed and checked; `Ok(false)`: written for another head (nothing
+/// replayed); `Err`: damaged.
+fn read(
+    r: impl Read,
+    dataset_id: &str,
+    head: &DatasetHead,
+    mut f: impl FnMut(RemoteDatapoint),
+) -> Result<bool, String> {
+    let mut r = Reader {
+        r,
+        hasher: blake3::Hasher::new(),
+    };
+    if r.bytes(4)? != MAGIC || r.u32()? != VERSION {
+        return Err("it is not a cache file of this version".into());
+    }
+    if r.string()? != dataset_id {
+        return Err("it belongs to another dataset".into());
+    }
+    let total = r.u64()?;
+    let newest = r.string()?;
+    if total != head.total || newest != head.newest.as_deref().unwrap_or("") {
+        return Ok(false);
+    }
+    for _ in 0..total {
+        let flags = r.bytes(1)?[0];
+        if flags & !0b1111 != 0 {
+            return Err("a record is malformed".into());
+        }
+        let id = r.string()?;
+        let key = (flags & 1 != 0).then(|| r.string()).transpose()?;
+        let fingerprint = if flags & 0b10 != 0 {
+            let b = r.bytes(32)?;
+            let mut a = [0; 32];
+            a.copy_from_slice(&b);
+            Some(Hex64::Bytes(a))
+        } else if flags & 0b100 != 0 {
+            Some(Hex64::Text(r.string()?.into()))
+        } else {
+            None
+        };
+        let n = r.u32()?;
+        if n > 1024 {
+            return Err("a record is malformed".into());
+        }
+        let files = (0..n).map(|_| r.string()).collect::<Result<Vec<_>, _>>()?;
+        f(RemoteDatapoint {
+            id,
+            key,
+            fingerprint,
+            files,
+            adopted: flags & 0b1000 != 0,
+        });
+    }
+    let Reader {
+        r: mut inner,
+        mut hasher,
+    } = r;
+    let mut tail = [0u8; 40];
+    inner
+        .read_exact(&mut tail)
+        .map_err(|_| "it is truncated".to_string())?;
+    let count = &tail[..8];
+    hasher.update(count);
+    if u64::from_le_bytes(count.try_into().unwrap_or([0; 8])) != total
+        || hasher.finalize().as_bytes() != &tail[8..]
+    {
+        return Err("its checksum does not match".into());
+    }
+    let mut rest = [0u8; 1];
+    if inner.read(&mut rest).unwrap_or(0) != 0 {
+        return Err("it has bytes after its end".into());
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dp(i: u32) -> RemoteDatapoint {
+        RemoteDatapoint {
+            id: format!("dp{i}"),
+            key: (!i.is_multiple_of(3)).then(|| format!("k{i}")),
+            fingerprint: match i % 3 {
+                0 => None,
+                1 => Some(Hex64::new(blake3::hash(&i.to_le_bytes()).to_hex().as_str())),
+                _ => Some(Hex64::Text(format!("odd-{i}").into())),
+            },
+            files: (0..i % 3).map(|n| format!("f{i}-{n}.png")).collect(),
+            adopted: i.is_multiple_of(5),
+        }
+    }
+
+    fn head(total: u64, newest: &str) -> DatasetHead {
+        DatasetHead {
+            total,
+            newest: Some(newest.into()),
+        }
+    }
+
+    fn write(c: &ObservationCache, ds: &str, h: &DatasetHead, items: &[RemoteDatapoint]) {
+        let mut w = c.writer(ds, h);
+        for d in items {
+            w.write(d);
+        }
+        w.finish();
+    }
+
+    #[test]
+    fn a_listing_round_trips_only_for_its_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ObservationCache::new(dir.path().to_path_buf(), "api");
+        let items: Vec<RemoteDatapoint> = (0..50).map(dp).collect();
+        write(&c, "ds", &head(50, "dp49"), &items);
+        let mut got = Vec::new();
+        assert_eq!(
+            c.load("ds", &head(50, "dp49"), |d| got.push(d)),
+            Loaded::Hit
+        );
+        assert_eq!(got, items);
+        let mut none = Vec::new();
+        assert_eq!(
+            c.load("ds", &head(51, "dp50"), |d| none.push(d)),
+            Loaded::Miss
+        );
+        assert_eq!(
+            c.load("ds", &head(50, "dp50"), |d| none.push(d)),
+            Loaded::Miss
+        );
+        assert_eq!(
+            c.load("other", &head(50, "dp49"), |d| none.push(d)),
+            Loaded::Miss
+        );
+        assert!(none.is_empty());
+        // Another API's dataset of the same id is another file.
+        let c2 = ObservationCache::new(dir.path().to_path_buf(), "api2");
+        assert_eq!(c2.load("ds", &head(50, "dp49"), |_| {}), Loaded::Miss);
+    }
+
+    #[test]
+    fn a_listing_that_does_not_match_its_total_is_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ObservationCache::new(dir.path().to_path_buf(), "api");
+        let items: Vec<RemoteDatapoint> = (0..5).map(dp).collect();
+        write(&c, "ds", &head(6, "dp4"), &items);
+        assert_eq!(c.load("ds", &head(6, "dp4"), |_| {}), Loaded::Miss);
+    }
+
+    #[test]
+    fn every_truncation_and_every_flipped_byte_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ObservationCache::new(dir.path().to_path_buf(), "api");
+        let items: Vec<RemoteDatapoint> = (0..8).map(dp).collect();
+        let h = head(8, "dp7");
+        write(&c, "ds", &h, &items);
+        let path = c.file("ds");
+        let good = std::fs::read(&path).unwrap();
+        for cut in 0..good.len() {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            let r = c.load("ds", &h, |_| {});
+            // A cut inside the header may make it look like another head: never a hit.
+            assert_ne!(r, Loaded::Hit, "truncated at {cut}");
+        }
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 0x20;
+            std::fs::write(&path, &bad).unwrap();
+            let mut got = Vec::new();
+            let r = c.load("ds", &h, |d| got.push(d));
+            assert!(
+                r != Loaded::Hit || got == items,
+                "byte {at} flipped was trusted"
+            );
+            assert_ne!(r, Loaded::Hit, "byte {at} flipped");
+        }
+        assert!(!c.take_notes().is_empty());
+        let mut extra = good.clone();
+        extra.push(0);
+        std::fs::write(&path, &extra).unwrap();
+        assert_eq!(c.load("ds", &h, |_| {}), Loaded::Damaged);
+    }
+}
