@@ -7,6 +7,11 @@
 //! converged under 100 MB. The apply's wall time includes the emulator, which shares the
 //! two cores (it stores every datapoint in SQLite).
 //!
+//! Issue #24: the plans run at the SDK's page size (100) against an emulator that adds
+//! `BENCH_LATENCY_MS` (default 20) to every request, first with the observation cache
+//! removed (cold: every page listed), then warm (the cache revalidated with one request per
+//! dataset); target for 1,000,000 cold: under 10 s wall, 8 s CPU, 250 MB.
+//!
 //! `cargo bench --bench scale`; `BENCH_SCALE_N` (default `100000,1000000`),
 //! `BENCH_PLAN_ITERS` (default 2).
 
@@ -71,16 +76,34 @@ fn main() {
         let apply = cli(&root, &base, &id, &secret, &["apply", "--auto-approve"]);
         assert!(apply.success, "apply failed: {:?}", apply.code);
         line(&format!("apply of {n} new datapoints"), &apply);
+        let latency = env_usize("BENCH_LATENCY_MS", 20) as u64;
+        emu.set_faults(rapidata::emulator::FaultPlan {
+            latency_ms: latency,
+            ..Default::default()
+        });
         let mut best: Option<ChildUsage> = None;
         let mut max_rss = 0;
+        let mut cold_wall = Duration::ZERO;
         for i in 1..=iters {
+            // Cold: without the observation cache every page is listed.
+            let _ = std::fs::remove_dir_all(root.join(".rapidata").join("cache"));
             let plan = cli(&root, &base, &id, &secret, &["plan", "--detailed-exitcode"]);
             assert_eq!(
                 plan.code,
                 Some(0),
                 "plan of the converged state has changes"
             );
-            line(&format!("plan #{i} of {n} converged"), &plan);
+            line(
+                &format!("plan #{i} of {n} converged, cold cache, {latency} ms per request"),
+                &plan,
+            );
+            cold_wall = cold_wall.max(plan.wall);
+            let warm = cli(&root, &base, &id, &secret, &["plan", "--detailed-exitcode"]);
+            assert_eq!(warm.code, Some(0));
+            line(
+                &format!("plan #{i} of {n} converged, warm cache, {latency} ms per request"),
+                &warm,
+            );
             max_rss = max_rss.max(plan.max_rss_kb);
             if best.is_none_or(|b| plan.cpu() < b.cpu()) {
                 best = Some(plan);
@@ -89,14 +112,19 @@ fn main() {
         let best = best.unwrap();
         if n >= 1_000_000 {
             verdicts.push(format!(
+                "plan {n} cold at {latency} ms: wall {:.2} s < 10 s: {}",
+                secs(cold_wall),
+                verdict(cold_wall < Duration::from_secs(10))
+            ));
+            verdicts.push(format!(
                 "plan {n}: CPU {:.2} s < 8 s: {}",
                 secs(best.cpu()),
                 verdict(best.cpu() < Duration::from_secs(8))
             ));
             verdicts.push(format!(
-                "plan {n}: peak RSS {:.0} MB < 300 MB: {}",
+                "plan {n}: peak RSS {:.0} MB < 250 MB: {}",
                 mb(max_rss),
-                verdict(mb(max_rss) < 300.0)
+                verdict(mb(max_rss) < 250.0)
             ));
             verdicts.push(format!(
                 "apply {n}: peak RSS {:.0} MB < 300 MB: {}",

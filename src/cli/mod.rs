@@ -18,6 +18,7 @@ mod plan;
 mod results;
 mod schema;
 pub mod settings;
+mod show;
 mod status;
 mod validate;
 
@@ -65,6 +66,9 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Make the remote match the manifests.
     Apply(apply::ApplyArgs),
+    /// Render a saved plan (`plan --out FILE`) in any format, offline: no credentials, no
+    /// network.
+    Show(show::ShowArgs),
     /// Show the remote state of each manifest resource, and how far each job is.
     Status(status::StatusArgs),
     /// Download the results of completed jobs and orders, joined to the manifests.
@@ -122,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Schema(a) => schema::run(a, &settings),
             Command::Plan(a) => plan::run(a, &settings),
             Command::Apply(a) => apply::run(a, &settings),
+            Command::Show(a) => show::run(a, &settings),
             Command::Status(a) => status::run(a, &settings),
             Command::Results(a) => results::run(a, &settings),
             Command::Import(a) => import::run(a, &settings),

@@ -25,7 +25,14 @@ fn the_action_runs_plan_apply_and_drift_with_a_verified_install() {
     let steps = a["runs"]["steps"].as_array().unwrap();
     let install = steps[0]["run"].as_str().unwrap();
     assert!(install.contains("sha256sum -c"), "checksums are verified");
-    let run = steps[1]["run"].as_str().unwrap();
+    // What plan and apply learned is kept between runs, before they run.
+    assert!(steps[1]["uses"]
+        .as_str()
+        .unwrap()
+        .starts_with("actions/cache@"));
+    let kept = steps[1]["with"]["path"].as_str().unwrap();
+    assert!(kept.contains(".rapidata/cache") && kept.contains(".rapidata/recorded.json"));
+    let run = steps[2]["run"].as_str().unwrap();
     for needle in [
         "--comment github",
         "--detailed-exitcode",

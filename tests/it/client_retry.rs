@@ -492,7 +492,8 @@ async fn list_datapoints_reads_every_page_and_extracts_identity() {
     let mut qs = queries.lock().unwrap().clone();
     qs.sort();
     assert_eq!(qs.len(), 3);
-    assert_eq!(qs[0], "page=1&page_size=1000&sort=created_at");
+    // The SDK's page size: at most 100 per page.
+    assert_eq!(qs[0], "page=1&page_size=100&sort=created_at");
 }
 
 #[tokio::test]

@@ -37,4 +37,5 @@ mod manifest_security;
 mod plan_cache;
 mod plan_emulator;
 mod plan_output;
+mod show;
 mod spend;
