@@ -96,7 +96,8 @@ impl Destination {
             Platform::Github => {
                 let token = var(get, "GITHUB_TOKEN").ok_or_else(|| {
                     CommentError::Setup(
-                        "GITHUB_TOKEN is not set; in a workflow pass `env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: pull-requests: write`".into(),
+                        // No `${{ … }}` in the hint: GitHub's log masking mangles it.
+                        "GITHUB_TOKEN is not set; give the step `env:` GITHUB_TOKEN set to the workflow expression `github.token`, and the job `permissions: pull-requests: write` (as the workflow `rapidata init` writes does)".into(),
                     )
                 })?;
                 let repo = need("GITHUB_REPOSITORY", "owner/repo of the pull request")?;

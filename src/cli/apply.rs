@@ -94,6 +94,12 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
         .unwrap_or(3)
         .max(1);
     settings.announce();
+    if let Some(w) = crate::report::plan_markdown::local_in_ci_warning(
+        settings.target.is_local(),
+        std::env::var("CI").ok().as_deref(),
+    ) {
+        eprintln!("warning: {w}");
+    }
     let saved = match args.paths.as_slice() {
         [one] => read_saved(one),
         _ => None,

@@ -110,7 +110,14 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 crate::manifest::redact::mask_url_userinfo(&conn.endpoint)
             },
             apply_command: apply_command(&args, &opts),
+            warning: plan_markdown::local_in_ci_warning(
+                settings.target.is_local(),
+                std::env::var("CI").ok().as_deref(),
+            ),
         };
+        if let Some(w) = &heading.warning {
+            eprintln!("warning: {w}");
+        }
         anyhow::Ok((plan, heading))
     })?;
     let markdown = (format == Format::Markdown || destination.is_some() || summary_file.is_some())

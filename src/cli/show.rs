@@ -51,6 +51,7 @@ pub fn run(args: ShowArgs, settings: &Settings) -> anyhow::Result<Exit> {
                     format!("`{}`", plan.api)
                 },
                 apply_command: format!("rapidata apply {}", args.plan_file.display()),
+                warning: None,
             };
             print!("{}", plan_markdown::render(plan, &project, &heading));
         }

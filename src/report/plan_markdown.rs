@@ -44,6 +44,19 @@ pub struct Heading {
     pub endpoint: String,
     /// The command that applies this plan (`rapidata apply --prune`).
     pub apply_command: String,
+    /// Shown first, as a warning (a CI run against the local emulator).
+    pub warning: Option<String>,
+}
+
+/// The warning for a run in CI (`CI=true`) against the embedded emulator: it is green, and
+/// nothing of it reaches Rapidata.
+pub fn local_in_ci_warning(local: bool, ci: Option<&str>) -> Option<String> {
+    (local && ci.is_some_and(|v| v == "true" || v == "1")).then(|| {
+        "This ran against the embedded local emulator (`environment = \"local\"`): nothing reaches Rapidata. \
+         To plan and apply for real, set `environment = \"rapidata.ai\"` in rapidata.toml and the \
+         RAPIDATA_CLIENT_ID and RAPIDATA_CLIENT_SECRET secrets."
+            .to_string()
+    })
 }
 
 /// Whether a resource's change removes something: it is shown unfolded at the top.
@@ -169,6 +182,9 @@ pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
             escape(&heading.endpoint)
         }
     );
+    if let Some(w) = &heading.warning {
+        let _ = writeln!(out, "> [!WARNING]\n> {}\n", escape(w));
+    }
     let _ = writeln!(out, "**{}**\n", summary_line(&plan.summary()));
     for n in &plan.notes {
         let _ = writeln!(out, "> **note:** {}\n", escape(n));

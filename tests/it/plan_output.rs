@@ -20,7 +20,26 @@ fn heading() -> plan_markdown::Heading {
         environment: "local".into(),
         endpoint: "the embedded emulator".into(),
         apply_command: "rapidata apply".into(),
+        warning: None,
     }
+}
+
+#[test]
+fn a_plan_in_ci_against_the_local_emulator_says_nothing_reaches_rapidata() {
+    let w = plan_markdown::local_in_ci_warning(true, Some("true")).unwrap();
+    assert!(w.contains("nothing reaches Rapidata") && w.contains("rapidata.ai"));
+    assert!(plan_markdown::local_in_ci_warning(true, None).is_none());
+    assert!(plan_markdown::local_in_ci_warning(false, Some("true")).is_none());
+    let (project, plan) = mixed();
+    let md = plan_markdown::render(
+        &plan,
+        &project,
+        &plan_markdown::Heading {
+            warning: Some(w.clone()),
+            ..heading()
+        },
+    );
+    assert!(md.contains("> [!WARNING]"), "{md}");
 }
 
 fn origin(file: &str, line: usize) -> Origin {
