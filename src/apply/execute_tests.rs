@@ -756,3 +756,50 @@ async fn a_definition_is_not_deleted_while_a_job_runs_on_it() {
         .calls()
         .contains(&"delete_job_definition id-gone".to_string()));
 }
+
+#[tokio::test]
+async fn an_audience_rename_patches_it_in_place() {
+    let aud = "apiVersion: rapidata.ai/v1\nkind: Audience\nname: NAME\nrecruit: false\nfilters:\n  - _t: LanguageFilter\n    languages: [de]\n";
+    let (_d, p) = project(&[&aud.replace("NAME", "raters\nrenamedFrom: [old-raters, older]")]);
+    let mut observed = Observed::default();
+    let remote = RemoteAudience {
+        id: "id-aud".into(),
+        name: "old-raters".into(),
+        description: None,
+        filters: vec![serde_json::json!({"_t": "LanguageFilter", "languages": ["de"]})],
+        created_at: "2026-01-01T00:00:00Z".into(),
+        status: "Created".into(),
+        is_distilling: false,
+        is_public: false,
+        graduation_rule: serde_json::Value::Null,
+        examples: Vec::new(),
+        metrics: None,
+    };
+    observed.resources.insert(
+        (ResourceKind::Audience, "raters".into()),
+        Observation::Audience(Some(remote)),
+    );
+    observed.renamed.insert(
+        (ResourceKind::Audience, "raters".into()),
+        "old-raters".into(),
+    );
+    let plan = diff(&p, &observed, &PlanOptions::default(), "test");
+    let a = &plan.resources[0];
+    assert_eq!(
+        a.steps[0],
+        Step::Rename {
+            from: "old-raters".into()
+        }
+    );
+    assert_eq!(a.changes[0].before.as_deref(), Some("old-raters"));
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let m = fake.methods();
+    assert_eq!(
+        m.first().map(String::as_str),
+        Some("update_audience"),
+        "{m:?}"
+    );
+    assert!(!m.iter().any(|c| c.starts_with("create_")), "{m:?}");
+}
