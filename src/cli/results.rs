@@ -11,10 +11,22 @@ use crate::results::{self, Pulled};
 pub struct ResultsArgs {
     /// Manifest files or directories (default: the current directory).
     pub paths: Vec<PathBuf>,
-    /// Directory for `<name>.json` (the results as Rapidata returns them) and
-    /// `<name>.jsonl` (one row per datapoint, with its manifest key and source).
+    /// Directory for the results: per Job and Order `<name>/<job id>.json` (as Rapidata
+    /// returns them), `<name>/<job id>.jsonl` (one row per datapoint, in manifest order),
+    /// `<name>/latest.jsonl` and `<name>/index.json`.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Row files to write: jsonl (`pd.read_json(p, lines=True)`), csv (`pd.read_csv(p)`),
+    /// or both (`--rows jsonl,csv`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "jsonl")]
+    pub rows: Vec<results::RowFormat>,
+    /// Only the Job or Order with this name.
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+    /// Also the earlier jobs with the name (replaced or paused), and list every job's
+    /// results in the directory.
+    #[arg(long)]
+    pub all: bool,
     /// Results of jobs still running (not available: see the message).
     #[arg(long)]
     pub preliminary: bool,
@@ -35,12 +47,28 @@ pub fn run(args: ResultsArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let paths = settings.manifest_paths(&args.paths);
     settings.announce();
     let project = load_project(&paths, args.allow_outside_root, settings)?;
+    if let Some(name) = &args.job {
+        let known = results::stems(&project)
+            .iter()
+            .any(|(r, _)| r.name() == name);
+        if !known {
+            anyhow::bail!("no Job or Order named `{name}` in the manifests");
+        }
+    }
+    let mut rows = args.rows.clone();
+    rows.sort();
+    rows.dedup();
     let rt = runtime(Workload::Observe)?;
     let report = rt.block_on(async {
         let conn = connect(&settings.target, &root_of(&project), 16).await?;
         let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
         let observed = observe(&conn.client, &project, &|_| true, &record.get()).await?;
-        anyhow::Ok(results::pull(&conn.client, &project, &observed, &args.out).await?)
+        let opts = results::PullOptions {
+            formats: rows,
+            only: args.job.clone(),
+            all: args.all,
+        };
+        anyhow::Ok(results::pull(&conn.client, &project, &observed, &args.out, &opts).await?)
     })?;
     match format {
         Format::Json => {

@@ -36,4 +36,5 @@ mod manifest_schema;
 mod manifest_security;
 mod plan_emulator;
 mod plan_output;
+mod results_rows;
 mod spend;
