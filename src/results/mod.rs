@@ -735,4 +735,20 @@ mod tests {
         assert_eq!(file_stem("animals-de v2"), "animals-de v2");
         assert!(!file_stem("..hidden").starts_with('.'));
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_in_place_of_a_results_directory_is_refused() {
+        let out = std::env::temp_dir().join(format!("rapidata-results-{}", fastrand::u64(..)));
+        let elsewhere = out.with_extension("elsewhere");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, out.join("job")).unwrap();
+        let refused = resource_dir(&out, "job");
+        let made = resource_dir(&out, "other");
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(&elsewhere);
+        assert!(refused.is_err());
+        assert_eq!(made.unwrap(), out.join("other"));
+    }
 }

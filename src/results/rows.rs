@@ -491,3 +491,92 @@ pub fn to_csv(t: &Table) -> std::io::Result<Vec<u8>> {
     }
     w.into_inner().map_err(|e| e.into_error())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn joined(doc: &Value) -> Vec<Joined> {
+        join::rows(doc, &[], &[], Path::new("/root"))
+    }
+
+    #[test]
+    fn a_tied_classification_has_no_label_and_votes_per_option() {
+        let doc = json!({"info": {"type": "Classification"}, "results": [
+            {"identifier": "a.png", "aggregatedResults": {"cat": 1, "dog": 1},
+             "detailedResults": [{}, {}]},
+            {"identifier": "b.png", "aggregatedResults": {"cat": 2, "dog": 1, "bird": 0},
+             "aggregatedResultsRatios": {"cat": 0.6667, "dog": 0.3333, "bird": 0.0},
+             "detailedResults": [{}, {}, {}]},
+        ]});
+        let t = table(
+            &doc,
+            &joined(&doc),
+            &[],
+            Path::new("/root"),
+            &Producer::default(),
+        );
+        assert_eq!(t.task, TaskType::Classify);
+        assert_eq!(t.rows[0]["label"], Value::Null);
+        assert_eq!(t.rows[0]["votes_bird"], 0, "every row has every option");
+        assert_eq!(t.rows[1]["label"], "cat");
+        assert_eq!(t.rows[1]["labelShare"], 0.6667);
+        assert_eq!(t.rows[1]["responses"], 3);
+        // Unmatched items keep their asset name and say why.
+        assert_eq!(t.rows[1]["asset"], "b.png");
+        assert!(t.rows[1]["unmatched"].is_string());
+    }
+
+    #[test]
+    fn ranks_share_a_place_on_equal_votes() {
+        let doc = json!({"info": {"type": "Ranking"}, "results": [
+            {"identifier": "g", "aggregatedResults": {"a": 3, "b": 1, "c": 3}},
+        ]});
+        let mut j = joined(&doc);
+        let base = j.remove(0);
+        let j: Vec<Joined> = ["a", "b", "c"]
+            .iter()
+            .map(|o| Joined {
+                option: Some(o.to_string()),
+                ..base.clone()
+            })
+            .collect();
+        let t = table(&doc, &j, &[], Path::new("/root"), &Producer::default());
+        let ranks: Vec<&Value> = t.rows.iter().map(|r| &r["rank"]).collect();
+        assert_eq!(ranks, [&json!(1), &json!(3), &json!(1)]);
+        assert_eq!(t.rows[1]["score"], 0.1429);
+    }
+
+    #[test]
+    fn the_type_comes_from_the_responses_when_info_has_none() {
+        let doc = json!({"results": [{"detailedResults": [{"timestamps": [1.0]}]}]});
+        assert_eq!(task_type(&doc), TaskType::Timestamp);
+        assert_eq!(
+            task_type(&json!({"info": {"orderType": "Line"}})),
+            TaskType::Draw
+        );
+    }
+
+    #[test]
+    fn csv_has_the_jsonl_columns_with_lists_as_json() {
+        let doc = json!({"info": {"type": "FreeText"}, "results": [
+            {"identifier": "t, \"quoted\"", "detailedResults": [{"text": "a"}, {"text": "b"}]},
+        ]});
+        let t = table(
+            &doc,
+            &joined(&doc),
+            &[],
+            Path::new("/root"),
+            &Producer::default(),
+        );
+        let csv = String::from_utf8(to_csv(&t).unwrap()).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next().unwrap(), t.columns.join(","));
+        let row = lines.next().unwrap();
+        assert!(row.contains(r#""[""a"",""b""]""#), "{row}");
+        assert!(row.contains(r#""t, ""quoted""""#), "{row}");
+        let jsonl = String::from_utf8(to_jsonl(&t).unwrap()).unwrap();
+        assert!(jsonl.contains(r#""texts":["a","b"]"#), "{jsonl}");
+    }
+}

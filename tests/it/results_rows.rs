@@ -74,108 +74,7 @@ fn apply_and_wait(env: &Env, root: &Path) {
 
 /// Every task type, with datapoints listed in an order their results do not keep
 /// (keys sort differently from the manifest), private metadata on some.
-const EVERY_TYPE: &str = r#"apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-classify
-type: classify
-instruction: Which animal?
-answerOptions: [cat, dog, bird]
-referee: {responsesPerDatapoint: 3}
-datapoints:
-  - asset: b.png
-    key: z-classify-b
-    privateMetadata: {model: m2, id: "7"}
-  - asset: a.png
-    context: some context
-    key: classify-a
-  - asset: c.png
-    key: m-classify-c
-    privateMetadata: {model: m1}
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-compare
-type: compare
-instruction: Which is better?
-referee: {responsesPerDatapoint: 3}
-datapoints:
-  - assets: [b.png, a.png]
-    key: compare-ba
-    privateMetadata: {pair: "1"}
-  - assets: [a.png, c.png]
-    key: compare-ac
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-freetext
-type: freeText
-instruction: Describe it
-referee: {responsesPerDatapoint: 2}
-datapoints:
-  - asset: {text: "a sentence to describe"}
-    key: freetext-1
-  - asset: {text: "another sentence"}
-    key: freetext-0
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-locate
-type: locate
-instruction: Click the cat
-referee: {responsesPerDatapoint: 2}
-datapoints:
-  - asset: a.png
-    key: locate-a
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-draw
-type: draw
-instruction: Trace the road
-referee: {responsesPerDatapoint: 2}
-datapoints:
-  - asset: b.png
-    key: draw-b
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-selectwords
-type: selectWords
-instruction: Select the words you hear
-referee: {responsesPerDatapoint: 3}
-datapoints:
-  - asset: a.png
-    sentence: the quick brown fox jumps over the lazy dog
-    key: words-a
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-timestamp
-type: timestamp
-instruction: When does the dog bark?
-referee: {responsesPerDatapoint: 2}
-datapoints:
-  - asset: c.mp3
-    key: timestamp-c
----
-apiVersion: rapidata.ai/v1
-kind: JobDefinition
-name: t-ranking
-type: ranking
-instruction: Which is cuter?
-comparisonBudgetPerRanking: 6
-responsesPerComparison: 1
-datapoints:
-  - asset: c.png
-    group: g1
-    key: rank-c
-  - asset: a.png
-    group: g1
-    key: rank-a
-  - asset: b.png
-    group: g1
-    key: rank-b
-"#;
+const EVERY_TYPE: &str = include_str!("../fixtures/results/every_type.yaml");
 
 pub const TYPES: [&str; 8] = [
     "classify",
@@ -200,13 +99,7 @@ pub async fn every_type_project(env: &Env) -> PathBuf {
         b"ID3\x04\0\0\0\0\0\0rapidata-test-audio",
     )
     .unwrap();
-    let mut yaml = EVERY_TYPE.to_string();
-    for t in TYPES {
-        yaml.push_str(&format!(
-            "---\napiVersion: rapidata.ai/v1\nkind: Job\nname: job-{t}\ndefinition: t-{t}\naudience: global\n"
-        ));
-    }
-    std::fs::write(root.join("types.yaml"), &yaml).unwrap();
+    std::fs::write(root.join("types.yaml"), EVERY_TYPE).unwrap();
     apply_and_wait(env, &root);
     root
 }
