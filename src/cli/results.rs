@@ -27,6 +27,11 @@ pub struct ResultsArgs {
     /// results in the directory.
     #[arg(long)]
     pub all: bool,
+    /// Also write `DIR/report.html`: one self-contained page (no scripts, no network) with
+    /// per job its completion, charts of the answers and of agreement, and the datapoints
+    /// with the least agreement first, with their images or text.
+    #[arg(long)]
+    pub html: bool,
     /// Results of jobs still running (not available: see the message).
     #[arg(long)]
     pub preliminary: bool,
@@ -70,6 +75,10 @@ pub fn run(args: ResultsArgs, settings: &Settings) -> anyhow::Result<Exit> {
         };
         anyhow::Ok(results::pull(&conn.client, &project, &observed, &args.out, &opts).await?)
     })?;
+    let html = match args.html {
+        true => Some(results::write_html(&report, &project.root, &args.out)?),
+        false => None,
+    };
     match format {
         Format::Json => {
             // `formatVersion` first, then the report's own (camelCase) fields.
@@ -78,9 +87,17 @@ pub fn run(args: ResultsArgs, settings: &Settings) -> anyhow::Result<Exit> {
             if let serde_json::Value::Object(fields) = serde_json::to_value(&report)? {
                 out.extend(fields);
             }
+            if let Some(h) = &html {
+                out.insert("html".into(), h.display().to_string().into());
+            }
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
-        _ => print!("{}", results::render(&report)),
+        _ => {
+            print!("{}", results::render(&report));
+            if let Some(h) = &html {
+                println!("Wrote {}.", h.display());
+            }
+        }
     }
     let failed = report
         .items

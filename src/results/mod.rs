@@ -20,6 +20,7 @@
 //! `POST /pipeline/{id}/preliminary-download`, which contract v2 does not include, so they
 //! are not offered (see [`PRELIMINARY_UNAVAILABLE`]).
 
+pub mod html;
 pub mod join;
 pub mod rows;
 
@@ -185,6 +186,9 @@ pub struct PullItem {
     /// `--all`: every results in the directory (its index), oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Index>,
+    /// The newest job's results and rows, for `--html`.
+    #[serde(skip)]
+    pub latest: Option<(Entry, rows::Table)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -332,6 +336,7 @@ pub async fn pull(
             pulled: Pulled::NotCreated,
             earlier: Vec::new(),
             history: None,
+            latest: None,
         };
         match ctx.resource(r, &mut item).await {
             Ok(()) => {}
@@ -412,7 +417,12 @@ impl Ctx<'_> {
         let n = targets.len();
         for (i, t) in targets.into_iter().enumerate() {
             let pulled = match self.one(r, t, &dir, &mut index).await {
-                Ok(p) => p,
+                Ok((p, latest)) => {
+                    if latest.is_some() {
+                        item.latest = latest;
+                    }
+                    p
+                }
                 Err(e) => Pulled::Failed {
                     message: e.to_string(),
                 },
@@ -453,13 +463,14 @@ impl Ctx<'_> {
         t: Target,
         dir: &Path,
         index: &mut Index,
-    ) -> Result<Pulled, PullError> {
+    ) -> Result<(Pulled, Option<(Entry, rows::Table)>), PullError> {
         let mut entry = t.entry;
         if entry.state != "Completed" {
-            return Ok(Pulled::NotCompleted {
+            let p = Pulled::NotCompleted {
                 id: entry.id,
                 state: entry.state,
-            });
+            };
+            return Ok((p, None));
         }
         let id_stem = file_stem(&entry.id);
         let json = dir.join(format!("{id_stem}.json"));
@@ -561,6 +572,7 @@ impl Ctx<'_> {
         };
         let (rows_n, unmatched) = (entry.rows, entry.unmatched);
         let id = entry.id.clone();
+        let latest = becomes_latest.then(|| (entry.clone(), table));
         let changed = match known {
             Some(i) => {
                 let c = index.results[i] != entry;
@@ -590,7 +602,7 @@ impl Ctx<'_> {
                 write_atomic(&dir.join(INDEX_FILE), &new)?;
             }
         }
-        Ok(match bytes {
+        let pulled = match bytes {
             Some(_) => Pulled::Downloaded {
                 id,
                 rows: rows_n,
@@ -604,8 +616,16 @@ impl Ctx<'_> {
                 files,
                 rejoined,
             },
-        })
+        };
+        Ok((pulled, latest))
     }
+}
+
+/// `results --html`: write `<out>/report.html` for the report (see `html`).
+pub fn write_html(report: &PullReport, root: &Path, out: &Path) -> std::io::Result<PathBuf> {
+    let path = out.join(html::FILE);
+    write_atomic(&path, html::render(report, root).as_bytes())?;
+    Ok(path)
 }
 
 fn blank_entry(id: String, state: String, dataset_id: Option<String>) -> Entry {

@@ -122,6 +122,42 @@ pub struct Table {
     pub task: TaskType,
     pub columns: Vec<String>,
     pub rows: Vec<Map<String, Value>>,
+    /// Per row: the share of the most common answer among its responses (classify,
+    /// compare, free text, select words); `None` without responses or for answers that
+    /// are not alike by equality (ranking, points, lines, times).
+    pub agreement: Vec<Option<f64>>,
+}
+
+/// The share of the most common answer of an item (see [`Table::agreement`]).
+fn agreement(task: TaskType, item: Option<&Value>) -> Option<f64> {
+    let item = item?;
+    let modal = |answers: Vec<String>| {
+        let mut n: HashMap<&str, usize> = HashMap::new();
+        for a in &answers {
+            *n.entry(a.as_str()).or_default() += 1;
+        }
+        let max = n.values().copied().max()?;
+        Some(round4(max as f64 / answers.len() as f64))
+    };
+    match task {
+        TaskType::Classify | TaskType::Compare => {
+            let c = counts(item);
+            let total: f64 = c.iter().map(|x| x.1).sum();
+            let max = c.iter().map(|x| x.1).fold(0.0f64, f64::max);
+            (total > 0.0).then(|| round4(max / total))
+        }
+        TaskType::FreeText | TaskType::SelectWords => {
+            let (_, field) = task.open_column()?;
+            modal(
+                item.get("detailedResults")?
+                    .as_array()?
+                    .iter()
+                    .map(|r| open_answer(task, field, r).to_string())
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
 }
 
 /// Votes per option of an item (`aggregatedResults`), in the document's order.
@@ -335,6 +371,7 @@ pub fn table(
         .collect();
     let compare = task == TaskType::Compare;
     let mut rows = Vec::with_capacity(manifest.len());
+    let mut agreements = Vec::with_capacity(manifest.len());
     for (i, dp) in manifest.iter().enumerate() {
         let j = by_index.get(&i).copied();
         let src = join::source(dp, root);
@@ -379,6 +416,7 @@ pub fn table(
             root,
             &options,
         );
+        agreements.push(agreement(task, j.map(|j| &j.result)));
         producer_columns(&mut row, producer);
         row.insert(
             "datapointId".into(),
@@ -415,6 +453,7 @@ pub fn table(
             root,
             &options,
         );
+        agreements.push(agreement(task, Some(&j.result)));
         producer_columns(&mut row, producer);
         row.insert("datapointId".into(), Value::Null);
         row.insert(
@@ -451,6 +490,7 @@ pub fn table(
         task,
         columns,
         rows,
+        agreement: agreements,
     }
 }
 

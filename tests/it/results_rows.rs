@@ -549,3 +549,115 @@ async fn a_job_replaced_by_a_new_revision_keeps_both_results() {
     assert_eq!(index["latest"], second_id.as_str());
     assert_eq!(index["results"].as_array().unwrap().len(), 2);
 }
+
+/// The `<section>` of each job in the page, by name.
+fn sections(page: &str) -> BTreeMap<String, &str> {
+    page.split("<section class=\"job")
+        .skip(1)
+        .map(|s| {
+            let s = &s[..s.find("</section>").unwrap()];
+            let name = s.split("data-name=\"").nth(1).unwrap();
+            (name[..name.find('"').unwrap()].to_string(), s)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_page_shows_every_job_with_charts_and_the_least_agreement_first() {
+    use base64::Engine as _;
+    let env = fast_env().await;
+    let root = every_type_project(&env).await;
+    let out = cli(
+        &env,
+        &root,
+        &["results", ".", "--out", "out", "--html", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(json_out(&out)["html"], "out/report.html");
+    let page = std::fs::read_to_string(root.join("out/report.html")).unwrap();
+
+    // Self-contained: no scripts, nothing fetched.
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(!page.to_lowercase().contains("<script"), "a script");
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href="),
+        "an external resource"
+    );
+    assert!(!page.contains("url("), "a CSS fetch");
+
+    let sections = sections(&page);
+    assert_eq!(sections.len(), 8, "{:?}", sections.keys());
+    let types = [
+        ("classify", "classify", true),
+        ("compare", "compare", true),
+        ("freetext", "freeText", true),
+        ("locate", "locate", false),
+        ("draw", "draw", false),
+        ("selectwords", "selectWords", true),
+        ("timestamp", "timestamp", false),
+        ("ranking", "ranking", false),
+    ];
+    for (t, ty, agreement) in types {
+        let s = sections[&format!("job-{t}")];
+        assert!(s.contains(&format!("data-type=\"{ty}\"")), "{t}");
+        let keys = manifest_keys(&format!("t-{t}"));
+        // Completion: every datapoint got responses.
+        assert!(
+            s.contains(&format!(
+                "data-with-responses=\"{n}\" data-datapoints=\"{n}\"",
+                n = keys.len()
+            )),
+            "{t}: {s}"
+        );
+        // Two charts, as SVG: the distribution, and agreement where it is defined.
+        let svgs = s.matches("<svg ").count();
+        assert_eq!(svgs, if agreement { 2 } else { 1 }, "{t}");
+        assert_eq!(s.contains("No agreement measure"), !agreement, "{t}");
+        // Every datapoint, the least agreement first.
+        let rows: Vec<(&str, Option<f64>)> = s
+            .split("<tr data-key=\"")
+            .skip(1)
+            .map(|r| {
+                let key = &r[..r.find('"').unwrap()];
+                let a = r.split("data-agreement=\"").nth(1).unwrap();
+                (key, a[..a.find('"').unwrap()].parse().ok())
+            })
+            .collect();
+        let mut got: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        got.sort();
+        let mut want: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        want.sort();
+        assert_eq!(got, want, "{t}");
+        if agreement {
+            let a: Vec<f64> = rows.iter().map(|r| r.1.unwrap()).collect();
+            assert!(a.windows(2).all(|w| w[0] <= w[1]), "{t}: {a:?}");
+            assert!(a.iter().all(|x| *x > 0.0 && *x <= 1.0), "{t}: {a:?}");
+        }
+    }
+
+    // Local images embedded as they are; text shown as text.
+    let classify = sections["job-classify"];
+    assert_eq!(
+        classify
+            .matches("<img src=\"data:image/png;base64,")
+            .count(),
+        3
+    );
+    for seed in 1..=3 {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(png(seed));
+        assert!(classify.contains(&b64), "image {seed} not embedded");
+    }
+    for o in ["cat", "dog", "bird"] {
+        assert!(
+            classify.contains(&format!("\n{o}\n</text>")),
+            "{o} not on the chart"
+        );
+    }
+    assert_eq!(sections["job-compare"].matches("<img ").count(), 4);
+    assert!(sections["job-freetext"].contains("<div class=\"text\">a sentence to describe</div>"));
+    // The shapes are drawn: locate's points as circles.
+    assert!(
+        sections["job-locate"].contains("<circle"),
+        "no points drawn"
+    );
+}
