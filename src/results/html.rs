@@ -303,7 +303,9 @@ fn distribution(t: &Table) -> String {
 
 /// Agreement of the datapoints, in ten bins of the share of the most common answer.
 fn agreement_chart(t: &Table) -> String {
-    let labels: Vec<String> = (0..10).map(|i| format!("{}%", i * 10)).collect();
+    let labels: Vec<String> = (0..10)
+        .map(|i| format!("{}–{}%", i * 10, i * 10 + 10))
+        .collect();
     let mut v = vec![0.0; 10];
     for a in t.agreement.iter().flatten() {
         v[((a * 10.0) as usize).min(9)] += 1.0;
