@@ -2,7 +2,9 @@
 # Runs the official Rapidata Python SDK (3.27.1, from PyPI) against a fresh emulator:
 # third_party/interop/sdk_conformance.py must report all 16 checks passed (check m parses the
 # results with RapidataResults.to_pandas(), hence pandas), tests/emulator_support/results_pandas.py
-# must parse the results of every task type with it, tests/emulator_support/audience_examples.py
+# must parse the results of every task type with it, tests/emulator_support/results_rows_sdk.py checks
+# that the rows of `rapidata results` say what the SDK's to_pandas() says for every task type,
+# tests/emulator_support/audience_examples.py
 # checks that the SDK's get_examples() sees exactly the examples `rapidata apply` put on an audience,
 # and tests/emulator_support/import_sdk.py makes definitions, an audience and jobs with the SDK,
 # imports them with `rapidata import --out` and expects `plan --detailed-exitcode` to exit 0 (and an
@@ -50,6 +52,11 @@ status=0
 # The results document of every task type parses with the SDK's RapidataResults.to_pandas().
 "$venv/bin/python" tests/emulator_support/results_pandas.py \
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" || status=$?
+# `rapidata results` rows (JSONL and CSV, loaded with one pandas call each) agree with the SDK's
+# to_pandas() of the same documents, for every task type.
+"$venv/bin/python" tests/emulator_support/results_rows_sdk.py \
+  --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" \
+  --bin "$bin" || status=$?
 # The examples `rapidata apply` adds to an audience, as the SDK's get_examples() sees them.
 "$venv/bin/python" tests/emulator_support/audience_examples.py \
   --base-url "http://127.0.0.1:$port" --client-id "$client_id" --client-secret "$client_secret" \

@@ -37,6 +37,12 @@ pub struct Row {
     /// Why the item could not be joined.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unmatched: Option<String>,
+    /// The position of the datapoint in the manifest (`rows::table` keeps manifest order).
+    #[serde(skip)]
+    pub index: Option<usize>,
+    /// Ranking: the name the item gives this datapoint's asset (its `aggregatedResults` key).
+    #[serde(skip)]
+    pub option: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -54,7 +60,7 @@ pub struct Source {
 
 /// The name a results document gives an asset (the emulator's and Rapidata's `identifier`:
 /// the original file name, the URL, or the text).
-fn asset_name(a: &Asset) -> String {
+pub(super) fn asset_name(a: &Asset) -> String {
     match a {
         Asset::File { file_name, .. } => file_name.clone(),
         Asset::Url(u) => u.clone(),
@@ -63,7 +69,7 @@ fn asset_name(a: &Asset) -> String {
     }
 }
 
-fn asset_source(a: &Asset, root: &Path) -> String {
+pub(super) fn asset_source(a: &Asset, root: &Path) -> String {
     match a {
         Asset::File { path, .. } => path
             .strip_prefix(root)
@@ -76,7 +82,7 @@ fn asset_source(a: &Asset, root: &Path) -> String {
     }
 }
 
-fn source(dp: &Datapoint, root: &Path) -> Source {
+pub(super) fn source(dp: &Datapoint, root: &Path) -> Source {
     let assets: Vec<String> = dp.assets.iter().map(|a| asset_source(a, root)).collect();
     Source {
         file: relative(&dp.origin.file, root),
@@ -155,7 +161,13 @@ struct Joiner<'a> {
 }
 
 impl<'a> Joiner<'a> {
-    fn row(&mut self, i: usize, item: &Value, group: Option<String>) -> Row {
+    fn row(
+        &mut self,
+        i: usize,
+        item: &Value,
+        group: Option<String>,
+        option: Option<String>,
+    ) -> Row {
         self.used.insert(i);
         let dp = &self.manifest[i];
         let remote_id = self
@@ -169,6 +181,8 @@ impl<'a> Joiner<'a> {
             group,
             result: item.clone(),
             unmatched: None,
+            index: Some(i),
+            option,
         }
     }
 
@@ -292,7 +306,7 @@ pub fn rows(
                     .by_files(&files, None)
                     .or_else(|| j.by_names(std::slice::from_ref(name), None));
                 if let Some(i) = found {
-                    out.push(j.row(i, item, group.clone()));
+                    out.push(j.row(i, item, group.clone(), Some(name.clone())));
                 }
             }
             if out.len() == before {
@@ -304,7 +318,7 @@ pub fn rows(
             .by_files(&item_files(item), context)
             .or_else(|| j.by_names(&item_names(item), context));
         match found {
-            Some(i) => out.push(j.row(i, item, None)),
+            Some(i) => out.push(j.row(i, item, None, None)),
             None => out.push(unmatched(item, None)),
         }
     }
@@ -322,6 +336,8 @@ fn unmatched(item: &Value, group: Option<String>) -> Row {
             "no datapoint of the manifest has this item's assets (removed from the manifest since?)"
                 .into(),
         ),
+        index: None,
+        option: None,
     }
 }
 

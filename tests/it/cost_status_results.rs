@@ -277,30 +277,38 @@ async fn status_shows_progress_moving_and_results_join_back_once() {
     );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json(&out)["downloads"], 1);
-    let doc: Value =
-        serde_json::from_slice(&std::fs::read(root.join("results/progress-global.json")).unwrap())
-            .unwrap();
+    let index: Value = serde_json::from_slice(
+        &std::fs::read(root.join("results/progress-global/index.json")).unwrap(),
+    )
+    .unwrap();
+    let id = index["latest"].as_str().unwrap();
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(root.join(format!("results/progress-global/{id}.json"))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(doc["info"]["type"], "Classification");
-    let rows = std::fs::read_to_string(root.join("results/progress-global.jsonl")).unwrap();
+    let rows = std::fs::read_to_string(root.join("results/progress-global/latest.jsonl")).unwrap();
     let rows: Vec<Value> = rows
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 5);
-    let mut keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
-    keys.sort();
-    assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
+    let keys: Vec<&str> = rows.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"], "manifest order");
     for r in &rows {
         let i = &r["key"].as_str().unwrap()[1..];
-        assert_eq!(r["source"]["file"], "data/rows.jsonl");
-        assert_eq!(r["source"]["line"], i.parse::<u64>().unwrap() + 1);
-        assert_eq!(r["source"]["asset"], format!("images/img-{i}.png"));
-        assert_eq!(r["result"]["originalFileName"], format!("img-{i}.png"));
-        assert_eq!(r["result"]["detailedResults"].as_array().unwrap().len(), 3);
+        let line = i.parse::<u64>().unwrap() + 1;
+        assert_eq!(r["source"], format!("data/rows.jsonl:{line}"));
+        assert_eq!(r["asset"], format!("images/img-{i}.png"));
+        assert_eq!(r["responses"], 3);
+        assert_eq!(
+            r["votes_cat"].as_u64().unwrap() + r["votes_dog"].as_u64().unwrap(),
+            3
+        );
     }
 
     // A second run downloads nothing and leaves the files alone.
-    let before = std::fs::metadata(root.join("results/progress-global.jsonl"))
+    let before = std::fs::metadata(root.join("results/progress-global/latest.jsonl"))
         .unwrap()
         .modified()
         .unwrap();
@@ -312,7 +320,7 @@ async fn status_shows_progress_moving_and_results_join_back_once() {
     let r = json(&out);
     assert_eq!(r["downloads"], 0);
     assert_eq!(r["items"][0]["outcome"], "upToDate");
-    let after = std::fs::metadata(root.join("results/progress-global.jsonl"))
+    let after = std::fs::metadata(root.join("results/progress-global/latest.jsonl"))
         .unwrap()
         .modified()
         .unwrap();
@@ -334,11 +342,11 @@ async fn status_shows_progress_moving_and_results_join_back_once() {
     let r = json(&out);
     assert_eq!(r["downloads"], 0, "{r:#}");
     assert_eq!(r["items"][0]["rejoined"], true, "{r:#}");
-    let rows = std::fs::read_to_string(root.join("results/progress-global.jsonl")).unwrap();
+    let rows = std::fs::read_to_string(root.join("results/progress-global/latest.jsonl")).unwrap();
     assert_eq!(rows.lines().count(), 5);
     assert!(
         rows.lines()
-            .all(|l| l.contains("\"file\":\"data/moved.jsonl\"")),
+            .all(|l| l.contains("\"source\":\"data/moved.jsonl:")),
         "{rows}"
     );
 }
@@ -499,31 +507,37 @@ async fn results_of_every_task_type_join_back_to_their_datapoints() {
         ("timestamp", "Scrub", &["timestamp-c"]),
         ("ranking", "Ranking", &["rank-a", "rank-b"]),
     ];
+    let document = |t: &str| -> Value {
+        let dir = root.join(format!("out/job-{t}"));
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+        let id = index["latest"].as_str().unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{id}.json"))).unwrap()).unwrap()
+    };
     for (t, info, keys) in expect {
-        let doc: Value =
-            serde_json::from_slice(&std::fs::read(root.join(format!("out/job-{t}.json"))).unwrap())
-                .unwrap();
+        let doc = document(t);
         assert_eq!(doc["info"]["type"], *info, "{t}");
-        let rows: Vec<Value> = std::fs::read_to_string(root.join(format!("out/job-{t}.jsonl")))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        let mut got: Vec<&str> = rows
+        let rows: Vec<Value> =
+            std::fs::read_to_string(root.join(format!("out/job-{t}/latest.jsonl")))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+        let got: Vec<&str> = rows
             .iter()
             .map(|r| r["key"].as_str().unwrap_or(""))
             .collect();
-        got.sort();
         assert_eq!(got, *keys, "{t}: {rows:#?}");
         for r in &rows {
-            assert_eq!(r["source"]["file"], "types.yaml", "{t}");
-            assert!(r["source"]["line"].as_u64().unwrap() > 1, "{t}");
-            assert!(r["result"].is_object(), "{t}");
+            let source = r["source"].as_str().unwrap();
+            let line = source.strip_prefix("types.yaml:").unwrap();
+            assert!(line.parse::<u64>().unwrap() > 1, "{t}");
+            assert!(r["responses"].as_u64().unwrap() > 0, "{t}");
             assert!(r.get("unmatched").is_none(), "{t}");
         }
     }
     let compare: Value = serde_json::from_str(
-        std::fs::read_to_string(root.join("out/job-compare.jsonl"))
+        std::fs::read_to_string(root.join("out/job-compare/latest.jsonl"))
             .unwrap()
             .lines()
             .next()
@@ -531,15 +545,13 @@ async fn results_of_every_task_type_join_back_to_their_datapoints() {
     )
     .unwrap();
     assert_eq!(
-        compare["source"]["assets"],
-        serde_json::json!(["a.png", "b.png"])
+        (&compare["asset"], &compare["assetB"]),
+        (&serde_json::json!("a.png"), &serde_json::json!("b.png"))
     );
+    let compare = &document("compare")["results"][0];
     assert_eq!(
-        compare["result"]["detailedResults"]
-            .as_array()
-            .unwrap()
-            .len(),
-        compare["result"]["aggregatedResults"]
+        compare["detailedResults"].as_array().unwrap().len(),
+        compare["aggregatedResults"]
             .as_object()
             .unwrap()
             .values()

@@ -37,5 +37,6 @@ mod manifest_security;
 mod plan_cache;
 mod plan_emulator;
 mod plan_output;
+mod results_rows;
 mod show;
 mod spend;
