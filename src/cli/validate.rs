@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use super::{Exit, Format, Settings};
-use crate::manifest::{load_with_stats, LoadOptions};
+use crate::manifest::{load_with_stats, AudienceRef, LoadOptions, Project, Resource};
 use crate::report::style::{plural, thousands};
 
 /// Version of `validate --format json`: 2 renamed `source_line` to `sourceLine` and added
@@ -48,6 +48,7 @@ pub fn run(args: ValidateArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 "formatVersion": FORMAT_VERSION,
                 "valid": true,
                 "errors": [],
+                "notes": remote_names(&project),
                 "manifests": stats.manifests,
                 "resources": project.resources.len(),
                 "datapoints": stats.datapoints,
@@ -67,6 +68,9 @@ pub fn run(args: ValidateArgs, settings: &Settings) -> anyhow::Result<Exit> {
             Ok(Exit::Error)
         }
         (_, Ok(project)) => {
+            for n in remote_names(&project) {
+                println!("note: {n}");
+            }
             println!(
                 "ok: {}, {}, {}, {} ({} from cache)",
                 plural(stats.manifests as u64, "manifest file", "manifest files"),
@@ -82,4 +86,36 @@ pub fn run(args: ValidateArgs, settings: &Settings) -> anyhow::Result<Exit> {
             Ok(Exit::Error)
         }
     }
+}
+
+/// Names that validate cannot check offline because plan looks them up remotely: a Job's
+/// audience that is no Audience manifest is taken as a remote audience id (a misspelt
+/// manifest name would only show at plan time). Notes, not errors.
+fn remote_names(project: &Project) -> Vec<String> {
+    let audiences: Vec<&str> = project
+        .resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Audience(a) => Some(a.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    project
+        .resources
+        .iter()
+        .filter_map(|r| match r {
+            Resource::Job(j) => match &j.audience {
+                AudienceRef::Id(id) if id != "global" => Some(format!(
+                    "{}: Job `{}` names audience `{id}`, which is no Audience manifest: plan looks it up as a remote audience id{}",
+                    j.origin,
+                    j.name,
+                    crate::manifest::suggest::did_you_mean(id, &audiences)
+                        .map(|s| format!(" (did you mean the manifest `{s}`?)"))
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }

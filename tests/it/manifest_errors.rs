@@ -341,3 +341,28 @@ fn filters_are_normalised_as_the_sdk_does() {
     );
     assert!(a.recruit && !a.prune && a.admission.is_none() && a.examples.is_empty());
 }
+
+/// A Job's audience that no Audience manifest has is looked up remotely at plan time:
+/// validate says so (a note, still valid), with a suggestion for a misspelt manifest name.
+#[test]
+fn validate_notes_names_that_plan_looks_up_remotely() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: d\ntype: classify\ninstruction: Which?\nanswerOptions: [a, b]\ndatapoints:\n  - asset: {text: one}\n---\napiVersion: rapidata.ai/v1\nkind: Audience\nname: german-raters\nfilters:\n  - _t: LanguageFilter\n    languages: [de]\n---\napiVersion: rapidata.ai/v1\nkind: Job\nname: j\ndefinition: d\naudience: german-rater\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rapidata"))
+        .args(["validate", "--color", "never"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("note:")
+            && text.contains("Job `j` names audience `german-rater`")
+            && text.contains("did you mean the manifest `german-raters`?"),
+        "{text}"
+    );
+}
