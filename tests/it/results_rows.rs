@@ -575,6 +575,10 @@ async fn the_html_page_shows_every_job_with_charts_and_the_least_agreement_first
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(json_out(&out)["html"], "out/report.html");
     let page = std::fs::read_to_string(root.join("out/report.html")).unwrap();
+    // For the docs' screenshot: `RAPIDATA_HTML_COPY=/tmp/report.html cargo test ...`.
+    if let Some(copy) = std::env::var_os("RAPIDATA_HTML_COPY") {
+        std::fs::copy(root.join("out/report.html"), copy).unwrap();
+    }
 
     // Self-contained: no scripts, nothing fetched.
     assert!(page.starts_with("<!DOCTYPE html>"));
