@@ -82,6 +82,7 @@ impl Remote for Fake {
     async fn update_audience(&self, i: &str, _: &Value) -> R<()> { self.call("update_audience", i, ()) }
     async fn find_audiences(&self, n: &str) -> R<Vec<RemoteAudience>> { self.call("find_audiences", n, Vec::new()) }
     async fn delete_audience(&self, i: &str) -> R<()> { self.call("delete_audience", i, ()) }
+    async fn create_filtered_audience(&self, b: &str, _: &Value) -> R<String> { self.call("create_filtered_audience", b, id("fau")) }
     async fn add_example(&self, a: &str, _: &Value) -> R<()> { self.call("add_example", a, ()) }
     async fn delete_example(&self, i: &str) -> R<()> { self.call("delete_example", i, ()) }
     async fn start_recruiting(&self, a: &str) -> R<()> { self.call("start_recruiting", a, ()) }

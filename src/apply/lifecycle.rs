@@ -99,6 +99,11 @@ impl<C: Remote> Executor<'_, C> {
         let r = match rp.kind {
             ResourceKind::JobDefinition => self.client.rename_job_definition(id, to).await,
             ResourceKind::Order => self.client.rename_order(id, to).await,
+            ResourceKind::Audience => {
+                self.client
+                    .update_audience(id, &serde_json::json!({ "name": to }))
+                    .await
+            }
             _ => return Err(misfit(rp, &Step::MoveAside { to: to.into() })),
         };
         r.map_err(|e| StepError::api("renaming the old one", &e))?;

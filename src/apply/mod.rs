@@ -14,6 +14,7 @@ pub mod error;
 mod examples;
 pub mod execute;
 mod fill;
+mod filtered_audience;
 pub mod gate;
 mod job;
 mod lifecycle;

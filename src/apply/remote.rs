@@ -23,6 +23,7 @@ pub trait Remote: Clone + Send + Sync + 'static {
     fn update_audience(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
     fn find_audiences(&self, name: &str) -> impl Future<Output = R<Vec<RemoteAudience>>> + Send;
     fn delete_audience(&self, id: &str) -> impl Future<Output = R<()>> + Send;
+    fn create_filtered_audience(&self, base_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send;
     fn add_example(&self, audience_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
     fn delete_example(&self, example_id: &str) -> impl Future<Output = R<()>> + Send;
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send;
@@ -63,6 +64,7 @@ impl Remote for Client {
     fn update_audience(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::update_audience(self, id, body) }
     fn find_audiences(&self, name: &str) -> impl Future<Output = R<Vec<RemoteAudience>>> + Send { Client::find_audiences(self, name) }
     fn delete_audience(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_audience(self, id) }
+    fn create_filtered_audience(&self, base_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send { Client::create_filtered_audience(self, base_id, body) }
     fn add_example(&self, audience_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::add_example(self, audience_id, body) }
     fn delete_example(&self, example_id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_example(self, example_id) }
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send { Client::start_recruiting(self, audience_id) }

@@ -16,6 +16,7 @@ mod documents;
 mod draft;
 mod examples;
 pub mod files;
+mod filtered;
 mod filters;
 mod finalize;
 pub mod fingerprint;
@@ -167,6 +168,7 @@ pub fn load_with_stats(
 
     let mut resources = Vec::new();
     let mut def_locs = Vec::new();
+    let mut base_locs = Vec::new();
     for p in pending {
         let r = match p {
             Pending::Labeling {
@@ -206,8 +208,11 @@ pub fn load_with_stats(
                     })
                 }
             }
-            Pending::Audience(mut a, drafts) => {
+            Pending::Audience(mut a, drafts, base_loc) => {
                 a.examples = examples::finalize(&mut ctx, &hashed, drafts);
+                if let Some(l) = base_loc {
+                    base_locs.push((resources.len(), l));
+                }
                 Resource::Audience(a)
             }
             Pending::Job(j, l, after) => {
@@ -218,6 +223,7 @@ pub fn load_with_stats(
         resources.push(r);
     }
     cross_check(&mut ctx, &mut resources, &def_locs, &broken);
+    filtered::resolve(&mut ctx, &mut resources, &base_locs);
     stats.resources = resources.len();
 
     let texts = std::mem::take(&mut ctx.texts);
@@ -246,8 +252,9 @@ enum Pending {
         run: bool,
         budget: Option<f64>,
     },
-    /// An audience whose examples wait for their files' hashes.
-    Audience(Audience, Vec<examples::ExampleDraft>),
+    /// An audience whose examples wait for their files' hashes, and the location of its
+    /// `base:` (a filtered audience).
+    Audience(Audience, Vec<examples::ExampleDraft>, Option<Loc>),
     /// A job, the location of its `definition:` value and of its `runAfter:` value.
     Job(Job, Loc, Option<Loc>),
 }
@@ -413,6 +420,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
         Doc::Audience(r) => {
             check_name(ctx, file, &r.name);
             let renamed_from = renamed_from(ctx, file, &r.name, r.renamed_from.clone());
+            let base = filtered::check(ctx, file, &r);
             let filters: Vec<serde_json::Value> = r
                 .filters
                 .unwrap_or_default()
@@ -432,14 +440,16 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                     name: r.name.value,
                     origin: ctx.origin(at(file, &r.kind)),
                     description: r.description,
+                    base: base.as_ref().map(|b| b.0.clone()),
                     filters,
                     admission,
-                    recruit: r.recruit.unwrap_or(true),
+                    recruit: r.recruit.map_or(true, |v| v.value),
                     prune: r.prune.unwrap_or(false),
                     examples: Vec::new(),
                     renamed_from,
                 },
                 drafts,
+                base.map(|b| b.1),
             )
         }
     }

@@ -264,6 +264,10 @@ pub struct Audience {
     pub name: String,
     pub origin: Origin,
     pub description: Option<String>,
+    /// A filtered audience's base (`base:`): made with `POST /audience/{base}/filter`, with
+    /// no examples, admission or recruiting of its own. Resolved against Audience manifests
+    /// like a Job's `audience`.
+    pub base: Option<AudienceRef>,
     /// Wire-shaped `IAudienceFilter` objects (with `_t`), checked against the contract and
     /// with country and language codes normalised as the SDK does.
     pub filters: Vec<serde_json::Value>,

@@ -620,6 +620,11 @@ pub struct RawAudience {
     pub kind: Located<String>,
     pub name: Located<String>,
     pub description: Option<String>,
+    /// Makes this a filtered audience (`POST /audience/{baseAudienceId}/filter`): the
+    /// graduates of this base audience (an Audience manifest name, or a remote audience id
+    /// such as `global`) that match `filters`. It has no examples, admission or recruiting
+    /// of its own; a filter change makes a new filtered audience.
+    pub base: Option<Located<String>>,
     /// `IAudienceFilter` objects as the API takes them, each with `_t`; checked against the
     /// contract's filter schemas.
     #[schemars(schema_with = "filters_schema")]
@@ -628,7 +633,7 @@ pub struct RawAudience {
     /// tasks) when absent.
     pub admission: Option<Located<RawAdmission>>,
     /// Start recruiting once the examples are in. Default true.
-    pub recruit: Option<bool>,
+    pub recruit: Option<Located<bool>>,
     /// Delete remote examples that are no longer in the manifest. Default false.
     pub prune: Option<bool>,
     /// Qualification examples.

@@ -342,6 +342,10 @@ fn manifest_warning(
     remote: Option<&RemoteAudience>,
     plan: Option<&ResourcePlan>,
 ) -> Option<String> {
+    // A filtered audience has no examples or recruiting of its own: its base's labelers.
+    if a.base.is_some() {
+        return None;
+    }
     if a.examples.is_empty() && remote.is_none_or(|r| r.examples.is_empty()) {
         return Some(no_responses(
             &a.name,

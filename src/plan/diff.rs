@@ -87,6 +87,7 @@ pub fn desired_digest(project: &Project) -> String {
             Resource::Audience(a) => {
                 h.update(Value::Array(a.filters.clone()).to_string().as_bytes());
                 h.update(a.description.as_deref().unwrap_or("").as_bytes());
+                h.update(format!("{:?}", a.base).as_bytes());
                 h.update(super::audience::digest_part(a).as_bytes());
             }
             Resource::Job(j) => {
@@ -146,11 +147,29 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         .iter()
         .filter(|r| selected.contains(&(r.kind(), r.name().to_string())))
         .collect();
-    ordered.sort_by_key(|r| r.kind());
+    // Filtered audiences after the audiences they filter.
+    ordered.sort_by_key(|r| {
+        (
+            r.kind(),
+            matches!(r, Resource::Audience(a) if a.base.is_some()),
+        )
+    });
     let mut resources = Vec::new();
     let mut after = Vec::new();
     for r in &ordered {
         match r {
+            Resource::Audience(a) if a.base.is_some() => {
+                let (p, old) = super::filtered_audience::filtered_audience_plan(
+                    project,
+                    r,
+                    a,
+                    observed,
+                    &resources,
+                    opts.project.as_deref(),
+                );
+                resources.push(p);
+                after.extend(old);
+            }
             Resource::Audience(a) => {
                 resources.push(audience_plan(r, a, observed.audience(&a.name), opts))
             }

@@ -9,6 +9,7 @@ pub mod cost;
 pub mod datapoints;
 pub mod definition;
 pub mod diff;
+mod filtered_audience;
 pub mod identity;
 pub mod jobs;
 pub mod model;

@@ -173,8 +173,12 @@ impl ResourcePlan {
 pub enum Step {
     /// `POST /audience`.
     CreateAudience,
-    /// `PATCH /audience/{id}` with the manifest's name, description and filters.
+    /// `PATCH /audience/{id}` with the manifest's name, description and filters (a
+    /// filtered audience: name and description only).
     UpdateAudience,
+    /// `POST /audience/{baseAudienceId}/filter` (`RapidataAudience.filter`), then `PATCH`
+    /// its name (the API names it like its base) and description.
+    CreateFilteredAudience,
     /// A new dataset with every datapoint, then `POST /job/definition` on it: the SDK's
     /// order (`_job_creation_state_machine.py`), so a definition is never created over an
     /// empty dataset; it exists with the datapoints that succeeded.
@@ -229,6 +233,9 @@ impl Step {
         match self {
             Step::CreateAudience => "create the audience".into(),
             Step::UpdateAudience => "update the audience in place".into(),
+            Step::CreateFilteredAudience => {
+                "create the filtered audience on its base's graduates".into()
+            }
             Step::CreateDefinition => {
                 "create a dataset, upload its datapoints, then create the job definition on it".into()
             }

@@ -375,14 +375,24 @@ pub async fn observe_order(
     Ok((Some(ObservedOrder { order, datapoints }), dups))
 }
 
+/// `filtered`: the manifest is a filtered audience (`base:`), whose base only
+/// `GET /audience/{id}` says and which has no examples or recruiting of its own.
 pub async fn observe_audience(
     client: &Client,
     name: &str,
+    filtered: bool,
 ) -> Result<(Option<RemoteAudience>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::Audience;
     let found = client.find_audiences(name).await.map_err(api(kind, name))?;
     let (kept, dups) = pick_oldest(kind, name, found, |a| &a.id, |a| &a.created_at);
     let kept = match kept {
+        Some(a) if filtered => {
+            let got = client.get_audience(&a.id).await.map_err(api(kind, name))?;
+            Some(RemoteAudience {
+                base_audience_id: got.and_then(|g| g.base_audience_id),
+                ..a
+            })
+        }
         Some(a) => Some(audience_details(client, a).await.map_err(api(kind, name))?),
         None => None,
     };
@@ -443,13 +453,14 @@ pub async fn observe(
         async move {
             let (obs, dups, renamed) = match r {
                 Resource::Audience(a) => {
-                    let mut found = observe_audience(client, &a.name).await?;
+                    let filtered = a.base.is_some();
+                    let mut found = observe_audience(client, &a.name, filtered).await?;
                     let mut renamed = None;
                     for old in &a.renamed_from {
                         if found.0.is_some() {
                             break;
                         }
-                        found = observe_audience(client, old).await?;
+                        found = observe_audience(client, old, filtered).await?;
                         renamed = found.0.is_some().then(|| old.clone());
                     }
                     (Observation::Audience(found.0), found.1, renamed)
@@ -506,6 +517,11 @@ pub async fn observe(
         .filter_map(|r| match r {
             Resource::Job(j) => match &j.audience {
                 crate::manifest::AudienceRef::Id(id) if id != "global" => Some(id.as_str()),
+                _ => None,
+            },
+            // The base of a filtered audience, named by id, must exist too.
+            Resource::Audience(a) => match &a.base {
+                Some(crate::manifest::AudienceRef::Id(id)) if id != "global" => Some(id.as_str()),
                 _ => None,
             },
             _ => None,

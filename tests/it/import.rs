@@ -436,6 +436,7 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
     // An audience with filters, an admission bar and examples, recruiting started, as
     // create_audience + add_*_example + start_recruiting send them.
     let audience = Audience {
+        base: None,
         name: "sdk-audience".into(),
         origin: Origin {
             file: std::path::Path::new("").into(),

@@ -27,6 +27,7 @@ mod emulator_faults;
 mod emulator_quality;
 mod emulator_simulation;
 mod every_type;
+mod filtered_audiences;
 mod import;
 mod manifest_errors;
 mod manifest_examples;

@@ -88,6 +88,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
         root: PathBuf::from("/project"),
         resources: vec![
             Resource::Audience(Audience {
+                base: None,
                 name: "german-speakers".into(),
                 origin: origin("audience.yaml", 3),
                 description: None,

@@ -136,6 +136,7 @@ pub fn spec(task: Task, referee: Referee, settings: &[(&str, &str)]) -> Labeling
 
 pub fn audience(filters: Vec<serde_json::Value>, description: Option<&str>) -> Audience {
     Audience {
+        base: None,
         name: "my-audience".into(),
         origin: origin(),
         description: description.map(str::to_string),
