@@ -83,6 +83,11 @@ impl Remote for Fake {
     async fn find_audiences(&self, n: &str) -> R<Vec<RemoteAudience>> { self.call("find_audiences", n, Vec::new()) }
     async fn delete_audience(&self, i: &str) -> R<()> { self.call("delete_audience", i, ()) }
     async fn create_filtered_audience(&self, b: &str, _: &Value) -> R<String> { self.call("create_filtered_audience", b, id("fau")) }
+    async fn create_validation_set(&self, n: &str) -> R<String> { self.call("create_validation_set", n, id("vs")) }
+    async fn find_validation_sets(&self, n: &str) -> R<Vec<crate::remote::validation_sets::RemoteValidationSet>> { self.call("find_validation_sets", n, Vec::new()) }
+    async fn add_validation_task(&self, i: &str, _: &Value) -> R<()> { self.call("add_validation_task", i, ()) }
+    async fn update_validation_set(&self, i: &str, _: &Value) -> R<()> { self.call("update_validation_set", i, ()) }
+    async fn delete_validation_set(&self, i: &str) -> R<()> { self.call("delete_validation_set", i, ()) }
     async fn add_example(&self, a: &str, _: &Value) -> R<()> { self.call("add_example", a, ()) }
     async fn delete_example(&self, i: &str) -> R<()> { self.call("delete_example", i, ()) }
     async fn start_recruiting(&self, a: &str) -> R<()> { self.call("start_recruiting", a, ()) }

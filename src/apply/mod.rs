@@ -24,6 +24,7 @@ pub mod progress;
 pub mod remote;
 pub mod settle;
 pub mod upload;
+mod validation_set;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;

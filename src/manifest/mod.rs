@@ -30,6 +30,7 @@ mod replay;
 pub mod schema;
 mod sources;
 pub mod suggest;
+mod validation_set;
 mod yaml;
 
 use std::collections::{HashMap, HashSet};
@@ -189,7 +190,6 @@ pub fn load_with_stats(
                     failure_tolerance: spec.failure_tolerance,
                     prune: spec.prune,
                 };
-                stats.datapoints += spec.datapoints.len();
                 let origin = ctx.origin(loc);
                 if kind_order {
                     Resource::Order(Order {
@@ -214,6 +214,16 @@ pub fn load_with_stats(
                     base_locs.push((resources.len(), l));
                 }
                 Resource::Audience(a)
+            }
+            Pending::ValidationSet(s) => {
+                let tasks = examples::finalize(&mut ctx, &hashed, s.drafts);
+                Resource::ValidationSet(ValidationSet {
+                    name: s.name,
+                    origin: ctx.origin(s.loc),
+                    tasks,
+                    dimensions: s.dimensions,
+                    should_alert: s.should_alert,
+                })
             }
             Pending::Job(j, l, after) => {
                 def_locs.push((resources.len(), l, after));
@@ -255,6 +265,8 @@ enum Pending {
     /// An audience whose examples wait for their files' hashes, and the location of its
     /// `base:` (a filtered audience).
     Audience(Audience, Vec<examples::ExampleDraft>, Option<Loc>),
+    /// A validation set whose tasks wait for their files' hashes.
+    ValidationSet(validation_set::PendingSet),
     /// A job, the location of its `definition:` value and of its `runAfter:` value.
     Job(Job, Loc, Option<Loc>),
 }
@@ -377,6 +389,10 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 run,
                 budget,
             }
+        }
+        Doc::ValidationSet(r) => {
+            check_name(ctx, file, &r.name);
+            Pending::ValidationSet(validation_set::lower(ctx, file, &base_dir, r))
         }
         Doc::Job(r) => {
             check_name(ctx, file, &r.name);

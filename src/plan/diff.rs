@@ -100,6 +100,18 @@ pub fn desired_digest(project: &Project) -> String {
                 );
             }
             Resource::JobDefinition(d) => hash_spec(&mut h, &d.spec),
+            Resource::ValidationSet(s) => {
+                let keys: Vec<&str> = s.tasks.iter().map(|t| t.key.as_str()).collect();
+                h.update(
+                    format!(
+                        "{:?}\0{:?}\0{}",
+                        s.dimensions,
+                        s.should_alert,
+                        keys.join(",")
+                    )
+                    .as_bytes(),
+                );
+            }
             Resource::Order(o) => {
                 hash_spec(&mut h, &o.spec);
                 h.update(if o.run { b"run" } else { b"norun" });
@@ -158,6 +170,13 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     let mut after = Vec::new();
     for r in &ordered {
         match r {
+            Resource::ValidationSet(s) => {
+                let remote = match observed.get(ResourceKind::ValidationSet, &s.name) {
+                    Some(Observation::ValidationSet(x)) => x.as_ref(),
+                    _ => None,
+                };
+                resources.push(super::validation_set::validation_set_plan(r, s, remote));
+            }
             Resource::Audience(a) if a.base.is_some() => {
                 let (p, old) = super::filtered_audience::filtered_audience_plan(
                     project,

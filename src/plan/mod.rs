@@ -17,6 +17,7 @@ pub mod observe;
 pub mod recorded;
 mod remote_set;
 pub mod saved;
+mod validation_set;
 
 pub use datapoints::datapoint_plan;
 pub use diff::{dataset_name, desired_digest, diff, PlanOptions};

@@ -176,6 +176,13 @@ pub enum Step {
     /// `PATCH /audience/{id}` with the manifest's name, description and filters (a
     /// filtered audience: name and description only).
     UpdateAudience,
+    /// `POST /validation-set` (`create_validation_set`).
+    CreateValidationSet,
+    /// `POST /validation-set/{id}/rapid` for each task in `examples.add` (assets uploaded
+    /// once each), as `_validation_rapid_uploader.py` sends them.
+    AddValidationTasks,
+    /// `PATCH /validation-set/{id}` with `dimensions` and `shouldAlert`.
+    UpdateValidationSet,
     /// `POST /audience/{baseAudienceId}/filter` (`RapidataAudience.filter`), then `PATCH`
     /// its name (the API names it like its base) and description.
     CreateFilteredAudience,
@@ -233,6 +240,9 @@ impl Step {
         match self {
             Step::CreateAudience => "create the audience".into(),
             Step::UpdateAudience => "update the audience in place".into(),
+            Step::CreateValidationSet => "create the validation set".into(),
+            Step::AddValidationTasks => "add the missing validation tasks".into(),
+            Step::UpdateValidationSet => "set its dimensions and shouldAlert".into(),
             Step::CreateFilteredAudience => {
                 "create the filtered audience on its base's graduates".into()
             }

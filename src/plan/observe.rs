@@ -56,6 +56,7 @@ pub enum Observation {
     /// Every remote job with the manifest's name, on any definition: the one that
     /// matches the manifest is kept, the others were replaced (or are duplicates).
     Job(Vec<RemoteJob>),
+    ValidationSet(Option<crate::remote::validation_sets::RemoteValidationSet>),
 }
 
 /// A remote object with the same name as the one kept (the oldest): made by a concurrent
@@ -139,6 +140,14 @@ impl Observed {
         for ((kind, name), obs) in &self.resources {
             h.update(format!("{kind}\0{name}\0").as_bytes());
             match obs {
+                Observation::ValidationSet(s) => {
+                    if let Some(s) = s {
+                        h.update(format!("{}\0{:?}\0", s.id, s.dimensions).as_bytes());
+                        for t in &s.tasks {
+                            h.update(format!("{}\0{:?}\n", t.id, t.key).as_bytes());
+                        }
+                    }
+                }
                 Observation::Audience(a) => {
                     if let Some(a) = a {
                         h.update(a.id.as_bytes());
@@ -452,6 +461,16 @@ pub async fn observe(
         let key = (r.kind(), r.name().to_string());
         async move {
             let (obs, dups, renamed) = match r {
+                Resource::ValidationSet(s) => {
+                    let kind = ResourceKind::ValidationSet;
+                    let found = client
+                        .find_validation_sets(&s.name)
+                        .await
+                        .map_err(api(kind, &s.name))?;
+                    let (kept, dups) =
+                        pick_oldest(kind, &s.name, found, |x| &x.id, |x| &x.created_at);
+                    (Observation::ValidationSet(kept), dups, None)
+                }
                 Resource::Audience(a) => {
                     let filtered = a.base.is_some();
                     let mut found = observe_audience(client, &a.name, filtered).await?;

@@ -38,3 +38,4 @@ mod manifest_security;
 mod plan_emulator;
 mod plan_output;
 mod spend;
+mod validation_sets;

@@ -115,6 +115,7 @@ fn examples_validate_and_resolve() {
                 assert_eq!(a.filters.len(), 2);
                 assert_eq!(a.filters[0]["_t"], "LanguageFilter");
             }
+            Resource::ValidationSet(s) => assert!(!s.tasks.is_empty()),
         }
     }
     assert!(

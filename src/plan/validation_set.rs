@@ -1,0 +1,57 @@
+//! Validation sets: created empty, then their tasks added as a keyed set (like an
+//! audience's examples: `fp-` + content fingerprint in the asset's metadata), and their
+//! `dimensions`/`shouldAlert` set by `PATCH`. The API has no endpoint to remove a task
+//! (contract v3), so a task no longer in the manifest is kept and the plan says so.
+//! `shouldAlert` cannot be read back (`GET /validation-set/{id}` does not return it): it is
+//! sent when the set is created, and whenever the dimensions are patched.
+
+use super::audience::example_plan;
+use super::diff::base;
+use super::model::*;
+use crate::manifest::{Resource, ValidationSet};
+use crate::remote::validation_sets::RemoteValidationSet;
+
+pub(super) fn validation_set_plan(
+    r: &Resource,
+    s: &ValidationSet,
+    remote: Option<&RemoteValidationSet>,
+) -> ResourcePlan {
+    let mut p = base(r, remote.map(|x| x.id.clone()));
+    let tasks = example_plan(&s.tasks, remote.map_or(&[][..], |x| &x.tasks[..]), false);
+    match remote {
+        None => {
+            p.action = Action::Create;
+            p.steps.push(Step::CreateValidationSet);
+            if s.dimensions.is_some() || s.should_alert.is_some() {
+                p.steps.push(Step::UpdateValidationSet);
+            }
+        }
+        Some(rs) => {
+            if let Some(want) = &s.dimensions {
+                if *want != rs.dimensions {
+                    p.changes.push(FieldChange {
+                        field: "dimensions".into(),
+                        before: Some(rs.dimensions.join(", ")),
+                        after: Some(want.join(", ")),
+                    });
+                    p.steps.push(Step::UpdateValidationSet);
+                    p.action = Action::Update;
+                }
+            }
+        }
+    }
+    if !tasks.add.is_empty() {
+        p.steps.push(Step::AddValidationTasks);
+        if p.action == Action::NoChange {
+            p.action = Action::UpdateData;
+        }
+    }
+    if tasks.orphaned > 0 {
+        p.notes.push(format!(
+            "{} remote validation task(s) no longer in the manifest are kept: the API has no endpoint to remove a validation task (rename the set to start a new one)",
+            tasks.orphaned
+        ));
+    }
+    p.examples = Some(tasks);
+    p
+}
