@@ -170,6 +170,7 @@ pub fn load_with_stats(
     let mut resources = Vec::new();
     let mut def_locs = Vec::new();
     let mut base_locs = Vec::new();
+    let mut set_locs: Vec<(usize, Loc)> = Vec::new();
     for p in pending {
         let r = match p {
             Pending::Labeling {
@@ -182,6 +183,7 @@ pub fn load_with_stats(
                 budget,
             } => {
                 let Some(spec) = spec else { continue };
+                let set_ref = spec.validation_set.clone();
                 let spec = LabelingSpec {
                     datapoints: spec.datapoints.finish(&mut ctx, &hashed, &shared, &files),
                     task: spec.task,
@@ -189,7 +191,19 @@ pub fn load_with_stats(
                     settings: spec.settings,
                     failure_tolerance: spec.failure_tolerance,
                     prune: spec.prune,
+                    validation_set: set_ref.as_ref().map(|v| v.0.clone()),
                 };
+                if let Some((_, l)) = &set_ref {
+                    if kind_order {
+                        ctx.error(
+                            *l,
+                            "`validationSet` is for JobDefinition manifests; an Order cannot name one",
+                            "remove `validationSet:`, or make this a JobDefinition and a Job",
+                        );
+                    } else {
+                        set_locs.push((resources.len(), *l));
+                    }
+                }
                 let origin = ctx.origin(loc);
                 if kind_order {
                     Resource::Order(Order {
@@ -234,6 +248,7 @@ pub fn load_with_stats(
     }
     cross_check(&mut ctx, &mut resources, &def_locs, &broken);
     filtered::resolve(&mut ctx, &mut resources, &base_locs);
+    validation_set::check_refs(&mut ctx, &resources, &set_locs);
     stats.resources = resources.len();
 
     let texts = std::mem::take(&mut ctx.texts);

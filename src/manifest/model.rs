@@ -213,6 +213,9 @@ pub struct LabelingSpec {
     pub prune: bool,
     /// Identities resident, content read again when needed (see [`super::Datapoints`]).
     pub datapoints: super::Datapoints,
+    /// `validationSet:`: the ValidationSet manifest the revision names (`validationSetId`);
+    /// `None` leaves the remote revision's as it is.
+    pub validation_set: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -318,6 +318,10 @@ macro_rules! labeling_manifest {
             pub datapoints: Option<Vec<Located<RawDatapoint>>>,
             /// Files with more datapoints.
             pub datapoint_sources: Option<Vec<Located<RawSource>>>,
+            /// The name of a `ValidationSet` manifest whose tasks check labelers while they
+            /// work (the revision's `validationSetId`; JobDefinition only). Changing it is a
+            /// new revision; without it the remote revision's set is left as it is.
+            pub validation_set: Option<Located<String>>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
     };

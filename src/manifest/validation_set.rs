@@ -146,3 +146,36 @@ pub(super) fn lower(ctx: &mut Ctx, file: u32, base_dir: &Path, r: RawValidationS
         should_alert: r.should_alert.map(|v| v.value),
     }
 }
+
+/// Every `validationSet:` names a ValidationSet manifest.
+pub(super) fn check_refs(ctx: &mut Ctx, resources: &[super::Resource], set_locs: &[(usize, Loc)]) {
+    let names: Vec<&str> = resources
+        .iter()
+        .filter_map(|r| match r {
+            super::Resource::ValidationSet(s) => Some(s.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for (i, loc) in set_locs {
+        let Some(super::Resource::JobDefinition(d)) = resources.get(*i) else {
+            continue;
+        };
+        let Some(want) = &d.spec.validation_set else {
+            continue;
+        };
+        if !names.contains(&want.as_str()) {
+            let help = match did_you_mean(want, &names) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "add a ValidationSet manifest with this name, or fix the name".into(),
+            };
+            ctx.error(
+                *loc,
+                format!(
+                    "JobDefinition `{}` uses ValidationSet `{want}`, which no manifest defines",
+                    d.name
+                ),
+                help,
+            );
+        }
+    }
+}

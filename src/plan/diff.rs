@@ -73,6 +73,17 @@ impl PlanOptions {
                 }
             }
         }
+        // A definition needs its validation set.
+        for r in &project.resources {
+            if let Resource::JobDefinition(d) = r {
+                if let (true, Some(s)) = (
+                    selected.contains(&(ResourceKind::JobDefinition, d.name.clone())),
+                    &d.spec.validation_set,
+                ) {
+                    selected.insert((ResourceKind::ValidationSet, s.clone()));
+                }
+            }
+        }
         selected.retain(|(_, name)| !self.excludes.iter().any(|e| e == name));
         selected
     }
@@ -135,8 +146,8 @@ fn hash_spec(h: &mut blake3::Hasher, spec: &LabelingSpec) {
     );
     h.update(
         format!(
-            "{:?}\0{}\0{}\0",
-            spec.settings, spec.failure_tolerance, spec.prune
+            "{:?}\0{}\0{}\0{:?}\0",
+            spec.settings, spec.failure_tolerance, spec.prune, spec.validation_set
         )
         .as_bytes(),
     );
@@ -415,11 +426,21 @@ fn definition_plan(
     let Some(o) = remote else {
         p.action = Action::Create;
         p.steps = vec![Step::CreateDefinition];
+        // `POST /job/definition` takes no validation set: the first revision after it does.
+        if d.spec.validation_set.is_some() {
+            p.steps.push(Step::NewRevision { base_revision: 1 });
+        }
         p.datapoints = Some(fresh(None));
         return (p, after);
     };
     p.revision = Some(o.revision.number);
-    let (action, reason, mut changes) = definition_changes(&d.spec, &o.revision);
+    let (mut action, reason, mut changes) = definition_changes(&d.spec, &o.revision);
+    if let Some(c) = super::validation_set::reference_change(&d.spec, observed, &o.revision) {
+        changes.push(c);
+        if action == Action::NoChange {
+            action = Action::Update;
+        }
+    }
     if let (Task::Classify { answer_options, .. }, Some(have)) = (&d.spec.task, &o.answer_options) {
         if have != answer_options {
             changes.push(FieldChange {
@@ -440,6 +461,9 @@ fn definition_plan(
             },
             Step::CreateDefinition,
         ];
+        if d.spec.validation_set.is_some() {
+            p.steps.push(Step::NewRevision { base_revision: 1 });
+        }
         p.datapoints = Some(fresh(None));
         // The old one goes once the new one and its jobs are in place, unless a job on
         // it is kept (its results with it).

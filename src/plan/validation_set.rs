@@ -5,11 +5,15 @@
 //! `shouldAlert` cannot be read back (`GET /validation-set/{id}` does not return it): it is
 //! sent when the set is created, and whenever the dimensions are patched.
 
+use serde_json::Value;
+
 use super::audience::example_plan;
 use super::diff::base;
 use super::model::*;
-use crate::manifest::{Resource, ValidationSet};
+use super::observe::{Observation, Observed};
+use crate::manifest::{LabelingSpec, Resource, ResourceKind, ValidationSet};
 use crate::remote::validation_sets::RemoteValidationSet;
+use crate::remote::RemoteRevision;
 
 pub(super) fn validation_set_plan(
     r: &Resource,
@@ -54,4 +58,34 @@ pub(super) fn validation_set_plan(
     }
     p.examples = Some(tasks);
     p
+}
+
+/// `validationSet:` of a definition against its latest revision's `validationSetId`: a
+/// different set (or one still to be created) is a new revision. Without `validationSet:`
+/// the revision's set is not managed (carried over).
+pub(super) fn reference_change(
+    spec: &LabelingSpec,
+    observed: &Observed,
+    rev: &RemoteRevision,
+) -> Option<FieldChange> {
+    let name = spec.validation_set.as_ref()?;
+    let want = match observed.get(ResourceKind::ValidationSet, name) {
+        Some(Observation::ValidationSet(Some(s))) => Some(s.id.as_str()),
+        _ => None,
+    };
+    let have = rev.carry_over.validation_set_id.as_str();
+    if want.is_some() && want == have {
+        return None;
+    }
+    Some(FieldChange {
+        field: "validationSet".into(),
+        before: match &rev.carry_over.validation_set_id {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        },
+        after: Some(match want {
+            Some(id) => format!("{name} ({id})"),
+            None => format!("{name} (to be created)"),
+        }),
+    })
 }

@@ -157,6 +157,7 @@ fn dp(assets: Vec<Asset>) -> Datapoint {
 
 fn spec(task: Task, referee: Referee, datapoints: Vec<Datapoint>) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         task,
         referee,
         settings: BTreeMap::new(),

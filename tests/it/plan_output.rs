@@ -53,6 +53,7 @@ fn datapoint(i: usize, file: &str) -> Datapoint {
 
 fn spec(n: usize, instruction: &str) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         task: Task::Classify {
             instruction: instruction.into(),
             answer_options: vec!["cat".into(), "dog".into()],
@@ -104,6 +105,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 name: "cuter".into(),
                 origin: origin("order.yaml", 3),
                 spec: LabelingSpec {
+                    validation_set: None,
                     task: Task::Compare {
                         instruction: "Which is cuter?".into(),
                     },

@@ -139,3 +139,120 @@ fn a_truth_outside_the_answer_options_is_an_error_at_its_line() {
     assert!(err.contains("is not one of the answer options"), "{err}");
     assert!(err.contains("use one of cat, dog"), "{err}");
 }
+
+fn sets_yaml() -> String {
+    let one = |name: &str, truth: &str| {
+        format!(
+            "apiVersion: rapidata.ai/v1\nkind: ValidationSet\nname: {name}\ntype: classify\ninstruction: What animal is this?\nanswerOptions: [cat, dog]\ntasks:\n  - asset: {{text: A {truth} sleeps.}}\n    truth: [{truth}]\n"
+        )
+    };
+    format!(
+        "{}---\n{}---\napiVersion: rapidata.ai/v1\nkind: Job\nname: animals-global\ndefinition: animals\naudience: global\n",
+        one("checks-a", "cat"),
+        one("checks-b", "dog")
+    )
+}
+
+fn with_set(dir: &std::path::Path, set: &str) -> std::path::PathBuf {
+    let root = write(dir, &sets_yaml());
+    let def = root.join("rapidata.yaml");
+    let mut text = std::fs::read_to_string(&def).unwrap();
+    text.push_str(&format!("validationSet: {set}\n"));
+    std::fs::write(def, text).unwrap();
+    root
+}
+
+#[tokio::test]
+async fn a_definition_switching_validation_sets_gets_a_new_revision_and_its_job_follows() {
+    let env = env(FaultPlan::default()).await;
+    let dir = env.dir.path();
+    let project = load(&with_set(dir, "checks-a"));
+    let p = plan(&env, &project, false).await;
+    let def = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap();
+    assert_eq!(
+        def.steps,
+        vec![
+            Step::CreateDefinition,
+            Step::NewRevision { base_revision: 1 }
+        ]
+    );
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let set_id = |name: &'static str| {
+        let c = env.client.clone();
+        async move { c.find_validation_sets(name).await.unwrap()[0].id.clone() }
+    };
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let rev = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(
+        rev.carry_over.validation_set_id,
+        serde_json::json!(set_id("checks-a").await)
+    );
+    let jobs = env.client.find_jobs_named("animals-global").await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].revision_number, rev.number);
+    assert!(!plan(&env, &project, false).await.has_changes());
+
+    // Switch to checks-b: a new revision, and the job follows (relabeling shown).
+    let switched = load(&with_set(dir, "checks-b"));
+    let p = plan(&env, &switched, false).await;
+    let def = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap();
+    assert_eq!(def.action, Action::Update);
+    assert!(
+        def.changes.iter().any(|c| c.field == "validationSet"),
+        "{:?}",
+        def.changes
+    );
+    assert!(
+        matches!(def.steps[..], [Step::NewRevision { .. }]),
+        "{:?}",
+        def.steps
+    );
+    let job = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::Job && r.origin.is_some())
+        .unwrap();
+    assert_eq!(job.action, Action::Create);
+    assert_eq!(job.relabel.as_ref().map(|r| r.datapoints), Some(3));
+    let out = apply(&env, &switched, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let rev2 = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(rev2.number, rev.number + 1);
+    assert_eq!(
+        rev2.carry_over.validation_set_id,
+        serde_json::json!(set_id("checks-b").await)
+    );
+    let jobs = env.client.find_jobs_named("animals-global").await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs
+        .iter()
+        .any(|j| j.revision_number == rev2.number && j.state != "Paused"));
+    assert!(jobs
+        .iter()
+        .any(|j| j.revision_number == rev.number && j.state == "Paused"));
+    assert!(!plan(&env, &switched, false).await.has_changes());
+}
+
+#[test]
+fn a_validation_set_no_manifest_defines_is_an_error_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("d.yaml"),
+        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: d\ntype: classify\ninstruction: Cat?\nanswerOptions: [cat, dog]\nvalidationSet: checks\ndatapoints:\n  - asset: {text: meow}\n---\napiVersion: rapidata.ai/v1\nkind: ValidationSet\nname: checkz\ntype: classify\ninstruction: Cat?\nanswerOptions: [cat, dog]\ntasks:\n  - asset: {text: meow}\n    truth: [cat]\n",
+    )
+    .unwrap();
+    let err = rapidata::manifest::load(&[dir.path().to_path_buf()], &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("d.yaml:7:16"), "{err}");
+    assert!(err.contains("did you mean `checkz`?"), "{err}");
+}

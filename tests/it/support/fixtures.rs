@@ -122,6 +122,7 @@ pub fn datapoints_for(task: &Task) -> Vec<Datapoint> {
 
 pub fn spec(task: Task, referee: Referee, settings: &[(&str, &str)]) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         datapoints: rapidata::manifest::Datapoints::from_vec(datapoints_for(&task)),
         task,
         referee,
