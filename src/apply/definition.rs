@@ -236,8 +236,16 @@ impl<C: Remote> Executor<'_, C> {
         let ds = new_ds.unwrap_or_else(|| base.dataset_id.clone());
         let mut body =
             wire_build::revision_body_full(&d.spec, &ds, base_revision, &base.carry_over, true);
-        if let Some(id) = set_id {
-            body["validationSetId"] = serde_json::json!(id);
+        match set_id {
+            Some(id) => body["validationSetId"] = serde_json::json!(id),
+            // The reference was removed from the manifest: a set the manifests manage is no
+            // longer named (`null` clears it, `job/_revision_body.py`); others are carried.
+            None => {
+                let have = base.carry_over.validation_set_id.as_str();
+                if have.is_some_and(|h| ctx.validation_sets.values().any(|v| v == h)) {
+                    body["validationSetId"] = serde_json::Value::Null;
+                }
+            }
         }
         match self.client.create_revision(def_id, &body).await {
             Ok(n) => {

@@ -61,14 +61,27 @@ pub(super) fn validation_set_plan(
 }
 
 /// `validationSet:` of a definition against its latest revision's `validationSetId`: a
-/// different set (or one still to be created) is a new revision. Without `validationSet:`
-/// the revision's set is not managed (carried over).
+/// different set (or one still to be created) is a new revision. Without `validationSet:`,
+/// a revision naming a set a ValidationSet manifest manages had its reference removed: a
+/// new revision clears it (`validationSetId: null`); a set made elsewhere is not managed
+/// (carried over).
 pub(super) fn reference_change(
     spec: &LabelingSpec,
     observed: &Observed,
     rev: &RemoteRevision,
 ) -> Option<FieldChange> {
-    let name = spec.validation_set.as_ref()?;
+    let Some(name) = spec.validation_set.as_ref() else {
+        let have = rev.carry_over.validation_set_id.as_str()?;
+        let managed = observed.resources.values().find_map(|o| match o {
+            Observation::ValidationSet(Some(s)) if s.id == have => Some(s.name.clone()),
+            _ => None,
+        })?;
+        return Some(FieldChange {
+            field: "validationSet".into(),
+            before: Some(format!("{managed} ({have})")),
+            after: None,
+        });
+    };
     let want = match observed.get(ResourceKind::ValidationSet, name) {
         Some(Observation::ValidationSet(Some(s))) => Some(s.id.as_str()),
         _ => None,
