@@ -204,6 +204,7 @@ pub fn load_with_stats(
                         set_locs.push((resources.len(), *l));
                     }
                 }
+                stats.datapoints += spec.datapoints.len();
                 let origin = ctx.origin(loc);
                 if kind_order {
                     Resource::Order(Order {

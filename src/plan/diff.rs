@@ -98,7 +98,9 @@ pub fn desired_digest(project: &Project) -> String {
             Resource::Audience(a) => {
                 h.update(Value::Array(a.filters.clone()).to_string().as_bytes());
                 h.update(a.description.as_deref().unwrap_or("").as_bytes());
-                h.update(format!("{:?}", a.base).as_bytes());
+                if let Some(b) = &a.base {
+                    h.update(format!("base\0{b:?}").as_bytes());
+                }
                 h.update(super::audience::digest_part(a).as_bytes());
             }
             Resource::Job(j) => {
@@ -146,11 +148,15 @@ fn hash_spec(h: &mut blake3::Hasher, spec: &LabelingSpec) {
     );
     h.update(
         format!(
-            "{:?}\0{}\0{}\0{:?}\0",
-            spec.settings, spec.failure_tolerance, spec.prune, spec.validation_set
+            "{:?}\0{}\0{}\0",
+            spec.settings, spec.failure_tolerance, spec.prune
         )
         .as_bytes(),
     );
+    // Only when set, so the digests of manifests without one stay as they were.
+    if let Some(s) = &spec.validation_set {
+        h.update(format!("validationSet\0{s}\0").as_bytes());
+    }
     for dp in spec.datapoints.iter() {
         h.update(dp.key().as_bytes());
         h.update(b"\0");
