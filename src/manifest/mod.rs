@@ -475,7 +475,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                     base: base.as_ref().map(|b| b.0.clone()),
                     filters,
                     admission,
-                    recruit: r.recruit.map_or(true, |v| v.value),
+                    recruit: r.recruit.is_none_or(|v| v.value),
                     prune: r.prune.unwrap_or(false),
                     examples: Vec::new(),
                     renamed_from,

@@ -43,11 +43,7 @@ fn write(dir: &std::path::Path, audience: &str) -> std::path::PathBuf {
     root
 }
 
-fn entry<'a>(
-    p: &'a Plan,
-    kind: ResourceKind,
-    manifest: bool,
-) -> Vec<&'a rapidata::plan::ResourcePlan> {
+fn entry(p: &Plan, kind: ResourceKind, manifest: bool) -> Vec<&rapidata::plan::ResourcePlan> {
     p.resources
         .iter()
         .filter(|r| r.kind == kind && r.origin.is_some() == manifest)
