@@ -104,6 +104,11 @@ impl<C: Remote> Executor<'_, C> {
                     .update_audience(id, &serde_json::json!({ "name": to }))
                     .await
             }
+            ResourceKind::ValidationSet => {
+                self.client
+                    .update_validation_set(id, &serde_json::json!({ "name": to }))
+                    .await
+            }
             _ => return Err(misfit(rp, &Step::MoveAside { to: to.into() })),
         };
         r.map_err(|e| StepError::api("renaming the old one", &e))?;

@@ -73,6 +73,7 @@ impl<C: Remote> Executor<'_, C> {
                 write(out, "UpdateValidationSet", rp);
                 Ok(())
             }
+            Step::MoveAside { to } => self.move_aside(rp, to, out).await,
             Step::AddValidationTasks => {
                 let id = existing(ctx)?;
                 let plan = rp.examples.as_ref().ok_or_else(|| misfit(rp, step))?;

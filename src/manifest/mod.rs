@@ -238,6 +238,7 @@ pub fn load_with_stats(
                     tasks,
                     dimensions: s.dimensions,
                     should_alert: s.should_alert,
+                    prune: s.prune,
                 })
             }
             Pending::Job(j, l, after) => {

@@ -304,6 +304,8 @@ pub struct ValidationSet {
     pub dimensions: Option<Vec<String>>,
     /// `shouldAlert:` (`update_should_alert`); `None` leaves the API's default.
     pub should_alert: Option<bool>,
+    /// Remove remote tasks no longer in the manifest (by replacing the set).
+    pub prune: bool,
 }
 
 /// `admission:` of an audience: graduation rule `TaskAccuracy`.

@@ -734,6 +734,9 @@ pub struct RawValidationSet {
     /// Whether a labeler who answers wrongly is alerted (`update_should_alert`); the API's
     /// default (true) when absent.
     pub should_alert: Option<Located<bool>>,
+    /// Remove remote tasks no longer in the manifest. The API cannot remove a task, so this
+    /// replaces the set (and the definitions naming it get a new revision). Default false.
+    pub prune: Option<bool>,
 }
 
 /// One manifest document. Only used for the JSON Schema: parsing reads `kind` first and

@@ -24,6 +24,7 @@ pub(super) struct PendingSet {
     pub drafts: Vec<ExampleDraft>,
     pub dimensions: Option<Vec<String>>,
     pub should_alert: Option<bool>,
+    pub prune: bool,
 }
 
 /// Checks a validation set and drafts its tasks (inline, then each source's rows).
@@ -144,6 +145,7 @@ pub(super) fn lower(ctx: &mut Ctx, file: u32, base_dir: &Path, r: RawValidationS
         drafts,
         dimensions,
         should_alert: r.should_alert.map(|v| v.value),
+        prune: r.prune.unwrap_or(false),
     }
 }
 

@@ -192,7 +192,15 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
                     Some(Observation::ValidationSet(x)) => x.as_ref(),
                     _ => None,
                 };
-                resources.push(super::validation_set::validation_set_plan(r, s, remote));
+                let (p, old) = super::validation_set::validation_set_plan(
+                    project,
+                    r,
+                    s,
+                    remote,
+                    opts.prune || s.prune,
+                );
+                resources.push(p);
+                after.extend(old);
             }
             Resource::Audience(a) if a.base.is_some() => {
                 let (p, old) = super::filtered_audience::filtered_audience_plan(
@@ -210,7 +218,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
                 resources.push(audience_plan(r, a, observed.audience(&a.name), opts))
             }
             Resource::JobDefinition(d) => {
-                let (p, old) = definition_plan(project, r, d, observed, opts);
+                let (p, old) = definition_plan(project, r, d, observed, opts, &resources);
                 resources.push(p);
                 after.extend(old);
             }
@@ -416,6 +424,7 @@ fn definition_plan(
     d: &JobDefinition,
     observed: &Observed,
     opts: &PlanOptions,
+    planned: &[ResourcePlan],
 ) -> (ResourcePlan, Vec<ResourcePlan>) {
     let prune = opts.prune || d.spec.prune;
     let remote = observed.definition(&d.name);
@@ -441,7 +450,9 @@ fn definition_plan(
     };
     p.revision = Some(o.revision.number);
     let (mut action, reason, mut changes) = definition_changes(&d.spec, &o.revision);
-    if let Some(c) = super::validation_set::reference_change(&d.spec, observed, &o.revision) {
+    if let Some(c) =
+        super::validation_set::reference_change(&d.spec, observed, planned, &o.revision)
+    {
         changes.push(c);
         if action == Action::NoChange {
             action = Action::Update;

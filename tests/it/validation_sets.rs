@@ -110,7 +110,7 @@ async fn a_validation_set_is_created_with_its_tasks_and_tasks_are_added_by_key()
     assert!(!plan(&env, &more, false).await.has_changes());
 
     // Back to two: the third is kept (no endpoint removes a task), shown as a note.
-    let p = plan(&env, &project, true).await;
+    let p = plan(&env, &project, false).await;
     let vs = p
         .resources
         .iter()
@@ -122,6 +122,36 @@ async fn a_validation_set_is_created_with_its_tasks_and_tasks_are_added_by_key()
         "{:?}",
         vs.notes
     );
+
+    // With prune: a new set with the two tasks replaces it; the old one is deleted.
+    let pruned = load(&write(
+        dir,
+        &yaml("").replace("tasks:\n", "prune: true\ntasks:\n"),
+    ));
+    let p = plan(&env, &pruned, false).await;
+    let vs = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::ValidationSet && r.origin.is_some())
+        .unwrap();
+    assert_eq!(vs.action, Action::Replace);
+    assert_eq!(vs.examples.as_ref().unwrap().remove.len(), 1);
+    assert_eq!(vs.examples.as_ref().unwrap().add.len(), 2);
+    let old_id = found[0].id.clone();
+    let out = apply(&env, &pruned, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let found = env
+        .client
+        .find_validation_sets("animal-checks")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_ne!(found[0].id, old_id);
+    assert_eq!(found[0].tasks.len(), 2);
+    assert_eq!(found[0].dimensions, vec!["animals".to_string()]);
+    let gone = env.client.list_validation_tasks(&old_id).await;
+    assert!(gone.is_err(), "the old set is deleted");
+    assert!(!plan(&env, &pruned, false).await.has_changes());
 }
 
 #[test]
@@ -255,4 +285,57 @@ fn a_validation_set_no_manifest_defines_is_an_error_at_its_line() {
         .to_string();
     assert!(err.contains("d.yaml:7:16"), "{err}");
     assert!(err.contains("did you mean `checkz`?"), "{err}");
+}
+
+#[tokio::test]
+async fn pruning_a_task_replaces_the_set_and_the_definition_naming_it_follows() {
+    let env = env(FaultPlan::default()).await;
+    let dir = env.dir.path();
+    let project = load(&with_set(dir, "checks-a"));
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let old = env.client.find_validation_sets("checks-a").await.unwrap()[0].clone();
+    // checks-a loses its task for another one, with prune.
+    let root = with_set(dir, "checks-a");
+    let text = std::fs::read_to_string(root.join("validation.yaml"))
+        .unwrap()
+        .replacen("name: checks-a\n", "name: checks-a\nprune: true\n", 1)
+        .replacen("A cat sleeps.", "A cat purrs.", 1);
+    std::fs::write(root.join("validation.yaml"), text).unwrap();
+    let pruned = load(&root);
+    let p = plan(&env, &pruned, false).await;
+    let kind = |k: ResourceKind, manifest: bool| {
+        p.resources
+            .iter()
+            .filter(|r| r.kind == k && r.origin.is_some() == manifest)
+            .collect::<Vec<_>>()
+    };
+    let set = kind(ResourceKind::ValidationSet, true);
+    let set = set.iter().find(|r| r.name == "checks-a").unwrap();
+    assert_eq!(set.action, Action::Replace);
+    let def = kind(ResourceKind::JobDefinition, true)[0];
+    assert!(
+        def.changes.iter().any(|c| c.field == "validationSet"),
+        "{:?}",
+        def.changes
+    );
+    let job = kind(ResourceKind::Job, true)[0];
+    assert_eq!(job.relabel.as_ref().map(|r| r.datapoints), Some(3));
+    let old_entry = kind(ResourceKind::ValidationSet, false)[0];
+    assert_eq!(old_entry.steps, vec![Step::Delete]);
+
+    let out = apply(&env, &pruned, 3).await;
+    assert!(out.converged(), "{:?}", out.report);
+    let new = env.client.find_validation_sets("checks-a").await.unwrap();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new[0].id, old.id);
+    assert_eq!(new[0].tasks.len(), 1);
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let rev = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!(
+        rev.carry_over.validation_set_id,
+        serde_json::json!(new[0].id)
+    );
+    assert!(env.client.list_validation_tasks(&old.id).await.is_err());
+    assert!(!plan(&env, &pruned, false).await.has_changes());
 }
