@@ -762,3 +762,35 @@ async fn a_definition_is_not_deleted_while_a_job_runs_on_it() {
         .calls()
         .contains(&"delete_job_definition id-gone".to_string()));
 }
+
+const BASE: &str = "apiVersion: rapidata.ai/v1\nkind: Audience\nname: base\nrecruit: false\n";
+const FILTERED: &str = "apiVersion: rapidata.ai/v1\nkind: Audience\nname: base-de\nbase: base\nfilters:\n  - {_t: CountryFilter, countries: [DE]}\n";
+
+#[tokio::test]
+async fn a_filtered_audience_is_made_on_its_base_made_first_then_named() {
+    let (_d, p) = project(&[FILTERED, BASE]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let calls = fake.calls();
+    let base = calls.iter().position(|c| c == "create_audience base");
+    let filtered = calls
+        .iter()
+        .position(|c| c == "create_filtered_audience id-aud");
+    let named = calls.iter().position(|c| c == "update_audience id-fau");
+    assert!(
+        base.is_some() && base < filtered && filtered < named,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_filtered_audience_waits_while_its_base_cannot_be_made() {
+    let (_d, p) = project(&[BASE, FILTERED]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::failing(&["create_audience"], 503);
+    let out = run(&fake, &p, &plan).await;
+    assert!(out.resource_errors > 0);
+    assert_eq!(position(&fake.methods(), "create_filtered_audience"), None);
+}
