@@ -148,12 +148,12 @@ impl<C: Remote> Executor<'_, C> {
             }
             (ResourceKind::Job, _) => self.client.rename_job(id, to).await,
             (ResourceKind::Audience, Some(Resource::Audience(a))) => {
-                self.client
-                    .update_audience(
-                        id,
-                        &wire_build::audience_update_body_for(a, self.project_name),
-                    )
-                    .await
+                // A filtered audience's filters cannot be sent (the API refuses them).
+                let body = match a.base {
+                    Some(_) => wire_build::filtered_audience_update_body(a, self.project_name),
+                    None => wire_build::audience_update_body_for(a, self.project_name),
+                };
+                self.client.update_audience(id, &body).await
             }
             _ => return Err(misfit(rp, &Step::Rename { from: from.into() })),
         };
