@@ -45,16 +45,19 @@ impl<C: Remote> Executor<'_, C> {
                 ctx.audiences.insert(a.name.clone(), id);
                 Ok(())
             }
+            Step::CreateFilteredAudience => self.create_filtered(rp, a, ctx, out).await,
+            Step::MoveAside { to } => self.move_aside(rp, to, out).await,
             Step::UpdateAudience => {
                 let id = rp
                     .remote_id
                     .as_deref()
                     .ok_or_else(|| StepError::wait("the audience was not observed"))?;
+                let body = match a.base {
+                    Some(_) => wire_build::filtered_audience_update_body(a, self.project_name),
+                    None => wire_build::audience_update_body_for(a, self.project_name),
+                };
                 self.client
-                    .update_audience(
-                        id,
-                        &wire_build::audience_update_body_for(a, self.project_name),
-                    )
+                    .update_audience(id, &body)
                     .await
                     .map_err(|e| StepError::api("updating the audience", &e))?;
                 write(out, "UpdateAudience", rp);

@@ -201,10 +201,22 @@ impl<C: Remote> Executor<'_, C> {
         ctx: &mut Ctx,
         out: &mut RoundOutcome,
     ) -> StepResult {
-        let def_id = rp
-            .remote_id
-            .as_deref()
+        // The definition this plan created (a revision naming its validation set right
+        // after `CreateDefinition`), or the observed one.
+        let def_id = ctx
+            .definitions
+            .get(&d.name)
+            .map(|(id, _)| id.clone())
+            .or_else(|| rp.remote_id.clone())
             .ok_or_else(|| StepError::wait("the definition was not observed"))?;
+        let def_id = def_id.as_str();
+        // `validationSet:`: the set's id (`RapidataJobDefinition.validation_set_id` + `save()`).
+        let set_id = match &d.spec.validation_set {
+            Some(n) => Some(ctx.validation_sets.get(n).cloned().ok_or_else(|| {
+                StepError::wait(format!("its ValidationSet `{n}` does not exist yet"))
+            })?),
+            None => None,
+        };
         let new_ds = ctx.new_datasets.get(&d.name).cloned();
         if rp.steps.contains(&Step::NewDataset) {
             let rate = ctx
@@ -222,8 +234,19 @@ impl<C: Remote> Executor<'_, C> {
             .await
             .map_err(|e| StepError::api("reading the base revision", &e))?;
         let ds = new_ds.unwrap_or_else(|| base.dataset_id.clone());
-        let body =
+        let mut body =
             wire_build::revision_body_full(&d.spec, &ds, base_revision, &base.carry_over, true);
+        match set_id {
+            Some(id) => body["validationSetId"] = serde_json::json!(id),
+            // The reference was removed from the manifest: a set the manifests manage is no
+            // longer named (`null` clears it, `job/_revision_body.py`); others are carried.
+            None => {
+                let have = base.carry_over.validation_set_id.as_str();
+                if have.is_some_and(|h| ctx.validation_sets.values().any(|v| v == h)) {
+                    body["validationSetId"] = serde_json::Value::Null;
+                }
+            }
+        }
         match self.client.create_revision(def_id, &body).await {
             Ok(n) => {
                 write(out, "NewRevision", rp);

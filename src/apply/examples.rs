@@ -52,7 +52,7 @@ impl<C: super::remote::Remote> Executor<'_, C> {
         plan: &ExamplePlan,
         out: &mut RoundOutcome,
     ) -> Result<usize, StepError> {
-        let todo: Vec<&Example> = examples_to_add(a, plan)
+        let todo: Vec<&Example> = examples_to_add(&a.examples, plan)
             .into_iter()
             .filter(|e| {
                 !self

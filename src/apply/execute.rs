@@ -64,6 +64,7 @@ pub struct Executor<'a, C: Remote = Client> {
 #[derive(Default)]
 pub(super) struct Ctx {
     pub audiences: HashMap<String, String>,
+    pub validation_sets: HashMap<String, String>,
     /// Definition name → (id, latest revision).
     pub definitions: HashMap<String, (String, Option<u32>)>,
     /// Definition name → the dataset of its latest revision (what a new job labels).
@@ -147,6 +148,9 @@ impl<C: Remote> Executor<'_, C> {
                 ResourceKind::Audience => {
                     ctx.audiences.insert(rp.name.clone(), id.clone());
                 }
+                ResourceKind::ValidationSet => {
+                    ctx.validation_sets.insert(rp.name.clone(), id.clone());
+                }
                 ResourceKind::JobDefinition => {
                     ctx.definitions
                         .insert(rp.name.clone(), (id.clone(), rp.revision));
@@ -201,6 +205,9 @@ impl<C: Remote> Executor<'_, C> {
             Some(Resource::JobDefinition(d)) => self.definition_step(rp, step, d, ctx, out).await,
             Some(Resource::Job(j)) => self.job_step(rp, step, j, ctx, out).await,
             Some(Resource::Order(o)) => self.order_step(rp, step, o, ctx, out).await,
+            Some(Resource::ValidationSet(s)) => {
+                self.validation_set_step(rp, step, s, ctx, out).await
+            }
             None => self.lifecycle_step(rp, step, ctx, out).await,
         }
     }

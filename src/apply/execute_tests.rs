@@ -82,6 +82,12 @@ impl Remote for Fake {
     async fn update_audience(&self, i: &str, _: &Value) -> R<()> { self.call("update_audience", i, ()) }
     async fn find_audiences(&self, n: &str) -> R<Vec<RemoteAudience>> { self.call("find_audiences", n, Vec::new()) }
     async fn delete_audience(&self, i: &str) -> R<()> { self.call("delete_audience", i, ()) }
+    async fn create_filtered_audience(&self, b: &str, _: &Value) -> R<String> { self.call("create_filtered_audience", b, id("fau")) }
+    async fn create_validation_set(&self, n: &str) -> R<String> { self.call("create_validation_set", n, id("vs")) }
+    async fn find_validation_sets(&self, n: &str) -> R<Vec<crate::remote::validation_sets::RemoteValidationSet>> { self.call("find_validation_sets", n, Vec::new()) }
+    async fn add_validation_task(&self, i: &str, _: &Value) -> R<()> { self.call("add_validation_task", i, ()) }
+    async fn update_validation_set(&self, i: &str, _: &Value) -> R<()> { self.call("update_validation_set", i, ()) }
+    async fn delete_validation_set(&self, i: &str) -> R<()> { self.call("delete_validation_set", i, ()) }
     async fn add_example(&self, a: &str, _: &Value) -> R<()> { self.call("add_example", a, ()) }
     async fn delete_example(&self, i: &str) -> R<()> { self.call("delete_example", i, ()) }
     async fn start_recruiting(&self, a: &str) -> R<()> { self.call("start_recruiting", a, ()) }
@@ -774,6 +780,7 @@ async fn an_audience_rename_patches_it_in_place() {
         graduation_rule: serde_json::Value::Null,
         examples: Vec::new(),
         metrics: None,
+        base_audience_id: None,
     };
     observed.resources.insert(
         (ResourceKind::Audience, "raters".into()),
@@ -802,4 +809,36 @@ async fn an_audience_rename_patches_it_in_place() {
         "{m:?}"
     );
     assert!(!m.iter().any(|c| c.starts_with("create_")), "{m:?}");
+}
+
+const BASE: &str = "apiVersion: rapidata.ai/v1\nkind: Audience\nname: base\nrecruit: false\n";
+const FILTERED: &str = "apiVersion: rapidata.ai/v1\nkind: Audience\nname: base-de\nbase: base\nfilters:\n  - {_t: CountryFilter, countries: [DE]}\n";
+
+#[tokio::test]
+async fn a_filtered_audience_is_made_on_its_base_made_first_then_named() {
+    let (_d, p) = project(&[FILTERED, BASE]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::default();
+    let out = run(&fake, &p, &plan).await;
+    assert_eq!(out.resource_errors, 0, "{:?}", out.notes);
+    let calls = fake.calls();
+    let base = calls.iter().position(|c| c == "create_audience base");
+    let filtered = calls
+        .iter()
+        .position(|c| c == "create_filtered_audience id-aud");
+    let named = calls.iter().position(|c| c == "update_audience id-fau");
+    assert!(
+        base.is_some() && base < filtered && filtered < named,
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_filtered_audience_waits_while_its_base_cannot_be_made() {
+    let (_d, p) = project(&[BASE, FILTERED]);
+    let plan = diff(&p, &Observed::default(), &PlanOptions::default(), "test");
+    let fake = Fake::failing(&["create_audience"], 503);
+    let out = run(&fake, &p, &plan).await;
+    assert!(out.resource_errors > 0);
+    assert_eq!(position(&fake.methods(), "create_filtered_audience"), None);
 }

@@ -99,6 +99,16 @@ impl<C: Remote> Executor<'_, C> {
         let r = match rp.kind {
             ResourceKind::JobDefinition => self.client.rename_job_definition(id, to).await,
             ResourceKind::Order => self.client.rename_order(id, to).await,
+            ResourceKind::Audience => {
+                self.client
+                    .update_audience(id, &serde_json::json!({ "name": to }))
+                    .await
+            }
+            ResourceKind::ValidationSet => {
+                self.client
+                    .update_validation_set(id, &serde_json::json!({ "name": to }))
+                    .await
+            }
             _ => return Err(misfit(rp, &Step::MoveAside { to: to.into() })),
         };
         r.map_err(|e| StepError::api("renaming the old one", &e))?;
@@ -138,12 +148,12 @@ impl<C: Remote> Executor<'_, C> {
             }
             (ResourceKind::Job, _) => self.client.rename_job(id, to).await,
             (ResourceKind::Audience, Some(Resource::Audience(a))) => {
-                self.client
-                    .update_audience(
-                        id,
-                        &wire_build::audience_update_body_for(a, self.project_name),
-                    )
-                    .await
+                // A filtered audience's filters cannot be sent (the API refuses them).
+                let body = match a.base {
+                    Some(_) => wire_build::filtered_audience_update_body(a, self.project_name),
+                    None => wire_build::audience_update_body_for(a, self.project_name),
+                };
+                self.client.update_audience(id, &body).await
             }
             _ => return Err(misfit(rp, &Step::Rename { from: from.into() })),
         };

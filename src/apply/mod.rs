@@ -14,6 +14,7 @@ pub mod error;
 mod examples;
 pub mod execute;
 mod fill;
+mod filtered_audience;
 pub mod gate;
 mod job;
 mod lifecycle;
@@ -23,6 +24,7 @@ pub mod progress;
 pub mod remote;
 pub mod settle;
 pub mod upload;
+mod validation_set;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::remote::content_identity::ListedDatapoint;
 use crate::remote::progress::CostEstimate;
+use crate::remote::validation_sets::RemoteValidationSet;
 use crate::remote::{
     ApiError, Client, RemoteAudience, RemoteJob, RemoteJobDefinition, RemoteOrder, RemoteRevision,
     UrlUpload,
@@ -23,6 +24,12 @@ pub trait Remote: Clone + Send + Sync + 'static {
     fn update_audience(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
     fn find_audiences(&self, name: &str) -> impl Future<Output = R<Vec<RemoteAudience>>> + Send;
     fn delete_audience(&self, id: &str) -> impl Future<Output = R<()>> + Send;
+    fn create_filtered_audience(&self, base_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send;
+    fn create_validation_set(&self, name: &str) -> impl Future<Output = R<String>> + Send;
+    fn find_validation_sets(&self, name: &str) -> impl Future<Output = R<Vec<RemoteValidationSet>>> + Send;
+    fn add_validation_task(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
+    fn update_validation_set(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
+    fn delete_validation_set(&self, id: &str) -> impl Future<Output = R<()>> + Send;
     fn add_example(&self, audience_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
     fn delete_example(&self, example_id: &str) -> impl Future<Output = R<()>> + Send;
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send;
@@ -63,6 +70,12 @@ impl Remote for Client {
     fn update_audience(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::update_audience(self, id, body) }
     fn find_audiences(&self, name: &str) -> impl Future<Output = R<Vec<RemoteAudience>>> + Send { Client::find_audiences(self, name) }
     fn delete_audience(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_audience(self, id) }
+    fn create_filtered_audience(&self, base_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send { Client::create_filtered_audience(self, base_id, body) }
+    fn create_validation_set(&self, name: &str) -> impl Future<Output = R<String>> + Send { Client::create_validation_set(self, name) }
+    fn find_validation_sets(&self, name: &str) -> impl Future<Output = R<Vec<RemoteValidationSet>>> + Send { Client::find_validation_sets(self, name) }
+    fn add_validation_task(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::add_validation_task(self, id, body) }
+    fn update_validation_set(&self, id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::update_validation_set(self, id, body) }
+    fn delete_validation_set(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_validation_set(self, id) }
     fn add_example(&self, audience_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::add_example(self, audience_id, body) }
     fn delete_example(&self, example_id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_example(self, example_id) }
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send { Client::start_recruiting(self, audience_id) }

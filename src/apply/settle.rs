@@ -10,6 +10,7 @@ use super::execute::Executor;
 use super::remote::Remote;
 use crate::manifest::ResourceKind;
 use crate::plan::observe::pick_oldest;
+use crate::remote::validation_sets::RemoteValidationSet;
 use crate::remote::{ApiError, RemoteAudience, RemoteJob, RemoteJobDefinition, RemoteOrder};
 
 /// A remote object the look-up finds by name.
@@ -26,7 +27,13 @@ macro_rules! listed {
         }
     )*};
 }
-listed!(RemoteAudience, RemoteJobDefinition, RemoteJob, RemoteOrder);
+listed!(
+    RemoteAudience,
+    RemoteJobDefinition,
+    RemoteJob,
+    RemoteOrder,
+    RemoteValidationSet
+);
 
 /// How a create settled.
 #[derive(Debug, PartialEq)]
@@ -109,6 +116,7 @@ impl<C: Remote> Executor<'_, C> {
             ResourceKind::JobDefinition => self.client.delete_job_definition(id).await,
             ResourceKind::Job => self.client.delete_job(id).await,
             ResourceKind::Order => self.client.delete_order(id).await,
+            ResourceKind::ValidationSet => self.client.delete_validation_set(id).await,
         }
     }
 }

@@ -430,6 +430,7 @@ pub fn convert(f: &FetchedDefinition, rows_file: &str) -> Result<Document, Strin
         settings: settings.clone(),
         failure_tolerance: 0.0,
         prune: false,
+        validation_set: None,
         datapoints: crate::manifest::Datapoints::from_vec(
             rows.iter().map(Row::datapoint).collect(),
         ),

@@ -42,6 +42,7 @@ pub fn kind_label(k: ResourceKind) -> &'static str {
         ResourceKind::Audience => "audience",
         ResourceKind::Job => "job",
         ResourceKind::Order => "order",
+        ResourceKind::ValidationSet => "validation set",
     }
 }
 

@@ -77,7 +77,7 @@ pub async fn fetch(
                     .find(|j| j.id == c.id)
                     .cloned()
                     .map(One::Job),
-                ResourceKind::Order => None,
+                ResourceKind::Order | ResourceKind::ValidationSet => None,
             })
         }
     };

@@ -299,6 +299,7 @@ mod tests {
         );
         assert_eq!(dataset_project("animals_dataset"), None);
         let a = RemoteAudience {
+            base_audience_id: None,
             id: "a".into(),
             name: "n".into(),
             filters: Vec::new(),

@@ -23,6 +23,7 @@ pub fn kind_dir(kind: ResourceKind) -> &'static str {
         ResourceKind::Audience => "audiences",
         ResourceKind::Job => "jobs",
         ResourceKind::Order => "orders",
+        ResourceKind::ValidationSet => "validation-sets",
     }
 }
 

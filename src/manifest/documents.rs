@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use super::context::{Ctx, Loc};
 use super::files::{self, FileError};
 use super::model::ResourceKind;
-use super::raw::{RawAudience, RawHeader, RawJob, RawJobDefinition, RawOrder, API_VERSION, KINDS};
+use super::raw::{
+    RawAudience, RawHeader, RawJob, RawJobDefinition, RawOrder, RawValidationSet, API_VERSION,
+    KINDS,
+};
 use super::suggest::did_you_mean;
 use super::yaml::{parse, split_documents, Segment, YamlError};
 
@@ -17,6 +20,7 @@ pub enum Doc {
     Order(RawOrder),
     Job(RawJob),
     Audience(RawAudience),
+    ValidationSet(RawValidationSet),
 }
 
 #[derive(Debug)]
@@ -41,6 +45,7 @@ fn kind_of(s: &str) -> Option<ResourceKind> {
         "Order" => ResourceKind::Order,
         "Job" => ResourceKind::Job,
         "Audience" => ResourceKind::Audience,
+        "ValidationSet" => ResourceKind::ValidationSet,
         _ => return None,
     })
 }
@@ -218,6 +223,7 @@ fn read_document(
         ResourceKind::Order => parse(seg).map(Doc::Order),
         ResourceKind::Job => parse(seg).map(Doc::Job),
         ResourceKind::Audience => parse(seg).map(Doc::Audience),
+        ResourceKind::ValidationSet => parse(seg).map(Doc::ValidationSet),
     };
     match parsed {
         Ok(d) => Some(d),

@@ -40,18 +40,19 @@ pub struct ExampleDraft {
 }
 
 /// An example as written, inline or as a JSONL row (where every location is the row's).
-struct ExampleIn {
-    loc: Loc,
-    ty: (RawExampleType, Loc),
-    instruction: (String, Loc),
-    answer_options: Option<(Vec<(String, Loc)>, Loc)>,
-    asset: Option<(RawAsset, Loc)>,
-    assets: Option<Vec<(RawAsset, Loc)>>,
-    sentence: Option<(String, Loc)>,
-    truth: (Value, Loc),
-    context: Option<(String, Loc)>,
-    context_asset: Option<(RawAsset, Loc)>,
-    explanation: Option<(String, Loc)>,
+/// A validation set's task is one too, with the set's type, instruction and options.
+pub(super) struct ExampleIn {
+    pub loc: Loc,
+    pub ty: (RawExampleType, Loc),
+    pub instruction: (String, Loc),
+    pub answer_options: Option<(Vec<(String, Loc)>, Loc)>,
+    pub asset: Option<(RawAsset, Loc)>,
+    pub assets: Option<Vec<(RawAsset, Loc)>>,
+    pub sentence: Option<(String, Loc)>,
+    pub truth: (Value, Loc),
+    pub context: Option<(String, Loc)>,
+    pub context_asset: Option<(RawAsset, Loc)>,
+    pub explanation: Option<(String, Loc)>,
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
@@ -203,7 +204,7 @@ fn is_text(a: &RawAsset) -> bool {
 }
 
 /// Checks one example; `None` when it is unusable (errors reported).
-fn build(ctx: &mut Ctx, base_dir: &Path, e: ExampleIn) -> Option<ExampleDraft> {
+pub(super) fn build(ctx: &mut Ctx, base_dir: &Path, e: ExampleIn) -> Option<ExampleDraft> {
     let (ty, tloc) = e.ty;
     let tname = type_name(ty);
     let mut ok = true;

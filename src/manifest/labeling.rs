@@ -38,6 +38,7 @@ pub struct LabelingRaw {
     pub prune: Option<bool>,
     pub datapoints: Option<Vec<Located<RawDatapoint>>>,
     pub datapoint_sources: Option<Vec<Located<RawSource>>>,
+    pub validation_set: Option<Located<String>>,
 }
 
 macro_rules! labeling_raw {
@@ -54,6 +55,7 @@ macro_rules! labeling_raw {
             prune: $r.prune,
             datapoints: $r.datapoints,
             datapoint_sources: $r.datapoint_sources,
+            validation_set: $r.validation_set,
         }
     };
 }
@@ -67,6 +69,8 @@ pub struct PendingSpec {
     pub failure_tolerance: f64,
     pub prune: bool,
     pub datapoints: Collector,
+    /// `validationSet:` and where it is written (checked in `validation_set::check_refs`).
+    pub validation_set: Option<(String, Loc)>,
 }
 
 fn at<T>(file: u32, l: &Located<T>) -> Loc {
@@ -137,6 +141,10 @@ pub fn build(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: LabelingRaw) -> Opt
         failure_tolerance,
         prune: raw.prune.unwrap_or(false),
         datapoints: collector,
+        validation_set: raw.validation_set.map(|v| {
+            let loc = at(file, &v);
+            (v.value, loc)
+        }),
     })
 }
 

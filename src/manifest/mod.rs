@@ -16,6 +16,7 @@ mod documents;
 mod draft;
 mod examples;
 pub mod files;
+mod filtered;
 mod filters;
 mod finalize;
 pub mod fingerprint;
@@ -29,6 +30,7 @@ mod replay;
 pub mod schema;
 mod sources;
 pub mod suggest;
+mod validation_set;
 mod yaml;
 
 use std::collections::{HashMap, HashSet};
@@ -167,6 +169,8 @@ pub fn load_with_stats(
 
     let mut resources = Vec::new();
     let mut def_locs = Vec::new();
+    let mut base_locs = Vec::new();
+    let mut set_locs: Vec<(usize, Loc)> = Vec::new();
     for p in pending {
         let r = match p {
             Pending::Labeling {
@@ -179,6 +183,7 @@ pub fn load_with_stats(
                 budget,
             } => {
                 let Some(spec) = spec else { continue };
+                let set_ref = spec.validation_set.clone();
                 let spec = LabelingSpec {
                     datapoints: spec.datapoints.finish(&mut ctx, &hashed, &shared, &files),
                     task: spec.task,
@@ -186,7 +191,19 @@ pub fn load_with_stats(
                     settings: spec.settings,
                     failure_tolerance: spec.failure_tolerance,
                     prune: spec.prune,
+                    validation_set: set_ref.as_ref().map(|v| v.0.clone()),
                 };
+                if let Some((_, l)) = &set_ref {
+                    if kind_order {
+                        ctx.error(
+                            *l,
+                            "`validationSet` is for JobDefinition manifests; an Order cannot name one",
+                            "remove `validationSet:`, or make this a JobDefinition and a Job",
+                        );
+                    } else {
+                        set_locs.push((resources.len(), *l));
+                    }
+                }
                 stats.datapoints += spec.datapoints.len();
                 let origin = ctx.origin(loc);
                 if kind_order {
@@ -206,9 +223,23 @@ pub fn load_with_stats(
                     })
                 }
             }
-            Pending::Audience(mut a, drafts) => {
+            Pending::Audience(mut a, drafts, base_loc) => {
                 a.examples = examples::finalize(&mut ctx, &hashed, drafts);
+                if let Some(l) = base_loc {
+                    base_locs.push((resources.len(), l));
+                }
                 Resource::Audience(a)
+            }
+            Pending::ValidationSet(s) => {
+                let tasks = examples::finalize(&mut ctx, &hashed, s.drafts);
+                Resource::ValidationSet(ValidationSet {
+                    name: s.name,
+                    origin: ctx.origin(s.loc),
+                    tasks,
+                    dimensions: s.dimensions,
+                    should_alert: s.should_alert,
+                    prune: s.prune,
+                })
             }
             Pending::Job(j, l, after) => {
                 def_locs.push((resources.len(), l, after));
@@ -218,6 +249,8 @@ pub fn load_with_stats(
         resources.push(r);
     }
     cross_check(&mut ctx, &mut resources, &def_locs, &broken);
+    filtered::resolve(&mut ctx, &mut resources, &base_locs);
+    validation_set::check_refs(&mut ctx, &resources, &set_locs);
     stats.resources = resources.len();
 
     let texts = std::mem::take(&mut ctx.texts);
@@ -246,8 +279,11 @@ enum Pending {
         run: bool,
         budget: Option<f64>,
     },
-    /// An audience whose examples wait for their files' hashes.
-    Audience(Audience, Vec<examples::ExampleDraft>),
+    /// An audience whose examples wait for their files' hashes, and the location of its
+    /// `base:` (a filtered audience).
+    Audience(Audience, Vec<examples::ExampleDraft>, Option<Loc>),
+    /// A validation set whose tasks wait for their files' hashes.
+    ValidationSet(validation_set::PendingSet),
     /// A job, the location of its `definition:` value and of its `runAfter:` value.
     Job(Job, Loc, Option<Loc>),
 }
@@ -371,6 +407,10 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                 budget,
             }
         }
+        Doc::ValidationSet(r) => {
+            check_name(ctx, file, &r.name);
+            Pending::ValidationSet(validation_set::lower(ctx, file, &base_dir, r))
+        }
         Doc::Job(r) => {
             check_name(ctx, file, &r.name);
             if let Some(rev) = &r.revision {
@@ -413,6 +453,7 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
         Doc::Audience(r) => {
             check_name(ctx, file, &r.name);
             let renamed_from = renamed_from(ctx, file, &r.name, r.renamed_from.clone());
+            let base = filtered::check(ctx, file, &r);
             let filters: Vec<serde_json::Value> = r
                 .filters
                 .unwrap_or_default()
@@ -432,14 +473,16 @@ fn build(ctx: &mut Ctx, d: ParsedDoc) -> Pending {
                     name: r.name.value,
                     origin: ctx.origin(at(file, &r.kind)),
                     description: r.description,
+                    base: base.as_ref().map(|b| b.0.clone()),
                     filters,
                     admission,
-                    recruit: r.recruit.unwrap_or(true),
+                    recruit: r.recruit.is_none_or(|v| v.value),
                     prune: r.prune.unwrap_or(false),
                     examples: Vec::new(),
                     renamed_from,
                 },
                 drafts,
+                base.map(|b| b.1),
             )
         }
     }

@@ -44,6 +44,7 @@ pub enum Resource {
     Order(Order),
     Job(Job),
     Audience(Audience),
+    ValidationSet(ValidationSet),
 }
 
 impl Resource {
@@ -53,6 +54,7 @@ impl Resource {
             Resource::Order(r) => &r.name,
             Resource::Job(r) => &r.name,
             Resource::Audience(r) => &r.name,
+            Resource::ValidationSet(r) => &r.name,
         }
     }
 
@@ -62,6 +64,7 @@ impl Resource {
             Resource::Order(_) => ResourceKind::Order,
             Resource::Job(_) => ResourceKind::Job,
             Resource::Audience(_) => ResourceKind::Audience,
+            Resource::ValidationSet(_) => ResourceKind::ValidationSet,
         }
     }
 
@@ -71,7 +74,7 @@ impl Resource {
             Resource::JobDefinition(d) => &d.renamed_from,
             Resource::Job(j) => &j.renamed_from,
             Resource::Audience(a) => &a.renamed_from,
-            Resource::Order(_) => &[],
+            Resource::Order(_) | Resource::ValidationSet(_) => &[],
         }
     }
 
@@ -81,6 +84,7 @@ impl Resource {
             Resource::Order(r) => &r.origin,
             Resource::Job(r) => &r.origin,
             Resource::Audience(r) => &r.origin,
+            Resource::ValidationSet(r) => &r.origin,
         }
     }
 }
@@ -89,6 +93,8 @@ impl Resource {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub enum ResourceKind {
+    /// Before the definitions that name them.
+    ValidationSet,
     Audience,
     JobDefinition,
     Order,
@@ -99,6 +105,7 @@ impl std::fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             ResourceKind::Audience => "Audience",
+            ResourceKind::ValidationSet => "ValidationSet",
             ResourceKind::JobDefinition => "JobDefinition",
             ResourceKind::Order => "Order",
             ResourceKind::Job => "Job",
@@ -206,6 +213,9 @@ pub struct LabelingSpec {
     pub prune: bool,
     /// Identities resident, content read again when needed (see [`super::Datapoints`]).
     pub datapoints: super::Datapoints,
+    /// `validationSet:`: the ValidationSet manifest the revision names (`validationSetId`);
+    /// `None` leaves the remote revision's as it is.
+    pub validation_set: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +274,10 @@ pub struct Audience {
     pub name: String,
     pub origin: Origin,
     pub description: Option<String>,
+    /// A filtered audience's base (`base:`): made with `POST /audience/{base}/filter`, with
+    /// no examples, admission or recruiting of its own. Resolved against Audience manifests
+    /// like a Job's `audience`.
+    pub base: Option<AudienceRef>,
     /// Wire-shaped `IAudienceFilter` objects (with `_t`), checked against the contract and
     /// with country and language codes normalised as the SDK does.
     pub filters: Vec<serde_json::Value>,
@@ -276,6 +290,22 @@ pub struct Audience {
     pub examples: Vec<Example>,
     /// `renamedFrom`: names it had before.
     pub renamed_from: Vec<String>,
+}
+
+/// A validation set: tasks with known answers (`POST /validation-set`), each a keyed
+/// [`Example`] (the set's type, instruction and options in every task), added with
+/// `POST /validation-set/{id}/rapid`.
+#[derive(Debug, Clone)]
+pub struct ValidationSet {
+    pub name: String,
+    pub origin: Origin,
+    pub tasks: Vec<Example>,
+    /// `dimensions:` (`update_dimensions`); `None` leaves them.
+    pub dimensions: Option<Vec<String>>,
+    /// `shouldAlert:` (`update_should_alert`); `None` leaves the API's default.
+    pub should_alert: Option<bool>,
+    /// Remove remote tasks no longer in the manifest (by replacing the set).
+    pub prune: bool,
 }
 
 /// `admission:` of an audience: graduation rule `TaskAccuracy`.

@@ -68,7 +68,7 @@ pub struct RawHeader {
 }
 
 /// The kinds a manifest document can have.
-pub const KINDS: &[&str] = &["JobDefinition", "Order", "Job", "Audience"];
+pub const KINDS: &[&str] = &["JobDefinition", "Order", "Job", "Audience", "ValidationSet"];
 
 fn api_version_schema(_: &mut SchemaGenerator) -> Schema {
     schemars::json_schema!({
@@ -318,6 +318,10 @@ macro_rules! labeling_manifest {
             pub datapoints: Option<Vec<Located<RawDatapoint>>>,
             /// Files with more datapoints.
             pub datapoint_sources: Option<Vec<Located<RawSource>>>,
+            /// The name of a `ValidationSet` manifest whose tasks check labelers while they
+            /// work (the revision's `validationSetId`; JobDefinition only). Changing it is a
+            /// new revision; without it the remote revision's set is left as it is.
+            pub validation_set: Option<Located<String>>,
             $($(#[$fmeta])* pub $field: $ty,)*
         }
     };
@@ -620,6 +624,11 @@ pub struct RawAudience {
     pub kind: Located<String>,
     pub name: Located<String>,
     pub description: Option<String>,
+    /// Makes this a filtered audience (`POST /audience/{baseAudienceId}/filter`): the
+    /// graduates of this base audience (an Audience manifest name, or a remote audience id
+    /// such as `global`) that match `filters`. It has no examples, admission or recruiting
+    /// of its own; a filter change makes a new filtered audience.
+    pub base: Option<Located<String>>,
     /// `IAudienceFilter` objects as the API takes them, each with `_t`; checked against the
     /// contract's filter schemas.
     #[schemars(schema_with = "filters_schema")]
@@ -628,7 +637,7 @@ pub struct RawAudience {
     /// tasks) when absent.
     pub admission: Option<Located<RawAdmission>>,
     /// Start recruiting once the examples are in. Default true.
-    pub recruit: Option<bool>,
+    pub recruit: Option<Located<bool>>,
     /// Delete remote examples that are no longer in the manifest. Default false.
     pub prune: Option<bool>,
     /// Qualification examples.
@@ -637,6 +646,97 @@ pub struct RawAudience {
     pub example_sources: Option<Vec<Located<RawExampleSource>>>,
     /// The name (or names) it had before: the remote audience is renamed in place.
     pub renamed_from: Option<Located<RawNames>>,
+}
+
+/// One task of a validation set: what is shown and its known answer. The task type,
+/// instruction and answer options are the set's.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    rename = "ValidationTask",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
+pub struct RawValidationTask {
+    /// The asset shown (all types but `compare`): a local path, a URL, `{text: ...}` or
+    /// `{uploaded: ...}`.
+    pub asset: Option<Located<RawAsset>>,
+    /// The two assets compared (`compare` only).
+    pub assets: Option<Vec<Located<RawAsset>>>,
+    /// The sentence whose words are selected (`selectWords` only; words split at spaces).
+    pub sentence: Option<Located<String>>,
+    /// The right answer; its shape depends on the set's `type` (as for audience examples).
+    pub truth: Located<serde_json::Value>,
+    /// Text shown with the task (not for `selectWords`).
+    pub context: Option<Located<String>>,
+    /// An asset shown with the task (not for `selectWords`).
+    pub context_asset: Option<Located<RawAsset>>,
+    /// Shown to a labeler who answers wrong.
+    pub explanation: Option<Located<String>>,
+}
+
+/// One task row of a JSONL task source: the same fields as an inline task.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    rename = "JsonlValidationTask",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
+pub struct RowValidationTask {
+    pub asset: Option<RawAsset>,
+    pub assets: Option<Vec<RawAsset>>,
+    pub sentence: Option<String>,
+    pub truth: serde_json::Value,
+    pub context: Option<String>,
+    pub context_asset: Option<RawAsset>,
+    pub explanation: Option<String>,
+}
+
+/// Field names of a validation task, for "did you mean" in JSONL rows.
+pub const VALIDATION_TASK_FIELDS: &[&str] = &[
+    "asset",
+    "assets",
+    "sentence",
+    "truth",
+    "context",
+    "contextAsset",
+    "explanation",
+];
+
+/// Quality-control tasks with known answers that labelers are checked against while they
+/// work (`POST /validation-set`, `POST /validation-set/{id}/rapid`); a JobDefinition uses
+/// one with `validationSet: NAME`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(
+    rename = "ValidationSet",
+    deny_unknown_fields,
+    rename_all = "camelCase"
+)]
+pub struct RawValidationSet {
+    #[schemars(schema_with = "api_version_schema")]
+    pub api_version: Located<String>,
+    #[schemars(skip)]
+    pub kind: Located<String>,
+    /// Unique among validation sets; the remote set's name.
+    pub name: Located<String>,
+    /// The task type of every task (one per `*_rapid` of the SDK's `RapidsManager`).
+    #[serde(rename = "type")]
+    pub task_type: Located<RawExampleType>,
+    /// What labelers are asked (at most 250 characters, the SDK's limit).
+    pub instruction: Located<String>,
+    /// The choices (`classify` only): 2 to 8, unique.
+    pub answer_options: Option<Located<Vec<Located<String>>>>,
+    /// The tasks, each with its known answer.
+    pub tasks: Option<Vec<Located<RawValidationTask>>>,
+    /// Files with more tasks (JSON Lines, one task object per line).
+    pub task_sources: Option<Vec<Located<RawExampleSource>>>,
+    /// The user-score dimensions the answers count towards (`update_dimensions`).
+    pub dimensions: Option<Vec<Located<String>>>,
+    /// Whether a labeler who answers wrongly is alerted (`update_should_alert`); the API's
+    /// default (true) when absent.
+    pub should_alert: Option<Located<bool>>,
+    /// Remove remote tasks no longer in the manifest. The API cannot remove a task, so this
+    /// replaces the set (and the definitions naming it get a new revision). Default false.
+    pub prune: Option<bool>,
 }
 
 /// One manifest document. Only used for the JSON Schema: parsing reads `kind` first and
@@ -649,4 +749,5 @@ pub enum ManifestDocument {
     Order(RawOrder),
     Job(RawJob),
     Audience(RawAudience),
+    ValidationSet(RawValidationSet),
 }

@@ -149,6 +149,7 @@ mod tests {
 
     fn spec(task: Task, dps: Vec<Datapoint>) -> LabelingSpec {
         LabelingSpec {
+            validation_set: None,
             task,
             referee: Referee::default(),
             settings: BTreeMap::new(),

@@ -58,7 +58,7 @@ pub(super) fn audience_plan(
     }
     let prune = opts.prune || a.prune;
     let remote_examples = remote.map_or(&[][..], |r| &r.examples[..]);
-    let ep = example_plan(a, remote_examples, prune);
+    let ep = example_plan(&a.examples, remote_examples, prune);
     if !ep.add.is_empty() {
         p.steps.push(Step::AddExamples);
     }
@@ -168,8 +168,9 @@ pub(super) fn digest_part(a: &Audience) -> String {
     )
 }
 
-/// The keyed diff of the examples: the manifest's keys against those stored remotely.
-pub fn example_plan(a: &Audience, remote: &[RemoteExample], prune: bool) -> ExamplePlan {
+/// The keyed diff of the examples (or a validation set's tasks): the manifest's keys
+/// against those stored remotely.
+pub fn example_plan(examples: &[Example], remote: &[RemoteExample], prune: bool) -> ExamplePlan {
     let mut plan = ExamplePlan::default();
     let mut by_key: BTreeMap<&str, Vec<&RemoteExample>> = BTreeMap::new();
     for r in remote.iter().filter(|r| !r.adopted) {
@@ -178,7 +179,7 @@ pub fn example_plan(a: &Audience, remote: &[RemoteExample], prune: bool) -> Exam
             None => plan.unmanaged += 1,
         }
     }
-    let wanted: HashSet<&str> = a.examples.iter().map(|e| e.key.as_str()).collect();
+    let wanted: HashSet<&str> = examples.iter().map(|e| e.key.as_str()).collect();
     // Examples added by other tools: one with a manifest example's content (and no copy
     // rapidata added) is that example; the others are left alone, never removed.
     for r in remote.iter().filter(|r| r.adopted) {
@@ -190,7 +191,7 @@ pub fn example_plan(a: &Audience, remote: &[RemoteExample], prune: bool) -> Exam
             _ => plan.unmanaged += 1,
         }
     }
-    for e in &a.examples {
+    for e in examples {
         match by_key.get(e.key.as_str()) {
             Some(found) => {
                 plan.unchanged += 1;
@@ -212,11 +213,7 @@ pub fn example_plan(a: &Audience, remote: &[RemoteExample], prune: bool) -> Exam
     }
     let adding: HashSet<&str> = plan.add.iter().map(String::as_str).collect();
     let mut assets: HashSet<String> = HashSet::new();
-    for e in a
-        .examples
-        .iter()
-        .filter(|e| adding.contains(e.key.as_str()))
-    {
+    for e in examples.iter().filter(|e| adding.contains(e.key.as_str())) {
         for x in e.assets.iter().chain(&e.context_asset) {
             if let Some(k) = asset_key(x) {
                 assets.insert(k);
@@ -236,9 +233,9 @@ fn remote_ref(r: &RemoteExample, key: &str) -> RemoteRef {
 }
 
 /// The examples apply adds, in manifest order.
-pub fn examples_to_add<'a>(a: &'a Audience, plan: &ExamplePlan) -> Vec<&'a Example> {
+pub fn examples_to_add<'a>(examples: &'a [Example], plan: &ExamplePlan) -> Vec<&'a Example> {
     let add: HashSet<&str> = plan.add.iter().map(String::as_str).collect();
-    a.examples
+    examples
         .iter()
         .filter(|e| add.contains(e.key.as_str()))
         .collect()
@@ -342,6 +339,10 @@ fn manifest_warning(
     remote: Option<&RemoteAudience>,
     plan: Option<&ResourcePlan>,
 ) -> Option<String> {
+    // A filtered audience has no examples or recruiting of its own: its base's labelers.
+    if a.base.is_some() {
+        return None;
+    }
     if a.examples.is_empty() && remote.is_none_or(|r| r.examples.is_empty()) {
         return Some(no_responses(
             &a.name,

@@ -75,6 +75,17 @@ impl PlanOptions {
                 }
             }
         }
+        // A definition needs its validation set.
+        for r in &project.resources {
+            if let Resource::JobDefinition(d) = r {
+                if let (true, Some(s)) = (
+                    selected.contains(&(ResourceKind::JobDefinition, d.name.clone())),
+                    &d.spec.validation_set,
+                ) {
+                    selected.insert((ResourceKind::ValidationSet, s.clone()));
+                }
+            }
+        }
         selected.retain(|(_, name)| !self.excludes.iter().any(|e| e == name));
         selected
     }
@@ -89,6 +100,9 @@ pub fn desired_digest(project: &Project) -> String {
             Resource::Audience(a) => {
                 h.update(Value::Array(a.filters.clone()).to_string().as_bytes());
                 h.update(a.description.as_deref().unwrap_or("").as_bytes());
+                if let Some(b) = &a.base {
+                    h.update(format!("base\0{b:?}").as_bytes());
+                }
                 h.update(super::audience::digest_part(a).as_bytes());
             }
             Resource::Job(j) => {
@@ -101,6 +115,18 @@ pub fn desired_digest(project: &Project) -> String {
                 );
             }
             Resource::JobDefinition(d) => hash_spec(&mut h, &d.spec),
+            Resource::ValidationSet(s) => {
+                let keys: Vec<&str> = s.tasks.iter().map(|t| t.key.as_str()).collect();
+                h.update(
+                    format!(
+                        "{:?}\0{:?}\0{}",
+                        s.dimensions,
+                        s.should_alert,
+                        keys.join(",")
+                    )
+                    .as_bytes(),
+                );
+            }
             Resource::Order(o) => {
                 hash_spec(&mut h, &o.spec);
                 h.update(if o.run { b"run" } else { b"norun" });
@@ -129,6 +155,10 @@ fn hash_spec(h: &mut blake3::Hasher, spec: &LabelingSpec) {
         )
         .as_bytes(),
     );
+    // Only when set, so the digests of manifests without one stay as they were.
+    if let Some(s) = &spec.validation_set {
+        h.update(format!("validationSet\0{s}\0").as_bytes());
+    }
     for dp in spec.datapoints.iter() {
         h.update(dp.key().as_bytes());
         h.update(b"\0");
@@ -148,16 +178,49 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
         .iter()
         .filter(|r| selected.contains(&(r.kind(), r.name().to_string())))
         .collect();
-    ordered.sort_by_key(|r| r.kind());
+    // Filtered audiences after the audiences they filter.
+    ordered.sort_by_key(|r| {
+        (
+            r.kind(),
+            matches!(r, Resource::Audience(a) if a.base.is_some()),
+        )
+    });
     let mut resources = Vec::new();
     let mut after = Vec::new();
     for r in &ordered {
         match r {
+            Resource::ValidationSet(s) => {
+                let remote = match observed.get(ResourceKind::ValidationSet, &s.name) {
+                    Some(Observation::ValidationSet(x)) => x.as_ref(),
+                    _ => None,
+                };
+                let (p, old) = super::validation_set::validation_set_plan(
+                    project,
+                    r,
+                    s,
+                    remote,
+                    opts.prune || s.prune,
+                );
+                resources.push(p);
+                after.extend(old);
+            }
+            Resource::Audience(a) if a.base.is_some() => {
+                let (p, old) = super::filtered_audience::filtered_audience_plan(
+                    project,
+                    r,
+                    a,
+                    observed,
+                    &resources,
+                    opts.project.as_deref(),
+                );
+                resources.push(p);
+                after.extend(old);
+            }
             Resource::Audience(a) => {
                 resources.push(audience_plan(r, a, observed.audience(&a.name), opts))
             }
             Resource::JobDefinition(d) => {
-                let (p, old) = definition_plan(project, r, d, observed, opts);
+                let (p, old) = definition_plan(project, r, d, observed, opts, &resources);
                 resources.push(p);
                 after.extend(old);
             }
@@ -364,6 +427,7 @@ fn definition_plan(
     d: &JobDefinition,
     observed: &Observed,
     opts: &PlanOptions,
+    planned: &[ResourcePlan],
 ) -> (ResourcePlan, Vec<ResourcePlan>) {
     let prune = opts.prune || d.spec.prune;
     let remote = observed.definition(&d.name);
@@ -380,11 +444,23 @@ fn definition_plan(
     let Some(o) = remote else {
         p.action = Action::Create;
         p.steps = vec![Step::CreateDefinition];
+        // `POST /job/definition` takes no validation set: the first revision after it does.
+        if d.spec.validation_set.is_some() {
+            p.steps.push(Step::NewRevision { base_revision: 1 });
+        }
         p.datapoints = Some(fresh(None));
         return (p, after);
     };
     p.revision = Some(o.revision.number);
-    let (action, reason, mut changes) = definition_changes(&d.spec, &o.revision);
+    let (mut action, reason, mut changes) = definition_changes(&d.spec, &o.revision);
+    if let Some(c) =
+        super::validation_set::reference_change(&d.spec, observed, planned, &o.revision)
+    {
+        changes.push(c);
+        if action == Action::NoChange {
+            action = Action::Update;
+        }
+    }
     if let (Task::Classify { answer_options, .. }, Some(have)) = (&d.spec.task, &o.answer_options) {
         if have != answer_options {
             changes.push(FieldChange {
@@ -405,6 +481,9 @@ fn definition_plan(
             },
             Step::CreateDefinition,
         ];
+        if d.spec.validation_set.is_some() {
+            p.steps.push(Step::NewRevision { base_revision: 1 });
+        }
         p.datapoints = Some(fresh(None));
         // The old one goes once the new one and its jobs are in place, unless a job on
         // it is kept (its results with it).

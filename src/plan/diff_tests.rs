@@ -35,6 +35,7 @@ fn dp(key: &str, fp: &str, explicit: bool) -> Datapoint {
 
 fn spec(dps: Vec<Datapoint>) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         task: Task::FreeText {
             instruction: "Describe".into(),
         },

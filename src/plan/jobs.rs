@@ -56,9 +56,14 @@ fn job_plan(
     let def_obs = observed.definition(&j.definition);
     let moves = def_plan.is_some_and(definition_moves);
     let replaced_def = def_plan.is_some_and(|p| p.action == Action::Replace);
+    // A replaced (filtered) audience's id is known only once apply made the new one.
     let want_audience: Option<String> = match &j.audience {
         AudienceRef::Id(id) => Some(id.clone()),
-        AudienceRef::Manifest(n) => observed.audience(n).map(|a| a.id.clone()),
+        AudienceRef::Manifest(n) => observed.audience(n).map(|a| a.id.clone()).filter(|_| {
+            !planned.iter().any(|p| {
+                p.kind == ResourceKind::Audience && &p.name == n && p.action == Action::Replace
+            })
+        }),
     };
     // The revision the job must run: pinned, or the latest after this plan (unknown
     // until apply saves it when the definition moves).

@@ -9,6 +9,7 @@ pub mod cost;
 pub mod datapoints;
 pub mod definition;
 pub mod diff;
+mod filtered_audience;
 pub mod identity;
 pub mod jobs;
 pub mod model;
@@ -17,6 +18,7 @@ pub mod observe;
 pub mod recorded;
 mod remote_set;
 pub mod saved;
+mod validation_set;
 
 pub use datapoints::datapoint_plan;
 pub use diff::{dataset_name, desired_digest, diff, PlanOptions};

@@ -176,8 +176,19 @@ impl ResourcePlan {
 pub enum Step {
     /// `POST /audience`.
     CreateAudience,
-    /// `PATCH /audience/{id}` with the manifest's name, description and filters.
+    /// `PATCH /audience/{id}` with the manifest's name, description and filters (a
+    /// filtered audience: name and description only).
     UpdateAudience,
+    /// `POST /validation-set` (`create_validation_set`).
+    CreateValidationSet,
+    /// `POST /validation-set/{id}/rapid` for each task in `examples.add` (assets uploaded
+    /// once each), as `_validation_rapid_uploader.py` sends them.
+    AddValidationTasks,
+    /// `PATCH /validation-set/{id}` with `dimensions` and `shouldAlert`.
+    UpdateValidationSet,
+    /// `POST /audience/{baseAudienceId}/filter` (`RapidataAudience.filter`), then `PATCH`
+    /// its name (the API names it like its base) and description.
+    CreateFilteredAudience,
     /// A new dataset with every datapoint, then `POST /job/definition` on it: the SDK's
     /// order (`_job_creation_state_machine.py`), so a definition is never created over an
     /// empty dataset; it exists with the datapoints that succeeded.
@@ -232,6 +243,12 @@ impl Step {
         match self {
             Step::CreateAudience => "create the audience".into(),
             Step::UpdateAudience => "update the audience in place".into(),
+            Step::CreateValidationSet => "create the validation set".into(),
+            Step::AddValidationTasks => "add the missing validation tasks".into(),
+            Step::UpdateValidationSet => "set its dimensions and shouldAlert".into(),
+            Step::CreateFilteredAudience => {
+                "create the filtered audience on its base's graduates".into()
+            }
             Step::CreateDefinition => {
                 "create a dataset, upload its datapoints, then create the job definition on it".into()
             }

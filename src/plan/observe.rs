@@ -57,6 +57,7 @@ pub enum Observation {
     /// Every remote job with the manifest's name, on any definition: the one that
     /// matches the manifest is kept, the others were replaced (or are duplicates).
     Job(Vec<RemoteJob>),
+    ValidationSet(Option<crate::remote::validation_sets::RemoteValidationSet>),
 }
 
 /// A remote object with the same name as the one kept (the oldest): made by a concurrent
@@ -140,6 +141,14 @@ impl Observed {
         for ((kind, name), obs) in &self.resources {
             h.update(format!("{kind}\0{name}\0").as_bytes());
             match obs {
+                Observation::ValidationSet(s) => {
+                    if let Some(s) = s {
+                        h.update(format!("{}\0{:?}\0", s.id, s.dimensions).as_bytes());
+                        for t in &s.tasks {
+                            h.update(format!("{}\0{:?}\n", t.id, t.key).as_bytes());
+                        }
+                    }
+                }
                 Observation::Audience(a) => {
                     if let Some(a) = a {
                         h.update(a.id.as_bytes());
@@ -401,14 +410,24 @@ pub async fn observe_order(
     Ok((Some(ObservedOrder { order, datapoints }), dups))
 }
 
+/// `filtered`: the manifest is a filtered audience (`base:`), whose base only
+/// `GET /audience/{id}` says and which has no examples or recruiting of its own.
 pub async fn observe_audience(
     client: &Client,
     name: &str,
+    filtered: bool,
 ) -> Result<(Option<RemoteAudience>, Vec<Duplicate>), ObserveError> {
     let kind = ResourceKind::Audience;
     let found = client.find_audiences(name).await.map_err(api(kind, name))?;
     let (kept, dups) = pick_oldest(kind, name, found, |a| &a.id, |a| &a.created_at);
     let kept = match kept {
+        Some(a) if filtered => {
+            let got = client.get_audience(&a.id).await.map_err(api(kind, name))?;
+            Some(RemoteAudience {
+                base_audience_id: got.and_then(|g| g.base_audience_id),
+                ..a
+            })
+        }
         Some(a) => Some(audience_details(client, a).await.map_err(api(kind, name))?),
         None => None,
     };
@@ -469,14 +488,25 @@ pub async fn observe(
         let key = (r.kind(), r.name().to_string());
         async move {
             let (obs, dups, renamed) = match r {
+                Resource::ValidationSet(s) => {
+                    let kind = ResourceKind::ValidationSet;
+                    let found = client
+                        .find_validation_sets(&s.name)
+                        .await
+                        .map_err(api(kind, &s.name))?;
+                    let (kept, dups) =
+                        pick_oldest(kind, &s.name, found, |x| &x.id, |x| &x.created_at);
+                    (Observation::ValidationSet(kept), dups, None)
+                }
                 Resource::Audience(a) => {
-                    let mut found = observe_audience(client, &a.name).await?;
+                    let filtered = a.base.is_some();
+                    let mut found = observe_audience(client, &a.name, filtered).await?;
                     let mut renamed = None;
                     for old in &a.renamed_from {
                         if found.0.is_some() {
                             break;
                         }
-                        found = observe_audience(client, old).await?;
+                        found = observe_audience(client, old, filtered).await?;
                         renamed = found.0.is_some().then(|| old.clone());
                     }
                     (Observation::Audience(found.0), found.1, renamed)
@@ -533,6 +563,11 @@ pub async fn observe(
         .filter_map(|r| match r {
             Resource::Job(j) => match &j.audience {
                 crate::manifest::AudienceRef::Id(id) if id != "global" => Some(id.as_str()),
+                _ => None,
+            },
+            // The base of a filtered audience, named by id, must exist too.
+            Resource::Audience(a) => match &a.base {
+                Some(crate::manifest::AudienceRef::Id(id)) if id != "global" => Some(id.as_str()),
                 _ => None,
             },
             _ => None,

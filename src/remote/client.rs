@@ -78,7 +78,7 @@ impl Client {
         Ok(self.inner.send(&req).await?.body)
     }
 
-    async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
+    pub(super) async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
         let route = format!("{} {}", req.method, req.route);
         let safety = req.safety;
         let v = self.call(req).await?;

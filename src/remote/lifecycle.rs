@@ -117,6 +117,24 @@ impl Client {
         .await
     }
 
+    /// `RapidataAudience.filter` (`rapidata_client/audience/rapidata_audience.py`):
+    /// `POST /audience/{baseAudienceId}/filter` with `{filter}`; answers the new audience's
+    /// id. Not repeated by the transport: a lost answer is decided by the next observation.
+    pub async fn create_filtered_audience(
+        &self,
+        base_id: &str,
+        body: &Value,
+    ) -> Result<String, ApiError> {
+        let req = Request::new(
+            Method::POST,
+            "/audience/{baseAudienceId}/filter",
+            format!("/audience/{}/filter", seg(base_id)),
+            Safety::Create,
+        )
+        .json_ref(body);
+        self.call_field(req, "audienceId").await
+    }
+
     /// `RapidataAudience.delete`.
     pub async fn delete_audience(&self, id: &str) -> Result<(), ApiError> {
         self.delete(Request::new(

@@ -12,6 +12,7 @@ pub mod media;
 pub mod model;
 pub mod progress;
 pub mod transport;
+pub mod validation_sets;
 pub mod wire_build;
 pub(crate) mod wire_content;
 pub(crate) mod wire_page;

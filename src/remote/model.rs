@@ -87,6 +87,9 @@ pub struct RemoteAudience {
     pub filters: Vec<Value>,
     pub description: Option<String>,
     pub created_at: String,
+    /// A filtered audience's base (`baseAudienceId` of `GET /audience/{id}`; the listing
+    /// does not carry it, so observation reads it for filtered Audience manifests).
+    pub base_audience_id: Option<String>,
     /// `AudienceStatus`: `Created` until recruiting starts, then `Pending`, `Recruiting`,
     /// `Ready`.
     pub status: String,

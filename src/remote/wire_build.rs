@@ -419,6 +419,33 @@ pub fn audience_body_for(a: &Audience, project: Option<&str>) -> Value {
     body
 }
 
+/// `POST /audience/{baseAudienceId}/filter` as `RapidataAudience.filter` sends it
+/// (`rapidata_client/audience/rapidata_audience.py`): one filter as it is, several combined
+/// in an `AndFilter`.
+pub fn filtered_audience_body(a: &Audience) -> Value {
+    json!({ "filter": filtered_audience_filter(a) })
+}
+
+/// The one top-level filter of a filtered audience (what `GET /audience/{id}` lists as its
+/// `filters`, alone).
+pub fn filtered_audience_filter(a: &Audience) -> Value {
+    match a.filters.as_slice() {
+        [one] => one.clone(),
+        many => json!({ "_t": "AndFilter", "filters": many }),
+    }
+}
+
+/// `PATCH /audience/{id}` of a filtered audience: its name (the API names it like its base)
+/// and description with the project marker. Never its filters: the API cannot change them.
+pub fn filtered_audience_update_body(a: &Audience, project: Option<&str>) -> Value {
+    let mut body = audience_body_for(a, project);
+    if let Some(o) = body.as_object_mut() {
+        o.remove("filters");
+        o.remove("graduationRule");
+    }
+    body
+}
+
 /// `_build_task_accuracy_rule` (`rapidata_audience_manager.py`): the manifest's
 /// `admission`, or `None` to leave the server's default.
 pub fn graduation_rule(a: &Audience) -> Option<Value> {

@@ -89,6 +89,7 @@ pub(crate) fn audience(v: &Value) -> Result<RemoteAudience, String> {
             .unwrap_or_default(),
         description: s(v, "description"),
         created_at: s(v, "createdAt").unwrap_or_default(),
+        base_audience_id: s(v, "baseAudienceId"),
         status: s(v, "status").unwrap_or_default(),
         is_distilling: v
             .get("isDistilling")

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use similar::{ChangeTag, TextDiff};
 
 use super::style::{bytes, plural, thousands, Style};
-use crate::manifest::{Asset, Datapoint, Origin, Project, Resource};
+use crate::manifest::{Asset, Datapoint, Origin, Project, Resource, ResourceKind};
 use crate::plan::{Action, DatapointPlan, ExamplePlan, FieldChange, Plan, ResourcePlan, Summary};
 
 /// How many sample datapoints to show per change kind.
@@ -44,8 +44,13 @@ pub fn sources(project: &Project, plan: &Plan) -> HashMap<(String, String), Sour
         let spec = match r {
             Resource::JobDefinition(d) => &d.spec,
             Resource::Order(o) => &o.spec,
-            Resource::Audience(a) => {
-                for e in a.examples.iter().filter(|e| keys.contains(e.key.as_str())) {
+            Resource::Audience(_) | Resource::ValidationSet(_) => {
+                let examples = match r {
+                    Resource::Audience(a) => &a.examples,
+                    Resource::ValidationSet(s) => &s.tasks,
+                    _ => continue,
+                };
+                for e in examples.iter().filter(|e| keys.contains(e.key.as_str())) {
                     m.insert(
                         (r.name().to_string(), e.key.clone()),
                         Source {
@@ -480,7 +485,12 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
         }
         if let Some(e) = &r.examples {
             if e.has_changes() || e.orphaned > 0 {
-                let _ = writeln!(out, "      examples: {}", example_counts(e));
+                let what = if r.kind == ResourceKind::ValidationSet {
+                    "tasks"
+                } else {
+                    "examples"
+                };
+                let _ = writeln!(out, "      {what}: {}", example_counts(e));
                 for k in e.add.iter().take(SAMPLES) {
                     let (label, at) = match sources.get(&(r.name.clone(), k.clone())) {
                         Some(s) => (s.label.clone(), format!(" ({})", s.origin)),

@@ -97,6 +97,7 @@ async fn every_operation_round_trips_through_the_emulator() {
 
     // Definition, revision.
     let spec = LabelingSpec {
+        validation_set: None,
         task: task.clone(),
         referee: Referee::Quorum {
             threshold: 2,

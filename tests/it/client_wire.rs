@@ -44,6 +44,7 @@ fn classify(instruction: &str, options: &[&str]) -> Task {
 
 fn spec_with(task: Task, referee: Referee) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         task,
         referee,
         settings: Default::default(),

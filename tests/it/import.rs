@@ -157,6 +157,7 @@ fn dp(assets: Vec<Asset>) -> Datapoint {
 
 fn spec(task: Task, referee: Referee, datapoints: Vec<Datapoint>) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         task,
         referee,
         settings: BTreeMap::new(),
@@ -436,6 +437,7 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
     // An audience with filters, an admission bar and examples, recruiting started, as
     // create_audience + add_*_example + start_recruiting send them.
     let audience = Audience {
+        base: None,
         name: "sdk-audience".into(),
         origin: Origin {
             file: std::path::Path::new("").into(),

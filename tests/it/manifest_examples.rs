@@ -25,20 +25,24 @@ fn examples_validate_and_resolve() {
         .iter()
         .map(|r| format!("{}:{}", r.kind(), r.name()))
         .collect();
-    // Sorted file order: audience, job-definition, job, order.
+    // Sorted file order: audience, filtered-audience, job-definition, job, order,
+    // validation-set.
     assert_eq!(
         kinds,
         [
             "Audience:german-speakers",
+            "Audience:german-speakers-dach",
             "JobDefinition:animal-classification",
             "Job:animal-classification-de",
-            "Order:cuter-animal"
+            "Order:cuter-animal",
+            "ValidationSet:animal-checks"
         ]
     );
     let mut total = 0;
     for r in &project.resources {
         match r {
             Resource::JobDefinition(d) => {
+                assert_eq!(d.spec.validation_set.as_deref(), Some("animal-checks"));
                 assert!(
                     matches!(&d.spec.task, Task::Classify { answer_options, .. } if answer_options.len() == 4)
                 );
@@ -111,9 +115,21 @@ fn examples_validate_and_resolve() {
                 assert_eq!(j.audience, AudienceRef::Manifest("german-speakers".into()));
                 assert_eq!(j.revision, None);
             }
+            Resource::Audience(a) if a.base.is_some() => {
+                assert_eq!(
+                    a.base,
+                    Some(AudienceRef::Manifest("german-speakers".into()))
+                );
+                assert_eq!(a.filters[0]["_t"], "CountryFilter");
+                assert!(a.examples.is_empty());
+            }
             Resource::Audience(a) => {
                 assert_eq!(a.filters.len(), 2);
                 assert_eq!(a.filters[0]["_t"], "LanguageFilter");
+            }
+            Resource::ValidationSet(s) => {
+                assert_eq!(s.tasks.len(), 2);
+                assert_eq!(s.dimensions, Some(vec!["animals".to_string()]));
             }
         }
     }
@@ -125,14 +141,24 @@ fn examples_validate_and_resolve() {
 
 #[test]
 fn each_example_file_validates_on_its_own_except_for_references() {
-    // A job alone cannot resolve its definition; every other kind stands alone.
-    for name in ["audience.yaml", "job-definition.yaml", "order.yaml"] {
+    // A job alone cannot resolve its definition, nor a definition its validation set;
+    // every other file stands alone (a filtered audience's base may be a remote id).
+    for name in [
+        "audience.yaml",
+        "filtered-audience.yaml",
+        "order.yaml",
+        "validation-set.yaml",
+    ] {
         load(&[examples().join(name)], &opts()).unwrap_or_else(|d| panic!("{name}:\n{d}"));
     }
     let err = load(&[examples().join("job.yaml")], &opts()).unwrap_err();
     assert!(err
         .to_string()
         .contains("refers to JobDefinition `animal-classification`"));
+    let err = load(&[examples().join("job-definition.yaml")], &opts()).unwrap_err();
+    assert!(err
+        .to_string()
+        .contains("uses ValidationSet `animal-checks`, which no manifest defines"));
 }
 
 #[test]
@@ -209,5 +235,5 @@ fn cli_defaults_to_the_current_directory() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("4 resources, 7 datapoints"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("6 resources, 7 datapoints"));
 }

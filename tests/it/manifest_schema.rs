@@ -52,7 +52,10 @@ fn schema_is_draft07_and_covers_every_kind() {
         .iter()
         .map(|v| v["properties"]["kind"]["const"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["JobDefinition", "Order", "Job", "Audience"]);
+    assert_eq!(
+        kinds,
+        ["JobDefinition", "Order", "Job", "Audience", "ValidationSet"]
+    );
     for v in s["oneOf"].as_array().unwrap() {
         assert_eq!(v["additionalProperties"], false);
         assert_eq!(v["properties"]["apiVersion"]["const"], "rapidata.ai/v1");

@@ -72,6 +72,7 @@ fn datapoint(i: usize, file: &str) -> Datapoint {
 
 fn spec(n: usize, instruction: &str) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         task: Task::Classify {
             instruction: instruction.into(),
             answer_options: vec!["cat".into(), "dog".into()],
@@ -107,6 +108,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
         root: PathBuf::from("/project"),
         resources: vec![
             Resource::Audience(Audience {
+                base: None,
                 name: "german-speakers".into(),
                 origin: origin("audience.yaml", 3),
                 description: None,
@@ -122,6 +124,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
                 name: "cuter".into(),
                 origin: origin("order.yaml", 3),
                 spec: LabelingSpec {
+                    validation_set: None,
                     task: Task::Compare {
                         instruction: "Which is cuter?".into(),
                     },

@@ -122,6 +122,7 @@ pub fn datapoints_for(task: &Task) -> Vec<Datapoint> {
 
 pub fn spec(task: Task, referee: Referee, settings: &[(&str, &str)]) -> LabelingSpec {
     LabelingSpec {
+        validation_set: None,
         datapoints: rapidata::manifest::Datapoints::from_vec(datapoints_for(&task)),
         task,
         referee,
@@ -136,6 +137,7 @@ pub fn spec(task: Task, referee: Referee, settings: &[(&str, &str)]) -> Labeling
 
 pub fn audience(filters: Vec<serde_json::Value>, description: Option<&str>) -> Audience {
     Audience {
+        base: None,
         name: "my-audience".into(),
         origin: origin(),
         description: description.map(str::to_string),
