@@ -3,6 +3,7 @@
 
 pub mod apply_text;
 pub mod failures;
+pub mod field_diff;
 pub mod plan_markdown;
 pub mod plan_text;
 pub mod progress;

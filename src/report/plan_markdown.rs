@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use std::collections::HashMap;
 
+use super::field_diff::{field_diff, FieldDiff};
 use super::plan_text::{
     datapoint_counts, example_counts, remote_samples, sources, summary_line, verb, Source, SAMPLES,
 };
@@ -108,18 +109,53 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
     if let Some(x) = &r.relabel {
         let _ = writeln!(s, "> **⚠️ relabels:** {}\n", escape(&x.describe()));
     }
-    if !r.changes.is_empty() {
+    // Short changes in a table; structured and long ones as the same `-`/`+` lines the
+    // terminal shows (`report::field_diff`), in a diff block.
+    let diffs: Vec<(&str, FieldDiff)> = r
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.field.as_str(),
+                field_diff(c.before.as_deref(), c.after.as_deref()),
+            )
+        })
+        .collect();
+    let inline: Vec<&(&str, FieldDiff)> = diffs
+        .iter()
+        .filter(|(_, d)| matches!(d, FieldDiff::Inline { .. }))
+        .collect();
+    if !inline.is_empty() {
         let _ = writeln!(s, "| field | before | after |\n|---|---|---|");
-        for c in &r.changes {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} |",
-                c.field,
-                escape(&clip(c.before.as_deref().unwrap_or(""), 500)).replace('\n', "<br>"),
-                escape(&clip(c.after.as_deref().unwrap_or(""), 500)).replace('\n', "<br>")
-            );
+        for (field, d) in inline {
+            if let FieldDiff::Inline { before, after } = d {
+                let _ = writeln!(
+                    s,
+                    "| {field} | {} | {} |",
+                    escape(&clip(before, 500)),
+                    escape(&clip(after, 500))
+                );
+            }
         }
         s.push('\n');
+    }
+    for (field, d) in &diffs {
+        if let FieldDiff::Lines(lines) = d {
+            let _ = writeln!(s, "`{field}`:\n\n```diff");
+            let mut shown = 0usize;
+            for l in lines {
+                // A code block is not markdown: only a fence inside it needs care.
+                let text = clip(&l.text, 300).replace("```", "ˋˋˋ");
+                if shown < 200 {
+                    let _ = writeln!(s, "{} {text}", l.sign);
+                }
+                shown += 1;
+            }
+            if shown > 200 {
+                let _ = writeln!(s, "  … {} more lines", shown - 200);
+            }
+            let _ = writeln!(s, "```\n");
+        }
     }
     if let Some(d) = &r.datapoints {
         let _ = writeln!(s, "Datapoints: {}.\n", datapoint_counts(d));

@@ -340,31 +340,74 @@ fn header(style: &Style, r: &ResourcePlan) -> String {
     h
 }
 
-/// A field change: short values inline, long or multi-line text as a line diff.
+/// A field change: short values inline, structured values as YAML lines and long text as
+/// a line diff (`report::field_diff`); on a color terminal the words that changed inside a
+/// changed line are highlighted.
 pub fn field_change(style: &Style, c: &FieldChange, indent: &str) -> String {
-    let before = c.before.as_deref().unwrap_or("(none)");
-    let after = c.after.as_deref().unwrap_or("(none)");
-    if before.len() + after.len() < 100 && !before.contains('\n') && !after.contains('\n') {
-        return format!(
+    use super::field_diff::{field_diff, FieldDiff};
+    match field_diff(c.before.as_deref(), c.after.as_deref()) {
+        FieldDiff::Inline { before, after } => format!(
             "{indent}~ {}: {} → {}\n",
             c.field,
-            style.red(before),
-            style.green(after)
-        );
-    }
-    let mut out = format!("{indent}~ {}:\n", c.field);
-    let diff = TextDiff::from_words(before, after);
-    let mut line = String::new();
-    for change in diff.iter_all_changes() {
-        let v = change.value();
-        match change.tag() {
-            ChangeTag::Equal => line.push_str(v),
-            ChangeTag::Delete => line.push_str(&style.red(&format!("[-{v}-]"))),
-            ChangeTag::Insert => line.push_str(&style.green(&format!("{{+{v}+}}"))),
+            style.red(&before),
+            style.green(&after)
+        ),
+        FieldDiff::Lines(lines) => {
+            let mut out = format!("{indent}~ {}:\n", c.field);
+            for (i, l) in lines.iter().enumerate() {
+                let text = match (l.sign, style.color) {
+                    // Word highlighting only where color can show it.
+                    ('-', true) => highlight(style, &l.text, lines.get(i + 1), '+', true),
+                    ('+', true) => highlight(
+                        style,
+                        &l.text,
+                        i.checked_sub(1).and_then(|p| lines.get(p)),
+                        '-',
+                        false,
+                    ),
+                    _ => l.text.clone(),
+                };
+                let line = format!("{} {text}", l.sign);
+                let line = match l.sign {
+                    '-' if !style.color => line,
+                    '+' if !style.color => line,
+                    '-' => style.red(&line),
+                    '+' => style.green(&line),
+                    _ => line,
+                };
+                let _ = writeln!(out, "{indent}    {line}");
+            }
+            out
         }
     }
-    for l in line.lines() {
-        let _ = writeln!(out, "{indent}    {l}");
+}
+
+/// The words of `text` that its counterpart line (the `+` after a `-`, or the `-` before a
+/// `+`) does not have, in bold.
+fn highlight(
+    style: &Style,
+    text: &str,
+    other: Option<&super::field_diff::DiffLine>,
+    other_sign: char,
+    removed: bool,
+) -> String {
+    let Some(o) = other.filter(|o| o.sign == other_sign) else {
+        return text.to_string();
+    };
+    let (old, new) = if removed {
+        (text, o.text.as_str())
+    } else {
+        (o.text.as_str(), text)
+    };
+    let mut out = String::new();
+    for change in TextDiff::from_words(old, new).iter_all_changes() {
+        match (change.tag(), removed) {
+            (ChangeTag::Equal, _) => out.push_str(change.value()),
+            (ChangeTag::Delete, true) | (ChangeTag::Insert, false) => {
+                out.push_str(&style.bold(change.value()))
+            }
+            _ => {}
+        }
     }
     out
 }

@@ -277,6 +277,56 @@ fn json_snapshot() {
     snapshot("plan.json", &json);
 }
 
+/// One plan, three renderings (issue #21): every resource the JSON shows, its sampled
+/// datapoints (what is new first), its removals, its relabel and its block are in the human
+/// plan and in the markdown alike.
+#[test]
+fn human_markdown_and_json_render_the_same_facts() {
+    let (project, plan) = mixed();
+    let human = plan_text::render(&plan, &project, &Style::PLAIN);
+    let md = plan_markdown::render(&plan, &project, &heading());
+    let sources = plan_text::sources(&project, &plan);
+    let mut facts = 0;
+    for r in plan.resources.iter().filter(|r| r.is_shown()) {
+        let mut want: Vec<String> = vec![r.name.clone()];
+        if let Some(d) = &r.datapoints {
+            let adds = if d.fresh.is_empty() { &d.add } else { &d.fresh };
+            for k in adds.iter().take(plan_text::SAMPLES) {
+                want.push(
+                    sources
+                        .get(&(r.name.clone(), k.clone()))
+                        .map(|s| s.label.clone())
+                        .unwrap_or_else(|| k.clone()),
+                );
+            }
+            for x in d.deletions().chain(&d.dropped_items).take(plan_text::SAMPLES) {
+                want.push(x.label.clone().unwrap_or_else(|| x.key.clone()));
+            }
+            want.push(plan_text::datapoint_counts(d));
+        }
+        if let Some(x) = &r.relabel {
+            want.push(format!("labels {} datapoint(s) again", x.datapoints));
+        }
+        if r.action == rapidata::plan::Action::Blocked {
+            want.push(r.reason.clone().unwrap_or_default());
+        }
+        for w in want {
+            facts += 1;
+            assert!(human.contains(&w), "the human plan lacks {w:?}:\n{human}");
+            // The markdown escapes a few characters; compare on the escaped text too.
+            let escaped = w.replace('<', "&lt;").replace('>', "&gt;");
+            assert!(
+                md.contains(&w) || md.contains(&escaped),
+                "the markdown lacks {w:?}:\n{md}"
+            );
+        }
+    }
+    assert!(facts > 10, "the plan shows too little to compare: {facts}");
+    // The summary line is the same one.
+    let summary = plan_text::summary_line(&plan.summary());
+    assert!(human.contains(&summary) && md.contains(&summary));
+}
+
 #[test]
 fn the_mixed_plan_says_what_it_should() {
     let (_, plan) = mixed();
