@@ -84,7 +84,28 @@ pub fn run(args: ResultsArgs, settings: &Settings) -> anyhow::Result<Exit> {
             only: args.job.clone(),
             all: args.all,
         };
-        anyhow::Ok(results::pull(&conn.client, &project, &observed, &args.out, &opts).await?)
+        let mut report = results::pull(&conn.client, &project, &observed, &args.out, &opts).await?;
+        // What has no results yet and cannot finish on its own says so in status's words:
+        // results and status never disagree on it.
+        if report
+            .items
+            .iter()
+            .any(|i| matches!(i.pulled, Pulled::NotCompleted { .. }))
+        {
+            let status = crate::status::collect(&conn.client, &project, &observed).await?;
+            for item in report
+                .items
+                .iter_mut()
+                .filter(|i| matches!(i.pulled, Pulled::NotCompleted { .. }))
+            {
+                item.cannot_finish = status
+                    .resources
+                    .iter()
+                    .find(|r| r.kind == item.kind && r.name == item.name)
+                    .and_then(|r| r.stuck.clone());
+            }
+        }
+        anyhow::Ok(report)
     })?;
     let html = match args.html {
         true => Some(results::write_html(&report, &project.root, &args.out)?),

@@ -183,6 +183,10 @@ pub struct PullItem {
     /// `--all`: the earlier jobs with the name, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub earlier: Vec<Pulled>,
+    /// Not completed, and it cannot finish on its own: why, and what to do — the same
+    /// words `rapidata status` says (`status::collect`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cannot_finish: Option<String>,
     /// `--all`: every results in the directory (its index), oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Index>,
@@ -334,6 +338,7 @@ pub async fn pull(
             name,
             dir: None,
             pulled: Pulled::NotCreated,
+            cannot_finish: None,
             earlier: Vec::new(),
             history: None,
             latest: None,
@@ -686,7 +691,7 @@ fn describe(p: &Pulled) -> String {
             }
         ),
         Pulled::NotCompleted { id, state } => format!(
-            "job {id} {state}: no results until it completes (`rapidata status --wait` follows it)"
+            "job {id} {state}: no results until it completes (`rapidata status` says how far it is)"
         ),
         Pulled::NotCreated => "not created yet (run apply)".to_string(),
         Pulled::Failed { message } => format!("failed: {message}"),
@@ -700,6 +705,9 @@ pub fn render(report: &PullReport) -> String {
     let mut out = String::new();
     for i in &report.items {
         let _ = writeln!(out, "{} {}: {}", i.kind, i.name, describe(&i.pulled));
+        if let Some(why) = &i.cannot_finish {
+            let _ = writeln!(out, "    cannot finish: {why}");
+        }
         for e in &i.earlier {
             let _ = writeln!(out, "    earlier: {}", describe(e));
         }

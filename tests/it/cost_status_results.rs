@@ -628,6 +628,23 @@ async fn status_says_why_a_job_or_order_cannot_finish() {
         "{}",
         text(&out)
     );
+    // `results` says the same of what cannot finish (issue #21), in status's words.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().display().to_string();
+    let out = cli(
+        &env,
+        &root,
+        &["results", ".", "--out", &out_dir, "--format", "json"],
+    );
+    let r = json(&out);
+    let item = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "stuck-global")
+        .unwrap()
+        .clone();
+    assert_eq!(item["cannotFinish"], job["stuck"], "{item:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -299,7 +299,11 @@ fn human_markdown_and_json_render_the_same_facts() {
                         .unwrap_or_else(|| k.clone()),
                 );
             }
-            for x in d.deletions().chain(&d.dropped_items).take(plan_text::SAMPLES) {
+            for x in d
+                .deletions()
+                .chain(&d.dropped_items)
+                .take(plan_text::SAMPLES)
+            {
                 want.push(x.label.clone().unwrap_or_else(|| x.key.clone()));
             }
             want.push(plan_text::datapoint_counts(d));
