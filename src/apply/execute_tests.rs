@@ -177,27 +177,31 @@ async fn run(fake: &Fake, project: &Project, plan: &Plan) -> RoundOutcome {
     executor.execute(plan).await
 }
 
+/// The first `n` datapoints of `spec` as rapidata uploaded them (`dp0`, `dp1`, …).
+fn uploaded(spec: &manifest::LabelingSpec, n: usize) -> Vec<crate::remote::RemoteDatapoint> {
+    spec.datapoints
+        .iter()
+        .enumerate()
+        .take(n)
+        .map(|(i, dp)| crate::remote::RemoteDatapoint {
+            id: format!("dp{i}"),
+            key: Some(dp.key().into_owned()),
+            fingerprint: Some(
+                crate::plan::remote_fingerprint_of(&spec.task, &dp.fingerprint()).into(),
+            ),
+            files: Vec::new(),
+            adopted: false,
+        })
+        .collect()
+}
+
 /// The definition (revision 1, dataset `ds-1`, instruction `old`) with its three datapoints
 /// in, and job `j` running on revision 1.
 fn running(p: &Project) -> Observed {
     let manifest::Resource::JobDefinition(d) = &p.resources[0] else {
         unreachable!()
     };
-    let datapoints = d
-        .spec
-        .datapoints
-        .iter()
-        .enumerate()
-        .map(|(i, dp)| crate::remote::RemoteDatapoint {
-            id: format!("dp{i}"),
-            key: Some(dp.key().into_owned()),
-            fingerprint: Some(
-                crate::plan::remote_fingerprint_of(&d.spec.task, &dp.fingerprint()).into(),
-            ),
-            files: Vec::new(),
-            adopted: false,
-        })
-        .collect();
+    let datapoints = uploaded(&d.spec, usize::MAX);
     let datapoints = crate::plan::RemoteSet::from_list(&d.spec, datapoints);
     let job = RemoteJob {
         id: "id-job-old".into(),
@@ -411,23 +415,7 @@ fn running_with(p: &Project, present: usize) -> Observed {
         .resources
         .get_mut(&(ResourceKind::JobDefinition, "d".into()))
     {
-        let kept: Vec<_> = d
-            .spec
-            .datapoints
-            .iter()
-            .enumerate()
-            .take(present)
-            .map(|(i, dp)| crate::remote::RemoteDatapoint {
-                id: format!("dp{i}"),
-                key: Some(dp.key().into_owned()),
-                fingerprint: Some(
-                    crate::plan::remote_fingerprint_of(&d.spec.task, &dp.fingerprint()).into(),
-                ),
-                files: Vec::new(),
-                adopted: false,
-            })
-            .collect();
-        def.datapoints = crate::plan::RemoteSet::from_list(&d.spec, kept);
+        def.datapoints = crate::plan::RemoteSet::from_list(&d.spec, uploaded(&d.spec, present));
     }
     o
 }
@@ -441,21 +429,7 @@ fn seen_by(observed: &Observed, old: &Project, new: &Project) -> Observed {
     else {
         unreachable!()
     };
-    let list: Vec<_> = od
-        .spec
-        .datapoints
-        .iter()
-        .enumerate()
-        .map(|(i, dp)| crate::remote::RemoteDatapoint {
-            id: format!("dp{i}"),
-            key: Some(dp.key().into_owned()),
-            fingerprint: Some(
-                crate::plan::remote_fingerprint_of(&od.spec.task, &dp.fingerprint()).into(),
-            ),
-            files: Vec::new(),
-            adopted: false,
-        })
-        .collect();
+    let list = uploaded(&od.spec, usize::MAX);
     if let Some(Observation::JobDefinition(Some(def))) = o
         .resources
         .get_mut(&(ResourceKind::JobDefinition, "d".into()))
