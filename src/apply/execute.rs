@@ -22,6 +22,19 @@ use crate::report::failures::{FailureRecord, StepFailure};
 
 pub type ResourceId = (ResourceKind, String);
 
+/// One plan entry: a manifest resource by kind and name, a remote-only one (an old job, a
+/// duplicate, an orphan) also by its remote id.
+pub type EntryKey = (ResourceKind, String, Option<String>);
+
+pub fn entry_key(rp: &ResourcePlan) -> EntryKey {
+    let remote = if rp.origin.is_some() {
+        None
+    } else {
+        rp.remote_id.clone()
+    };
+    (rp.kind, rp.name.clone(), remote)
+}
+
 /// What one round did.
 #[derive(Debug, Default)]
 pub struct RoundOutcome {
@@ -35,9 +48,10 @@ pub struct RoundOutcome {
     /// Resources the remote changed under since the plan (a revision conflict), or that
     /// a gate stopped for the run (over budget): not touched again in this run.
     pub halted: HashSet<ResourceId>,
-    /// Resources whose step failed for good (a permanent API error, a budget): not
-    /// tried again in this run, reported as failures.
-    pub stopped: HashSet<ResourceId>,
+    /// Plan entries whose step failed for good (a permanent API error): not tried again
+    /// in this run, reported as failures. Keyed by [`entry_key`], so a failure of one
+    /// entry never holds back another of the same name (a duplicate to delete).
+    pub stopped: HashSet<EntryKey>,
     /// Every write the round made, in order (`"CreateJob Job/name"`), for tests and the
     /// report: the executor's decisions as data.
     pub writes: Vec<String>,
@@ -231,7 +245,7 @@ impl<C: Remote> Executor<'_, C> {
             }
             // A permanent API failure: a failure that remains (exit 3).
             (_, Next::StopForRun) => {
-                out.stopped.insert(id);
+                out.stopped.insert(entry_key(rp));
             }
             (_, Next::NextRound) => {}
         }

@@ -615,7 +615,7 @@ async fn a_permanent_error_stops_the_resource_for_the_run_with_its_details() {
     let out = run(&fake, &p, &plan).await;
     assert!(out
         .stopped
-        .contains(&(ResourceKind::JobDefinition, "d".to_string())));
+        .contains(&(ResourceKind::JobDefinition, "d".to_string(), None)));
     let f = &out.resource_failures[0];
     assert_eq!(f.http_status, Some(400));
     assert!(f.permanent);

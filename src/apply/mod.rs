@@ -122,7 +122,7 @@ pub async fn apply(
     let mut rounds = 0;
     let mut halted: HashSet<(ResourceKind, String)> = HashSet::new();
     // Resources whose step failed for good (the error policy): not taken again.
-    let mut stopped: HashSet<(ResourceKind, String)> = HashSet::new();
+    let mut stopped: HashSet<execute::EntryKey> = HashSet::new();
     let mut writes: Vec<String> = Vec::new();
     while rounds < options.max_rounds && !cancel.is_cancelled() && has_work(&plan, &permanent) {
         rounds += 1;
@@ -191,7 +191,7 @@ pub async fn apply(
         // not touched again in this run.
         for r in &mut next.resources {
             let id = (r.kind, r.name.clone());
-            if halted.contains(&id) || stopped.contains(&id) {
+            if halted.contains(&id) || stopped.contains(&execute::entry_key(r)) {
                 r.steps.clear();
             }
         }
@@ -237,7 +237,7 @@ pub async fn apply(
         .iter()
         .filter(|r| !r.steps.is_empty() || r.datapoints.as_ref().is_some_and(|d| !d.add.is_empty()))
         .map(|r| (r.kind, r.name.clone()))
-        .chain(stopped.iter().cloned())
+        .chain(stopped.iter().map(|(kind, name, _)| (*kind, name.clone())))
         .collect();
     failures.extend(
         resource_failures

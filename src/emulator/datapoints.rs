@@ -238,6 +238,9 @@ pub(crate) enum DatapointOrder {
 /// `(dataset, descending, page size, page)`.
 type CursorKey = (i64, bool, u64, u64);
 
+/// How many pages back a page request looks for a cursor to start from.
+const PAGES_BACK: u64 = 64;
+
 /// Remembers where sequential readers stopped, keyed by dataset, order, page size and page,
 /// and tagged with the dataset's write version so any insert or delete invalidates it.
 #[derive(Debug, Default)]
@@ -333,20 +336,30 @@ pub(crate) fn list_page(
         (DatapointOrder::Created { desc }, None) => {
             total = ds.count;
             let version = store.cursors.version(ds.seq);
-            let after = if page > 1 {
-                store.cursors.get((ds.seq, desc, size, page - 1), version)
-            } else {
-                None
-            };
+            // Where the nearest earlier page served stopped: a client with several pages in
+            // flight asks for page p before page p-1 is served, so the cursor of a page a
+            // few back is used and only the pages in between are skipped (instead of an
+            // OFFSET over the whole dataset for every page).
+            let after = (1..=PAGES_BACK.min(page.saturating_sub(1))).find_map(|k| {
+                store
+                    .cursors
+                    .get((ds.seq, desc, size, page - k), version)
+                    .map(|last| (last, k - 1))
+            });
             let (cmp, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
             match after {
-                Some(last) => {
+                Some((last, pages_between)) => {
                     let sql = format!(
-                        "SELECT seq, segments FROM datapoints WHERE dataset_seq = ?1 AND seq {cmp} ?2 ORDER BY seq {dir} LIMIT ?3"
+                        "SELECT seq, segments FROM datapoints WHERE dataset_seq = ?1 AND seq {cmp} ?2 ORDER BY seq {dir} LIMIT ?3 OFFSET ?4"
                     );
                     collect(
                         &mut conn.prepare_cached(&sql)?,
-                        &[&ds.seq, &last, &(size as i64)],
+                        &[
+                            &ds.seq,
+                            &last,
+                            &(size as i64),
+                            &(pages_between.saturating_mul(size) as i64),
+                        ],
                     )?;
                 }
                 None => {
