@@ -183,7 +183,7 @@ impl<C: Remote> Executor<'_, C> {
         }
         let mut filled = self.fill(KIND, &d.name, &ds, &d.spec, &rest, out).await;
         // The remote datapoints the manifests no longer list, kept because prune is off.
-        self.carry_over(&d.name, &ds, dp, &mut filled, out).await;
+        self.carry_over(d, &ds, dp, &mut filled, out).await;
         missing.extend(filled.missing);
         filled.rate.missing = missing.len() as u64;
         ctx.rates.insert((KIND, d.name.clone()), filled.rate);

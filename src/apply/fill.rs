@@ -17,7 +17,7 @@ use super::execute::{Executor, RoundOutcome};
 use super::gate::Rate;
 use super::remote::Remote;
 use super::upload::{UploadOutcome, UploadTask};
-use crate::manifest::{Asset, Datapoint, LabelingSpec, Resource, ResourceKind};
+use crate::manifest::{Asset, Datapoint, JobDefinition, LabelingSpec, ResourceKind};
 use crate::plan::DatapointPlan;
 use crate::remote::content_identity::{ListedAsset, ListedDatapoint};
 use crate::remote::{wire_build, ApiError};
@@ -200,7 +200,7 @@ impl<C: Remote> Executor<'_, C> {
     /// current dataset with the files they already use; nothing is uploaded again.
     pub(super) async fn carry_over(
         &self,
-        name: &str,
+        d: &JobDefinition,
         dataset_id: &str,
         dp: &DatapointPlan,
         filled: &mut Filled,
@@ -213,9 +213,7 @@ impl<C: Remote> Executor<'_, C> {
             return;
         }
         let kind = ResourceKind::JobDefinition;
-        let Some(Resource::JobDefinition(d)) = self.resource(kind, name) else {
-            return;
-        };
+        let name = d.name.as_str();
         let listed = match self.client.list_datapoint_contents(from).await {
             Ok(l) => l,
             Err(e) => {

@@ -86,16 +86,12 @@ pub async fn make_plan(
 /// manifests, so only the remote can say what they were. A few reads per resource; a
 /// failed read leaves the key.
 async fn label_remote_samples(client: &Client, plan: &mut Plan) {
+    use crate::report::plan_text::SAMPLES;
     let mut wanted: Vec<String> = Vec::new();
     for d in plan.resources.iter().filter_map(|r| r.datapoints.as_ref()) {
-        wanted.extend(d.deletions().take(report_samples()).map(|x| x.id.clone()));
-        wanted.extend(
-            d.dropped_items
-                .iter()
-                .take(report_samples())
-                .map(|x| x.id.clone()),
-        );
-        wanted.extend(d.keep.iter().take(report_samples()).map(|x| x.id.clone()));
+        wanted.extend(d.deletions().take(SAMPLES).map(|x| x.id.clone()));
+        wanted.extend(d.dropped_items.iter().take(SAMPLES).map(|x| x.id.clone()));
+        wanted.extend(d.keep.iter().take(SAMPLES).map(|x| x.id.clone()));
     }
     let labels =
         futures::future::join_all(wanted.iter().map(|id| client.datapoint_label(id))).await;
@@ -125,10 +121,6 @@ async fn label_remote_samples(client: &Client, plan: &mut Plan) {
             }
         }
     }
-}
-
-fn report_samples() -> usize {
-    crate::report::plan_text::SAMPLES
 }
 
 #[cfg(test)]
