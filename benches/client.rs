@@ -65,7 +65,7 @@ async fn run(n: usize, concurrency: usize, token_ttl: Option<u64>) {
         answer_options: vec!["yes".into(), "no".into()],
     };
     let ds = client
-        .create_dataset("bench", &wb::dataset_schema(&task))
+        .create_dataset(&wb::dataset_body("bench", &task))
         .await
         .expect("dataset");
     let bodies: Vec<_> = (0..n)

@@ -173,6 +173,110 @@ impl Contract {
         }
     }
 
+    /// Cuts `value` down to what `schema` promises: fields it does not declare are removed,
+    /// and so are optional fields whose value is `null` (a server may as well leave them
+    /// out). The emulator's contract-cut mode answers this way, so a client that works
+    /// against it reads nothing the API does not promise.
+    pub fn cut(&self, schema: &Value, value: &mut Value) {
+        self.cut_at(schema, value, 0);
+    }
+
+    fn cut_at(&self, schema: &Value, value: &mut Value, depth: usize) {
+        let Some(obj) = schema.as_object().filter(|_| depth <= 64) else {
+            return;
+        };
+        if let Some(target) = obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.resolve(r))
+        {
+            return self.cut_at(target, value, depth + 1);
+        }
+        if let (Some(mapping), Some(tag)) = (
+            obj.get("discriminator").and_then(|d| d.get("mapping")),
+            value.get("_t").and_then(Value::as_str),
+        ) {
+            if let Some(target) = mapping
+                .get(tag)
+                .and_then(Value::as_str)
+                .and_then(|r| self.resolve(r))
+            {
+                return self.cut_at(target, value, depth + 1);
+            }
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(alts) = obj.get(key).and_then(Value::as_array) {
+                if let Some(alt) = alts.iter().find(|a| self.validate(a, value).is_empty()) {
+                    self.cut_at(alt, value, depth + 1);
+                }
+            }
+        }
+        match value {
+            Value::Object(map) => {
+                let props = obj.get("properties").and_then(Value::as_object);
+                let required: Vec<&str> = obj
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let additional = obj.get("additionalProperties");
+                map.retain(|k, v| match (props.and_then(|p| p.get(k)), additional) {
+                    (Some(_), _) => !v.is_null() || required.contains(&k.as_str()),
+                    (None, Some(Value::Object(_) | Value::Bool(true))) => true,
+                    (None, _) => props.is_none(),
+                });
+                for (k, v) in map.iter_mut() {
+                    match (props.and_then(|p| p.get(k)), additional) {
+                        (Some(s), _) => self.cut_at(s, v, depth + 1),
+                        (None, Some(s @ Value::Object(_))) => self.cut_at(s, v, depth + 1),
+                        _ => {}
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item_schema) = obj.get("items") {
+                    for item in items {
+                        self.cut_at(item_schema, item, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The response schemas of an endpoint for a status: the one the contract uses, and
+    /// those of the other generated operations of the same route that answer differently
+    /// (`alternateGeneratedOperations` with `sameContract: false`, README line on routes
+    /// generated twice).
+    pub fn response_schemas(&self, endpoint_id: &str, status: u16) -> Vec<&Value> {
+        let Some(ep) = self.endpoint(endpoint_id) else {
+            return Vec::new();
+        };
+        let status = status.to_string();
+        let mut out: Vec<&Value> = ep
+            .get("responses")
+            .and_then(|r| r.get(&status))
+            .and_then(|r| r.get("schema"))
+            .into_iter()
+            .collect();
+        for alt in ep
+            .get("alternateGeneratedOperations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.get("sameContract").and_then(Value::as_bool) == Some(false))
+        {
+            if let Some(s) = alt
+                .get("responses")
+                .and_then(|r| r.get(&status))
+                .and_then(|r| r.get("schema"))
+            {
+                out.push(s);
+            }
+        }
+        out
+    }
+
     fn resolve<'a>(&'a self, reference: &str) -> Option<&'a Value> {
         let name = reference.strip_prefix("#/definitions/")?;
         self.definition(name)

@@ -40,8 +40,12 @@ impl<C: Remote> Executor<'_, C> {
                 Ok(())
             }
             Step::NewDataset => self.new_dataset(rp, d, dp()?, ctx, out).await,
-            Step::NewRevision { base_revision } => {
-                self.new_revision(rp, d, *base_revision, ctx, out).await
+            Step::NewRevision {
+                base_revision,
+                literal_options,
+            } => {
+                self.new_revision(rp, d, *base_revision, *literal_options, ctx, out)
+                    .await
             }
             // A sharded apply (`apply::phase`): the dataset only, or one shard's datapoints
             // into it; the definition or revision comes with the final apply.
@@ -81,10 +85,10 @@ impl<C: Remote> Executor<'_, C> {
         }
         let ds = self
             .client
-            .create_dataset(
+            .create_dataset(&wire_build::dataset_body(
                 &dataset_name(name, self.project_name),
-                &wire_build::dataset_schema(&spec.task),
-            )
+                &spec.task,
+            ))
             .await
             .map_err(|e| StepError::api("creating the dataset", &e))?;
         out.writes
@@ -160,7 +164,7 @@ impl<C: Remote> Executor<'_, C> {
         out: &mut RoundOutcome,
     ) -> StepResult {
         let base = rp.steps.iter().find_map(|s| match s {
-            Step::NewRevision { base_revision } => Some(*base_revision),
+            Step::NewRevision { base_revision, .. } => Some(*base_revision),
             _ => None,
         });
         let ds = self.dataset_for(&d.name, &d.spec, dp, base, out).await?;
@@ -198,6 +202,7 @@ impl<C: Remote> Executor<'_, C> {
         rp: &ResourcePlan,
         d: &JobDefinition,
         base_revision: u32,
+        literal_options: bool,
         ctx: &mut Ctx,
         out: &mut RoundOutcome,
     ) -> StepResult {
@@ -236,6 +241,9 @@ impl<C: Remote> Executor<'_, C> {
         let ds = new_ds.unwrap_or_else(|| base.dataset_id.clone());
         let mut body =
             wire_build::revision_body_full(&d.spec, &ds, base_revision, &base.carry_over, true);
+        if literal_options {
+            wire_build::bind_answer_options(&mut body, &d.spec.task);
+        }
         match set_id {
             Some(id) => body["validationSetId"] = serde_json::json!(id),
             // The reference was removed from the manifest: a set the manifests manage is no

@@ -91,7 +91,7 @@ impl Remote for Fake {
     async fn add_example(&self, a: &str, _: &Value) -> R<()> { self.call("add_example", a, ()) }
     async fn delete_example(&self, i: &str) -> R<()> { self.call("delete_example", i, ()) }
     async fn start_recruiting(&self, a: &str) -> R<()> { self.call("start_recruiting", a, ()) }
-    async fn create_dataset(&self, n: &str, _: &[Value]) -> R<String> { self.call("create_dataset", n, id("ds-new")) }
+    async fn create_dataset(&self, b: &Value) -> R<String> { self.call("create_dataset", b["name"].as_str().unwrap_or_default(), id("ds-new")) }
     async fn create_dataset_group(&self, d: &str, _: &Value) -> R<()> { self.call("create_dataset_group", d, ()) }
     async fn create_datapoint(&self, d: &str, _: &Value) -> R<String> { self.call("create_datapoint", d, id("dp")) }
     async fn delete_datapoint(&self, i: &str) -> R<()> { self.call("delete_datapoint", i, ()) }
@@ -191,6 +191,7 @@ fn uploaded(spec: &manifest::LabelingSpec, n: usize) -> Vec<crate::remote::Remot
             ),
             files: Vec::new(),
             adopted: false,
+            answer_options: None,
         })
         .collect()
 }
@@ -225,7 +226,10 @@ fn running(p: &Project) -> Observed {
             datapoints,
             jobs: vec![job.clone()],
             dataset_in_use: true,
-            answer_options: Some(vec!["a".into(), "b".into()]),
+            answer_options: Some(crate::plan::ShownOptions::Carried(vec![
+                "a".into(),
+                "b".into(),
+            ])),
         }))),
     );
     o.resources

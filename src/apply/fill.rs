@@ -59,12 +59,16 @@ impl<C: Remote> Executor<'_, C> {
         }
         let mut failures: Vec<FailureRecord> = Vec::new();
         if todo.contains(&true) && !self.cancel.is_cancelled() {
-            self.create_groups(kind, name, dataset_id, spec, &dp.add, &todo, out)
-                .await;
+            let adding = spec.datapoints.has_groups().then(|| todo.clone());
             let o = self
                 .upload_pass(kind, name, dataset_id, spec, dp, todo, out)
                 .await;
             failures = o.failures;
+            // Groups once their datapoints exist, as the SDK's `add_datapoints` does.
+            if let (Some(adding), false) = (adding, self.cancel.is_cancelled()) {
+                self.create_groups(kind, name, dataset_id, spec, &dp.add, &adding, out)
+                    .await;
+            }
         }
         missing.extend(failures.iter().filter_map(|f| f.item.key.clone()));
         let retryable = failures.iter().any(|f| !f.permanent);
@@ -252,9 +256,10 @@ impl<C: Remote> Executor<'_, C> {
         }
     }
 
-    /// Grouped datapoints keep their context on the dataset group (as the SDK does): create
-    /// each group whose datapoints are all new, from its first datapoint. A group that
-    /// already has datapoints remotely already exists.
+    /// Register each group whose datapoints are all new, after its datapoints were sent:
+    /// the SDK's `_create_dataset_groups` (`dataset/_rapidata_dataset.py`), every group of
+    /// the batch, its context (that of its first datapoint) on the group, empty segments
+    /// when it has none. A group that already has datapoints remotely already exists.
     #[allow(clippy::too_many_arguments)]
     async fn create_groups(
         &self,
@@ -291,9 +296,7 @@ impl<C: Remote> Executor<'_, C> {
         }
         let firsts: Vec<(String, Datapoint)> = firsts
             .into_iter()
-            .filter(|(g, f)| {
-                (f.context.is_some() || f.context_asset.is_some()) && !not_all_new.contains(g)
-            })
+            .filter(|(g, _)| !not_all_new.contains(g))
             .collect();
         let assets = Assets::start(
             self.client,

@@ -33,7 +33,7 @@ pub trait Remote: Clone + Send + Sync + 'static {
     fn add_example(&self, audience_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
     fn delete_example(&self, example_id: &str) -> impl Future<Output = R<()>> + Send;
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send;
-    fn create_dataset(&self, name: &str, schema: &[Value]) -> impl Future<Output = R<String>> + Send;
+    fn create_dataset(&self, body: &Value) -> impl Future<Output = R<String>> + Send;
     fn create_dataset_group(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
     fn create_datapoint(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send;
     fn delete_datapoint(&self, id: &str) -> impl Future<Output = R<()>> + Send;
@@ -79,7 +79,7 @@ impl Remote for Client {
     fn add_example(&self, audience_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::add_example(self, audience_id, body) }
     fn delete_example(&self, example_id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_example(self, example_id) }
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send { Client::start_recruiting(self, audience_id) }
-    fn create_dataset(&self, name: &str, schema: &[Value]) -> impl Future<Output = R<String>> + Send { Client::create_dataset(self, name, schema) }
+    fn create_dataset(&self, body: &Value) -> impl Future<Output = R<String>> + Send { Client::create_dataset(self, body) }
     fn create_dataset_group(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::create_dataset_group(self, dataset_id, body) }
     fn create_datapoint(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send { Client::create_datapoint(self, dataset_id, body) }
     fn delete_datapoint(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_datapoint(self, id) }

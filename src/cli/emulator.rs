@@ -28,6 +28,10 @@ pub struct EmulatorArgs {
     /// Lifetime of issued tokens, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub token_ttl: u64,
+    /// Answer with only what the API contract promises: no field its response models
+    /// lack, no optional field that is null (for checking a client against it).
+    #[arg(long)]
+    pub contract_cut: bool,
 }
 
 pub fn run(args: EmulatorArgs, settings: &Settings) -> anyhow::Result<Exit> {
@@ -43,6 +47,7 @@ pub fn run(args: EmulatorArgs, settings: &Settings) -> anyhow::Result<Exit> {
         client_secret: args.client_secret.clone(),
         token_ttl: Duration::from_secs(args.token_ttl),
         faults,
+        contract_cut: args.contract_cut,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

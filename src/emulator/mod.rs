@@ -58,6 +58,10 @@ pub struct EmulatorConfig {
     /// Lifetime of issued tokens (`expires_in`).
     pub token_ttl: Duration,
     pub faults: FaultPlan,
+    /// Answer every success with only what the contract promises (`Contract::cut`: no
+    /// field its response model lacks, on routes generated twice none either model lacks,
+    /// no optional field that is null). A check that the client leans on nothing else.
+    pub contract_cut: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -69,6 +73,7 @@ impl Default for EmulatorConfig {
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
             token_ttl: Duration::from_secs(3600),
             faults: FaultPlan::default(),
+            contract_cut: false,
         }
     }
 }
@@ -82,6 +87,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("client_secret", &"<redacted>")
             .field("token_ttl", &self.token_ttl)
             .field("faults", &self.faults)
+            .field("contract_cut", &self.contract_cut)
             .finish()
     }
 }
@@ -126,6 +132,8 @@ pub(crate) struct AppState {
     pub tokens: Mutex<HashMap<String, i64>>,
     /// Responses per unit of each run (derived, so only cached in memory).
     pub plans: simulation::PlanCache,
+    /// `EmulatorConfig::contract_cut`.
+    pub contract_cut: bool,
 }
 
 impl AppState {
@@ -191,6 +199,7 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
         stats: Mutex::new(BTreeMap::new()),
         tokens: Mutex::new(tokens),
         plans: Default::default(),
+        contract_cut: config.contract_cut,
     });
     let st = state.clone();
     tokio::task::spawn_blocking(move || routes::seed(&st))

@@ -177,7 +177,36 @@ pub(crate) async fn gate(State(state): State<Shared>, req: Request, next: Next) 
     if decision.lose_response && resp.status().is_success() {
         resp.extensions_mut().insert(LoseResponse);
     }
+    if state.contract_cut && resp.status().is_success() {
+        resp = cut_to_contract(&route, resp).await;
+    }
     resp
+}
+
+/// A JSON success cut down to what the contract promises for `route`.
+async fn cut_to_contract(route: &str, resp: Response) -> Response {
+    let contract = crate::contract::Contract::get();
+    let schemas = contract.response_schemas(route, resp.status().as_u16());
+    let json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if schemas.is_empty() || !json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("contract cut: unreadable body").into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    for schema in schemas {
+        contract.cut(schema, &mut value);
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(value.to_string()))
 }
 
 /// Fallback for unknown paths.

@@ -175,6 +175,7 @@ mod tests {
             fingerprint: Some(fp.into()),
             files: Vec::new(),
             adopted: true,
+            answer_options: None,
         }
     }
 
@@ -249,6 +250,7 @@ mod tests {
             fingerprint: Some(one.fingerprint.as_str().into()),
             files: Vec::new(),
             adopted: false,
+            answer_options: None,
         };
         let remote = [
             managed,

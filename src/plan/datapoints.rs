@@ -4,11 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 
-use super::identity::same_remote_fingerprint;
 use super::model::{DatapointPlan, RemoteRef};
 use super::observe::{ObservedDefinition, PendingObserved};
 use super::remote_set::RemoteSet;
-use crate::manifest::{Asset, LabelingSpec, Task};
+use crate::manifest::{Asset, LabelingSpec};
 use crate::remote::RemoteDatapoint;
 
 /// The datapoint diff of one dataset, with what its additions upload.
@@ -210,40 +209,14 @@ pub fn new_dataset_plan(
     plan.fresh = current.add.clone();
     plan.failed_earlier.clear();
     plan.orphaned = 0;
-    // Same content remotely: the kept copies (the new answer options), and copies that
-    // match with the answer options the current dataset carries.
-    let old_task = match (&spec.task, &observed.answer_options) {
-        (Task::Classify { instruction, .. }, Some(opts)) => Some(Task::Classify {
-            instruction: instruction.clone(),
-            answer_options: opts.clone(),
-        }),
-        _ => None,
-    };
     // The uploaded files of each desired datapoint whose content the dataset has (by
     // position); the content is read again once, only when there are such files.
-    let mut files: HashMap<usize, &[String]> = observed
+    let files: HashMap<usize, &[String]> = observed
         .datapoints
         .kept_files()
         .iter()
         .map(|(p, f)| (*p, f.as_slice()))
         .collect();
-    if let (true, Some(old_task)) = (spec.datapoints.has_media(), &old_task) {
-        for r in observed.datapoints.rest() {
-            let (Some(k), Some(fp), false) = (&r.key, &r.fingerprint, r.files.is_empty()) else {
-                continue;
-            };
-            let Some(pos) = spec.datapoints.position(k) else {
-                continue;
-            };
-            let same = spec
-                .datapoints
-                .at(pos)
-                .is_some_and(|d| same_remote_fingerprint(old_task, &d.fingerprint(), fp));
-            if same {
-                files.entry(pos).or_insert(&r.files);
-            }
-        }
-    }
     if !files.is_empty() {
         let _ = spec.datapoints.for_each(|i, dp| {
             if let Some(remote_files) = files.get(&i) {

@@ -14,8 +14,17 @@ pub fn definition_changes(
     spec: &LabelingSpec,
     rev: &crate::remote::RemoteRevision,
 ) -> (Action, Option<String>, Vec<FieldChange>) {
-    let want_workflow = normalize(&wire_build::workflow_for(spec));
-    let have_workflow = normalize(&rev.workflow);
+    // A classification's `categories` are compared as answer options (`ShownOptions`,
+    // bound to the datapoints' segment or literally on the revision), not here.
+    let without_categories = |w: &Value| {
+        let mut w = normalize(w);
+        if let Some(rapid) = w.get_mut("rapid").and_then(Value::as_object_mut) {
+            rapid.remove("categories");
+        }
+        w
+    };
+    let want_workflow = without_categories(&wire_build::workflow_for(spec));
+    let have_workflow = without_categories(&rev.workflow);
     let want_type = workflow_type(&want_workflow);
     let have_type = workflow_type(&have_workflow);
     let mut changes = Vec::new();

@@ -12,7 +12,7 @@ use super::definition::definition_changes;
 use super::identity::remote_fingerprint_of;
 use super::jobs::job_plans;
 use super::model::*;
-use super::observe::{Observation, Observed};
+use super::observe::{Observation, Observed, ShownOptions};
 use super::remote_set::RemoteSet;
 use crate::manifest::{
     AudienceRef, JobDefinition, LabelingSpec, OnReplace, Order, Project, Resource, ResourceKind,
@@ -446,7 +446,10 @@ fn definition_plan(
         p.steps = vec![Step::CreateDefinition];
         // `POST /job/definition` takes no validation set: the first revision after it does.
         if d.spec.validation_set.is_some() {
-            p.steps.push(Step::NewRevision { base_revision: 1 });
+            p.steps.push(Step::NewRevision {
+                base_revision: 1,
+                literal_options: false,
+            });
         }
         p.datapoints = Some(fresh(None));
         return (p, after);
@@ -461,13 +464,21 @@ fn definition_plan(
             action = Action::Update;
         }
     }
+    // A classification's answer options are the revision's: a revision that binds the
+    // manifest's literally, on the same datapoints (`_revision_body._with_answer_options`).
+    // Once bound, later revisions keep binding them.
+    let mut literal_options = matches!(o.answer_options, Some(ShownOptions::Literal(_)));
     if let (Task::Classify { answer_options, .. }, Some(have)) = (&d.spec.task, &o.answer_options) {
-        if have != answer_options {
+        if !have.shows(answer_options) {
             changes.push(FieldChange {
                 field: "answerOptions".into(),
-                before: Some(have.join(", ")),
+                before: Some(have.describe()),
                 after: Some(answer_options.join(", ")),
             });
+            literal_options = true;
+            if action == Action::NoChange {
+                action = Action::Update;
+            }
         }
     }
     p.changes = changes;
@@ -482,7 +493,10 @@ fn definition_plan(
             Step::CreateDefinition,
         ];
         if d.spec.validation_set.is_some() {
-            p.steps.push(Step::NewRevision { base_revision: 1 });
+            p.steps.push(Step::NewRevision {
+                base_revision: 1,
+                literal_options: false,
+            });
         }
         p.datapoints = Some(fresh(None));
         // The old one goes once the new one and its jobs are in place, unless a job on
@@ -555,6 +569,7 @@ fn definition_plan(
         if action == Action::Update {
             p.steps.push(Step::NewRevision {
                 base_revision: o.revision.number,
+                literal_options,
             });
         }
         return (p, after);
@@ -564,6 +579,7 @@ fn definition_plan(
         p.steps.push(Step::NewDataset);
         p.steps.push(Step::NewRevision {
             base_revision: o.revision.number,
+            literal_options,
         });
         p.reason.get_or_insert_with(|| {
             "a job runs on the current dataset, which is never edited: the datapoints go to a new \
@@ -577,9 +593,10 @@ fn definition_plan(
         if dp.has_changes() {
             p.steps.push(Step::EditDataset);
         }
-        if action == Action::Update || p.changes.iter().any(|c| c.field == "answerOptions") {
+        if action == Action::Update {
             p.steps.push(Step::NewRevision {
                 base_revision: o.revision.number,
+                literal_options,
             });
         }
         p.action = if p

@@ -54,6 +54,7 @@ fn remote(id: &str, key: Option<&str>, fp: Option<&str>) -> RemoteDatapoint {
         fingerprint: fp.map(Into::into),
         files: Vec::new(),
         adopted: false,
+        answer_options: None,
     }
 }
 
@@ -165,9 +166,10 @@ fn answer_options_are_part_of_the_remote_fingerprint() {
         remote_fingerprint(&t1, &d),
         remote_fingerprint(&t1.clone(), &d.clone())
     );
-    // A changed option list turns every datapoint into "changed".
+    // Shown nothing of what it carries, a datapoint is compared with the manifest's
+    // options: other options are other content.
     let mut s = spec(vec![d.clone()]);
-    s.task = t2;
+    s.task = t2.clone();
     let r = vec![remote("1", Some("a"), Some(&remote_fingerprint(&t1, &d)))];
     let p = datapoint_plan(
         &s,
@@ -177,4 +179,43 @@ fn answer_options_are_part_of_the_remote_fingerprint() {
     );
     assert_eq!(p.changed.len(), 1);
     assert_eq!(p.add, vec!["a"]);
+}
+
+#[test]
+fn a_datapoint_is_compared_with_the_options_it_carries() {
+    let d = dp("a", "fa", false);
+    let old = Task::Classify {
+        instruction: "x".into(),
+        answer_options: vec!["cat".into(), "dog".into()],
+    };
+    let mut s = spec(vec![d.clone()]);
+    s.task = Task::Classify {
+        instruction: "x".into(),
+        answer_options: vec!["cat".into(), "bird".into()],
+    };
+    let carrying = |options: &[&str], fp: &str| RemoteDatapoint {
+        answer_options: Some(options.iter().map(|o| o.to_string()).collect()),
+        ..remote("1", Some("a"), Some(fp))
+    };
+    // Uploaded with the old options and carrying them: the same content; the options are
+    // the revision's to change (`plan::observe::ShownOptions`).
+    let set = RemoteSet::from_list(&s, vec![carrying(&["cat", "dog"], &remote_fingerprint(&old, &d))]);
+    let p = datapoint_plan(&s, &set, Some("ds".into()), false);
+    assert!(!p.has_changes(), "{p:?}");
+    assert_eq!(
+        set.carried_options(),
+        &super::remote_set::Carried::Same(["cat".to_string(), "dog".to_string()].into())
+    );
+    // A stored fingerprint that is not the content with the options it carries: changed.
+    let set = RemoteSet::from_list(&s, vec![carrying(&["cat"], &remote_fingerprint(&old, &d))]);
+    let p = datapoint_plan(&s, &set, Some("ds".into()), false);
+    assert_eq!(p.changed.len(), 1);
+    // Datapoints that carry different options.
+    let mut two = vec![carrying(&["cat", "dog"], &remote_fingerprint(&old, &d))];
+    two.push(RemoteDatapoint {
+        id: "2".into(),
+        ..carrying(&["cat"], "other")
+    });
+    let set = RemoteSet::from_list(&s, two);
+    assert_eq!(set.carried_options(), &super::remote_set::Carried::Mixed);
 }

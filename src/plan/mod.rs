@@ -26,9 +26,10 @@ pub use identity::{remote_fingerprint, remote_fingerprint_of};
 pub use model::*;
 pub use observe::{
     observe, Duplicate, Observation, ObserveError, Observed, ObservedDefinition, ObservedOrder,
+    ShownOptions,
 };
 pub use recorded::{RecordStore, Recorded};
-pub use remote_set::RemoteSet;
+pub use remote_set::{Carried, RemoteSet};
 pub use saved::{staleness, SavedPlan};
 
 use crate::manifest::Project;

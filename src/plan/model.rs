@@ -201,8 +201,15 @@ pub enum Step {
     NewDataset,
     /// `POST /job/definition/{id}/revision`: a complete body from the base revision the
     /// plan saw, `requireLatest: true` (`save(require_latest=True)`); points at the new
-    /// dataset when the plan has a `NewDataset` step before it.
-    NewRevision { base_revision: u32 },
+    /// dataset when the plan has a `NewDataset` step before it. With `literalOptions`, its
+    /// classification binds the manifest's answer options on the revision
+    /// (`categories.literal`, the SDK's `answer_options` + `save()`), so changing them
+    /// leaves every datapoint as it is.
+    NewRevision {
+        base_revision: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        literal_options: bool,
+    },
     /// `PATCH` the name of the remote resource to `to`, so its replacement can be created
     /// under the manifest's name before it is removed.
     MoveAside { to: String },
@@ -256,9 +263,16 @@ impl Step {
             Step::NewDataset => {
                 "create a new dataset with the desired datapoints (the running job's dataset is never edited)".into()
             }
-            Step::NewRevision { base_revision } => {
-                format!("save a new revision (based on revision {base_revision})")
-            }
+            Step::NewRevision {
+                base_revision,
+                literal_options: false,
+            } => format!("save a new revision (based on revision {base_revision})"),
+            Step::NewRevision {
+                base_revision,
+                literal_options: true,
+            } => format!(
+                "save a new revision (based on revision {base_revision}) that sets the answer options (no datapoint is uploaded again)"
+            ),
             Step::MoveAside { to } => format!("rename the remote one to `{to}` until its replacement is complete"),
             Step::CreateOrder => "create the order and upload its datapoints".into(),
             Step::SubmitOrder => "submit the order once its datapoints are in".into(),

@@ -11,7 +11,9 @@
 //! and is ignored with a note; deleting the directory only makes the next plan slower.
 //!
 //! Format (little-endian): `RDOC`, version, the header (dataset id, total, newest id), the
-//! records, then the record count and the blake3 of everything before it.
+//! records, then the record count and the blake3 of everything before it. A record: flags,
+//! id, key, fingerprint, files, and the answer options it carries (written once per run of
+//! datapoints that carry the same).
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +23,8 @@ use crate::manifest::fingerprint::Hex64;
 use crate::remote::{DatasetHead, RemoteDatapoint};
 
 const MAGIC: &[u8; 4] = b"RDOC";
-const VERSION: u32 = 1;
+/// 2: records carry the datapoint's answer options.
+const VERSION: u32 = 2;
 
 #[derive(Debug)]
 pub struct ObservationCache {
@@ -133,6 +136,7 @@ impl ObservationCache {
             expected: head.total,
             tmp,
             path,
+            last_options: None,
         };
         let mut header = Vec::new();
         header.extend_from_slice(MAGIC);
@@ -153,6 +157,8 @@ pub struct CacheWriter {
     expected: u64,
     tmp: PathBuf,
     path: PathBuf,
+    /// The answer options of the last record that carried some.
+    last_options: Option<std::sync::Arc<[String]>>,
 }
 
 impl CacheWriter {
@@ -171,10 +177,13 @@ impl CacheWriter {
             return;
         }
         let mut b = Vec::with_capacity(128);
+        let same_options = d.answer_options.is_some() && d.answer_options == self.last_options;
         let flags = u8::from(d.key.is_some())
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Bytes(_)))) << 1)
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Text(_)))) << 2)
-            | (u8::from(d.adopted) << 3);
+            | (u8::from(d.adopted) << 3)
+            | (u8::from(d.answer_options.is_some() && !same_options) << 4)
+            | (u8::from(same_options) << 5);
         b.push(flags);
         put_str(&mut b, &d.id);
         if let Some(k) = &d.key {
@@ -188,6 +197,13 @@ impl CacheWriter {
         b.extend_from_slice(&(d.files.len() as u32).to_le_bytes());
         for f in &d.files {
             put_str(&mut b, f);
+        }
+        if let (Some(options), false) = (&d.answer_options, same_options) {
+            b.extend_from_slice(&(options.len() as u32).to_le_bytes());
+            for o in options.iter() {
+                put_str(&mut b, o);
+            }
+            self.last_options = Some(options.clone());
         }
         self.put(&b);
         self.count += 1;
@@ -285,9 +301,10 @@ fn read(
     if total != head.total || newest != head.newest.as_deref().unwrap_or("") {
         return Ok(false);
     }
+    let mut last_options: Option<std::sync::Arc<[String]>> = None;
     for _ in 0..total {
         let flags = r.bytes(1)?[0];
-        if flags & !0b1111 != 0 {
+        if flags & !0b11_1111 != 0 || flags & 0b11_0000 == 0b11_0000 {
             return Err("a record is malformed".into());
         }
         let id = r.string()?;
@@ -307,12 +324,27 @@ fn read(
             return Err("a record is malformed".into());
         }
         let files = (0..n).map(|_| r.string()).collect::<Result<Vec<_>, _>>()?;
+        let answer_options = if flags & 0b1_0000 != 0 {
+            let n = r.u32()?;
+            if n > 1024 {
+                return Err("a record is malformed".into());
+            }
+            let options: std::sync::Arc<[String]> =
+                (0..n).map(|_| r.string()).collect::<Result<_, _>>()?;
+            last_options = Some(options.clone());
+            Some(options)
+        } else if flags & 0b10_0000 != 0 {
+            Some(last_options.clone().ok_or("a record is malformed")?)
+        } else {
+            None
+        };
         f(RemoteDatapoint {
             id,
             key,
             fingerprint,
             files,
             adopted: flags & 0b1000 != 0,
+            answer_options,
         });
     }
     let Reader {
@@ -352,6 +384,12 @@ mod tests {
             },
             files: (0..i % 3).map(|n| format!("f{i}-{n}.png")).collect(),
             adopted: i.is_multiple_of(5),
+            // Runs of the same options, a change, and none.
+            answer_options: match i % 7 {
+                0 => None,
+                1..=4 => Some(["a".to_string(), "b".to_string()].into()),
+                _ => Some(["c".to_string()].into()),
+            },
         }
     }
 

@@ -8,7 +8,7 @@ use futures::future::try_join_all;
 
 use super::observation_cache::{Loaded, ObservationCache};
 use super::recorded::Recorded;
-use super::remote_set::RemoteSet;
+use super::remote_set::{Carried, RemoteSet};
 use crate::manifest::{LabelingSpec, Project, Resource, ResourceKind};
 use crate::remote::{
     ApiError, Client, RemoteAudience, RemoteJob, RemoteJobDefinition, RemoteOrder, RemoteRevision,
@@ -37,8 +37,66 @@ pub struct ObservedDefinition {
     /// Whether a job runs on a revision that uses the latest revision's dataset: then the
     /// dataset is never edited (fact 18); changes go to a new dataset and revision.
     pub dataset_in_use: bool,
-    /// The answer options of a classification, as its first managed datapoint carries them.
-    pub answer_options: Option<Vec<String>>,
+    /// The answer options labelers of a classification's latest revision see; `None` for
+    /// other tasks and for a revision bound to the datapoints' options when none carry any.
+    pub answer_options: Option<ShownOptions>,
+}
+
+/// Where a classification revision's answer options come from (`categories`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShownOptions {
+    /// Bound on the revision (`categories.literal`), as the SDK's `edit` + `save` does.
+    Literal(Vec<String>),
+    /// Each datapoint's `answer_options` segment (`categories.segment`, how the SDK creates
+    /// one), and every datapoint carries these.
+    Carried(Vec<String>),
+    /// Each datapoint's segment, and the datapoints carry different options.
+    Mixed,
+}
+
+impl ShownOptions {
+    /// Of a classification revision's workflow and the options its dataset's datapoints
+    /// carry (`_revision_body._get_answer_options`: the literal labels, when bound).
+    pub fn of(workflow: &serde_json::Value, carried: &Carried) -> Option<ShownOptions> {
+        let rapid = workflow.get("rapid")?;
+        if rapid.get("_t")?.as_str()? != "Classify" {
+            return None;
+        }
+        if let Some(literal) = rapid
+            .get("categories")
+            .and_then(|c| c.get("literal"))
+            .and_then(serde_json::Value::as_array)
+        {
+            return Some(ShownOptions::Literal(
+                literal
+                    .iter()
+                    .filter_map(|o| o.get("label").and_then(serde_json::Value::as_str))
+                    .map(str::to_string)
+                    .collect(),
+            ));
+        }
+        match carried {
+            Carried::None => None,
+            Carried::Same(o) => Some(ShownOptions::Carried(o.to_vec())),
+            Carried::Mixed => Some(ShownOptions::Mixed),
+        }
+    }
+
+    /// Whether labelers see exactly `options`.
+    pub fn shows(&self, options: &[String]) -> bool {
+        match self {
+            ShownOptions::Literal(o) | ShownOptions::Carried(o) => o == options,
+            ShownOptions::Mixed => false,
+        }
+    }
+
+    /// For the plan's `answerOptions` change.
+    pub fn describe(&self) -> String {
+        match self {
+            ShownOptions::Literal(o) | ShownOptions::Carried(o) => o.join(", "),
+            ShownOptions::Mixed => "different per datapoint".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -359,13 +417,7 @@ pub async fn observe_definition(
             }
         }
     }
-    let answer_options = match datapoints.first_managed() {
-        Some(first) if workflow_kind(&revision.workflow) == Some("Classify") => client
-            .datapoint_answer_options(first)
-            .await
-            .map_err(api(kind, name))?,
-        _ => None,
-    };
+    let answer_options = ShownOptions::of(&revision.workflow, datapoints.carried_options());
     Ok((
         Some(ObservedDefinition {
             definition,
@@ -377,11 +429,6 @@ pub async fn observe_definition(
         }),
         dups,
     ))
-}
-
-/// The rapid `_t` of a simple workflow (`_revision_body._workflow_kind`).
-fn workflow_kind(w: &serde_json::Value) -> Option<&str> {
-    w.get("rapid")?.get("_t")?.as_str()
 }
 
 /// Observe one order by name. Its datapoints are read only when this machine recorded

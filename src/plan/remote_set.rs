@@ -26,8 +26,21 @@ pub struct RemoteSet {
     /// Order-independent hash of the kept copies (id, key, fingerprint); the rest is
     /// hashed when the set is finished.
     digest: [u64; 4],
-    /// The id of one datapoint this tool manages (its answer options are read).
-    first_managed: Option<String>,
+    /// The answer options the dataset's datapoints carry.
+    carried: Carried,
+}
+
+/// The answer options a dataset's datapoints carry (`answer_options` segments), which a
+/// classification revision bound to that segment shows labelers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Carried {
+    /// No datapoint carries any.
+    #[default]
+    None,
+    /// Every datapoint that carries options carries these.
+    Same(std::sync::Arc<[String]>),
+    /// Datapoints carry different options.
+    Mixed,
 }
 
 impl RemoteSet {
@@ -48,14 +61,23 @@ impl RemoteSet {
 
     /// Adds one observed datapoint.
     pub fn push(&mut self, spec: &LabelingSpec, r: RemoteDatapoint) {
-        if self.first_managed.is_none() && r.key.is_some() {
-            self.first_managed = Some(r.id.clone());
+        if let Some(o) = &r.answer_options {
+            self.carried = match std::mem::take(&mut self.carried) {
+                Carried::None => Carried::Same(o.clone()),
+                Carried::Same(have) if have == *o => Carried::Same(have),
+                _ => Carried::Mixed,
+            };
         }
         let pos = match (&r.key, &r.fingerprint) {
             (Some(k), Some(fp)) => spec.datapoints.position(k).filter(|&p| {
-                spec.datapoints
-                    .at(p)
-                    .is_some_and(|d| same_remote_fingerprint(&spec.task, &d.fingerprint(), fp))
+                spec.datapoints.at(p).is_some_and(|d| {
+                    same_remote_fingerprint(
+                        &spec.task,
+                        &d.fingerprint(),
+                        r.answer_options.as_deref(),
+                        fp,
+                    )
+                })
             }),
             _ => None,
         };
@@ -92,6 +114,7 @@ impl RemoteSet {
                 fingerprint: r.fingerprint.clone(),
                 files,
                 adopted: was_other,
+                answer_options: None,
             };
             self.hash(&demoted, false);
             self.rest.push(demoted);
@@ -185,8 +208,9 @@ impl RemoteSet {
         self.len() == 0
     }
 
-    pub fn first_managed(&self) -> Option<&str> {
-        self.first_managed.as_deref()
+    /// The answer options the datapoints carry.
+    pub fn carried_options(&self) -> &Carried {
+        &self.carried
     }
 
     /// For the observation digest: independent of the listing order.

@@ -116,9 +116,10 @@ impl Client {
 
     // ---- datasets & assets ----
 
-    pub async fn create_dataset(&self, name: &str, schema: &[Value]) -> Result<String, ApiError> {
+    /// `POST /dataset` with a body from `wire_build::dataset_body`.
+    pub async fn create_dataset(&self, body: &Value) -> Result<String, ApiError> {
         let req = Request::new(Method::POST, "/dataset", "/dataset".into(), Safety::Create)
-            .json(json!({ "name": name, "schema": schema }));
+            .json(body.clone());
         self.call_field(req, "datasetId").await
     }
 

@@ -190,39 +190,6 @@ impl Client {
 }
 
 impl Client {
-    /// The answer options a classification datapoint carries (its `answer_options`
-    /// segment, fact 3), for showing an `answerOptions` change in the plan.
-    pub async fn datapoint_answer_options(
-        &self,
-        id: &str,
-    ) -> Result<Option<Vec<String>>, ApiError> {
-        let v = self
-            .call(Request::new(
-                Method::GET,
-                "/datapoint/{datapointId}",
-                format!("/datapoint/{}", seg(id)),
-                Safety::Repeatable,
-            ))
-            .await?;
-        Ok(v.get("segments")
-            .and_then(Value::as_array)
-            .and_then(|segs| {
-                segs.iter()
-                    .find(|s| s.get("key").and_then(Value::as_str) == Some("answer_options"))
-                    .and_then(|s| s.get("options"))
-                    .and_then(Value::as_array)
-                    .map(|opts| {
-                        opts.iter()
-                            .filter_map(|o| {
-                                o.get("label").and_then(Value::as_str).map(str::to_string)
-                            })
-                            .collect()
-                    })
-            }))
-    }
-}
-
-impl Client {
     /// `PATCH /job/{id}` (`UpdateJobEndpointInput`: the name only).
     /// What a person recognises a datapoint by (the first words of its text, or its file
     /// name), from `GET /datapoint/{id}`: its `asset` (`IAsset`, the contract's model), or

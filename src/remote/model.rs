@@ -27,6 +27,11 @@ pub struct RemoteDatapoint {
     /// Made by another tool: `key`/`fingerprint` come from its content, and the plan uses
     /// them only to recognise a manifest datapoint with the same content (`plan::adopt`).
     pub adopted: bool,
+    /// The answer options it carries (its `answer_options` segment; datapoints of one page
+    /// that carry the same share them). A classification datapoint's stored fingerprint
+    /// covers the options it was uploaded with (`plan::identity`), which a revision that
+    /// binds other options literally leaves as they are.
+    pub answer_options: Option<std::sync::Arc<[String]>>,
 }
 
 /// What one cheap read says of a dataset: how many datapoints it has and which is the

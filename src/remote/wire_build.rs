@@ -46,9 +46,17 @@ pub fn dataset_schema(task: &Task) -> Vec<Value> {
     out
 }
 
-/// `POST /dataset`.
+/// `POST /dataset`: a schema only for a workflow with segments of its own (answer options,
+/// transcription); the others get the server's default schema (`schema: null`), as the
+/// SDK's `_create_dataset` sends `build_schema(required) if required else None`.
 pub fn dataset_body(name: &str, task: &Task) -> Value {
-    json!({ "name": name, "schema": dataset_schema(task) })
+    let own_segments = matches!(task, Task::Classify { .. } | Task::SelectWords { .. });
+    let schema = if own_segments {
+        json!(dataset_schema(task))
+    } else {
+        Value::Null
+    };
+    json!({ "name": name, "schema": schema })
 }
 
 fn asset_input(asset: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
@@ -318,6 +326,25 @@ pub fn revision_body_full(
         "aggregatorType": carry.aggregator_type,
         "validationSetId": carry.validation_set_id,
     })
+}
+
+/// A classification revision that shows labelers its answer options from the revision
+/// rather than from each datapoint's `answer_options` segment: `categories` as the SDK's
+/// `_revision_body._with_answer_options` writes it (after its models' round trip), so the
+/// datapoints stay as they are.
+pub fn bind_answer_options(body: &mut Value, task: &Task) {
+    let Task::Classify { answer_options, .. } = task else {
+        return;
+    };
+    if let Some(rapid) = body.pointer_mut("/workflow/rapid") {
+        rapid["categories"] = json!({
+            "literal": answer_options
+                .iter()
+                .map(|o| json!({ "label": o, "value": o }))
+                .collect::<Vec<_>>(),
+            "segment": null,
+        });
+    }
 }
 
 fn fill_nulls(obj: &mut Map<String, Value>, keys: &[&str]) {

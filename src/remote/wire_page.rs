@@ -53,6 +53,14 @@ struct SegmentItem {
     key: String,
     #[serde(default)]
     asset: Option<AssetItem>,
+    /// An `OptionList` segment's options (`answer_options`).
+    #[serde(default)]
+    options: Option<Vec<OptionItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OptionItem {
+    label: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +98,12 @@ impl From<DatapointItem> for RemoteDatapoint {
         // segment (all parts of a MultiAsset), then the `context_asset` segment.
         let mut files = Vec::new();
         let mut metadata = None;
+        let answer_options = item
+            .segments
+            .iter()
+            .find(|s| s.key == "answer_options")
+            .and_then(|s| s.options.as_ref())
+            .map(|o| o.iter().map(|x| x.label.clone()).collect());
         for key in ["asset", "context_asset"] {
             if let Some(a) = item
                 .segments
@@ -113,6 +127,7 @@ impl From<DatapointItem> for RemoteDatapoint {
             fingerprint,
             files,
             adopted: false,
+            answer_options,
         }
     }
 }
@@ -125,6 +140,16 @@ impl From<DatapointItem> for RemoteDatapoint {
 pub(crate) fn datapoint_page(body: &[u8]) -> Result<Page<RemoteDatapoint>, String> {
     let page: Page<DatapointItem> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let mut items: Vec<RemoteDatapoint> = page.items.into_iter().map(Into::into).collect();
+    // The datapoints of a dataset carry the same options, as a rule: one copy per run.
+    let mut last: Option<std::sync::Arc<[String]>> = None;
+    for d in &mut items {
+        if let Some(o) = &mut d.answer_options {
+            match &last {
+                Some(l) if l == o => *o = l.clone(),
+                _ => last = Some(o.clone()),
+            }
+        }
+    }
     if items.iter().any(|d| d.key.is_none()) {
         let full: Page<ContentItem> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         for (d, c) in items.iter_mut().zip(&full.items) {
@@ -180,6 +205,7 @@ mod tests {
                 fingerprint: Some("fp1".into()),
                 files: vec!["f.png".into()],
                 adopted: false,
+                answer_options: Some(["x".to_string()].into()),
             }
         );
         // No key metadata: identified by its content, the text `t`.
@@ -197,6 +223,7 @@ mod tests {
                 fingerprint: Some(fp.into()),
                 files: Vec::new(),
                 adopted: true,
+                answer_options: None,
             }
         );
     }

@@ -406,6 +406,7 @@ mod tests {
                 fingerprint: None,
                 files: vec!["u1_x.png".into()],
                 adopted: false,
+                answer_options: None,
             },
             RemoteDatapoint {
                 id: "r2".into(),
@@ -413,6 +414,7 @@ mod tests {
                 fingerprint: None,
                 files: vec!["u2_x.png".into()],
                 adopted: false,
+                answer_options: None,
             },
         ];
         let doc = json!({"results": [

@@ -55,7 +55,7 @@ async fn http_500_on_a_create_is_outcome_unknown_sent_once_with_its_trace_id() {
     let emu = start_with(dir.path(), FaultPlan::default(), Duration::from_secs(3600)).await;
     let client = client_for(&emu);
     let ds = client
-        .create_dataset("ds", &wb::dataset_schema(&task()))
+        .create_dataset(&wb::dataset_body("ds", &task()))
         .await
         .unwrap();
     emu.set_faults(always("POST /dataset/{datasetId}/datapoint", 500));
@@ -186,7 +186,7 @@ async fn validation_errors_keep_their_fields_and_an_existing_group_is_a_typed_co
     // Creating a group twice: the second answer is recognised from its status and field,
     // not from its text.
     let ds = client
-        .create_dataset("ds", &wb::dataset_schema(&task()))
+        .create_dataset(&wb::dataset_body("ds", &task()))
         .await
         .unwrap();
     let body =
@@ -217,7 +217,7 @@ async fn short_lived_tokens_are_reused_for_most_of_their_lifetime() {
     let emu = start_with(dir.path(), FaultPlan::default(), Duration::from_secs(60)).await;
     let client = client_for(&emu);
     let ds = client
-        .create_dataset("ds", &wb::dataset_schema(&task()))
+        .create_dataset(&wb::dataset_body("ds", &task()))
         .await
         .unwrap();
     let bodies: Vec<_> = (0..200).map(|i| text_datapoint(&format!("k{i}"))).collect();

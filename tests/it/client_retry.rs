@@ -285,7 +285,10 @@ async fn refused_connection_is_retried_even_for_creates() {
     let mut cfg = support::config(&format!("http://127.0.0.1:{port}"));
     cfg.endpoints.auth = tokens;
     let client = Client::new(cfg).unwrap();
-    let err = client.create_dataset("d", &[]).await.unwrap_err();
+    let err = client
+        .create_dataset(&serde_json::json!({"name": "d", "schema": null}))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "TransportError", "{err:?}");
     assert_eq!(
         client.stats().requests,
@@ -460,6 +463,7 @@ async fn list_datapoints_reads_every_page_and_extracts_identity() {
             fingerprint: Some("fp-1".into()),
             files: vec!["f".into()],
             adopted: false,
+            answer_options: None,
         }
     );
     // No metadata: made by another tool, identified by its content (an uploaded file and

@@ -204,7 +204,7 @@ async fn bodies_sent_by_the_client_validate() {
     let client = support::client(&base);
     let task = &all_tasks()[0];
     client
-        .create_dataset("n_dataset", &wb::dataset_schema(task))
+        .create_dataset(&wb::dataset_body("n_dataset", task))
         .await
         .unwrap();
     client

@@ -121,7 +121,13 @@ async fn new_datapoints_for_a_running_job_go_to_a_new_dataset_and_revision() {
     let p = plan(&env, &project, false).await;
     assert_eq!(
         steps_of(&p, ResourceKind::JobDefinition, "animals"),
-        vec![Step::NewDataset, Step::NewRevision { base_revision: 1 }]
+        vec![
+            Step::NewDataset,
+            Step::NewRevision {
+                base_revision: 1,
+                literal_options: false
+            }
+        ]
     );
     let d = p
         .resources
@@ -379,6 +385,16 @@ fn project_of(env: &Env, docs: &[String]) -> rapidata::manifest::Project {
 async fn apply_exactly(env: &Env, project: &rapidata::manifest::Project) -> Plan {
     let p = plan(env, project, false).await;
     let out = apply(env, project, 3).await;
+    if !out.converged() {
+        // What the next round would still do, for the failure message.
+        let again = plan(env, project, false).await;
+        eprintln!(
+            "planned {:?}, executed {:?}, still to do {:?}",
+            steps(&p),
+            executed(&out),
+            steps(&again)
+        );
+    }
     assert!(out.converged(), "{:?}", out.report);
     assert_eq!(
         executed(&out),
@@ -821,7 +837,7 @@ async fn an_order_is_submitted_only_after_its_datapoints_converged() {
 }
 
 #[tokio::test]
-async fn changed_answer_options_reach_the_job_through_a_new_dataset_without_reuploading() {
+async fn changed_answer_options_save_one_revision_and_write_no_datapoint() {
     let env = env(FaultPlan::default()).await;
     let job = job_yaml("j", "animals", "global", "");
     apply_exactly(
@@ -831,7 +847,7 @@ async fn changed_answer_options_reach_the_job_through_a_new_dataset_without_reup
     .await;
     let ds1 = dataset_of(&env.client, "animals").await;
     let def = definition_yaml("animals", "classify").replace("[cat, dog]", "[cat, dog, bird]");
-    let project = project_of(&env, &[def, job]);
+    let project = project_of(&env, &[def, job.clone()]);
     let p = plan(&env, &project, false).await;
     let d = p
         .resources
@@ -847,30 +863,78 @@ async fn changed_answer_options_reach_the_job_through_a_new_dataset_without_reup
         (options.before.as_deref(), options.after.as_deref()),
         (Some("cat, dog"), Some("cat, dog, bird"))
     );
+    // The SDK's `answer_options = ...` + `save()`: a revision, no dataset, no datapoint.
     assert_eq!(
         d.steps,
-        vec![Step::NewDataset, Step::NewRevision { base_revision: 1 }]
+        vec![Step::NewRevision {
+            base_revision: 1,
+            literal_options: true
+        }]
     );
-    assert_eq!(
-        d.datapoints.as_ref().unwrap().upload_assets,
-        0,
-        "the files are reused"
-    );
-    let uploads = env.emulator.stats().get("POST /asset/file");
+    let dp = d.datapoints.as_ref().unwrap();
+    assert!(!dp.has_changes(), "{dp:?}");
+    let before = env.emulator.stats();
     apply_exactly(&env, &project).await;
-    assert_eq!(env.emulator.stats().get("POST /asset/file"), uploads);
+    let after = env.emulator.stats();
+    for route in [
+        "POST /dataset",
+        "POST /dataset/{datasetId}/datapoint",
+        "DELETE /datapoint/{datapointId}",
+        "POST /asset/file",
+    ] {
+        assert_eq!(after.get(route), before.get(route), "{route}");
+    }
     assert_eq!(
-        key_counts(&env.client, &ds1).await.len(),
-        20,
-        "the running job's dataset is untouched"
+        after.get("POST /job/definition/{definitionId}/revision")
+            - before.get("POST /job/definition/{definitionId}/revision"),
+        1,
+        "one revision"
     );
-    let ds2 = dataset_of(&env.client, "animals").await;
-    assert_eq!(key_counts(&env.client, &ds2).await.len(), 20);
+    let defs = env.client.find_job_definitions("animals").await.unwrap();
+    let rev = env.client.latest_revision(&defs[0].id).await.unwrap();
+    assert_eq!((rev.number, rev.dataset_id.as_str()), (2, ds1.as_str()));
+    assert_eq!(
+        rev.workflow["rapid"]["categories"]["literal"],
+        serde_json::json!([
+            {"label": "cat", "value": "cat"},
+            {"label": "dog", "value": "dog"},
+            {"label": "bird", "value": "bird"}
+        ])
+    );
+    // The job is on revision 2 (a new job, shown with its cost; the old one paused).
     let jobs = jobs_named(&env, "j").await;
     assert_eq!(
         (jobs.len(), jobs[0].state.as_str(), jobs[1].revision_number),
         (2, "Paused", 2)
     );
+    // Back to the options the datapoints carry: still a revision that binds them (it
+    // stays bound), again without touching a datapoint.
+    let project = project_of(&env, &[definition_yaml("animals", "classify"), job]);
+    let p = plan(&env, &project, false).await;
+    let d = p
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::JobDefinition)
+        .unwrap();
+    assert_eq!(
+        d.steps,
+        vec![Step::NewRevision {
+            base_revision: 2,
+            literal_options: true
+        }]
+    );
+    let datapoint_writes = env
+        .emulator
+        .stats()
+        .get("POST /dataset/{datasetId}/datapoint");
+    apply_exactly(&env, &project).await;
+    assert_eq!(
+        env.emulator
+            .stats()
+            .get("POST /dataset/{datasetId}/datapoint"),
+        datapoint_writes
+    );
+    assert_eq!(key_counts(&env.client, &ds1).await.len(), 20);
 }
 
 #[tokio::test]

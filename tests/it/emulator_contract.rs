@@ -849,3 +849,50 @@ async fn quality_control(api: &Api, c: &mut BTreeSet<String>, def: &str, file_na
         &api.delete(&format!("/audience/{fau}")).await,
     );
 }
+
+/// The contract-cut mode (`EmulatorConfig::contract_cut`) answers only what every response
+/// model of a route promises: `GET /datapoint/{id}` is generated twice (with `segments`, and
+/// with `asset`), so neither is in the answer, and an optional `null` is left out.
+#[tokio::test]
+async fn contract_cut_answers_only_what_every_model_of_a_route_promises() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |cut: bool, sub: &str| {
+        rapidata::emulator::start(rapidata::emulator::EmulatorConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().join(sub),
+            client_id: ID.into(),
+            client_secret: SECRET.into(),
+            contract_cut: cut,
+            ..Default::default()
+        })
+    };
+    for cut in [false, true] {
+        let emu = start(cut, if cut { "cut" } else { "whole" }).await.unwrap();
+        let api = Api::connect(&emu).await;
+        let ds = api.create_dataset("cut").await;
+        let a = api
+            .post(
+                &format!("/dataset/{ds}/datapoint"),
+                json!({"segments": [{"key": "asset", "kind": "Asset", "asset": {"_t": "TextAssetInput", "text": "t"}},
+                       {"key": "answer_options", "kind": "OptionList", "options": [{"label": "a", "value": "a"}]}],
+                       "sortIndex": null}),
+            )
+            .await;
+        let id = a.body["datapointId"].as_str().expect(&a.raw).to_string();
+        let got = api.get(&format!("/datapoint/{id}")).await.body;
+        let keys: BTreeSet<&str> = got.as_object().unwrap().keys().map(String::as_str).collect();
+        if cut {
+            assert_eq!(
+                keys,
+                BTreeSet::from(["createdAt", "datasetId", "id", "state"]),
+                "{got}"
+            );
+        } else {
+            assert!(keys.contains("segments") && keys.contains("sortIndex"), "{got}");
+        }
+        // A listing keeps what its model declares.
+        let page = api.get(&format!("/dataset/{ds}/datapoints")).await.body;
+        assert_eq!(page["items"][0]["segments"][0]["key"], "asset", "{page}");
+        emu.shutdown().await;
+    }
+}

@@ -612,6 +612,7 @@ async fn a_token_lifetime_beyond_a_timestamp_is_refused_at_start() {
         client_secret: SECRET.into(),
         token_ttl: Duration::from_secs(ttl),
         faults,
+        contract_cut: false,
     };
     let e = rapidata::emulator::start(config(u64::MAX, FaultPlan::default()))
         .await

@@ -104,7 +104,7 @@ async fn seeded_remote_gives_exact_counts() {
     env.client
         .create_datapoint(&ds, &json!({"segments": [
             {"key": "asset", "kind": "Asset", "asset": {"_t": "TextAssetInput", "text": "made elsewhere"}},
-            {"key": "answer_options", "kind": "OptionList", "options": [{"label": "cat", "value": "cat"}]}
+            {"key": "answer_options", "kind": "OptionList", "options": [{"label": "cat", "value": "cat"}, {"label": "dog", "value": "dog"}]}
         ]}))
         .await
         .unwrap();

@@ -158,6 +158,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
             fingerprint: Some(remote_fingerprint(task, d).into()),
             files: Vec::new(),
             adopted: false,
+            answer_options: None,
         })
         .collect();
     remote.push(RemoteDatapoint {
@@ -166,6 +167,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
         fingerprint: Some("x".into()),
         files: Vec::new(),
         adopted: false,
+        answer_options: None,
     });
     remote.push(RemoteDatapoint {
         id: "dp10".into(),
@@ -173,6 +175,7 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
         fingerprint: None,
         files: Vec::new(),
         adopted: false,
+        answer_options: None,
     });
     let mut observed = Observed::default();
     observed.resources.insert(

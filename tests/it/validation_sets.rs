@@ -207,7 +207,10 @@ async fn a_definition_switching_validation_sets_gets_a_new_revision_and_its_job_
         def.steps,
         vec![
             Step::CreateDefinition,
-            Step::NewRevision { base_revision: 1 }
+            Step::NewRevision {
+                base_revision: 1,
+                literal_options: false
+            }
         ]
     );
     let out = apply(&env, &project, 3).await;

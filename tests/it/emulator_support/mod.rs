@@ -21,6 +21,7 @@ pub async fn start_with(dir: &Path, faults: FaultPlan, ttl: Duration) -> Emulato
         client_secret: SECRET.into(),
         token_ttl: ttl,
         faults,
+        contract_cut: false,
     })
     .await
     .unwrap()
