@@ -270,6 +270,12 @@ pub fn convert(f: &FetchedDefinition, rows_file: &str) -> Result<Document, Strin
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let mut skip = |why: &str| *skipped.entry(why.to_string()).or_default() += 1;
     let mut options: Option<Vec<String>> = None;
+    // Options bound on the revision (`categories.literal`) are what labelers see, whatever
+    // options the datapoints carry.
+    let literal = match crate::plan::ShownOptions::of(&rev.workflow, &Default::default()) {
+        Some(crate::plan::ShownOptions::Literal(o)) => Some(o),
+        _ => None,
+    };
     for d in &f.datapoints {
         let content = match manifest_content(d) {
             Ok(c) => c,
@@ -284,7 +290,7 @@ pub fn convert(f: &FetchedDefinition, rows_file: &str) -> Result<Document, Strin
             skip(&format!("{why}; they stay on the remote, unmanaged"));
             continue;
         }
-        if let Some(o) = &content.answer_options {
+        if let (Some(o), None) = (&content.answer_options, &literal) {
             let first = options.get_or_insert_with(|| o.clone());
             if first != o {
                 skip(
@@ -317,7 +323,7 @@ pub fn convert(f: &FetchedDefinition, rows_file: &str) -> Result<Document, Strin
             group: None,
         });
     }
-    if let (Task::Classify { answer_options, .. }, Some(o)) = (&mut task, options) {
+    if let (Task::Classify { answer_options, .. }, Some(o)) = (&mut task, literal.or(options)) {
         *answer_options = o;
     }
     // Ranking: the listing has no groups (contract fact 7).

@@ -175,7 +175,7 @@ mod tests {
             fingerprint: Some(fp.into()),
             files: Vec::new(),
             adopted: true,
-            answer_options: None,
+            answer_options: options.map(|o| o.iter().map(|x| x.to_string()).collect()),
         }
     }
 
@@ -205,12 +205,17 @@ mod tests {
     }
 
     #[test]
-    fn other_answer_options_change_the_adopted_datapoint() {
+    fn other_answer_options_leave_the_adopted_datapoint_as_it_is() {
+        // The options are the revision's (`ShownOptions`): the content is the manifest's.
         let s = spec(classify(&["a", "c"]), vec![manifest_dp("one", None, &[])]);
         let r = RemoteSet::from_list(&s, vec![sdk("r1", "one", Some(&["a", "b"]))]);
         let p = datapoint_plan(&s, &r, None, false);
-        assert_eq!(p.changed.len(), 1);
-        assert_eq!(p.changed[0].id, "r1");
+        assert_eq!((p.unchanged, p.adopted), (1, 1), "{p:?}");
+        assert!(!p.has_changes(), "{p:?}");
+        // Other content is changed, whatever options it carries.
+        let r = RemoteSet::from_list(&s, vec![sdk("r1", "two", Some(&["a", "c"]))]);
+        let p = datapoint_plan(&s, &r, None, true);
+        assert_eq!((p.unchanged, p.unmanaged), (0, 1), "{p:?}");
         assert_eq!(p.add.len(), 1);
     }
 

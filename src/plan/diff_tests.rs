@@ -199,7 +199,10 @@ fn a_datapoint_is_compared_with_the_options_it_carries() {
     };
     // Uploaded with the old options and carrying them: the same content; the options are
     // the revision's to change (`plan::observe::ShownOptions`).
-    let set = RemoteSet::from_list(&s, vec![carrying(&["cat", "dog"], &remote_fingerprint(&old, &d))]);
+    let set = RemoteSet::from_list(
+        &s,
+        vec![carrying(&["cat", "dog"], &remote_fingerprint(&old, &d))],
+    );
     let p = datapoint_plan(&s, &set, Some("ds".into()), false);
     assert!(!p.has_changes(), "{p:?}");
     assert_eq!(

@@ -880,7 +880,12 @@ async fn contract_cut_answers_only_what_every_model_of_a_route_promises() {
             .await;
         let id = a.body["datapointId"].as_str().expect(&a.raw).to_string();
         let got = api.get(&format!("/datapoint/{id}")).await.body;
-        let keys: BTreeSet<&str> = got.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: BTreeSet<&str> = got
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         if cut {
             assert_eq!(
                 keys,
@@ -888,7 +893,10 @@ async fn contract_cut_answers_only_what_every_model_of_a_route_promises() {
                 "{got}"
             );
         } else {
-            assert!(keys.contains("segments") && keys.contains("sortIndex"), "{got}");
+            assert!(
+                keys.contains("segments") && keys.contains("sortIndex"),
+                "{got}"
+            );
         }
         // A listing keeps what its model declares.
         let page = api.get(&format!("/dataset/{ds}/datapoints")).await.body;
