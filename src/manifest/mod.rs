@@ -9,6 +9,7 @@ pub use model::*;
 
 mod collect;
 mod context;
+mod datapoint_rules;
 mod datapoint_set;
 pub mod diagnostics;
 mod discover;
