@@ -33,7 +33,7 @@ pub struct LabelingRaw {
     pub comparison_budget_per_ranking: Option<Located<u32>>,
     pub responses_per_comparison: Option<Located<u32>>,
     pub referee: Option<Located<RawReferee>>,
-    pub settings: Option<BTreeMap<String, String>>,
+    pub settings: Option<BTreeMap<String, Located<String>>>,
     pub failure_tolerance: Option<Located<f64>>,
     pub prune: Option<bool>,
     pub datapoints: Option<Vec<Located<RawDatapoint>>>,
@@ -87,7 +87,16 @@ pub fn build(ctx: &mut Ctx, file: u32, base_dir: &Path, raw: LabelingRaw) -> Opt
         .as_ref()
         .and_then(|r| build_referee(ctx, file, r))
         .unwrap_or_default();
-    let settings = raw.settings.unwrap_or_default();
+    let settings = super::settings::check(ctx, file, raw.settings.unwrap_or_default());
+    if let (RawTaskType::Ranking, Some(r)) = (ty, &raw.referee) {
+        // `create_ranking_job_definition` (job/rapidata_job_manager.py) takes no referee:
+        // the votes per datapoint follow from the comparison budget (remote/wire_build.rs).
+        ctx.error(
+            at(file, r),
+            "`referee` is not used by type `ranking`: its votes follow from `comparisonBudgetPerRanking` and `responsesPerComparison`",
+            "remove `referee` (the SDK's create_ranking_job_definition takes none)",
+        );
+    }
     let mut failure_tolerance = ctx.default_failure_tolerance;
     if let Some(ft) = &raw.failure_tolerance {
         if (0.0..=1.0).contains(&ft.value) {

@@ -29,6 +29,7 @@ pub mod raw;
 pub mod redact;
 mod replay;
 pub mod schema;
+pub mod settings;
 mod sources;
 pub mod suggest;
 mod validation_set;

@@ -309,7 +309,7 @@ macro_rules! labeling_manifest {
             /// How many responses each datapoint gets; default 10 responses.
             pub referee: Option<Located<RawReferee>>,
             /// Feature flags, sent as `rapidFeatureFlags`.
-            pub settings: Option<BTreeMap<String, String>>,
+            pub settings: Option<BTreeMap<String, Located<String>>>,
             /// Fraction (0..1) of datapoints that may fail to upload. Default 0.
             pub failure_tolerance: Option<Located<f64>>,
             /// Delete remote datapoints that are no longer in the manifest. Default false.
