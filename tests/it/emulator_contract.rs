@@ -916,7 +916,8 @@ async fn name_lengths_agree_between_the_contract_the_emulator_and_validate() {
     let dir = tempfile::tempdir().unwrap();
     let emu = start(dir.path()).await;
     let api = Api::connect(&emu).await;
-    let bodies: [(&str, &str, fn(String) -> Value); 3] = [
+    type Body = fn(String) -> Value;
+    let bodies: [(&str, &str, Body); 3] = [
         (
             "/audience",
             "CreateAudienceEndpointInput",
