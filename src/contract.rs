@@ -332,6 +332,28 @@ impl Contract {
                 ));
             }
         }
+        if let Value::String(text) = value {
+            // Length bounds, in characters (JSON Schema counts code points). The 3.27.1
+            // contract declares none on a name field; the emulator follows whatever a
+            // regenerated contract declares.
+            let n = text.chars().count() as u64;
+            if let Some(max) = obj.get("maxLength").and_then(Value::as_u64) {
+                if n > max {
+                    out.push(violation(
+                        path,
+                        &format!("{n} characters, more than the maximum length {max}"),
+                    ));
+                }
+            }
+            if let Some(min) = obj.get("minLength").and_then(Value::as_u64) {
+                if n < min {
+                    out.push(violation(
+                        path,
+                        &format!("{n} characters, fewer than the minimum length {min}"),
+                    ));
+                }
+            }
+        }
         if let Value::Object(map) = value {
             if let Some(required) = obj.get("required").and_then(Value::as_array) {
                 for key in required.iter().filter_map(Value::as_str) {
@@ -571,5 +593,28 @@ mod tests {
         let body = json!({"name": 5, "schema": [{"key": "a", "kind": "Video", "required": true}]});
         let errs = Contract::get().validate_definition("CreateDatasetEndpointInput", &body);
         assert_eq!(errs.len(), 2, "{errs:?}");
+    }
+
+    #[test]
+    fn enforces_string_length_bounds_a_schema_declares() {
+        let c = Contract::get();
+        let schema = json!({"type": "object", "properties": {
+            "name": {"anyOf": [{"type": "string", "maxLength": 3, "minLength": 1}, {"type": "null"}]}}});
+        assert!(c.validate(&schema, &json!({"name": "abc"})).is_empty());
+        assert!(
+            c.validate(&schema, &json!({"name": "äöü"})).is_empty(),
+            "characters, not bytes"
+        );
+        assert!(c.validate(&schema, &json!({"name": null})).is_empty());
+        for bad in ["abcd", ""] {
+            let errs = c.validate(&schema, &json!({ "name": bad }));
+            assert_eq!(errs.len(), 1, "{bad:?}: {errs:?}");
+            assert_eq!(errs[0].path, "name");
+        }
+        // A property that is *called* maxLength is no bound (DatasetSegmentDefinition).
+        let seg = json!({"key": "context", "kind": "Text", "label": "Context", "required": false, "maxLength": 400});
+        assert!(c
+            .validate_definition("DatasetSegmentDefinition", &seg)
+            .is_empty());
     }
 }

@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::context::{Ctx, Loc};
+use super::datapoint_rules::DraftChecker;
 use super::datapoint_set::{Builder, ContentStats, Datapoints};
 use super::draft::{Draft, DraftSink};
 use super::finalize::{finalize_one, Finished, Hashed};
-use super::labeling::DraftChecker;
 use super::replay::{Replay, ReplayItem, ReplayShared};
 
 /// A datapoint's identity while the rest of the load goes on.

@@ -9,6 +9,7 @@ pub use model::*;
 
 mod collect;
 mod context;
+mod datapoint_rules;
 mod datapoint_set;
 pub mod diagnostics;
 mod discover;
@@ -28,6 +29,7 @@ pub mod raw;
 pub mod redact;
 mod replay;
 pub mod schema;
+pub mod settings;
 mod sources;
 pub mod suggest;
 mod validation_set;

@@ -83,7 +83,7 @@ fn api_version_schema(_: &mut SchemaGenerator) -> Schema {
 pub enum RawTaskType {
     /// Pick one of `answerOptions`.
     Classify,
-    /// Pick the better of two or more `assets`.
+    /// Pick the better of the two `assets`.
     Compare,
     /// Answer with free text.
     FreeText,
@@ -219,9 +219,9 @@ impl<'de> Deserialize<'de> for RawAsset {
 pub struct RawDatapoint {
     /// The asset to label (all types except `compare`).
     pub asset: Option<Located<RawAsset>>,
-    /// Two or more assets to compare (`compare` only).
+    /// The two assets to compare (`compare` only): distinct, both text or both media.
     pub assets: Option<Vec<Located<RawAsset>>>,
-    /// Text shown with the asset (at most 400 characters).
+    /// Text shown with the asset (1 to 400 characters; not with `selectWords`).
     pub context: Option<Located<String>>,
     /// A second asset shown as context.
     pub context_asset: Option<Located<RawAsset>>,
@@ -308,8 +308,8 @@ macro_rules! labeling_manifest {
             pub responses_per_comparison: Option<Located<u32>>,
             /// How many responses each datapoint gets; default 10 responses.
             pub referee: Option<Located<RawReferee>>,
-            /// Feature flags, sent as `rapidFeatureFlags`.
-            pub settings: Option<BTreeMap<String, String>>,
+            /// Feature flags, sent as `rapidFeatureFlags` (values of the SDK's typed settings checked as it does).
+            pub settings: Option<BTreeMap<String, Located<String>>>,
             /// Fraction (0..1) of datapoints that may fail to upload. Default 0.
             pub failure_tolerance: Option<Located<f64>>,
             /// Delete remote datapoints that are no longer in the manifest. Default false.

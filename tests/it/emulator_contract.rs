@@ -850,6 +850,108 @@ async fn quality_control(api: &Api, c: &mut BTreeSet<String>, def: &str, file_na
     );
 }
 
+/// Each name field of a request body the contract declares (`name`, `definitionName`,
+/// `orderName`), with the `maxLength` it declares (through `anyOf`), by definition.
+fn contract_name_limits() -> Vec<(String, String, Option<u64>)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/third_party/api/contract-3.27.1.json"
+    );
+    let root: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let defs = root["definitions"].as_object().unwrap();
+    let mut out = Vec::new();
+    for e in root["endpoints"].as_array().unwrap() {
+        let Some(def) = e["requestBody"]["schema"]["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/definitions/"))
+        else {
+            continue;
+        };
+        let Some(props) = defs[def]["properties"].as_object() else {
+            continue;
+        };
+        for (field, schema) in props {
+            if field != "name" && !field.ends_with("Name") {
+                continue;
+            }
+            let max = std::iter::once(schema)
+                .chain(schema["anyOf"].as_array().into_iter().flatten())
+                .find_map(|s| s["maxLength"].as_u64());
+            out.push((def.to_string(), field.clone(), max));
+        }
+    }
+    out
+}
+
+/// Name lengths (issue #20): what `validate` allows fits every name field of the contract
+/// (the derived dataset name `{name}_dataset` plus the project marker too), and the emulator
+/// refuses exactly what the contract refuses — in 3.27.1 no name field declares a
+/// `maxLength`, so the emulator takes a name ten times the manifest limit.
+#[tokio::test]
+async fn name_lengths_agree_between_the_contract_the_emulator_and_validate() {
+    use rapidata::manifest::MAX_NAME_CHARS;
+    use rapidata::plan::diff::PROJECT_MARKER;
+    let limits = contract_name_limits();
+    let limit = |def: &str, field: &str| {
+        limits
+            .iter()
+            .find(|(d, f, _)| d == def && f == field)
+            .unwrap_or_else(|| panic!("{def}.{field} is not a name field of the contract"))
+            .2
+    };
+    let dataset_name = MAX_NAME_CHARS + "_dataset".len() + PROJECT_MARKER.chars().count();
+    for (def, field, max) in &limits {
+        if let Some(max) = *max {
+            let longest = if def.contains("Dataset") {
+                dataset_name
+            } else {
+                MAX_NAME_CHARS
+            };
+            assert!(
+                longest as u64 <= max,
+                "{def}.{field} takes at most {max} characters; validate lets {longest} through"
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start(dir.path()).await;
+    let api = Api::connect(&emu).await;
+    type Body = fn(String) -> Value;
+    let bodies: [(&str, &str, Body); 3] = [
+        (
+            "/audience",
+            "CreateAudienceEndpointInput",
+            |n| json!({ "name": n }),
+        ),
+        (
+            "/dataset",
+            "CreateDatasetEndpointInput",
+            |n| json!({"name": n, "schema": sdk_schema()}),
+        ),
+        (
+            "/validation-set",
+            "CreateValidationSetEndpointInput",
+            |n| json!({ "name": n }),
+        ),
+    ];
+    for (path, def, body) in bodies {
+        match limit(def, "name") {
+            Some(max) => {
+                let max = usize::try_from(max).unwrap();
+                let a = api.post(path, body("n".repeat(max))).await;
+                assert!(a.status.is_success(), "{path} at the limit: {}", a.raw);
+                let a = api.post(path, body("n".repeat(max + 1))).await;
+                assert_problem(&a, 400);
+                assert!(a.body["errors"]["name"].is_array(), "{path}: {}", a.raw);
+            }
+            None => {
+                let a = api.post(path, body("n".repeat(10 * MAX_NAME_CHARS))).await;
+                assert!(a.status.is_success(), "{path}: {}", a.raw);
+            }
+        }
+    }
+}
+
 /// The contract-cut mode (`EmulatorConfig::contract_cut`) answers only what every response
 /// model of a route promises: `GET /datapoint/{id}` is generated twice (with `segments`, and
 /// with `asset`), so neither is in the answer, and an optional `null` is left out.

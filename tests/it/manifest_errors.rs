@@ -366,3 +366,262 @@ fn validate_notes_names_that_plan_looks_up_remotely() {
         "{text}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The SDK's client-side limits (issue #20), each at its line and column, and a manifest
+// just inside the limit that passes. docs/sdk-limits.md lists them.
+// ---------------------------------------------------------------------------------------
+
+/// Loads `text` as `m.yaml` next to three distinct PNG files `a.png`, `b.png`, `c.png`.
+fn load_text(text: &str) -> Result<rapidata::manifest::Project, Diagnostics> {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, f) in ["a.png", "b.png", "c.png"].iter().enumerate() {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(format!("image {i}").bytes());
+        std::fs::write(dir.path().join(f), png).unwrap();
+    }
+    std::fs::write(dir.path().join("m.yaml"), text).unwrap();
+    load_dir(dir.path())
+}
+
+/// Where `needle` is on the line that contains `on_line` (1-based line and column).
+fn position(text: &str, on_line: &str, needle: &str) -> (usize, usize) {
+    let (i, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(on_line))
+        .unwrap_or_else(|| panic!("no line with `{on_line}`"));
+    let col = line[..line.find(needle).expect("needle on the line")]
+        .chars()
+        .count();
+    (i + 1, col + 1)
+}
+
+/// `text` fails with an error containing `message` at the position of `needle` on the line
+/// containing `on_line`, with a help line.
+fn assert_error_at(text: &str, message: &str, on_line: &str, needle: &str) {
+    let d = load_text(text).map(|_| ()).unwrap_err();
+    let want = position(text, on_line, needle);
+    let e = d
+        .errors
+        .iter()
+        .find(|e| e.message.contains(message))
+        .unwrap_or_else(|| panic!("no error `{message}` in\n{d}"));
+    assert_eq!((e.line, e.column), want, "`{message}` in\n{d}");
+    assert!(e.help.as_deref().is_some_and(|h| !h.is_empty()), "{d}");
+}
+
+fn assert_valid(text: &str) {
+    load_text(text).unwrap_or_else(|d| panic!("should be valid:\n{text}\n{d}"));
+}
+
+const COMPARE: &str = "apiVersion: rapidata.ai/v1\nkind: Order\nname: c\ntype: compare\ninstruction: Which is better?\ndatapoints:\n  - assets: ASSETS\n";
+
+#[test]
+fn compare_datapoints_take_exactly_two_distinct_assets_of_one_kind() {
+    let with = |assets: &str| COMPARE.replace("ASSETS", assets);
+    let three = with("[a.png, b.png, c.png]");
+    assert_error_at(
+        &three,
+        "type `compare` takes exactly 2 assets, this datapoint has 3",
+        "c.png",
+        "c.png",
+    );
+    let same = with("[a.png, ./a.png]");
+    assert_error_at(
+        &same,
+        "the 2 assets of a compare datapoint are the same asset",
+        "./a.png",
+        "./a.png",
+    );
+    let same_text = with("[{text: hi}, {text: hi}]");
+    assert_error_at(&same_text, "are the same asset", "hi}, {", "{text: hi}]");
+    let mixed = with("[a.png, {text: a cat}]");
+    assert_error_at(
+        &mixed,
+        "must both be text or both be media",
+        "a cat",
+        "{text",
+    );
+    let one = with("[a.png]");
+    assert_error_at(
+        &one,
+        "type `compare` needs exactly 2 assets, this datapoint has 1",
+        "- assets",
+        "assets",
+    );
+    // Just inside: two distinct media assets, or two distinct texts.
+    assert_valid(&with("[a.png, b.png]"));
+    assert_valid(&with("[{text: a cat}, {text: a dog}]"));
+}
+
+const FREE_TEXT: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: f\ntype: TYPE\ninstruction: Describe it\ndatapoints:\n  - asset: ASSET\n    EXTRA\n";
+
+fn datapoint(ty: &str, asset: &str, extra: &str) -> String {
+    FREE_TEXT
+        .replace("TYPE", ty)
+        .replace("ASSET", asset)
+        .replace("EXTRA", extra)
+}
+
+#[test]
+fn a_datapoint_context_is_not_empty() {
+    let empty = datapoint("freeText", "a.png", "context: \"\"");
+    assert_error_at(&empty, "`context` is empty", "context:", "\"\"");
+    assert_valid(&datapoint("freeText", "a.png", "context: x"));
+}
+
+#[test]
+fn select_words_datapoints_take_no_context() {
+    let both = datapoint(
+        "selectWords",
+        "a.png",
+        "sentence: two words\n    context: shown too",
+    );
+    assert_error_at(
+        &both,
+        "type `selectWords` takes no `context`",
+        "context:",
+        "shown",
+    );
+    assert_valid(&datapoint("selectWords", "a.png", "sentence: two words"));
+}
+
+#[test]
+fn locate_draw_select_words_and_timestamp_datapoints_are_media() {
+    for ty in ["locate", "draw", "selectWords", "timestamp"] {
+        let extra = if ty == "selectWords" {
+            "sentence: two words"
+        } else {
+            "privateMetadata: {}"
+        };
+        let text = datapoint(ty, "{text: a cat}", extra);
+        assert_error_at(
+            &text,
+            &format!("type `{ty}` needs a media asset (image, video or audio), not text"),
+            "asset:",
+            "{text",
+        );
+        assert_valid(&datapoint(ty, "a.png", extra));
+        assert_valid(&datapoint(ty, "https://example.com/a.png", extra));
+    }
+    // Types with the SDK's `data_type="text"` still take text.
+    assert_valid(&datapoint("freeText", "{text: a cat}", "context: x"));
+}
+
+const RANKING: &str = "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: r\ntype: ranking\ninstruction: Which is cuter?\ncomparisonBudgetPerRanking: 10\nresponsesPerComparison: 1\nREFEREE\ndatapoints:\n  - {asset: a.png, group: g}\n  - {asset: SECOND, group: g, key: second}\n";
+
+#[test]
+fn ranking_groups_hold_distinct_assets_and_take_no_referee() {
+    let ranking = |second: &str, referee: &str| {
+        RANKING
+            .replace("SECOND", second)
+            .replace("REFEREE", referee)
+    };
+    let twice = ranking("a.png", "");
+    assert_error_at(
+        &twice,
+        "ranking group `g` has this asset twice",
+        "key: second",
+        "a.png",
+    );
+    let referee = ranking("b.png", "referee:\n  responsesPerDatapoint: 3");
+    assert_error_at(
+        &referee,
+        "`referee` is not used by type `ranking`",
+        "responsesPerDatapoint",
+        "responsesPerDatapoint",
+    );
+    assert_valid(&ranking("b.png", ""));
+    // The same asset in two groups is two rankings.
+    assert_valid(&ranking("b.png", "").replace(
+        "{asset: a.png, group: g}",
+        "{asset: b.png, group: h}\n  - {asset: a.png, group: h}\n  - {asset: a.png, group: g}",
+    ));
+}
+
+#[test]
+fn settings_values_are_checked_as_the_sdk_setting_classes_do() {
+    let with = |key: &str, value: &str| {
+        datapoint("freeText", "a.png", "context: x").replace(
+            "datapoints:",
+            &format!("settings:\n  {key}: \"{value}\"\ndatapoints:"),
+        )
+    };
+    let mut keys: Vec<&str> = rapidata::manifest::settings::checked_keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "compare_unsure",
+            "free_text_max_characters",
+            "free_text_minimum_characters",
+            "locate_max_points",
+            "locate_min_points",
+            "media_played_percentage"
+        ]
+    );
+    for (key, below, lowest, highest, above) in [
+        ("free_text_minimum_characters", "0", "1", None, None),
+        ("free_text_max_characters", "0", "1", None, None),
+        ("compare_unsure", "-1", "0", None, None),
+        ("locate_max_points", "0", "1", None, None),
+        ("locate_min_points", "0", "1", None, None),
+        ("media_played_percentage", "-1", "0", Some("95"), Some("96")),
+    ] {
+        let bad = with(key, below);
+        assert_error_at(
+            &bad,
+            &format!("setting `{key}` is {below}; the SDK takes"),
+            key,
+            "\"",
+        );
+        assert_valid(&with(key, lowest));
+        if let (Some(hi), Some(above)) = (highest, above) {
+            assert_valid(&with(key, hi));
+            assert_error_at(&with(key, above), "the SDK takes 0 to 95", key, "\"");
+        }
+        assert_error_at(
+            &with(key, "many"),
+            &format!("setting `{key}` is `many`, not a whole number"),
+            key,
+            "\"",
+        );
+    }
+    // Other flags pass as they are, as the SDK's CustomSetting does.
+    assert_valid(&with("alert_on_fast_response", "0.25"));
+}
+
+#[test]
+fn names_of_every_kind_are_at_most_200_characters() {
+    use rapidata::manifest::MAX_NAME_CHARS;
+    let kinds = [
+        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: NAME\ntype: freeText\ninstruction: x\ndatapoints:\n  - asset: a.png\n",
+        "apiVersion: rapidata.ai/v1\nkind: Order\nname: NAME\ntype: freeText\ninstruction: x\ndatapoints:\n  - asset: a.png\n",
+        "apiVersion: rapidata.ai/v1\nkind: Audience\nname: NAME\n",
+        "apiVersion: rapidata.ai/v1\nkind: ValidationSet\nname: NAME\ntype: locate\ninstruction: x\ntasks:\n  - asset: a.png\n    truth: [{xMin: 0.1, yMin: 0.1, xMax: 0.5, yMax: 0.5}]\n",
+        "apiVersion: rapidata.ai/v1\nkind: JobDefinition\nname: d\ntype: freeText\ninstruction: x\ndatapoints:\n  - asset: a.png\n---\napiVersion: rapidata.ai/v1\nkind: Job\nname: NAME\ndefinition: d\naudience: global\n",
+    ];
+    for k in kinds {
+        let long = k.replace("NAME", &"n".repeat(MAX_NAME_CHARS + 1));
+        assert_error_at(
+            &long,
+            &format!(
+                "`name` is {} characters long; at most {MAX_NAME_CHARS} are allowed",
+                MAX_NAME_CHARS + 1
+            ),
+            "nnnn",
+            "nnnn",
+        );
+        assert_valid(&k.replace("NAME", &"n".repeat(MAX_NAME_CHARS)));
+    }
+    // A former name (`renamedFrom`) is a name too.
+    let renamed = "apiVersion: rapidata.ai/v1\nkind: Audience\nname: a\nrenamedFrom: OLD\n";
+    assert_error_at(
+        &renamed.replace("OLD", &"o".repeat(MAX_NAME_CHARS + 1)),
+        "at most 200 are allowed",
+        "renamedFrom",
+        "oooo",
+    );
+    assert_valid(&renamed.replace("OLD", &"o".repeat(MAX_NAME_CHARS)));
+}
