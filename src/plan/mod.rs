@@ -88,19 +88,29 @@ pub async fn make_plan(
 /// failed read leaves the key.
 async fn label_remote_samples(client: &Client, plan: &mut Plan) {
     use crate::report::plan_text::SAMPLES;
-    let mut wanted: Vec<String> = Vec::new();
+    // By dataset: what goes from the dataset the datapoints are in, what is dropped or
+    // kept from the current one a new dataset replaces.
+    let mut wanted: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for d in plan.resources.iter().filter_map(|r| r.datapoints.as_ref()) {
-        wanted.extend(d.deletions().take(SAMPLES).map(|x| x.id.clone()));
-        wanted.extend(d.dropped_items.iter().take(SAMPLES).map(|x| x.id.clone()));
-        wanted.extend(d.keep.iter().take(SAMPLES).map(|x| x.id.clone()));
+        if let Some(ds) = d.dataset_id.as_deref() {
+            let ids = d.deletions().take(SAMPLES).map(|x| x.id.clone());
+            wanted.entry(ds).or_default().extend(ids);
+        }
+        if let Some(ds) = d.keep_from.as_deref().or(d.dataset_id.as_deref()) {
+            let ids = d.dropped_items.iter().take(SAMPLES);
+            let ids = ids.chain(d.keep.iter().take(SAMPLES)).map(|x| x.id.clone());
+            wanted.entry(ds).or_default().extend(ids);
+        }
     }
-    let labels =
-        futures::future::join_all(wanted.iter().map(|id| client.datapoint_label(id))).await;
-    let labels: std::collections::HashMap<&str, String> = wanted
-        .iter()
-        .zip(labels)
-        .filter_map(|(id, l)| Some((id.as_str(), l.ok()??)))
-        .collect();
+    let found = futures::future::join_all(
+        wanted
+            .iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(ds, ids)| client.datapoint_labels(ds, ids)),
+    )
+    .await;
+    let labels: std::collections::HashMap<String, String> =
+        found.into_iter().filter_map(Result::ok).flatten().collect();
     if labels.is_empty() {
         return;
     }

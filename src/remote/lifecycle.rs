@@ -191,28 +191,6 @@ impl Client {
 
 impl Client {
     /// `PATCH /job/{id}` (`UpdateJobEndpointInput`: the name only).
-    /// What a person recognises a datapoint by (the first words of its text, or its file
-    /// name), from `GET /datapoint/{id}`: its `asset` (`IAsset`, the contract's model), or
-    /// the `asset` segment where a server lists segments.
-    pub async fn datapoint_label(&self, id: &str) -> Result<Option<String>, ApiError> {
-        let v = self
-            .call(Request::new(
-                Method::GET,
-                "/datapoint/{datapointId}",
-                format!("/datapoint/{}", seg(id)),
-                Safety::Repeatable,
-            ))
-            .await?;
-        let asset = v.get("asset").filter(|a| a.is_object()).or_else(|| {
-            v.get("segments")
-                .and_then(Value::as_array)?
-                .iter()
-                .find(|s| s.get("key").and_then(Value::as_str) == Some("asset"))?
-                .get("asset")
-        });
-        Ok(asset.map(|a| super::content_identity::ListedAsset::from_json(a).label()))
-    }
-
     pub async fn rename_job(&self, id: &str, name: &str) -> Result<(), ApiError> {
         self.no_content(
             Method::PATCH,

@@ -71,6 +71,43 @@ impl Client {
         )
     }
 
+    /// What a person recognises some datapoints of a dataset by (the first words of the
+    /// text, the file name, the source URL), by id: one listing filtered by `id[in]`, whose
+    /// model (`QueryDatapointsByDatasetIdEndpointOutput`) requires `segments` — unlike
+    /// `GET /datapoint/{id}`, whose two generated models disagree (`segments` or `asset`).
+    pub async fn datapoint_labels(
+        &self,
+        dataset_id: &str,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, ApiError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(PAGE_SIZE as usize) {
+            let mut req = Request::new(
+                Method::GET,
+                "/dataset/{datasetId}/datapoints",
+                format!("/dataset/{}/datapoints", super::transport::seg(dataset_id)),
+                Safety::Repeatable,
+            )
+            .query("page", 1)
+            .query("page_size", chunk.len());
+            for id in chunk {
+                req = req.query("id[in]", id);
+            }
+            let body = self.call_bytes(req).await?;
+            let page: Page<ContentItem> = Self::decode(
+                "GET /dataset/{datasetId}/datapoints",
+                serde_json::from_slice(&body).map_err(|e| e.to_string()),
+            )?;
+            for item in &page.items {
+                let d = ListedDatapoint::from(item);
+                if let Some(a) = &d.asset {
+                    out.insert(d.id.clone(), a.label());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every datapoint of a dataset with the content the listing shows, oldest first.
     pub async fn list_datapoint_contents(
         &self,
