@@ -89,6 +89,7 @@ impl<C: Remote> Executor<'_, C> {
                 Ok(())
             }
             Step::Rename { from } => self.rename(rp, from, ctx, out).await,
+            Step::AdoptIntoProject { .. } => self.adopt_into_project(rp, step, out).await,
             _ => Err(misfit(rp, step)),
         }
     }

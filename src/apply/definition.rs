@@ -66,6 +66,7 @@ impl<C: Remote> Executor<'_, C> {
             }
             Step::MoveAside { to } => self.move_aside(rp, to, out).await,
             Step::Rename { from } => self.rename(rp, from, ctx, out).await,
+            Step::AdoptIntoProject { .. } => self.adopt_into_project(rp, step, out).await,
             _ => Err(misfit(rp, step)),
         }
     }

@@ -5,6 +5,7 @@
 //! makes creates with an unknown outcome safe (the next observation tells whether they
 //! happened) and a killed run recoverable (the next run simply observes and continues).
 
+mod adopt;
 pub mod assets;
 mod audience;
 pub mod budget;

@@ -99,7 +99,14 @@ pub fn run(args: ImportArgs, settings: &Settings) -> anyhow::Result<Exit> {
             })?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                _ => print!("{}", import::render::report(&report, &style)),
+                _ => print!(
+                    "{}",
+                    import::render::report(
+                        &report,
+                        &style,
+                        settings.project_marker(&None).as_deref()
+                    )
+                ),
             }
             // What was not written is in the report (and says why); the files that were
             // are complete, so the run succeeded.

@@ -77,8 +77,9 @@ pub fn listing(l: &ImportListing, style: &Style) -> String {
     out
 }
 
-/// What a write did.
-pub fn report(r: &ImportReport, style: &Style) -> String {
+/// What a write did. `project`: the project the plan of these manifests runs with (its
+/// marker), which adopts what was made outside it.
+pub fn report(r: &ImportReport, style: &Style, project: Option<&str>) -> String {
     let mut out = String::new();
     for w in &r.written {
         let rows = match (&w.rows_file, w.rows) {
@@ -122,9 +123,18 @@ pub fn report(r: &ImportReport, style: &Style) -> String {
             one_line(&s.reason)
         );
     }
+    let expect = match project {
+        // `plan::project_marker`: one step each, then nothing.
+        Some(p) => format!(
+            "should now show no change for them but adopting those made outside project `{p}` \
+             into it (one step each: its marker, nothing uploaded or labeled again); once \
+             `rapidata apply` took it, no change"
+        ),
+        None => "should now show no change for them".to_string(),
+    };
     let _ = writeln!(
         out,
-        "\n{} manifest(s) written to {}, {} skipped. `rapidata plan {} --detailed-exitcode` should now show no change for them.",
+        "\n{} manifest(s) written to {}, {} skipped. `rapidata plan {} --detailed-exitcode` {expect}.",
         r.written.len(),
         r.out,
         r.skipped.len(),

@@ -35,21 +35,9 @@ pub(super) fn audience_plan(
             p.steps.push(Step::CreateAudience);
         }
         Some(ra) => {
+            // Without the project's marker it is adopted (`project_marker`), in a step
+            // of its own.
             p.changes = audience_changes(a, ra);
-            // With a project, its audiences carry its marker (adopting one adds it).
-            if let Some(project) = &opts.project {
-                let marker = wire_build::audience_marker(project);
-                if !ra.description.as_deref().unwrap_or("").contains(&marker) {
-                    p.changes.push(FieldChange {
-                        field: "project".into(),
-                        before: None,
-                        after: Some(project.clone()),
-                    });
-                    p.adopt = Some(format!(
-                        "made outside project `{project}` (its description has no `{marker}` marker): apply adds the marker, so `--prune --project {project}` finds it once its manifest is gone"
-                    ));
-                }
-            }
             if !p.changes.is_empty() {
                 p.action = Action::Update;
                 p.steps.push(Step::UpdateAudience);

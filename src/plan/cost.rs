@@ -198,7 +198,12 @@ pub async fn annotate(client: &Client, project: &Project, plan: &mut Plan) {
         if let Some(Ok(Some(e))) = def_read.get(i) {
             per_response.insert(rp.name.clone(), e.cost_per_response);
         }
-        if !rp.steps.is_empty() {
+        // Adopting it into the project changes nothing that is priced.
+        if rp
+            .steps
+            .iter()
+            .any(|s| !matches!(s, Step::AdoptIntoProject { .. }))
+        {
             def_read.remove(i);
         }
     }

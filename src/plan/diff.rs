@@ -239,6 +239,7 @@ pub fn diff(project: &Project, observed: &Observed, opts: &PlanOptions, api: &st
     resources.extend(after);
     check_job_audiences(project, observed, &mut resources);
     renames(observed, &mut resources);
+    super::project_marker::adopt_into_project(project, observed, opts, &mut resources);
     let in_scope = |name: &str| {
         !opts.excludes.iter().any(|e| e == name)
             && (opts.targets.is_empty() || opts.targets.iter().any(|t| t == name))

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod model;
 pub mod observation_cache;
 pub mod observe;
+pub mod project_marker;
 pub mod recorded;
 mod remote_set;
 pub mod saved;
@@ -72,6 +73,8 @@ pub async fn make_plan(
         let keep_audiences = names(crate::manifest::ResourceKind::Audience);
         observed.orphan_audiences =
             observe::find_orphan_audiences(client, name, &keep_audiences).await?;
+        // Whether the manifests' definitions carry its marker (adopted into it if not).
+        observed.dataset_names = project_marker::dataset_names(client, &observed).await?;
     }
     let mut plan = diff(project, &observed, opts, api);
     cost::annotate(client, project, &mut plan).await;

@@ -49,6 +49,9 @@ pub enum Action {
     /// Pause or resume (a job or an order), nothing else.
     Pause,
     Resume,
+    /// Mark a remote resource made outside the `--project` as the project's
+    /// ([`Step::AdoptIntoProject`]), nothing else.
+    Adopt,
 }
 
 impl Action {
@@ -60,7 +63,7 @@ impl Action {
             Action::Replace => "-/+",
             Action::Delete => "-",
             Action::Blocked => "!",
-            Action::Pause | Action::Resume => "~",
+            Action::Pause | Action::Resume | Action::Adopt => "~",
         }
     }
 }
@@ -235,6 +238,13 @@ pub enum Step {
     /// `renamedFrom`: `PATCH` the name of the remote one found under `from` to the
     /// manifest's (a definition's dataset too). Nothing is uploaded, no job assigned.
     Rename { from: String },
+    /// With a project: mark the remote resource made outside `project` as its own, by
+    /// writing `to`, nothing else (`plan::project_marker`): an audience's description with
+    /// the project's marker (`PATCH /audience/{id}` with the description only), a
+    /// definition's dataset name with it (`PATCH /dataset/{id}/name`). Nothing is uploaded
+    /// or labeled again; the project's next plan recognises it, and `--prune` finds it
+    /// once its manifest is gone.
+    AdoptIntoProject { project: String, to: String },
     /// A sharded apply's prepare phase: only the dataset the shards fill (recorded, for a
     /// new definition or for a new revision based on `baseRevision`).
     PrepareDataset { base_revision: Option<u32> },
@@ -284,6 +294,9 @@ impl Step {
             Step::RemoveExamples => "remove the qualification examples no longer in the manifest".into(),
             Step::StartRecruiting => "start recruiting labelers (the examples are in)".into(),
             Step::Rename { from } => format!("rename `{from}` in place (nothing is uploaded or labeled again)"),
+            Step::AdoptIntoProject { project, .. } => format!(
+                "adopt it into project `{project}`: add the project's marker in place (nothing is uploaded or labeled again)"
+            ),
             Step::PrepareDataset { .. } => {
                 "create the dataset the shards fill (the definition or revision comes with the final apply)".into()
             }
@@ -449,6 +462,8 @@ pub struct Summary {
     pub blocked: usize,
     /// Jobs and orders paused or resumed.
     pub pause_resume: usize,
+    /// Resources adopted into the project (with or without other changes).
+    pub adopt: usize,
     pub upload: u64,
     pub upload_assets: u64,
     pub upload_bytes: u64,
@@ -466,11 +481,18 @@ impl Plan {
                 Action::Delete => s.delete += 1,
                 Action::Blocked => s.blocked += 1,
                 Action::Pause | Action::Resume => s.pause_resume += 1,
+                Action::Adopt => {}
                 Action::NoChange => {
                     if r.has_changes() {
                         s.change += 1
                     }
                 }
+            }
+            if r.steps
+                .iter()
+                .any(|x| matches!(x, Step::AdoptIntoProject { .. }))
+            {
+                s.adopt += 1;
             }
             if let Some(d) = &r.datapoints {
                 s.upload += d.add.len() as u64;

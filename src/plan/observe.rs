@@ -164,6 +164,9 @@ pub struct Observed {
     /// Manifest resources found under a `renamedFrom` name: (kind, manifest name) → the
     /// old name.
     pub renamed: BTreeMap<(ResourceKind, String), String>,
+    /// With a project: the name of each observed definition's dataset (by definition
+    /// name), which carries the project's marker (`plan::project_marker`).
+    pub dataset_names: BTreeMap<String, String>,
 }
 
 impl Observed {
@@ -291,6 +294,9 @@ impl Observed {
         }
         for (ds, keys) in &self.started_without {
             h.update(format!("started-without\0{ds}\0{}\n", keys.len()).as_bytes());
+        }
+        for (name, ds) in &self.dataset_names {
+            h.update(format!("dataset-name\0{name}\0{ds}\n").as_bytes());
         }
         h.finalize().to_hex().to_string()
     }

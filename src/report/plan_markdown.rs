@@ -78,7 +78,11 @@ fn section(r: &ResourcePlan, sources: &HashMap<(String, String), Source>, folded
         r.kind,
         escape(&r.name),
         verb(r.action),
-        if r.adopt.is_some() { " (adopt)" } else { "" }
+        if r.adopt.is_some() && r.action != Action::Adopt {
+            " (adopt)"
+        } else {
+            ""
+        }
     );
     if folded {
         let _ = writeln!(s, "<details><summary>{title}</summary>\n");

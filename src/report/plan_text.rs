@@ -170,6 +170,9 @@ pub fn summary_line(s: &Summary) -> String {
         n(s.replace),
         n(s.delete)
     );
+    if s.adopt > 0 {
+        let _ = write!(line, ", {} to adopt into the project", n(s.adopt));
+    }
     if s.pause_resume > 0 {
         let _ = write!(line, ", {} to pause or resume", n(s.pause_resume));
     }
@@ -198,6 +201,7 @@ pub fn verb(a: Action) -> &'static str {
         Action::Blocked => "cannot be applied",
         Action::Pause => "pause",
         Action::Resume => "resume",
+        Action::Adopt => "adopt into the project",
     }
 }
 
@@ -334,7 +338,7 @@ fn header(style: &Style, r: &ResourcePlan) -> String {
         );
     }
     let _ = write!(h, " — {}", verb(r.action));
-    if r.adopt.is_some() && r.remote_id.is_some() {
+    if r.adopt.is_some() && r.remote_id.is_some() && r.action != Action::Adopt {
         let _ = write!(h, " {}", style.yellow("(adopt)"));
     }
     h

@@ -649,8 +649,8 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
     );
     let shown = String::from_utf8_lossy(&marked.stdout).to_string();
     assert!(
-        shown.contains("Audience sdk-audience")
-            && shown.contains("(adopt)")
+        shown.contains("Audience sdk-audience [")
+            && shown.contains("— adopt into the project")
             && shown.contains("project: (none) → import-team"),
         "{}",
         text(&marked)
@@ -720,4 +720,216 @@ async fn sdk_made_resources_import_to_manifests_that_plan_no_change() {
 
 fn by_name_in<'a>(p: &'a rapidata::plan::Plan, n: &str) -> &'a rapidata::plan::ResourcePlan {
     p.resources.iter().find(|r| r.name == n).unwrap()
+}
+
+/// The `op` of every step of every resource of a JSON plan, by name (those with none left
+/// out).
+fn json_steps(plan: &Value) -> BTreeMap<String, Vec<String>> {
+    plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let ops: Vec<String> = r["steps"]
+                .as_array()?
+                .iter()
+                .map(|s| s["op"].as_str().unwrap().to_string())
+                .collect();
+            Some((r["name"].as_str().unwrap().to_string(), ops))
+        })
+        .collect()
+}
+
+/// Issue #21: in an `init`-ed project (its rapidata.toml names a project), what `import`
+/// writes plans exactly its adoption into the project (one step per resource made outside
+/// it, nothing created, replaced or uploaded), apply takes only those steps, and from then
+/// on plan exits 0 without an `adopt:` line and apply writes nothing. The marks are what
+/// `--prune` goes by afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_into_an_init_project_adopts_once_then_plans_no_change() {
+    let env = env(FaultPlan::default()).await;
+    let sdk = Sdk::connect(&env).await;
+    // Made the SDK's way, outside any project: no marker, no rapidata keys.
+    let s = spec(
+        Task::Classify {
+            instruction: "Is it a cat?".into(),
+            answer_options: vec!["yes".into(), "no".into()],
+        },
+        Referee::default(),
+        vec![
+            dp(vec![Asset::Text("a cat on a mat".into())]),
+            dp(vec![Asset::Text("a dog in a fog".into())]),
+        ],
+    );
+    let def_id = sdk_definition(&sdk, "rt-cats", &s, &[]).await;
+    let audience = sdk
+        .post(
+            "/audience",
+            &json!({"name": "rt-fans", "description": "Cat people", "filters": []}),
+        )
+        .await["audienceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sdk.post(
+        "/job",
+        &wire_build::job_body(&def_id, &audience, Some(1), "rt-cats-fans"),
+    )
+    .await;
+
+    let root = env.dir.path().join("roundtrip");
+    let init = rapidata(
+        &env,
+        env.dir.path(),
+        &["init", "roundtrip", "--name", "rt-team", "-q"],
+    );
+    assert!(init.status.success(), "{}", text(&init));
+    std::fs::remove_file(root.join("manifests/example.yaml")).unwrap();
+    let imported = rapidata(&env, &root, &["import", "--out", "manifests/imported"]);
+    assert!(imported.status.success(), "{}", text(&imported));
+    assert!(
+        String::from_utf8_lossy(&imported.stdout)
+            .contains("adopting those made outside project `rt-team`"),
+        "{}",
+        text(&imported)
+    );
+
+    // The first plan: exactly the adoption, one named step each, nothing else.
+    let first = rapidata(&env, &root, &["plan", "--detailed-exitcode"]);
+    assert_eq!(first.status.code(), Some(2), "{}", text(&first));
+    let shown = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        shown.contains("Plan: 0 to create, 0 to change, 0 to replace, 0 to delete, 2 to adopt into the project; 0 datapoints to upload"),
+        "{}",
+        text(&first)
+    );
+    for header in ["~ Audience rt-fans [", "~ JobDefinition rt-cats ["] {
+        let line = shown
+            .lines()
+            .find(|l| l.contains(header))
+            .unwrap_or_default();
+        assert!(
+            line.ends_with("— adopt into the project"),
+            "{line:?}\n{shown}"
+        );
+    }
+    assert_eq!(shown.matches("adopt: ").count(), 2, "{shown}");
+    assert_eq!(
+        shown.matches("1. adopt it into project `rt-team`").count(),
+        2,
+        "{shown}"
+    );
+    let json_plan = rapidata(&env, &root, &["plan", "--format", "json"]);
+    let p: Value = serde_json::from_slice(&json_plan.stdout).unwrap();
+    assert_eq!(
+        json_steps(&p),
+        BTreeMap::from([
+            ("rt-cats".to_string(), vec!["adoptIntoProject".to_string()]),
+            ("rt-fans".to_string(), vec!["adoptIntoProject".to_string()]),
+        ]),
+        "{p:#}"
+    );
+    let adopted: Vec<&Value> = p["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "adopt")
+        .collect();
+    assert_eq!(adopted.len(), 2, "{p:#}");
+    assert!(adopted.iter().all(|r| r["relabel"].is_null()), "{p:#}");
+    assert!(p["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["cost"]["starts"] != true));
+
+    // Apply takes exactly those two steps: the marks, nothing else.
+    env.emulator.reset_stats();
+    let applied = rapidata(&env, &root, &["apply", "--auto-approve"]);
+    assert!(applied.status.success(), "{}", text(&applied));
+    let stats = env.emulator.stats();
+    assert_eq!(
+        stats.get("PATCH /audience/{audienceId}"),
+        1,
+        "{:?}",
+        stats.routes()
+    );
+    assert_eq!(
+        stats.get("PATCH /dataset/{datasetId}/name"),
+        1,
+        "{:?}",
+        stats.routes()
+    );
+    assert_eq!(stats.writes(), 2, "{:?}", stats.routes());
+    let fans = env.client.find_audiences("rt-fans").await.unwrap();
+    assert_eq!(
+        fans[0].description.as_deref(),
+        Some(format!("Cat people\n\n{}", wire_build::audience_marker("rt-team")).as_str()),
+        "the text is kept, the marker added"
+    );
+    assert!(fans[0].filters.is_empty());
+    let rev = env.client.latest_revision(&def_id).await.unwrap();
+    assert_eq!(
+        env.client.dataset_name(&rev.dataset_id).await.unwrap(),
+        rapidata::plan::dataset_name("rt-cats", Some("rt-team"))
+    );
+
+    // From then on: no change, no adoption, and apply writes nothing.
+    let after = rapidata(&env, &root, &["plan", "--detailed-exitcode"]);
+    assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+    assert!(!text(&after).contains("adopt"), "{}", text(&after));
+    let json_after = rapidata(&env, &root, &["plan", "--format", "json"]);
+    let p: Value = serde_json::from_slice(&json_after.stdout).unwrap();
+    assert!(json_steps(&p).is_empty(), "{p:#}");
+    assert!(
+        p["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["adopt"].is_null()),
+        "{p:#}"
+    );
+    env.emulator.reset_stats();
+    let again = rapidata(&env, &root, &["apply", "--auto-approve"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert_eq!(
+        env.emulator.stats().writes(),
+        0,
+        "{:?}",
+        env.emulator.stats().routes()
+    );
+
+    // The marks are the project's: without the manifests, `--prune` deletes what was
+    // adopted (and only the plan says so: nothing is applied here).
+    std::fs::remove_dir_all(root.join("manifests/imported")).unwrap();
+    std::fs::write(
+        root.join("manifests/other.yaml"),
+        "apiVersion: rapidata.ai/v1\nkind: Audience\nname: rt-other\n",
+    )
+    .unwrap();
+    let pruned = rapidata(&env, &root, &["plan", "--prune", "--format", "json"]);
+    assert!(pruned.status.success(), "{}", text(&pruned));
+    let p: Value = serde_json::from_slice(&pruned.stdout).unwrap();
+    let deleted: BTreeMap<String, String> = p["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "delete")
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deleted.get("JobDefinition").map(String::as_str),
+        Some("rt-cats"),
+        "{p:#}"
+    );
+    assert_eq!(
+        deleted.get("Audience").map(String::as_str),
+        Some("rt-fans"),
+        "{p:#}"
+    );
 }

@@ -38,6 +38,7 @@ mod manifest_security;
 mod plan_cache;
 mod plan_emulator;
 mod plan_output;
+mod plan_snapshots;
 mod results_rows;
 mod show;
 mod spend;

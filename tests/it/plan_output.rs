@@ -15,7 +15,7 @@ use rapidata::remote::{
 use rapidata::report::style::Style;
 use rapidata::report::{plan_markdown, plan_text};
 
-fn heading() -> plan_markdown::Heading {
+pub(crate) fn heading() -> plan_markdown::Heading {
     plan_markdown::Heading {
         environment: "local".into(),
         endpoint: "the embedded emulator".into(),
@@ -42,7 +42,7 @@ fn a_plan_in_ci_against_the_local_emulator_says_nothing_reaches_rapidata() {
     assert!(md.contains("> [!WARNING]"), "{md}");
 }
 
-fn origin(file: &str, line: usize) -> Origin {
+pub(crate) fn origin(file: &str, line: usize) -> Origin {
     Origin {
         file: std::path::Path::new(file).into(),
         line,
@@ -50,7 +50,7 @@ fn origin(file: &str, line: usize) -> Origin {
     }
 }
 
-fn datapoint(i: usize, file: &str) -> Datapoint {
+pub(crate) fn datapoint(i: usize, file: &str) -> Datapoint {
     Datapoint {
         key: format!("fp-{i:032x}"),
         explicit_key: false,
@@ -70,7 +70,7 @@ fn datapoint(i: usize, file: &str) -> Datapoint {
     }
 }
 
-fn spec(n: usize, instruction: &str) -> LabelingSpec {
+pub(crate) fn spec(n: usize, instruction: &str) -> LabelingSpec {
     LabelingSpec {
         validation_set: None,
         task: Task::Classify {
@@ -89,7 +89,7 @@ fn spec(n: usize, instruction: &str) -> LabelingSpec {
     }
 }
 
-fn definition(name: &str, s: LabelingSpec) -> Resource {
+pub(crate) fn definition(name: &str, s: LabelingSpec) -> Resource {
     Resource::JobDefinition(JobDefinition {
         name: name.into(),
         origin: origin("definitions.yaml", 3),
@@ -232,11 +232,12 @@ fn mixed() -> (Project, rapidata::plan::Plan) {
     (project, plan)
 }
 
-fn snapshot(name: &str, actual: &str) {
+pub(crate) fn snapshot(name: &str, actual: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
