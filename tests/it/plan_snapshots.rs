@@ -33,6 +33,7 @@ fn uploaded(s: &LabelingSpec, range: std::ops::Range<usize>) -> Vec<RemoteDatapo
             // Its image, as uploaded: a new dataset reuses it.
             files: vec![format!("uploaded-{i}.png")],
             adopted: false,
+            answer_options: None,
         })
         .collect()
 }
@@ -45,6 +46,7 @@ fn gone(id: &str) -> RemoteDatapoint {
         fingerprint: Some("x".into()),
         files: Vec::new(),
         adopted: false,
+        answer_options: None,
     }
 }
 
@@ -241,7 +243,13 @@ fn remove_datapoints_under_a_running_job() {
     // The running job's dataset is never edited: a new one, a new revision, a new job.
     assert_eq!(
         ops(&plan, "animals"),
-        [Step::NewDataset, Step::NewRevision { base_revision: 1 }]
+        [
+            Step::NewDataset,
+            Step::NewRevision {
+                base_revision: 1,
+                literal_options: false
+            }
+        ]
     );
     assert!(plan.resources.iter().any(|r| r.relabel.is_some()));
 }
