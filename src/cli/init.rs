@@ -44,6 +44,9 @@ fn config_text(environment: &str, project: &str) -> String {
         r#"# rapidata project configuration; flags and RAPIDATA_* variables override it.
 # The environment this project targets: `local` is the embedded emulator (state in
 # .rapidata/local/, nothing leaves this machine); `rapidata.ai` is production Rapidata.
+# To go to production, change this one line to `environment = "rapidata.ai"` and add the
+# repository secrets RAPIDATA_CLIENT_ID and RAPIDATA_CLIENT_SECRET (Settings → Secrets and
+# variables → Actions); .github/workflows/rapidata.yml already passes them to plan and apply.
 environment = "{environment}"
 
 # Marks the job definitions apply creates, so `rapidata apply --prune` can delete
