@@ -237,7 +237,12 @@ pub fn render(plan: &Plan, project: &Project, heading: &Heading) -> String {
         let _ = writeln!(out, "No changes. The remote matches the manifests.");
         return out;
     }
-    if !plan.has_changes() {
+    if plan.blocked().next().is_some() && !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "Nothing can be applied until the blocked changes below are resolved.\n"
+        );
+    } else if !plan.has_changes() {
         let _ = writeln!(
             out,
             "No changes to apply; the notes below (kept drift, warnings) need no step.\n"

@@ -571,6 +571,8 @@ pub fn render(plan: &Plan, project: &Project, style: &Style) -> String {
     }
     if shown == 0 {
         out.push_str("No changes. The remote matches the manifests.\n");
+    } else if plan.blocked().next().is_some() && !plan.has_changes() {
+        out.push_str("\nNothing can be applied until the blocked changes above are resolved.\n");
     } else if !plan.has_changes() {
         out.push_str(
             "\nNo changes to apply; the notes above (kept drift, warnings) need no step.\n",
