@@ -23,6 +23,12 @@ pub struct Violation {
     pub message: String,
 }
 
+/// What a schema narrows to for one value ([`Contract::narrow`]).
+enum Narrowed<'a> {
+    To(&'a Value),
+    Alternatives(Vec<&'a Value>),
+}
+
 /// The parsed contract. Loaded once per process (it is embedded in the binary).
 #[derive(Debug)]
 pub struct Contract {
@@ -116,28 +122,12 @@ impl Contract {
         let Some(obj) = schema.as_object().filter(|_| depth <= 64) else {
             return;
         };
-        if let Some(target) = obj
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| self.resolve(r))
-        {
-            return self.walk_undeclared(target, value, path, out, depth + 1);
-        }
-        if let (Some(mapping), Some(tag)) = (
-            obj.get("discriminator").and_then(|d| d.get("mapping")),
-            value.get("_t").and_then(Value::as_str),
-        ) {
-            if let Some(target) = mapping
-                .get(tag)
-                .and_then(Value::as_str)
-                .and_then(|r| self.resolve(r))
-            {
-                return self.walk_undeclared(target, value, path, out, depth + 1);
+        match self.narrow(obj, value) {
+            Narrowed::To(target) => {
+                return self.walk_undeclared(target, value, path, out, depth + 1)
             }
-        }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(alts) = obj.get(key).and_then(Value::as_array) {
-                if let Some(alt) = alts.iter().find(|a| self.validate(a, value).is_empty()) {
+            Narrowed::Alternatives(alts) => {
+                for alt in alts {
                     self.walk_undeclared(alt, value, path, out, depth + 1);
                 }
             }
@@ -185,28 +175,10 @@ impl Contract {
         let Some(obj) = schema.as_object().filter(|_| depth <= 64) else {
             return;
         };
-        if let Some(target) = obj
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| self.resolve(r))
-        {
-            return self.cut_at(target, value, depth + 1);
-        }
-        if let (Some(mapping), Some(tag)) = (
-            obj.get("discriminator").and_then(|d| d.get("mapping")),
-            value.get("_t").and_then(Value::as_str),
-        ) {
-            if let Some(target) = mapping
-                .get(tag)
-                .and_then(Value::as_str)
-                .and_then(|r| self.resolve(r))
-            {
-                return self.cut_at(target, value, depth + 1);
-            }
-        }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(alts) = obj.get(key).and_then(Value::as_array) {
-                if let Some(alt) = alts.iter().find(|a| self.validate(a, value).is_empty()) {
+        match self.narrow(obj, value) {
+            Narrowed::To(target) => return self.cut_at(target, value, depth + 1),
+            Narrowed::Alternatives(alts) => {
+                for alt in alts {
                     self.cut_at(alt, value, depth + 1);
                 }
             }
@@ -275,6 +247,42 @@ impl Contract {
             }
         }
         out
+    }
+
+    /// The schema `value` is held to instead of `obj`: its `$ref`, or the `_t` mapping of a
+    /// discriminated union; else the alternatives of `anyOf`/`oneOf` it validates against
+    /// (the first of each), to walk besides `obj` itself.
+    fn narrow<'a>(
+        &'a self,
+        obj: &'a serde_json::Map<String, Value>,
+        value: &Value,
+    ) -> Narrowed<'a> {
+        if let Some(target) = obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.resolve(r))
+        {
+            return Narrowed::To(target);
+        }
+        if let (Some(mapping), Some(tag)) = (
+            obj.get("discriminator").and_then(|d| d.get("mapping")),
+            value.get("_t").and_then(Value::as_str),
+        ) {
+            if let Some(target) = mapping
+                .get(tag)
+                .and_then(Value::as_str)
+                .and_then(|r| self.resolve(r))
+            {
+                return Narrowed::To(target);
+            }
+        }
+        Narrowed::Alternatives(
+            ["anyOf", "oneOf"]
+                .iter()
+                .filter_map(|key| obj.get(*key).and_then(Value::as_array))
+                .filter_map(|alts| alts.iter().find(|a| self.validate(a, value).is_empty()))
+                .collect(),
+        )
     }
 
     fn resolve<'a>(&'a self, reference: &str) -> Option<&'a Value> {
