@@ -17,7 +17,9 @@ pub fn remote_fingerprint(task: &Task, dp: &Datapoint) -> String {
 /// [`remote_fingerprint`] from the datapoint's own fingerprint (hex).
 pub fn remote_fingerprint_of(task: &Task, fingerprint: &str) -> String {
     match classify_fingerprint(task, fingerprint) {
-        Some(h) => h.to_hex().to_string(),
+        Some(h) => crate::manifest::fingerprint::hex(h.as_bytes())
+            .as_str()
+            .to_owned(),
         None => fingerprint.to_owned(),
     }
 }
@@ -26,7 +28,7 @@ pub fn remote_fingerprint_of(task: &Task, fingerprint: &str) -> String {
 /// fingerprint (hex) stores: [`remote_fingerprint`] without allocating.
 pub fn same_remote_fingerprint(task: &Task, fingerprint: &str, remote: &Hex64) -> bool {
     match classify_fingerprint(task, fingerprint) {
-        Some(h) => remote.is(h.to_hex().as_str()),
+        Some(h) => remote.is_hash(&h),
         None => remote.is(fingerprint),
     }
 }

@@ -13,7 +13,7 @@
 //! Format (little-endian): `RDOC`, version, the header (dataset id, total, newest id), the
 //! records, then the record count and the blake3 of everything before it.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -95,7 +95,7 @@ impl ObservationCache {
         let Ok(file) = std::fs::File::open(&path) else {
             return Loaded::Miss;
         };
-        match read(BufReader::new(file), dataset_id, head, f) {
+        match read(file, dataset_id, head, f) {
             Ok(true) => Loaded::Hit,
             Ok(false) => Loaded::Miss,
             Err(why) => {
@@ -128,6 +128,7 @@ impl ObservationCache {
             .map(BufWriter::new);
         let mut w = CacheWriter {
             out,
+            scratch: Vec::with_capacity(256),
             hasher: blake3::Hasher::new(),
             count: 0,
             expected: head.total,
@@ -148,6 +149,8 @@ impl ObservationCache {
 /// Writes one listing; abandoned (the old file stays or none is written) on any error.
 pub struct CacheWriter {
     out: Option<BufWriter<std::fs::File>>,
+    /// One record's bytes (reused: no allocation per record).
+    scratch: Vec<u8>,
     hasher: blake3::Hasher,
     count: u64,
     expected: u64,
@@ -170,7 +173,8 @@ impl CacheWriter {
         if self.out.is_none() {
             return;
         }
-        let mut b = Vec::with_capacity(128);
+        let mut b = std::mem::take(&mut self.scratch);
+        b.clear();
         let flags = u8::from(d.key.is_some())
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Bytes(_)))) << 1)
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Text(_)))) << 2)
@@ -190,6 +194,7 @@ impl CacheWriter {
             put_str(&mut b, f);
         }
         self.put(&b);
+        self.scratch = b;
         self.count += 1;
     }
 
@@ -226,31 +231,78 @@ fn put_str(b: &mut Vec<u8>, s: &str) {
 /// Strings longer than this are not ids, keys or file names: the file is damaged.
 const MAX_STR: u32 = 1 << 20;
 
+/// Reads the records from a buffer of its own and hashes what was read a buffer at a time
+/// (a million records are ten million small fields; hashing each on its own cost more than
+/// reading them).
 struct Reader<R> {
     r: R,
     hasher: blake3::Hasher,
+    buf: Vec<u8>,
+    /// `buf[pos..end]` is read from the file but not yet consumed.
+    pos: usize,
+    end: usize,
+    /// `buf[..hashed]` is in `hasher`; `buf[hashed..pos]` is consumed but not yet hashed.
+    hashed: usize,
 }
 
+/// The reader's buffer (grown when a field is longer).
+const READ_BUFFER: usize = 256 * 1024;
+
 impl<R: Read> Reader<R> {
-    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, String> {
-        let mut b = vec![0; n];
-        self.r
-            .read_exact(&mut b)
-            .map_err(|_| "it is truncated".to_string())?;
-        self.hasher.update(&b);
-        Ok(b)
+    fn new(r: R) -> Reader<R> {
+        Reader {
+            r,
+            hasher: blake3::Hasher::new(),
+            buf: vec![0; READ_BUFFER],
+            pos: 0,
+            end: 0,
+            hashed: 0,
+        }
+    }
+
+    /// Makes `n` unconsumed bytes available.
+    fn fill(&mut self, n: usize) -> Result<(), String> {
+        if self.end - self.pos >= n {
+            return Ok(());
+        }
+        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        self.hashed = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err("it is truncated".to_string()),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err("it is truncated".to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
+        self.fill(n)?;
+        let at = self.pos;
+        self.pos += n;
+        Ok(&self.buf[at..at + n])
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut a = [0; N];
+        a.copy_from_slice(self.bytes(N)?);
+        Ok(a)
     }
 
     fn u32(&mut self) -> Result<u32, String> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_le_bytes(self.array()?))
     }
 
     fn u64(&mut self) -> Result<u64, String> {
-        let b = self.bytes(8)?;
-        let mut a = [0; 8];
-        a.copy_from_slice(&b);
-        Ok(u64::from_le_bytes(a))
+        Ok(u64::from_le_bytes(self.array()?))
     }
 
     fn string(&mut self) -> Result<String, String> {
@@ -258,7 +310,16 @@ impl<R: Read> Reader<R> {
         if n > MAX_STR {
             return Err("a field has an impossible length".into());
         }
-        String::from_utf8(self.bytes(n as usize)?).map_err(|_| "a field is not UTF-8".into())
+        std::str::from_utf8(self.bytes(n as usize)?)
+            .map(str::to_owned)
+            .map_err(|_| "a field is not UTF-8".into())
+    }
+
+    /// The hash of everything consumed, and what follows it (the unconsumed bytes first).
+    fn into_rest(mut self) -> (blake3::Hasher, impl Read) {
+        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        let rest = self.buf[self.pos..self.end].to_vec();
+        (self.hasher, std::io::Cursor::new(rest).chain(self.r))
     }
 }
 
@@ -270,10 +331,7 @@ fn read(
     head: &DatasetHead,
     mut f: impl FnMut(RemoteDatapoint),
 ) -> Result<bool, String> {
-    let mut r = Reader {
-        r,
-        hasher: blake3::Hasher::new(),
-    };
+    let mut r = Reader::new(r);
     if r.bytes(4)? != MAGIC || r.u32()? != VERSION {
         return Err("it is not a cache file of this version".into());
     }
@@ -293,10 +351,7 @@ fn read(
         let id = r.string()?;
         let key = (flags & 1 != 0).then(|| r.string()).transpose()?;
         let fingerprint = if flags & 0b10 != 0 {
-            let b = r.bytes(32)?;
-            let mut a = [0; 32];
-            a.copy_from_slice(&b);
-            Some(Hex64::Bytes(a))
+            Some(Hex64::Bytes(r.array()?))
         } else if flags & 0b100 != 0 {
             Some(Hex64::Text(r.string()?.into()))
         } else {
@@ -315,10 +370,7 @@ fn read(
             adopted: flags & 0b1000 != 0,
         });
     }
-    let Reader {
-        r: mut inner,
-        mut hasher,
-    } = r;
+    let (mut hasher, mut inner) = r.into_rest();
     let mut tail = [0u8; 40];
     inner
         .read_exact(&mut tail)
