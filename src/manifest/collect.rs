@@ -28,8 +28,12 @@ impl Ident {
     fn of(f: Finished) -> Ident {
         let d = f.datapoint;
         Ident {
-            fingerprint: blake3::Hash::from_hex(&d.fingerprint)
-                .map(|h| *h.as_bytes())
+            fingerprint: super::fingerprint::parse_hex(&d.fingerprint)
+                .or_else(|| {
+                    blake3::Hash::from_hex(&d.fingerprint)
+                        .ok()
+                        .map(|h| *h.as_bytes())
+                })
                 .unwrap_or_default(),
             key: d.explicit_key.then(|| d.key.into_boxed_str()),
             loc: f.loc,
@@ -83,7 +87,7 @@ impl Collector {
     fn add(&mut self, ctx: &mut Ctx, ident: Ident) {
         let loc = ident.loc;
         let explicit = ident.key.is_some();
-        let hex = blake3::Hash::from_bytes(ident.fingerprint).to_hex();
+        let hex = super::fingerprint::hex(&ident.fingerprint);
         let key = match &ident.key {
             Some(k) => k.to_string(),
             None => super::fingerprint::fingerprint_key(hex.as_str()),

@@ -8,9 +8,10 @@
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use super::context::Loc;
@@ -45,9 +46,12 @@ struct Inner {
     /// Files the origins point into (shared by every resource of a load).
     files: Arc<Vec<Arc<Path>>>,
     hasher: RandomState,
-    /// Key hash → entry; keys whose hash another key already has are in `collided`.
-    index: HashMap<u64, u32>,
+    /// Key hash → entry; keys whose hash another key already has are in `collided`. The
+    /// hash is already `hasher`'s (keyed, random), so the map does not hash it again.
+    index: HashMap<u64, u32, BuildHasherDefault<KeyHash>>,
     collided: HashMap<String, u32>,
+    /// Where [`Datapoints::position`] looks first: after the last position it found.
+    next_hint: AtomicU32,
     /// Datapoints in the largest group (those without a group count as one group).
     max_group_size: u64,
     /// Whether any asset is a file or a URL (text needs no upload).
@@ -78,9 +82,12 @@ impl<'a> DatapointRef<'a> {
     pub fn key(&self) -> Cow<'a, str> {
         match &self.entry.key {
             Some(k) => Cow::Borrowed(k),
-            None => Cow::Owned(super::fingerprint::fingerprint_key(
-                &self.entry.fingerprint.as_str(),
-            )),
+            None => Cow::Owned(match &self.entry.fingerprint {
+                Hex64::Bytes(b) => {
+                    super::fingerprint::fingerprint_key(super::fingerprint::hex(b).as_str())
+                }
+                Hex64::Text(t) => super::fingerprint::fingerprint_key(t),
+            }),
         }
     }
 
@@ -104,8 +111,7 @@ impl<'a> DatapointRef<'a> {
                 let Some(hex) = key.strip_prefix(super::fingerprint::FINGERPRINT_KEY_PREFIX) else {
                     return false;
                 };
-                let full = blake3::Hash::from_bytes(*b).to_hex();
-                hex.len() == 32 && full.as_str().starts_with(hex)
+                hex.len() == 32 && super::fingerprint::hex(b).as_str().starts_with(hex)
             }
             (None, Hex64::Text(fp)) => super::fingerprint::fingerprint_key(fp) == key,
         }
@@ -118,7 +124,11 @@ impl Inner {
     }
 
     fn find(&self, key: &str) -> Option<u32> {
-        let h = self.hasher.hash_one(key);
+        self.find_hashed(key, self.hasher.hash_one(key))
+    }
+
+    /// [`Inner::find`] with `key`'s hash already computed.
+    fn find_hashed(&self, key: &str, h: u64) -> Option<u32> {
         if let Some(&i) = self.index.get(&h) {
             let r = DatapointRef {
                 set: self,
@@ -129,6 +139,27 @@ impl Inner {
             }
         }
         self.collided.get(key).copied()
+    }
+}
+
+/// The hasher of [`Inner::index`]: its keys are hashes already.
+#[derive(Default)]
+struct KeyHash(u64);
+
+impl Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the key is a `u64`); anything else still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -156,8 +187,9 @@ impl Builder {
                 entries: Vec::with_capacity(capacity),
                 files,
                 hasher: RandomState::new(),
-                index: HashMap::with_capacity(capacity),
+                index: HashMap::with_capacity_and_hasher(capacity, Default::default()),
                 collided: HashMap::new(),
+                next_hint: AtomicU32::new(0),
                 max_group_size: 0,
                 has_media: false,
                 has_groups: false,
@@ -174,13 +206,13 @@ impl Builder {
         explicit: bool,
         loc: Loc,
     ) -> Result<(), DuplicateKey> {
-        if let Some(first) = self.inner.find(key) {
+        let h = self.inner.hasher.hash_one(key);
+        if let Some(first) = self.inner.find_hashed(key, h) {
             return Err(DuplicateKey {
                 first: first as usize,
             });
         }
         let i = u32::try_from(self.inner.entries.len()).unwrap_or(u32::MAX);
-        let h = self.inner.hasher.hash_one(key);
         match self.inner.index.entry(h) {
             std::collections::hash_map::Entry::Occupied(_) => {
                 self.inner.collided.insert(key.to_owned(), i);
@@ -189,7 +221,10 @@ impl Builder {
                 v.insert(i);
             }
         }
-        let stored = explicit || super::fingerprint::fingerprint_key(fingerprint) != key;
+        // `fingerprint_key(fingerprint) != key`, without building the derived key.
+        let derived = fingerprint.get(..32.min(fingerprint.len()));
+        let stored =
+            explicit || key.strip_prefix(super::fingerprint::FINGERPRINT_KEY_PREFIX) != derived;
         self.inner.entries.push(Entry {
             fingerprint: Hex64::new(fingerprint),
             key: stored.then(|| key.into()),
@@ -308,7 +343,28 @@ impl Datapoints {
 
     /// The position of `key` in manifest order.
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.0.find(key).map(|i| i as usize)
+        // Remote datapoints are listed in the order they were created, which is usually
+        // manifest order: the one after the last found is tried first (keys are unique, so
+        // a match is the answer), before a random access into the index.
+        let next = self.0.next_hint.load(Ordering::Relaxed) as usize;
+        let found = match self.0.entries.get(next) {
+            Some(entry)
+                if DatapointRef {
+                    set: &self.0,
+                    entry,
+                }
+                .has_key(key) =>
+            {
+                Some(next as u32)
+            }
+            _ => self.0.find(key),
+        };
+        if let Some(i) = found {
+            self.0
+                .next_hint
+                .store(i.saturating_add(1), Ordering::Relaxed);
+        }
+        found.map(|i| i as usize)
     }
 
     /// Every datapoint with its content, in manifest order, until `f` breaks. Content

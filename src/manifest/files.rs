@@ -159,6 +159,56 @@ pub fn read_text(path: &Path, root: Option<&Path>, limit: u64) -> Result<String,
     })
 }
 
+/// The lines of a text file, one at a time: what [`read_text`] and `str::lines` give, with
+/// the same checks (bounded regular file inside the root, UTF-8 located by line and
+/// column), without holding the whole file (a source read again for an upload stays open
+/// for as long as the upload runs). Lines before a problem are given to `f` first.
+pub fn for_each_line(
+    path: &Path,
+    root: Option<&Path>,
+    limit: u64,
+    mut f: impl FnMut(usize, &str),
+) -> Result<(), FileError> {
+    use std::io::BufRead;
+    let (file, meta) = open_regular(path, root)?;
+    if meta.len() > limit {
+        return Err(FileError::TooLarge { limit });
+    }
+    // The file may grow after the check: never read more than the bound.
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, file.take(limit + 1));
+    let mut buf = Vec::new();
+    let mut total: u64 = 0;
+    for i in 0.. {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| FileError::io(&e))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > limit {
+            return Err(FileError::TooLarge { limit });
+        }
+        // As `str::lines`: `\n` ends a line, and a `\r` before it is part of the ending.
+        let mut line = &buf[..];
+        if let Some(l) = line.strip_suffix(b"\n") {
+            line = l.strip_suffix(b"\r").unwrap_or(l);
+        }
+        match std::str::from_utf8(line) {
+            Ok(text) => f(i, text),
+            Err(e) => {
+                let before = &line[..e.valid_up_to()];
+                return Err(FileError::NotUtf8 {
+                    line: i + 1,
+                    column: String::from_utf8_lossy(before).chars().count() + 1,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Makes `root/.rapidata/<name>` a directory physically inside `root` and returns it.
 /// A committed symlink at `.rapidata` or `.rapidata/<name>` (or a file there) would
 /// redirect what rapidata writes to somewhere outside the repository: refused.
@@ -204,6 +254,46 @@ pub fn state_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_one_at_a_time_are_the_lines_of_the_whole_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let path = root.join("s.jsonl");
+        let cases: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"a\n",
+            b"a\r\nb\r\n\n\nc",
+            b"a\rb\r",
+            b"\r\n\r",
+            "\u{e9}t\u{e9}\n\u{1f600}x\r\n".as_bytes(),
+            b"ok\nab\xffcd\n",
+            b"ok\n\xc3\xa9\xc3\n",
+        ];
+        for bytes in cases {
+            std::fs::write(&path, bytes).unwrap();
+            let whole = read_text(&path, Some(&root), 1 << 20);
+            let mut got = Vec::new();
+            let streamed = for_each_line(&path, Some(&root), 1 << 20, |i, l| {
+                got.push((i, l.to_owned()));
+            });
+            match whole {
+                Ok(text) => {
+                    assert_eq!(streamed, Ok(()), "{bytes:?}");
+                    let want: Vec<(usize, String)> =
+                        text.lines().map(str::to_owned).enumerate().collect();
+                    assert_eq!(got, want, "{bytes:?}");
+                }
+                Err(e) => assert_eq!(streamed, Err(e), "{bytes:?}"),
+            }
+        }
+        std::fs::write(&path, "a\nb\n").unwrap();
+        assert_eq!(
+            for_each_line(&path, Some(&root), 3, |_, _| {}),
+            Err(FileError::TooLarge { limit: 3 })
+        );
+    }
 
     #[test]
     fn refuses_symlinks_devices_and_large_files() {

@@ -88,16 +88,16 @@ pub fn encode(c: &Content<'_>) -> Vec<u8> {
 
 /// blake3 of [`encode`], lowercase hex (64 characters).
 pub fn fingerprint(c: &Content<'_>) -> String {
-    blake3::hash(&encode(c)).to_hex().to_string()
+    hex(blake3::hash(&encode(c)).as_bytes()).as_str().to_owned()
 }
 
 /// The fingerprint a datapoint carries remotely when its task adds answer options to it
 /// (a classification): its own fingerprint and the options, so changing the options
 /// changes every datapoint. See `plan::identity`.
 pub fn with_answer_options(fingerprint: &str, answer_options: &[String]) -> String {
-    answer_options_hash(fingerprint, answer_options)
-        .to_hex()
-        .to_string()
+    hex(answer_options_hash(fingerprint, answer_options).as_bytes())
+        .as_str()
+        .to_owned()
 }
 
 /// [`with_answer_options`] as a hash (compared without allocating).
@@ -115,10 +115,11 @@ pub fn answer_options_hash(fingerprint: &str, answer_options: &[String]) -> blak
 /// The key of a datapoint without an explicit one: `fp-` and the first 32 hex characters
 /// (128 bits) of its fingerprint.
 pub fn fingerprint_key(fingerprint: &str) -> String {
-    format!(
-        "{FINGERPRINT_KEY_PREFIX}{}",
-        &fingerprint[..32.min(fingerprint.len())]
-    )
+    let head = &fingerprint[..32.min(fingerprint.len())];
+    let mut key = String::with_capacity(FINGERPRINT_KEY_PREFIX.len() + head.len());
+    key.push_str(FINGERPRINT_KEY_PREFIX);
+    key.push_str(head);
+    key
 }
 
 #[cfg(test)]
@@ -185,18 +186,18 @@ pub enum Hex64 {
 
 impl Hex64 {
     pub fn new(hex: &str) -> Hex64 {
-        match blake3::Hash::from_hex(hex) {
-            Ok(h) if h.to_hex().as_str() == hex => Hex64::Bytes(*h.as_bytes()),
-            _ => Hex64::Text(hex.into()),
+        // Only the canonical form (what blake3 writes: 64 lowercase hex digits) is held as
+        // bytes, so `as_str` gives back exactly what was written.
+        match parse_hex(hex) {
+            Some(b) => Hex64::Bytes(b),
+            None => Hex64::Text(hex.into()),
         }
     }
 
     /// As written (lowercase hex for the bytes form).
     pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Hex64::Bytes(b) => {
-                std::borrow::Cow::Owned(blake3::Hash::from_bytes(*b).to_hex().to_string())
-            }
+            Hex64::Bytes(b) => std::borrow::Cow::Owned(hex(b).as_str().to_owned()),
             Hex64::Text(s) => std::borrow::Cow::Borrowed(s),
         }
     }
@@ -204,10 +205,62 @@ impl Hex64 {
     /// Whether this is `other`, without allocating.
     pub fn is(&self, other: &str) -> bool {
         match self {
-            Hex64::Bytes(b) => blake3::Hash::from_bytes(*b).to_hex().as_str() == other,
+            Hex64::Bytes(b) => parse_hex(other).is_some_and(|o| o == *b),
             Hex64::Text(s) => **s == *other,
         }
     }
+
+    /// Whether this is the lowercase hex of `h` ([`Hex64::is`] of `h.to_hex()`).
+    pub fn is_hash(&self, h: &blake3::Hash) -> bool {
+        match self {
+            Hex64::Bytes(b) => b == h.as_bytes(),
+            Hex64::Text(s) => **s == *hex(h.as_bytes()).as_str(),
+        }
+    }
+}
+
+/// 32 bytes as 64 lowercase hex digits, on the stack (`blake3::Hash::to_hex` writes them
+/// a character at a time; this is on the path of every datapoint of a plan).
+#[derive(Clone, Copy)]
+pub struct Hex([u8; 64]);
+
+impl Hex {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+pub fn hex(bytes: &[u8; 32]) -> Hex {
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+        pair[1] = HEX_DIGITS[usize::from(b & 0xf)];
+    }
+    Hex(out)
+}
+
+/// The bytes of exactly 64 lowercase hex digits (the canonical form); `None` for anything
+/// else (uppercase included, which `blake3::Hash::from_hex` would accept).
+pub fn parse_hex(s: &str) -> Option<[u8; 32]> {
+    let s = s.as_bytes();
+    if s.len() != 64 {
+        return None;
+    }
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 impl From<&str> for Hex64 {
@@ -219,5 +272,35 @@ impl From<&str> for Hex64 {
 impl From<String> for Hex64 {
     fn from(s: String) -> Hex64 {
         Hex64::new(&s)
+    }
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_parse_hex_agree_with_blake3() {
+        for i in 0u32..200 {
+            let h = blake3::hash(&i.to_le_bytes());
+            let want = h.to_hex();
+            assert_eq!(hex(h.as_bytes()).as_str(), want.as_str());
+            assert_eq!(parse_hex(want.as_str()), Some(*h.as_bytes()));
+            let held = Hex64::new(want.as_str());
+            assert!(matches!(held, Hex64::Bytes(_)));
+            assert_eq!(held.as_str(), want.as_str());
+            assert!(held.is(want.as_str()) && held.is_hash(&h));
+            // Not canonical: kept as written, compared as written.
+            let upper = want.as_str().to_uppercase();
+            assert_eq!(parse_hex(&upper), None);
+            let odd = Hex64::new(&upper);
+            assert_eq!(odd, Hex64::Text(upper.clone().into()));
+            assert!(odd.is(&upper) && !odd.is(want.as_str()) && !odd.is_hash(&h));
+            assert!(!held.is(&upper));
+        }
+        assert_eq!(parse_hex(""), None);
+        assert_eq!(parse_hex(&"g".repeat(64)), None);
+        assert_eq!(parse_hex(&"0".repeat(63)), None);
+        assert_eq!(Hex64::new("abc"), Hex64::Text("abc".into()));
     }
 }

@@ -34,7 +34,11 @@ pub fn read_source(
     }
     if let Some(p) = s.jsonl {
         let ploc = Loc::new(file, p.line, p.column);
-        if let Some((path, text)) = open(ctx, base_dir, &p.value, ploc) {
+        if !ctx.keep_texts {
+            // Read again for its content (no diagnostics to show with the text): a line
+            // at a time, not the whole file for as long as the upload that reads it runs.
+            stream_jsonl(ctx, base_dir, &p.value, ploc, out);
+        } else if let Some((path, text)) = open(ctx, base_dir, &p.value, ploc) {
             let text = ctx.keep_text(&path, text);
             read_jsonl(ctx, &path, &text, out);
         }
@@ -88,22 +92,51 @@ pub(super) fn open(
     match files::read_text(&canonical, ctx.paths.confine(), files::MAX_SOURCE_BYTES) {
         Ok(t) => Some((shown, t)),
         Err(e) => {
-            let help = match e {
-                FileError::NotUtf8 { .. } => "save the source file as UTF-8",
-                FileError::TooLarge { .. } => "split the source into several files",
-                FileError::Outside => "move the file inside the manifest root",
-                _ => "check the path and permissions",
-            };
-            match e.position() {
-                // The problem is inside the source file: point there.
-                Some((line, column)) => {
-                    let f = ctx.file_id(&shown);
-                    ctx.error(Loc::new(f, line, column), format!("`{written}` {e}"), help);
-                }
-                None => ctx.error(loc, format!("`{written}` {e}"), help),
-            }
+            file_error(ctx, &shown, written, loc, e);
             None
         }
+    }
+}
+
+/// A JSONL source read a line at a time (see `files::for_each_line`): the same drafts and
+/// the same diagnostics as [`open`] and `read_jsonl`.
+fn stream_jsonl(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc, out: &mut dyn DraftSink) {
+    let canonical = match ctx.paths.resolve(base_dir, written) {
+        Ok(c) => c,
+        Err(e) => {
+            ctx.path_error(loc, &e);
+            return;
+        }
+    };
+    let shown = base_dir.join(written);
+    let file = ctx.file_id(&shown);
+    let base = dir_of(&shown);
+    let confine = ctx.paths.confine().map(Path::to_path_buf);
+    let read = files::for_each_line(
+        &canonical,
+        confine.as_deref(),
+        files::MAX_SOURCE_BYTES,
+        |i, line| jsonl_line(ctx, file, &base, i, line, out),
+    );
+    if let Err(e) = read {
+        file_error(ctx, &shown, written, loc, e);
+    }
+}
+
+fn file_error(ctx: &mut Ctx, shown: &Path, written: &str, loc: Loc, e: FileError) {
+    let help = match e {
+        FileError::NotUtf8 { .. } => "save the source file as UTF-8",
+        FileError::TooLarge { .. } => "split the source into several files",
+        FileError::Outside => "move the file inside the manifest root",
+        _ => "check the path and permissions",
+    };
+    match e.position() {
+        // The problem is inside the source file: point there.
+        Some((line, column)) => {
+            let f = ctx.file_id(shown);
+            ctx.error(Loc::new(f, line, column), format!("`{written}` {e}"), help);
+        }
+        None => ctx.error(loc, format!("`{written}` {e}"), help),
     }
 }
 
@@ -115,24 +148,36 @@ fn read_jsonl(ctx: &mut Ctx, path: &Path, text: &str, out: &mut dyn DraftSink) {
     let file = ctx.file_id(path);
     let base = dir_of(path);
     for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+        jsonl_line(ctx, file, &base, i, line, out);
+    }
+}
+
+/// Line `i` (0-based) of a JSONL source.
+fn jsonl_line(
+    ctx: &mut Ctx,
+    file: u32,
+    base: &Path,
+    i: usize,
+    line: &str,
+    out: &mut dyn DraftSink,
+) {
+    if line.trim().is_empty() {
+        return;
+    }
+    let loc = Loc::new(file, i + 1, 1);
+    match serde_json::from_str::<RowDatapoint>(line) {
+        Ok(row) => {
+            let d = from_row(ctx, base, row, loc);
+            out.accept(ctx, d);
         }
-        let loc = Loc::new(file, i + 1, 1);
-        match serde_json::from_str::<RowDatapoint>(line) {
-            Ok(row) => {
-                let d = from_row(ctx, &base, row, loc);
-                out.accept(ctx, d);
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-                let col_loc = Loc::new(file, i + 1, e.column().max(1));
-                let help = unknown_field_help(&msg).unwrap_or_else(|| {
-                    "each line must be one JSON object with datapoint fields".to_owned()
-                });
-                ctx.error(col_loc, msg, help);
-            }
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+            let col_loc = Loc::new(file, i + 1, e.column().max(1));
+            let help = unknown_field_help(&msg).unwrap_or_else(|| {
+                "each line must be one JSON object with datapoint fields".to_owned()
+            });
+            ctx.error(col_loc, msg, help);
         }
     }
 }

@@ -20,7 +20,9 @@ pub fn remote_fingerprint(task: &Task, dp: &Datapoint) -> String {
 /// [`remote_fingerprint`] from the datapoint's own fingerprint (hex).
 pub fn remote_fingerprint_of(task: &Task, fingerprint: &str) -> String {
     match classify_fingerprint(task, fingerprint) {
-        Some(h) => h.to_hex().to_string(),
+        Some(h) => crate::manifest::fingerprint::hex(h.as_bytes())
+            .as_str()
+            .to_owned(),
         None => fingerprint.to_owned(),
     }
 }
@@ -40,7 +42,7 @@ pub fn same_remote_fingerprint(
     };
     let options = carried.unwrap_or(answer_options);
     let h = crate::manifest::fingerprint::answer_options_hash(fingerprint, options);
-    remote.is(h.to_hex().as_str())
+    remote.is_hash(&h)
 }
 
 /// A classification's datapoints also carry its answer options.

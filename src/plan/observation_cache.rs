@@ -15,7 +15,7 @@
 //! id, key, fingerprint, files, and the answer options it carries (written once per run of
 //! datapoints that carry the same).
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -98,7 +98,7 @@ impl ObservationCache {
         let Ok(file) = std::fs::File::open(&path) else {
             return Loaded::Miss;
         };
-        match read(BufReader::new(file), dataset_id, head, f) {
+        match read(file, dataset_id, head, f) {
             Ok(true) => Loaded::Hit,
             Ok(false) => Loaded::Miss,
             Err(why) => {
@@ -131,6 +131,7 @@ impl ObservationCache {
             .map(BufWriter::new);
         let mut w = CacheWriter {
             out,
+            scratch: Vec::with_capacity(256),
             hasher: blake3::Hasher::new(),
             count: 0,
             expected: head.total,
@@ -152,6 +153,8 @@ impl ObservationCache {
 /// Writes one listing; abandoned (the old file stays or none is written) on any error.
 pub struct CacheWriter {
     out: Option<BufWriter<std::fs::File>>,
+    /// One record's bytes (reused: no allocation per record).
+    scratch: Vec<u8>,
     hasher: blake3::Hasher,
     count: u64,
     expected: u64,
@@ -176,7 +179,8 @@ impl CacheWriter {
         if self.out.is_none() {
             return;
         }
-        let mut b = Vec::with_capacity(128);
+        let mut b = std::mem::take(&mut self.scratch);
+        b.clear();
         let same_options = d.answer_options.is_some() && d.answer_options == self.last_options;
         let flags = u8::from(d.key.is_some())
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Bytes(_)))) << 1)
@@ -206,6 +210,7 @@ impl CacheWriter {
             self.last_options = Some(options.clone());
         }
         self.put(&b);
+        self.scratch = b;
         self.count += 1;
     }
 
@@ -242,31 +247,78 @@ fn put_str(b: &mut Vec<u8>, s: &str) {
 /// Strings longer than this are not ids, keys or file names: the file is damaged.
 const MAX_STR: u32 = 1 << 20;
 
+/// Reads the records from a buffer of its own and hashes what was read a buffer at a time
+/// (a million records are ten million small fields; hashing each on its own cost more than
+/// reading them).
 struct Reader<R> {
     r: R,
     hasher: blake3::Hasher,
+    buf: Vec<u8>,
+    /// `buf[pos..end]` is read from the file but not yet consumed.
+    pos: usize,
+    end: usize,
+    /// `buf[..hashed]` is in `hasher`; `buf[hashed..pos]` is consumed but not yet hashed.
+    hashed: usize,
 }
 
+/// The reader's buffer (grown when a field is longer).
+const READ_BUFFER: usize = 256 * 1024;
+
 impl<R: Read> Reader<R> {
-    fn bytes(&mut self, n: usize) -> Result<Vec<u8>, String> {
-        let mut b = vec![0; n];
-        self.r
-            .read_exact(&mut b)
-            .map_err(|_| "it is truncated".to_string())?;
-        self.hasher.update(&b);
-        Ok(b)
+    fn new(r: R) -> Reader<R> {
+        Reader {
+            r,
+            hasher: blake3::Hasher::new(),
+            buf: vec![0; READ_BUFFER],
+            pos: 0,
+            end: 0,
+            hashed: 0,
+        }
+    }
+
+    /// Makes `n` unconsumed bytes available.
+    fn fill(&mut self, n: usize) -> Result<(), String> {
+        if self.end - self.pos >= n {
+            return Ok(());
+        }
+        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        self.hashed = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err("it is truncated".to_string()),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err("it is truncated".to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
+        self.fill(n)?;
+        let at = self.pos;
+        self.pos += n;
+        Ok(&self.buf[at..at + n])
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut a = [0; N];
+        a.copy_from_slice(self.bytes(N)?);
+        Ok(a)
     }
 
     fn u32(&mut self) -> Result<u32, String> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_le_bytes(self.array()?))
     }
 
     fn u64(&mut self) -> Result<u64, String> {
-        let b = self.bytes(8)?;
-        let mut a = [0; 8];
-        a.copy_from_slice(&b);
-        Ok(u64::from_le_bytes(a))
+        Ok(u64::from_le_bytes(self.array()?))
     }
 
     fn string(&mut self) -> Result<String, String> {
@@ -274,7 +326,16 @@ impl<R: Read> Reader<R> {
         if n > MAX_STR {
             return Err("a field has an impossible length".into());
         }
-        String::from_utf8(self.bytes(n as usize)?).map_err(|_| "a field is not UTF-8".into())
+        std::str::from_utf8(self.bytes(n as usize)?)
+            .map(str::to_owned)
+            .map_err(|_| "a field is not UTF-8".into())
+    }
+
+    /// The hash of everything consumed, and what follows it (the unconsumed bytes first).
+    fn into_rest(mut self) -> (blake3::Hasher, impl Read) {
+        self.hasher.update(&self.buf[self.hashed..self.pos]);
+        let rest = self.buf[self.pos..self.end].to_vec();
+        (self.hasher, std::io::Cursor::new(rest).chain(self.r))
     }
 }
 
@@ -286,10 +347,7 @@ fn read(
     head: &DatasetHead,
     mut f: impl FnMut(RemoteDatapoint),
 ) -> Result<bool, String> {
-    let mut r = Reader {
-        r,
-        hasher: blake3::Hasher::new(),
-    };
+    let mut r = Reader::new(r);
     if r.bytes(4)? != MAGIC || r.u32()? != VERSION {
         return Err("it is not a cache file of this version".into());
     }
@@ -310,10 +368,7 @@ fn read(
         let id = r.string()?;
         let key = (flags & 1 != 0).then(|| r.string()).transpose()?;
         let fingerprint = if flags & 0b10 != 0 {
-            let b = r.bytes(32)?;
-            let mut a = [0; 32];
-            a.copy_from_slice(&b);
-            Some(Hex64::Bytes(a))
+            Some(Hex64::Bytes(r.array()?))
         } else if flags & 0b100 != 0 {
             Some(Hex64::Text(r.string()?.into()))
         } else {
@@ -347,10 +402,7 @@ fn read(
             answer_options,
         });
     }
-    let Reader {
-        r: mut inner,
-        mut hasher,
-    } = r;
+    let (mut hasher, mut inner) = r.into_rest();
     let mut tail = [0u8; 40];
     inner
         .read_exact(&mut tail)

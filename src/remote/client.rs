@@ -38,6 +38,30 @@ const URL_BATCH: usize = 1000;
 /// Give up waiting for a URL batch after this long.
 const URL_BATCH_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
+/// A spawned page: its result (a panic in it is the caller's panic), and the task is
+/// aborted when the listing is dropped before it (an error on an earlier page).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = T;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| match r {
+            Ok(v) => v,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => panic!("a listing task was cancelled: {e}"),
+        })
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Transport>,
@@ -353,16 +377,18 @@ impl Client {
 
     /// The paging of [`Client::scan_datapoints`], with the page decoder as a parameter
     /// (import decodes the full content): at most PAGES_IN_FLIGHT pages are requested or
-    /// decoding at once, consumed in page order.
-    pub(super) async fn scan_datapoint_pages<T>(
+    /// decoding at once, consumed in page order. Each page is fetched and decoded in a task
+    /// of its own, so on a multi-threaded runtime pages decode on every core while the
+    /// caller consumes the previous ones (the consumer stays one, in page order).
+    pub(super) async fn scan_datapoint_pages<T: Send + 'static>(
         &self,
         dataset_id: &str,
-        decode: impl Fn(&[u8]) -> Result<Page<T>, String>,
+        decode: fn(&[u8]) -> Result<Page<T>, String>,
         mut f: impl FnMut(T),
     ) -> Result<(), ApiError> {
         let path = format!("/dataset/{}/datapoints", seg(dataset_id));
-        let make = |p: u64| {
-            Request::new(
+        let page = |p: u64| {
+            let req = Request::new(
                 Method::GET,
                 "/dataset/{datasetId}/datapoints",
                 path.clone(),
@@ -370,18 +396,15 @@ impl Client {
             )
             .query("page", p)
             .query("page_size", DATAPOINT_PAGE_SIZE)
-            .query("sort", "created_at")
-        };
-        let decode = &decode;
-        let page = |p: u64| {
-            let req = make(p);
-            async move {
-                let body = self.call_bytes(req).await?;
+            .query("sort", "created_at");
+            let client = self.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                let body = client.call_bytes(req).await?;
                 decode(&body).map_err(|message| ApiError::Decode {
                     route: "GET /dataset/{datasetId}/datapoints".into(),
                     message,
                 })
-            }
+            }))
         };
         let first = page(1).await?;
         let pages = first.count();

@@ -113,9 +113,9 @@ impl Client {
         &self,
         dataset_id: &str,
     ) -> Result<Vec<ListedDatapoint>, ApiError> {
-        let decode = |body: &[u8]| {
-            serde_json::from_slice::<Page<ContentItem>>(body).map_err(|e| e.to_string())
-        };
+        fn decode(body: &[u8]) -> Result<Page<ContentItem>, String> {
+            serde_json::from_slice(body).map_err(|e| e.to_string())
+        }
         let mut out: Vec<ListedDatapoint> = Vec::new();
         self.scan_datapoint_pages(dataset_id, decode, |item| out.push((&item).into()))
             .await?;

@@ -6,8 +6,6 @@
 //! content (`wire_content`), from which their identity is derived (`content_identity`):
 //! a dataset rapidata filled costs nothing more.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 
 use super::content_identity::{self, ListedDatapoint};
@@ -66,7 +64,7 @@ struct OptionItem {
 #[derive(Debug, Deserialize)]
 struct AssetItem {
     #[serde(default)]
-    metadata: Option<HashMap<String, MetadataItem>>,
+    metadata: Option<IdentityMetadata>,
     /// `FileAsset`: the uploaded file's name (reusable in a new dataset).
     #[serde(default, rename = "fileName")]
     file_name: Option<String>,
@@ -90,6 +88,70 @@ impl AssetItem {
 struct MetadataItem {
     #[serde(default)]
     text: Option<String>,
+}
+
+/// The texts of the two identity entries of an asset's metadata map: every entry is read as
+/// a [`MetadataItem`] (as a map of them would be), but only these two are kept, without a
+/// map or a key string per entry (issue #24: a plan reads a million of these).
+#[derive(Debug, Default)]
+struct IdentityMetadata {
+    key: Option<String>,
+    fingerprint: Option<String>,
+}
+
+enum MetadataName {
+    Key,
+    Fingerprint,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for MetadataName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = MetadataName;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a metadata name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MetadataName, E> {
+                Ok(match v {
+                    KEY_METADATA => MetadataName::Key,
+                    FINGERPRINT_METADATA => MetadataName::Fingerprint,
+                    _ => MetadataName::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for IdentityMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = IdentityMetadata;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a metadata map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<IdentityMetadata, A::Error> {
+                // A name given twice: the last one counts, as in a map.
+                let mut out = IdentityMetadata::default();
+                while let Some(name) = map.next_key::<MetadataName>()? {
+                    let item: MetadataItem = map.next_value()?;
+                    match name {
+                        MetadataName::Key => out.key = item.text,
+                        MetadataName::Fingerprint => out.fingerprint = item.text,
+                        MetadataName::Other => {}
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 impl From<DatapointItem> for RemoteDatapoint {
@@ -117,10 +179,9 @@ impl From<DatapointItem> for RemoteDatapoint {
         if let Some(seg) = item.segments.into_iter().find(|s| s.key == "asset") {
             metadata = seg.asset.and_then(|a| a.metadata);
         }
-        let mut metadata = metadata.unwrap_or_default();
-        let mut text = |name: &str| metadata.remove(name).and_then(|m| m.text);
-        let key = text(KEY_METADATA);
-        let fingerprint = text(FINGERPRINT_METADATA).map(Into::into);
+        let metadata = metadata.unwrap_or_default();
+        let key = metadata.key;
+        let fingerprint = metadata.fingerprint.map(Into::into);
         RemoteDatapoint {
             id: item.id,
             key,
