@@ -15,6 +15,11 @@
 //! - `BENCH_LATENCY_MS` (20);
 //! - `BENCH_SDK_PYTHON`: a python with `rapidata==3.27.1` installed; unset skips the SDK;
 //! - `BENCH_SDK_WORKERS` (25).
+//!
+//! Issue #24: each of our runs is also compared with its latency floor (two requests per
+//! datapoint, `parallelism` at a time, `BENCH_LATENCY_MS` each); target at most 1.15x at
+//! the default parallelism on 5,000 images (`BENCH_N=5000`), and at most 0.15 ms of client
+//! CPU per datapoint.
 
 mod common;
 
@@ -90,6 +95,19 @@ fn main() {
         minimum_requests(n)
     );
     print_table(&rows, n);
+    // Issue #24: the latency floor of an apply is its two requests per image datapoint
+    // (file upload, then create), `parallelism` at a time, each taking the added latency.
+    println!("\nvs the latency floor (2 requests per datapoint / parallelism x {latency} ms):");
+    for (&p, r) in ours.iter().zip(&rows) {
+        let floor = 2.0 * n as f64 / p.max(1) as f64 * latency as f64 / 1000.0;
+        println!(
+            "  {:<18} wall {:.2} s, floor {floor:.2} s: {:.2}x (target at most 1.15x at p={DEFAULT_PARALLELISM}); CPU {:.3} ms per datapoint (target at most 0.15)",
+            r.label,
+            r.wall,
+            r.wall / floor.max(f64::EPSILON),
+            r.cpu_per_dp_ms(n)
+        );
+    }
 
     if !sweep.is_empty() {
         let sweep_root = write_project(tmp.path(), "sweep", sweep_n);

@@ -160,6 +160,10 @@ impl Collector {
 }
 
 impl DraftSink for Collector {
+    fn reserve(&mut self, additional: usize) {
+        self.builder.reserve(additional);
+    }
+
     fn accept(&mut self, ctx: &mut Ctx, d: Draft) {
         self.checker.check(ctx, &d);
         let group = d.group.as_ref().map(|(g, _)| g.as_str().into());

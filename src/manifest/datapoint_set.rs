@@ -238,6 +238,12 @@ impl Builder {
         self.inner.entries.len()
     }
 
+    /// Room for about `additional` more datapoints (grown once, not by doubling).
+    pub fn reserve(&mut self, additional: usize) {
+        self.inner.entries.reserve(additional);
+        self.inner.index.reserve(additional);
+    }
+
     /// Where the `i`-th datapoint pushed was written.
     pub fn loc(&self, i: usize) -> Option<Loc> {
         self.inner.entries.get(i).map(|e| e.loc)

@@ -40,6 +40,9 @@ pub struct Draft {
 /// (so a million-row source never exists as a million drafts).
 pub trait DraftSink {
     fn accept(&mut self, ctx: &mut Ctx, d: Draft);
+
+    /// About this many drafts follow (a capacity hint, e.g. the lines of a JSONL source).
+    fn reserve(&mut self, _additional: usize) {}
 }
 
 impl DraftSink for Vec<Draft> {

@@ -249,18 +249,30 @@ pub fn parse_hex(s: &str) -> Option<[u8; 32]> {
     if s.len() != 64 {
         return None;
     }
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
+    // Branch-free per digit (a million fingerprints per plan): invalid digits set bit 4.
+    const BAD: u8 = 0x10;
+    const NIBBLE: [u8; 256] = {
+        let mut t = [BAD; 256];
+        let mut c = 0;
+        while c < 10 {
+            t[b'0' as usize + c] = c as u8;
+            c += 1;
         }
-    }
+        let mut c = 0;
+        while c < 6 {
+            t[b'a' as usize + c] = 10 + c as u8;
+            c += 1;
+        }
+        t
+    };
     let mut out = [0u8; 32];
+    let mut bad = 0u8;
     for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        let (hi, lo) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0xf);
     }
-    Some(out)
+    (bad & BAD == 0).then_some(out)
 }
 
 impl From<&str> for Hex64 {
