@@ -75,6 +75,27 @@ pub struct Connection {
     pub emulator: Option<EmulatorHandle>,
 }
 
+impl Connection {
+    /// Every manifest resource as the remote has it, with the project's record and its
+    /// observation cache (what `status` and `results` read).
+    pub async fn observe_project(
+        &self,
+        project: &Project,
+    ) -> anyhow::Result<crate::plan::Observed> {
+        let root = root_of(project);
+        let record = crate::plan::RecordStore::open(&root, &self.api);
+        let cache = crate::plan::observation_cache::ObservationCache::in_project(&root, &self.api);
+        Ok(crate::plan::observe::observe(
+            &self.client,
+            project,
+            &|_| true,
+            &record.get(),
+            cache.as_ref(),
+        )
+        .await?)
+    }
+}
+
 /// Connect to the resolved target. `local` starts the emulator in-process on a loopback
 /// port with its state in `<root>/.rapidata/local/`.
 pub async fn connect(

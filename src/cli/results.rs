@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use super::common::{connect, load_project, root_of, runtime, Workload};
 use super::{Exit, Format, Settings};
-use crate::plan::observe;
 use crate::results::{self, Pulled};
 
 #[derive(Debug, clap::Args)]
@@ -66,19 +65,7 @@ pub fn run(args: ResultsArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let rt = runtime(Workload::Observe)?;
     let report = rt.block_on(async {
         let conn = connect(&settings.target, &root_of(&project), 16).await?;
-        let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
-        let cache = crate::plan::observation_cache::ObservationCache::in_project(
-            &root_of(&project),
-            &conn.api,
-        );
-        let observed = observe(
-            &conn.client,
-            &project,
-            &|_| true,
-            &record.get(),
-            cache.as_ref(),
-        )
-        .await?;
+        let observed = conn.observe_project(&project).await?;
         let opts = results::PullOptions {
             formats: rows,
             only: args.job.clone(),

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::common::{connect, load_project, root_of, runtime, Workload};
 use super::{Exit, Format, Settings};
-use crate::plan::observe;
 use crate::status::{self, render, wait};
 
 #[derive(Debug, clap::Args)]
@@ -36,19 +35,7 @@ pub fn run(args: StatusArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let interval = Duration::from_secs_f64(args.interval.clamp(0.05, 3600.0));
     let report = rt.block_on(async {
         let conn = connect(&settings.target, &root_of(&project), 16).await?;
-        let record = crate::plan::RecordStore::open(&root_of(&project), &conn.api);
-        let cache = crate::plan::observation_cache::ObservationCache::in_project(
-            &root_of(&project),
-            &conn.api,
-        );
-        let observed = observe(
-            &conn.client,
-            &project,
-            &|_| true,
-            &record.get(),
-            cache.as_ref(),
-        )
-        .await?;
+        let observed = conn.observe_project(&project).await?;
         let mut report = status::collect(&conn.client, &project, &observed).await?;
         if args.wait {
             let mut view: Box<dyn wait::WaitView> = if std::io::stderr().is_terminal() {
