@@ -15,7 +15,7 @@
 //! id, key, fingerprint, files, and the answer options it carries (written once per run of
 //! datapoints that carry the same).
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -127,11 +127,10 @@ impl ObservationCache {
                     .create_new(true)
                     .open(&tmp)
             })
-            .ok()
-            .map(BufWriter::new);
+            .ok();
         let mut w = CacheWriter {
             out,
-            scratch: Vec::with_capacity(256),
+            pending: Vec::with_capacity(WRITE_BUFFER + 4096),
             hasher: blake3::Hasher::new(),
             count: 0,
             expected: head.total,
@@ -152,9 +151,10 @@ impl ObservationCache {
 
 /// Writes one listing; abandoned (the old file stays or none is written) on any error.
 pub struct CacheWriter {
-    out: Option<BufWriter<std::fs::File>>,
-    /// One record's bytes (reused: no allocation per record).
-    scratch: Vec<u8>,
+    out: Option<std::fs::File>,
+    /// Records not yet written nor hashed: both happen a buffer at a time (a blake3 update
+    /// per record of ~100 bytes cost more than the rest of writing it).
+    pending: Vec<u8>,
     hasher: blake3::Hasher,
     count: u64,
     expected: u64,
@@ -164,24 +164,41 @@ pub struct CacheWriter {
     last_options: Option<std::sync::Arc<[String]>>,
 }
 
+/// How many bytes of records a [`CacheWriter`] writes and hashes at once.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 impl CacheWriter {
     fn put(&mut self, bytes: &[u8]) {
-        if let Some(out) = &mut self.out {
-            if out.write_all(bytes).is_err() {
-                self.out = None;
-                return;
-            }
-            self.hasher.update(bytes);
+        if self.out.is_some() {
+            self.pending.extend_from_slice(bytes);
+            self.drain_if_full();
         }
+    }
+
+    fn drain_if_full(&mut self) {
+        if self.pending.len() >= WRITE_BUFFER {
+            self.drain();
+        }
+    }
+
+    /// Writes and hashes what is pending.
+    fn drain(&mut self) {
+        if let Some(out) = &mut self.out {
+            if out.write_all(&self.pending).is_err() {
+                self.out = None;
+            } else {
+                self.hasher.update(&self.pending);
+            }
+        }
+        self.pending.clear();
     }
 
     pub fn write(&mut self, d: &RemoteDatapoint) {
         if self.out.is_none() {
             return;
         }
-        let mut b = std::mem::take(&mut self.scratch);
-        b.clear();
         let same_options = d.answer_options.is_some() && d.answer_options == self.last_options;
+        let b = &mut self.pending;
         let flags = u8::from(d.key.is_some())
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Bytes(_)))) << 1)
             | (u8::from(matches!(d.fingerprint, Some(Hex64::Text(_)))) << 2)
@@ -189,33 +206,33 @@ impl CacheWriter {
             | (u8::from(d.answer_options.is_some() && !same_options) << 4)
             | (u8::from(same_options) << 5);
         b.push(flags);
-        put_str(&mut b, &d.id);
+        put_str(b, &d.id);
         if let Some(k) = &d.key {
-            put_str(&mut b, k);
+            put_str(b, k);
         }
         match &d.fingerprint {
             Some(Hex64::Bytes(x)) => b.extend_from_slice(x),
-            Some(Hex64::Text(t)) => put_str(&mut b, t),
+            Some(Hex64::Text(t)) => put_str(b, t),
             None => {}
         }
         b.extend_from_slice(&(d.files.len() as u32).to_le_bytes());
         for f in &d.files {
-            put_str(&mut b, f);
+            put_str(b, f);
         }
         if let (Some(options), false) = (&d.answer_options, same_options) {
             b.extend_from_slice(&(options.len() as u32).to_le_bytes());
             for o in options.iter() {
-                put_str(&mut b, o);
+                put_str(b, o);
             }
             self.last_options = Some(options.clone());
         }
-        self.put(&b);
-        self.scratch = b;
+        self.drain_if_full();
         self.count += 1;
     }
 
     /// Seals the file and puts it in place, if the listing was whole.
     pub fn finish(mut self) {
+        self.drain();
         let Some(mut out) = self.out.take() else {
             let _ = std::fs::remove_file(&self.tmp);
             return;
