@@ -93,7 +93,7 @@ impl Remote for Fake {
     async fn start_recruiting(&self, a: &str) -> R<()> { self.call("start_recruiting", a, ()) }
     async fn create_dataset(&self, b: &Value) -> R<String> { self.call("create_dataset", b["name"].as_str().unwrap_or_default(), id("ds-new")) }
     async fn create_dataset_group(&self, d: &str, _: &Value) -> R<()> { self.call("create_dataset_group", d, ()) }
-    async fn create_datapoint(&self, d: &str, _: &Value) -> R<String> { self.call("create_datapoint", d, id("dp")) }
+    async fn create_datapoint(&self, d: &str, _: Vec<u8>) -> R<String> { self.call("create_datapoint", d, id("dp")) }
     async fn delete_datapoint(&self, i: &str) -> R<()> { self.call("delete_datapoint", i, ()) }
     async fn upload_file(&self, _: &Path, f: &str) -> R<String> { self.call("upload_file", f, f.to_string()) }
     async fn upload_urls(&self, u: &[String]) -> R<Vec<(String, UrlUpload)>> { self.call("upload_urls", &u.join(","), Vec::new()) }

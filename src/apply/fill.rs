@@ -27,6 +27,9 @@ use crate::report::failures::{FailureRecord, StepFailure};
 /// sources a chunk at a time).
 const UPLOAD_CHUNK: usize = 4096;
 
+/// Datapoints the reader hands over at once (a divisor of [`UPLOAD_CHUNK`]).
+const READ_BATCH: usize = 256;
+
 /// What a dataset holds of a resource's datapoints after a fill.
 #[derive(Debug, Default)]
 pub(super) struct Filled {
@@ -105,13 +108,13 @@ impl<C: Remote> Executor<'_, C> {
             .uploads_started(name, count as u64, dp.upload_assets);
         let mut reuse = dp.reuse.clone();
         let mut outcome = UploadOutcome::default();
-        let mut content = spec.datapoints.stream(todo, UPLOAD_CHUNK);
+        let mut content = spec.datapoints.stream(todo, READ_BATCH);
         let mut unreadable = None;
         loop {
             let mut chunk = Vec::with_capacity(UPLOAD_CHUNK);
             while chunk.len() < UPLOAD_CHUNK {
                 match content.recv().await {
-                    Some(Ok(d)) => chunk.push(d),
+                    Some(Ok(batch)) => chunk.extend(batch),
                     Some(Err(e)) => {
                         unreadable = Some(e);
                         break;

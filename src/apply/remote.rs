@@ -35,7 +35,7 @@ pub trait Remote: Clone + Send + Sync + 'static {
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send;
     fn create_dataset(&self, body: &Value) -> impl Future<Output = R<String>> + Send;
     fn create_dataset_group(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send;
-    fn create_datapoint(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send;
+    fn create_datapoint(&self, dataset_id: &str, body: Vec<u8>) -> impl Future<Output = R<String>> + Send;
     fn delete_datapoint(&self, id: &str) -> impl Future<Output = R<()>> + Send;
     fn upload_file(&self, path: &Path, file_name: &str) -> impl Future<Output = R<String>> + Send;
     fn upload_urls(&self, urls: &[String]) -> impl Future<Output = R<Vec<(String, UrlUpload)>>> + Send;
@@ -81,7 +81,7 @@ impl Remote for Client {
     fn start_recruiting(&self, audience_id: &str) -> impl Future<Output = R<()>> + Send { Client::start_recruiting(self, audience_id) }
     fn create_dataset(&self, body: &Value) -> impl Future<Output = R<String>> + Send { Client::create_dataset(self, body) }
     fn create_dataset_group(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<()>> + Send { Client::create_dataset_group(self, dataset_id, body) }
-    fn create_datapoint(&self, dataset_id: &str, body: &Value) -> impl Future<Output = R<String>> + Send { Client::create_datapoint(self, dataset_id, body) }
+    fn create_datapoint(&self, dataset_id: &str, body: Vec<u8>) -> impl Future<Output = R<String>> + Send { Client::create_datapoint_json(self, dataset_id, body) }
     fn delete_datapoint(&self, id: &str) -> impl Future<Output = R<()>> + Send { Client::delete_datapoint(self, id) }
     fn upload_file(&self, path: &Path, file_name: &str) -> impl Future<Output = R<String>> + Send { Client::upload_file(self, path, file_name) }
     fn upload_urls(&self, urls: &[String]) -> impl Future<Output = R<Vec<(String, UrlUpload)>>> + Send { Client::upload_urls(self, urls) }

@@ -104,10 +104,11 @@ impl<C: Remote> UploadTask<'_, C> {
                 }
             }
         }
-        let mut uploaded = dp.clone();
-        uploaded.fingerprint = remote_fingerprint(&self.spec.task, dp);
+        let fingerprint = remote_fingerprint(&self.spec.task, dp);
         let lookup = |a: &Asset| asset_key(a).and_then(|k| names.get(&k).cloned());
-        let Some(body) = wire_build::datapoint_body(&self.spec.task, &uploaded, &lookup) else {
+        let Some(body) =
+            wire_build::datapoint_body_json(&self.spec.task, dp, &fingerprint, &lookup)
+        else {
             return Err(self.failure(
                 dp,
                 "InvalidDatapoint",
@@ -116,7 +117,7 @@ impl<C: Remote> UploadTask<'_, C> {
             ));
         };
         self.client
-            .create_datapoint(self.dataset_id, &body)
+            .create_datapoint(self.dataset_id, body)
             .await
             .map_err(|e| {
                 self.failure(dp, e.kind(), e.reason(), e.class())

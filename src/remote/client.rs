@@ -335,6 +335,18 @@ impl Client {
         dataset_id: &str,
         body: &Value,
     ) -> Result<String, ApiError> {
+        // Serialising a `Value` cannot fail: its map keys are always strings.
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        self.create_datapoint_json(dataset_id, bytes).await
+    }
+
+    /// [`Client::create_datapoint`] with the body already serialised
+    /// (`wire_build::datapoint_body_json`).
+    pub async fn create_datapoint_json(
+        &self,
+        dataset_id: &str,
+        body: Vec<u8>,
+    ) -> Result<String, ApiError> {
         let path = format!("/dataset/{}/datapoint", seg(dataset_id));
         let req = Request::new(
             Method::POST,
@@ -342,7 +354,7 @@ impl Client {
             path,
             Safety::Create,
         )
-        .json_ref(body);
+        .json_bytes(body);
         self.call_field(req, "datapointId").await
     }
 

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -86,6 +86,11 @@ impl Request {
         self.body = Body::Json(serde_json::to_vec(v).unwrap_or_default());
         self
     }
+    /// A JSON body already serialised.
+    pub fn json_bytes(mut self, body: Vec<u8>) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
     pub fn query(mut self, k: &str, v: impl ToString) -> Self {
         self.query.push((k.to_string(), v.to_string()));
         self
@@ -124,6 +129,8 @@ struct Counters {
 
 pub(crate) struct Transport {
     http: reqwest::Client,
+    /// `endpoints.api`, parsed.
+    api_base: reqwest::Url,
     endpoints: Endpoints,
     tokens: TokenProvider,
     permits: tokio::sync::Semaphore,
@@ -148,6 +155,8 @@ impl Transport {
                 "max_concurrency must be at least 1".into(),
             ));
         }
+        let api_base = reqwest::Url::parse(&config.endpoints.api)
+            .map_err(|e| ApiError::Config(format!("API endpoint {}: {e}", config.endpoints.api)))?;
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(30)))
@@ -162,6 +171,7 @@ impl Transport {
         );
         Ok(Transport {
             http,
+            api_base,
             endpoints: config.endpoints,
             tokens,
             permits: tokio::sync::Semaphore::new(config.max_concurrency),
@@ -197,16 +207,21 @@ impl Transport {
             .map_err(ApiError::from)
     }
 
-    fn url(&self, req: &Request) -> String {
-        let mut url = format!("{}{}", self.endpoints.api, req.path);
+    /// The request's URL: the API base parsed once ([`Transport::new`]), its path and
+    /// query set, rather than a string the HTTP client parses again (host and all) on every
+    /// request.
+    fn url(&self, req: &Request) -> reqwest::Url {
+        let mut url = self.api_base.clone();
+        let base_path = url.path().trim_end_matches('/');
+        let path = format!("{base_path}{}", req.path);
+        url.set_path(&path);
         if !req.query.is_empty() {
-            url.push('?');
             let parts: Vec<String> = req
                 .query
                 .iter()
                 .map(|(k, v)| format!("{}={}", quote(k), quote(v)))
                 .collect();
-            url.push_str(&parts.join("&"));
+            url.set_query(Some(&parts.join("&")));
         }
         url
     }
@@ -220,14 +235,16 @@ impl Transport {
             .http
             .request(req.method.clone(), self.url(req))
             .header(AUTHORIZATION, format!("Bearer {bearer}"))
-            .header(ACCEPT, "application/json")
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(
-                "X-Client",
-                concat!("rapidata-rs/", env!("CARGO_PKG_VERSION")),
+                HeaderName::from_static("x-client"),
+                HeaderValue::from_static(concat!("rapidata-rs/", env!("CARGO_PKG_VERSION"))),
             );
         Ok(match &req.body {
             Body::Empty => rb,
-            Body::Json(v) => rb.header(CONTENT_TYPE, "application/json").body(v.clone()),
+            Body::Json(v) => rb
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(v.clone()),
             Body::File {
                 path,
                 file_name,
@@ -277,10 +294,14 @@ impl Transport {
             let sent = builder.send().await;
             let outcome = match sent {
                 Ok(resp) => {
+                    // Only what is used of the headers, not a copy of them all.
                     let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
+                    let answer = Answered {
+                        trace_id: trace_header(resp.headers()),
+                        retry_after: retry_after(resp.headers()),
+                    };
                     match resp.bytes().await {
-                        Ok(body) => Ok((status, headers, body.to_vec())),
+                        Ok(body) => Ok((status, answer, Vec::from(body))),
                         Err(e) => Err((false, format!("reading the response failed: {e}"))),
                     }
                 }
@@ -288,17 +309,17 @@ impl Transport {
             };
             drop(permit);
             match outcome {
-                Ok((status, headers, body)) if (200..300).contains(&status) => {
+                Ok((status, answer, body)) if (200..300).contains(&status) => {
                     return Ok(Response {
                         body,
-                        trace_id: trace_header(&headers),
+                        trace_id: answer.trace_id,
                     })
                 }
                 Ok((401, _, _)) if !refreshed => {
                     refreshed = true;
                     self.tokens.invalidate(&token).await;
                 }
-                Ok((status, headers, body)) => {
+                Ok((status, answer, body)) => {
                     // Only a 429 proves the request was not processed: a 503 can come from
                     // a gateway or a server after the write committed (the fault benchmark
                     // has it), so for a create it is as ambiguous as a 502 or 504.
@@ -308,14 +329,15 @@ impl Transport {
                         && (provably_unprocessed || gateway)
                         && attempt < self.retry.max_retries
                     {
-                        let wait =
-                            retry_after(&headers).unwrap_or_else(|| self.retry.backoff(attempt));
+                        let wait = answer
+                            .retry_after
+                            .unwrap_or_else(|| self.retry.backoff(attempt));
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                         continue;
                     }
                     let problem = Box::new(ProblemDetails::from_body(status, &body));
-                    let trace_id = trace_header(&headers).or_else(|| problem.trace_id.clone());
+                    let trace_id = answer.trace_id.or_else(|| problem.trace_id.clone());
                     // A create answered 500 (the server failed somewhere while handling it) or
                     // 502/503/504 (a gateway lost the answer) may have happened: never re-sent,
                     // the next observation decides.
@@ -370,9 +392,20 @@ impl Transport {
             self.counters.retries.fetch_add(1, Ordering::Relaxed);
         }
         if let Ok(mut m) = self.counters.by_route.lock() {
-            *m.entry(route.to_string()).or_default() += 1;
+            match m.get_mut(route) {
+                Some(n) => *n += 1,
+                None => {
+                    m.insert(route.to_string(), 1);
+                }
+            }
         }
     }
+}
+
+/// What a response's headers say that is used.
+struct Answered {
+    trace_id: Option<String>,
+    retry_after: Option<Duration>,
 }
 
 fn trace_header(headers: &HeaderMap) -> Option<String> {
