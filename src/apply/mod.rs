@@ -176,6 +176,8 @@ pub async fn apply(
         }
         let opts = PlanOptions {
             failed: std::sync::Arc::new(permanent.clone()),
+            // The report is made of what this observation holds, never of its prices.
+            decide_only: true,
             ..plan_options.clone()
         };
         let mut next = match make_plan(client, project, &opts, &api, &record.get()).await {

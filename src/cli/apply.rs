@@ -115,6 +115,7 @@ pub fn run(args: ApplyArgs, settings: &Settings) -> anyhow::Result<Exit> {
                 failed: Default::default(),
                 relabel: s.relabel.clone(),
                 cache: None,
+                decide_only: false,
             },
             args.select.allow_outside_root,
         ),

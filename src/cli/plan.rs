@@ -55,6 +55,7 @@ impl SelectArgs {
             failed: Default::default(),
             relabel: self.relabel.clone(),
             cache: None,
+            decide_only: false,
         }
     }
 }

@@ -176,6 +176,14 @@ impl PathResolver {
         r
     }
 
+    /// Records that `joined` (the base directory joined with the path as written) is the
+    /// regular file `canonical`, inside the root: for a glob's matches, whose canonical
+    /// path the listing already knows (see `sources::read_glob`).
+    pub fn known_file(&mut self, joined: PathBuf, canonical: PathBuf) {
+        debug_assert!(self.allow_outside_root || canonical.starts_with(&self.root_canonical));
+        self.cache.insert(joined, Ok(canonical));
+    }
+
     fn check(&self, joined: &Path, written: &str) -> Result<PathBuf, PathError> {
         let canonical = self.physical(joined, written)?;
         match std::fs::metadata(&canonical) {

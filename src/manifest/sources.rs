@@ -378,7 +378,7 @@ fn read_glob(
     };
     let mut matched = Vec::new();
     list_matches(&start.dir, &start.rest, &matcher, &mut matched);
-    matched.sort();
+    matched.sort_unstable();
     if matched.is_empty() {
         ctx.error(
             loc,
@@ -389,7 +389,18 @@ fn read_glob(
     }
     let written: Vec<String> = matched
         .into_iter()
-        .map(|rel| start.written.join(rel).to_string_lossy().into_owned())
+        .map(|(rel, regular)| {
+            let written = start.written.join(&rel).to_string_lossy().into_owned();
+            // A regular file listed in a directory reached through real directories from
+            // the canonical, checked start is canonical as it stands: no path walk of
+            // the file system again (issue #24: that walk was most of loading a glob of
+            // images). A symlink is resolved and checked like any path.
+            if regular {
+                ctx.paths
+                    .known_file(base_dir.join(&written), start.dir.join(&rel));
+            }
+            written
+        })
         .collect();
     glob_drafts(ctx, base_dir, &written, loc, out);
     Some(written)
@@ -398,10 +409,11 @@ fn read_glob(
 /// Deepest directory level a `**` glob descends to.
 const MAX_GLOB_DEPTH: usize = 64;
 
-/// Paths under `dir` (relative to it) matching `rest`. Symlinked directories are not
-/// entered, so a glob never lists names outside the tree it starts in; symlinked files
-/// are listed under their own name and checked like any other path.
-fn list_matches(dir: &Path, rest: &str, matcher: &glob::Pattern, out: &mut Vec<PathBuf>) {
+/// Paths under `dir` (relative to it) matching `rest`, each with whether it is a regular
+/// file (not a symlink). Symlinked directories are not entered, so a glob never lists
+/// names outside the tree it starts in; symlinked files are listed under their own name
+/// and checked like any other path.
+fn list_matches(dir: &Path, rest: &str, matcher: &glob::Pattern, out: &mut Vec<(PathBuf, bool)>) {
     let depth = if rest.contains("**") {
         MAX_GLOB_DEPTH
     } else {
@@ -427,7 +439,7 @@ fn list_matches(dir: &Path, rest: &str, matcher: &glob::Pattern, out: &mut Vec<P
             } else if (ft.is_file() || ft.is_symlink() && dir.join(&child).is_file())
                 && matcher.matches_path_with(&child, opts)
             {
-                out.push(child);
+                out.push((child, ft.is_file()));
             }
         }
     }

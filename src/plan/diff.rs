@@ -41,6 +41,10 @@ pub struct PlanOptions {
     pub relabel: Vec<String>,
     /// The validated observation cache (`.rapidata/cache/`); `None` lists every dataset.
     pub cache: Option<std::sync::Arc<super::observation_cache::ObservationCache>>,
+    /// An observation that only decides what is left to do (apply's after each round):
+    /// what is there only for a person to read — prices, the labels of sampled remote
+    /// datapoints — is not read. Steps never depend on it.
+    pub decide_only: bool,
 }
 
 /// The dataset name of a definition: the SDK's `{name}_dataset`, plus the project marker.

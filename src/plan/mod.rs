@@ -77,8 +77,10 @@ pub async fn make_plan(
         observed.dataset_names = project_marker::dataset_names(client, &observed).await?;
     }
     let mut plan = diff(project, &observed, opts, api);
-    cost::annotate(client, project, &mut plan).await;
-    label_remote_samples(client, &mut plan).await;
+    if !opts.decide_only {
+        cost::annotate(client, project, &mut plan).await;
+        label_remote_samples(client, &mut plan).await;
+    }
     if let Some(c) = &opts.cache {
         plan.notes.extend(c.take_notes());
     }
