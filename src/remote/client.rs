@@ -191,9 +191,13 @@ impl Client {
             path: path.into(),
             source,
         };
-        let size = std::fs::metadata(path).map_err(io)?.len();
+        // One open, its size from the open file (no second walk of the path to stat it).
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
         let bytes = if size <= INLINE_READ {
-            Some(std::fs::read(path).map_err(io)?)
+            let mut buf = Vec::with_capacity(size as usize);
+            std::io::Read::read_to_end(&mut file, &mut buf).map_err(io)?;
+            Some(buf)
         } else if size <= IN_MEMORY_UPLOAD {
             let owned = path.to_path_buf();
             let read = tokio::task::spawn_blocking(move || std::fs::read(owned))
