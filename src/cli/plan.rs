@@ -96,7 +96,7 @@ pub fn run(args: PlanArgs, settings: &Settings) -> anyhow::Result<Exit> {
     let summary_file = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty());
     let rt = runtime(Workload::Observe)?;
     let (plan, heading) = rt.block_on(async {
-        let conn = connect(&settings.target, &root_of(&project), 32).await?;
+        let conn = connect(&settings.target, &root_of(&project), 64).await?;
         let record = RecordStore::open(&root_of(&project), &conn.api);
         let opts = PlanOptions {
             cache: ObservationCache::in_project(&root_of(&project), &conn.api).map(Arc::new),

@@ -28,7 +28,7 @@ const DATAPOINT_PAGE_SIZE: u32 = 100;
 /// Datapoint pages requested (or decoding) at once while listing a dataset: at 100 per
 /// page, latency rather than bytes bounds a listing, so many pages are in flight (consumed
 /// in order; see `docs/scale.md`).
-const PAGES_IN_FLIGHT: usize = 32;
+const PAGES_IN_FLIGHT: usize = 64;
 /// Files up to this size are read into memory once; larger ones are streamed from disk.
 const IN_MEMORY_UPLOAD: u64 = 8 * 1024 * 1024;
 /// Files up to this size are read on the async thread itself (see `upload_file`).
@@ -88,13 +88,12 @@ impl Client {
     }
 
     pub(super) async fn call(&self, req: Request) -> Result<Value, ApiError> {
-        let route = format!("{} {}", req.method, req.route);
         let resp = self.inner.send(&req).await?;
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&resp.body)
-            .map_err(|e| unreadable(route, req.safety, e.to_string(), resp.trace_id))
+            .map_err(|e| unreadable(req.id(), req.safety, e.to_string(), resp.trace_id))
     }
 
     /// The response body as the server sent it (a results file, kept byte for byte).
@@ -103,10 +102,10 @@ impl Client {
     }
 
     pub(super) async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
-        let route = format!("{} {}", req.method, req.route);
-        let safety = req.safety;
+        let (method, route, safety) = (req.method.clone(), req.route, req.safety);
         let v = self.call(req).await?;
-        wire_read::req_str(&v, field).map_err(|message| unreadable(route, safety, message, None))
+        wire_read::req_str(&v, field)
+            .map_err(|message| unreadable(format!("{method} {route}"), safety, message, None))
     }
 
     /// All pages of a list endpoint: page 1 first (to learn the page count), the rest

@@ -95,7 +95,8 @@ impl Request {
         self.query.push((k.to_string(), v.to_string()));
         self
     }
-    fn id(&self) -> String {
+    /// `"METHOD /route-template"`, for errors and counters.
+    pub fn id(&self) -> String {
         format!("{} {}", self.method, self.route)
     }
 }
