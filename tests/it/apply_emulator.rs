@@ -213,6 +213,26 @@ async fn datapoints_read_again_from_the_sources_upload_in_chunks_exactly_once() 
     assert!(!plan(&env, &project, false).await.has_changes());
 }
 
+/// Apply's observation after a round decides what is left, nothing more: it reads no
+/// price (shown to people, never a step) — a new definition's apply asks for no cost
+/// estimate — while a plan of the result does.
+#[tokio::test]
+async fn the_observation_after_a_round_reads_no_prices() {
+    let env = env(FaultPlan::default()).await;
+    let root = text_project(env.dir.path(), 20);
+    let project = load(&root);
+    let out = apply(&env, &project, 3).await;
+    assert!(out.converged(), "{:?}", out.report.failures_by_reason);
+    let estimates = || {
+        env.emulator
+            .stats()
+            .get("GET /job/definition/{definitionId}/cost-estimate")
+    };
+    assert_eq!(estimates(), 0);
+    assert!(!plan(&env, &project, false).await.has_changes());
+    assert_eq!(estimates(), 1, "a plan still prices what exists");
+}
+
 /// A source edited after the plan read it is not uploaded as something else: apply stops
 /// that resource and says to plan again; nothing of it reaches the remote.
 #[tokio::test]

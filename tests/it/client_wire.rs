@@ -96,6 +96,22 @@ fn text_datapoint_with_context_matches_sdk() {
     assert_eq!(body, with_our_additions(sdk, "t1", "fp-t1"));
 }
 
+/// The bytes apply sends are the body the SDK-pinned tests above check, field order
+/// included, with the fingerprint apply gives the datapoint.
+#[test]
+fn the_bytes_apply_sends_are_the_pinned_datapoint_body() {
+    let task = classify("Is this a cat?", &["yes", "no"]);
+    let mut d = dp("cat-1", vec![file_asset("cat1.png")]);
+    d.private_metadata.insert("k".into(), "1".into());
+    d.context = Some("ctx".into());
+    let up = |_: &Asset| Some("remote_cat1.png".to_string());
+    let bytes = wb::datapoint_body_json(&task, &d, "f00d", &up).unwrap();
+    d.fingerprint = "f00d".into();
+    let value = wb::datapoint_body(&task, &d, &up).unwrap();
+    assert_eq!(bytes, serde_json::to_vec(&value).unwrap());
+    assert_eq!(wb::datapoint_body_json(&task, &d, "f00d", &|_| None), None);
+}
+
 #[test]
 fn datapoint_with_a_missing_upload_is_not_built() {
     let task = classify("q", &["a", "b"]);

@@ -412,6 +412,32 @@ fn e2e_glob_through_a_symlink_lists_no_names_outside() {
     assert_eq!(json["datapoints"], 1, "{json}");
 }
 
+/// A glob's regular files take their canonical path from the directory listing (issue
+/// #24: no path walk per match); a symlinked file among them is still resolved and
+/// checked, so the one that leads outside fails every command, and one inside is fine.
+#[cfg(unix)]
+#[test]
+fn e2e_a_glob_match_that_is_a_symlink_is_still_checked() {
+    let repo = Repo::new();
+    repo.write("imgs/inside.png", PNG);
+    repo.link(
+        repo.outside.join(format!("{OUTSIDE_MARKER}.png")),
+        "imgs/z.png",
+    );
+    repo.manifest("m.yaml", "datapointSources:\n  - files: imgs/*.png\n");
+    all_commands_fail(&repo, "leads outside the manifest root");
+
+    let repo = Repo::new();
+    repo.write("imgs/inside.png", PNG);
+    repo.write("other/kept.png", [PNG, b"other content"].concat());
+    repo.link("../other/kept.png", "imgs/linked.png");
+    repo.manifest("m.yaml", "datapointSources:\n  - files: imgs/*.png\n");
+    let out = repo.run(&["validate", "--format", "json"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["datapoints"], 2, "{json}");
+}
+
 #[cfg(unix)]
 #[test]
 fn e2e_dev_zero_behind_symlinks_is_not_read() {
