@@ -170,6 +170,10 @@ pub async fn collect(
                     row.dataset = client.dataset_progress(ds).await.ok().map(Counts::from);
                 }
             }
+            Some(Observation::ValidationSet(Some(v))) => {
+                row.exists = true;
+                row.id = Some(v.id.clone());
+            }
             // The newest job with the manifest's name is the one that runs.
             Some(Observation::Job(jobs)) if !jobs.is_empty() => {
                 let j = &jobs[jobs.len() - 1];

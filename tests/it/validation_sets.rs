@@ -73,6 +73,27 @@ async fn a_validation_set_is_created_with_its_tasks_and_tasks_are_added_by_key()
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].dimensions, vec!["animals".to_string()]);
     assert_eq!(found[0].tasks.len(), 2);
+    // `status` sees it (it said "not created yet (run apply)" for every validation set).
+    let observed = rapidata::plan::observe::observe(
+        &env.client,
+        &project,
+        &|_| true,
+        &Default::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    let status = rapidata::status::collect(&env.client, &project, &observed)
+        .await
+        .unwrap();
+    let row = status
+        .resources
+        .iter()
+        .find(|r| r.kind == ResourceKind::ValidationSet)
+        .unwrap();
+    assert!(row.exists, "{status:?}");
+    assert_eq!(row.id.as_deref(), Some(found[0].id.as_str()));
+    assert!(!rapidata::status::render::human(&status).contains("not created yet"));
     assert!(found[0]
         .tasks
         .iter()
