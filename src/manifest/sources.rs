@@ -81,13 +81,7 @@ pub(super) fn open(
     written: &str,
     loc: Loc,
 ) -> Option<(PathBuf, String)> {
-    let canonical = match ctx.paths.resolve(base_dir, written) {
-        Ok(c) => c,
-        Err(e) => {
-            ctx.path_error(loc, &e);
-            return None;
-        }
-    };
+    let canonical = resolve(ctx, base_dir, written, loc)?;
     let shown = base_dir.join(written);
     match files::read_text(&canonical, ctx.paths.confine(), files::MAX_SOURCE_BYTES) {
         Ok(t) => Some((shown, t)),
@@ -101,12 +95,8 @@ pub(super) fn open(
 /// A JSONL source read a line at a time (see `files::for_each_line`): the same drafts and
 /// the same diagnostics as [`open`] and `read_jsonl`.
 fn stream_jsonl(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc, out: &mut dyn DraftSink) {
-    let canonical = match ctx.paths.resolve(base_dir, written) {
-        Ok(c) => c,
-        Err(e) => {
-            ctx.path_error(loc, &e);
-            return;
-        }
+    let Some(canonical) = resolve(ctx, base_dir, written, loc) else {
+        return;
     };
     let shown = base_dir.join(written);
     let file = ctx.file_id(&shown);
@@ -121,6 +111,14 @@ fn stream_jsonl(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc, out: &m
     if let Err(e) = read {
         file_error(ctx, &shown, written, loc, e);
     }
+}
+
+/// The canonical path of a source file, or the root rule's error at `loc`.
+fn resolve(ctx: &mut Ctx, base_dir: &Path, written: &str, loc: Loc) -> Option<PathBuf> {
+    ctx.paths
+        .resolve(base_dir, written)
+        .map_err(|e| ctx.path_error(loc, &e))
+        .ok()
 }
 
 fn file_error(ctx: &mut Ctx, shown: &Path, written: &str, loc: Loc, e: FileError) {

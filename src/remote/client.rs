@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::config::{ClientConfig, Endpoints};
 use super::error::ApiError;
 use super::model::*;
-use super::transport::{seg, Body, ClientStats, Request, Safety, Transport};
+use super::transport::{seg, Body, ClientStats, Request, RouteId, Safety, Transport};
 use super::wire_page::Page;
 use super::{media, wire_page, wire_read};
 
@@ -92,8 +92,14 @@ impl Client {
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&resp.body)
-            .map_err(|e| unreadable(req.id(), req.safety, e.to_string(), resp.trace_id))
+        serde_json::from_slice(&resp.body).map_err(|e| {
+            unreadable(
+                req.id().to_string(),
+                req.safety,
+                e.to_string(),
+                resp.trace_id,
+            )
+        })
     }
 
     /// The response body as the server sent it (a results file, kept byte for byte).
@@ -102,10 +108,10 @@ impl Client {
     }
 
     pub(super) async fn call_field(&self, req: Request, field: &str) -> Result<String, ApiError> {
-        let (method, route, safety) = (req.method.clone(), req.route, req.safety);
+        let (id, safety) = (RouteId::of(&req), req.safety);
         let v = self.call(req).await?;
         wire_read::req_str(&v, field)
-            .map_err(|message| unreadable(format!("{method} {route}"), safety, message, None))
+            .map_err(|message| unreadable(id.to_string(), safety, message, None))
     }
 
     /// All pages of a list endpoint: page 1 first (to learn the page count), the rest
@@ -115,7 +121,7 @@ impl Client {
         make: impl Fn(u64) -> Request,
     ) -> Result<Vec<Value>, ApiError> {
         let first_req = make(1);
-        let route = format!("{} {}", first_req.method, first_req.route);
+        let route = first_req.id().to_string();
         let decode = |message: String| ApiError::Decode {
             route: route.clone(),
             message,
@@ -142,7 +148,7 @@ impl Client {
     /// `POST /dataset` with a body from `wire_build::dataset_body`.
     pub async fn create_dataset(&self, body: &Value) -> Result<String, ApiError> {
         let req = Request::new(Method::POST, "/dataset", "/dataset".into(), Safety::Create)
-            .json(body.clone());
+            .json_ref(body);
         self.call_field(req, "datasetId").await
     }
 

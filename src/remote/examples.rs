@@ -15,27 +15,12 @@ use super::client::Client;
 use super::error::ApiError;
 use super::model::{RemoteAudience, RemoteExample, FINGERPRINT_METADATA, KEY_METADATA};
 use super::transport::{seg, Request, Safety};
+use super::wire_build::{answer_option_list, asset_input, identified_asset};
 use super::wire_read;
 use crate::manifest::model::{Asset, Example, ExampleTask, TruthBox};
 
 /// Page size for example listings.
 const EXAMPLE_PAGE_SIZE: u64 = 100;
-
-fn text_metadata(text: &str) -> Value {
-    json!({ "_t": "TextMetadataInput", "text": text, "visibilities": ["Customers"] })
-}
-
-/// One asset as `AssetMapper` maps it: text verbatim, media by its uploaded name.
-fn asset_input(a: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
-    Some(match a {
-        Asset::Text(text) => json!({ "_t": "TextAssetInput", "text": text }),
-        // Already on Rapidata: referred to by its name, as the SDK refers to an upload.
-        Asset::Uploaded(name) => json!({ "_t": "ExistingAssetInput", "name": name }),
-        Asset::File { .. } | Asset::Url(_) => {
-            json!({ "_t": "ExistingAssetInput", "name": uploaded(a)? })
-        }
-    })
-}
 
 /// `Box.to_example_model`: ratios become percentages.
 fn box_shape(b: &TruthBox) -> Value {
@@ -92,23 +77,12 @@ pub fn boxes_coverage(boxes: &[TruthBox]) -> f64 {
 /// `POST /audience/{id}/example` for one example, as the SDK's `add_*_example` builds it.
 /// `None` when an asset has not been uploaded.
 pub fn example_body(e: &Example, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
-    let first = e.assets.first()?;
-    let mut asset = match &e.task {
-        // build_asset_input_with_names(list): a MultiAssetInput of both.
-        ExampleTask::Compare { .. } => {
-            let assets = e
-                .assets
-                .iter()
-                .map(|a| asset_input(a, uploaded))
-                .collect::<Option<Vec<_>>>()?;
-            json!({ "_t": "MultiAssetInput", "assets": assets })
-        }
-        _ => asset_input(first, uploaded)?,
-    };
-    asset["metadata"] = json!({
-        KEY_METADATA: text_metadata(&e.key),
-        FINGERPRINT_METADATA: text_metadata(&e.fingerprint),
-    });
+    if e.assets.is_empty() {
+        return None;
+    }
+    // build_asset_input_with_names(list): a MultiAssetInput of both for a comparison.
+    let multi = matches!(e.task, ExampleTask::Compare { .. });
+    let asset = identified_asset(&e.assets, multi, &e.key, &e.fingerprint, uploaded)?;
     let (payload, truth, random_correct) = match &e.task {
         ExampleTask::Classify {
             instruction,
@@ -117,7 +91,7 @@ pub fn example_body(e: &Example, uploaded: &dyn Fn(&Asset) -> Option<String>) ->
         } => (
             json!({
                 "_t": "ClassifyExamplePayload",
-                "categories": answer_options.iter().map(|o| json!({"label": o, "value": o})).collect::<Vec<_>>(),
+                "categories": answer_option_list(answer_options),
                 "title": instruction,
             }),
             json!({ "_t": "ClassifyExampleTruth", "correctCategories": truth }),

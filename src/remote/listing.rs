@@ -94,9 +94,9 @@ impl Client {
                 req = req.query("id[in]", id);
             }
             let body = self.call_bytes(req).await?;
-            let page: Page<ContentItem> = Self::decode(
+            let page = Self::decode(
                 "GET /dataset/{datasetId}/datapoints",
-                serde_json::from_slice(&body).map_err(|e| e.to_string()),
+                decode_contents(&body),
             )?;
             for item in &page.items {
                 let d = ListedDatapoint::from(item);
@@ -113,15 +113,17 @@ impl Client {
         &self,
         dataset_id: &str,
     ) -> Result<Vec<ListedDatapoint>, ApiError> {
-        fn decode(body: &[u8]) -> Result<Page<ContentItem>, String> {
-            serde_json::from_slice(body).map_err(|e| e.to_string())
-        }
         let mut out: Vec<ListedDatapoint> = Vec::new();
-        self.scan_datapoint_pages(dataset_id, decode, |item| out.push((&item).into()))
+        self.scan_datapoint_pages(dataset_id, decode_contents, |item| out.push((&item).into()))
             .await?;
         // A datapoint can land on two pages when the dataset changes while paging.
         let mut seen = std::collections::HashSet::with_capacity(out.len());
         out.retain(|d| seen.insert(d.id.clone()));
         Ok(out)
     }
+}
+
+/// A page of datapoints with their content.
+fn decode_contents(body: &[u8]) -> Result<Page<ContentItem>, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
 }

@@ -95,9 +95,32 @@ impl Request {
         self.query.push((k.to_string(), v.to_string()));
         self
     }
-    /// `"METHOD /route-template"`, for errors and counters.
-    pub fn id(&self) -> String {
-        format!("{} {}", self.method, self.route)
+    /// How errors and counters name the request.
+    pub fn id(&self) -> RouteId {
+        RouteId::of(self)
+    }
+}
+
+/// `"METHOD /route-template"`: how errors and counters name a request, formatted only when
+/// it is shown (a request that succeeds never needs it).
+#[derive(Debug, Clone)]
+pub(crate) struct RouteId {
+    method: Method,
+    route: &'static str,
+}
+
+impl RouteId {
+    pub fn of(req: &Request) -> RouteId {
+        RouteId {
+            method: req.method.clone(),
+            route: req.route,
+        }
+    }
+}
+
+impl std::fmt::Display for RouteId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.route)
     }
 }
 
@@ -280,7 +303,7 @@ impl Transport {
     }
 
     pub async fn send(&self, req: &Request) -> Result<Response, ApiError> {
-        let route = req.id();
+        let route = req.id().to_string();
         let mut attempt: u32 = 0;
         let mut refreshed = false;
         loop {

@@ -59,16 +59,38 @@ pub fn dataset_body(name: &str, task: &Task) -> Value {
     json!({ "name": name, "schema": schema })
 }
 
-fn asset_input(asset: &Asset, uploaded: &dyn Fn(&Asset) -> Option<String>) -> Option<Value> {
-    Some(match asset {
-        Asset::Text(text) => json!({ "_t": "TextAssetInput", "text": text }),
-        // Already on Rapidata: referred to by its name, as the SDK refers to a file it
-        // uploaded (`ExistingAssetInput`), and as a new dataset reuses uploaded files.
-        Asset::Uploaded(name) => json!({ "_t": "ExistingAssetInput", "name": name }),
-        Asset::File { .. } | Asset::Url(_) => {
-            json!({ "_t": "ExistingAssetInput", "name": uploaded(asset)? })
-        }
-    })
+/// One asset as an input model (`TextAssetInput`, `ExistingAssetInput`); `None` when it
+/// has not been uploaded.
+pub(crate) fn asset_input(
+    asset: &Asset,
+    uploaded: &dyn Fn(&Asset) -> Option<String>,
+) -> Option<Value> {
+    serde_json::to_value(wire_asset(asset, uploaded)?).ok()
+}
+
+/// The asset of a datapoint or example with the key and fingerprint that identify it
+/// (customer-only metadata): a `MultiAssetInput` of all of `assets` when `multi`, else the
+/// first. `None` when an asset has not been uploaded.
+pub(crate) fn identified_asset(
+    assets: &[Asset],
+    multi: bool,
+    key: &str,
+    fingerprint: &str,
+    uploaded: &dyn Fn(&Asset) -> Option<String>,
+) -> Option<Value> {
+    serde_json::to_value(wire_identified_asset(
+        assets,
+        multi,
+        key,
+        fingerprint,
+        uploaded,
+    )?)
+    .ok()
+}
+
+/// `[{"label": o, "value": o}, ...]`, the SDK's categories of answer options.
+pub(crate) fn answer_option_list(options: &[String]) -> Value {
+    serde_json::to_value(LabelValues(options)).unwrap_or_default()
 }
 
 /// `POST /dataset/{id}/datapoint`. `None` when an asset has not been uploaded.
@@ -107,20 +129,7 @@ fn datapoint_wire<'a>(
     uploaded: &dyn Fn(&Asset) -> Option<String>,
 ) -> Option<WireDatapoint<'a>> {
     let multi = matches!(task, Task::Compare { .. }) || dp.assets.len() > 1;
-    let mut asset = if multi {
-        let assets = dp
-            .assets
-            .iter()
-            .map(|a| wire_asset(a, uploaded))
-            .collect::<Option<Vec<_>>>()?;
-        WireAsset::of("MultiAssetInput").with_assets(assets)
-    } else {
-        wire_asset(dp.assets.first()?, uploaded)?
-    };
-    asset.metadata = Some(IdentityMetadata {
-        key: &dp.key,
-        fingerprint,
-    });
+    let asset = wire_identified_asset(&dp.assets, multi, &dp.key, fingerprint, uploaded)?;
     let mut segments = vec![WireSegment::asset("asset", asset)];
     if dp.group.is_none() {
         if let Some(context) = &dp.context {
@@ -150,6 +159,26 @@ fn datapoint_wire<'a>(
         group: dp.group.as_deref(),
         private_metadata: (!dp.private_metadata.is_empty()).then_some(&dp.private_metadata),
     })
+}
+
+fn wire_identified_asset<'a>(
+    assets: &'a [Asset],
+    multi: bool,
+    key: &'a str,
+    fingerprint: &'a str,
+    uploaded: &dyn Fn(&Asset) -> Option<String>,
+) -> Option<WireAsset<'a>> {
+    let mut asset = if multi {
+        let assets = assets
+            .iter()
+            .map(|a| wire_asset(a, uploaded))
+            .collect::<Option<Vec<_>>>()?;
+        WireAsset::of("MultiAssetInput").with_assets(assets)
+    } else {
+        wire_asset(assets.first()?, uploaded)?
+    };
+    asset.metadata = Some(IdentityMetadata { key, fingerprint });
+    Some(asset)
 }
 
 fn wire_asset<'a>(
@@ -502,10 +531,7 @@ pub fn bind_answer_options(body: &mut Value, task: &Task) {
     };
     if let Some(rapid) = body.pointer_mut("/workflow/rapid") {
         rapid["categories"] = json!({
-            "literal": answer_options
-                .iter()
-                .map(|o| json!({ "label": o, "value": o }))
-                .collect::<Vec<_>>(),
+            "literal": answer_option_list(answer_options),
             "segment": null,
         });
     }

@@ -255,11 +255,7 @@ async fn recruit_false_adds_examples_but_does_not_recruit_and_the_job_is_warned(
     assert!(!a.recruiting_started());
     let p = plan(&env, &project, false).await;
     assert!(!p.has_changes());
-    let job = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::Job)
-        .unwrap();
+    let job = resource_of(&p, ResourceKind::Job);
     assert!(
         job.notes
             .iter()
@@ -277,11 +273,7 @@ async fn a_job_on_an_audience_that_does_not_exist_is_blocked_with_a_suggestion()
         audience_yaml("yes", false, true).replace("audience: cat-experts", "audience: cat-expert");
     let project = load(&write(env.dir.path(), &yaml));
     let p = plan(&env, &project, false).await;
-    let job = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::Job)
-        .unwrap();
+    let job = resource_of(&p, ResourceKind::Job);
     assert_eq!(job.action, Action::Blocked);
     assert!(job.steps.is_empty());
     let reason = job.reason.as_deref().unwrap();
@@ -302,11 +294,7 @@ async fn a_job_on_an_audience_that_does_not_exist_is_blocked_with_a_suggestion()
             .replace("audience: cat-experts", &format!("audience: {bare}")),
     ));
     let p = plan(&env, &by_id, false).await;
-    let job = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::Job)
-        .unwrap();
+    let job = resource_of(&p, ResourceKind::Job);
     assert_eq!(job.action, Action::Create);
     assert!(
         job.notes

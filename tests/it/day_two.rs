@@ -74,11 +74,7 @@ async fn a_changed_instruction_reaches_the_running_job() {
             "Pause Job/animals-global",
         ]
     );
-    let def = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let def = resource_of(&p, ResourceKind::JobDefinition);
     assert!(def.changes.iter().any(|c| c.field == "instruction"));
     let out = apply(&env, &project, 3).await;
     assert!(out.converged(), "{:?}", out.report);
@@ -849,11 +845,7 @@ async fn changed_answer_options_save_one_revision_and_write_no_datapoint() {
     let def = definition_yaml("animals", "classify").replace("[cat, dog]", "[cat, dog, bird]");
     let project = project_of(&env, &[def, job.clone()]);
     let p = plan(&env, &project, false).await;
-    let d = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let d = resource_of(&p, ResourceKind::JobDefinition);
     let options = d
         .changes
         .iter()
@@ -911,11 +903,7 @@ async fn changed_answer_options_save_one_revision_and_write_no_datapoint() {
     // stays bound), again without touching a datapoint.
     let project = project_of(&env, &[definition_yaml("animals", "classify"), job]);
     let p = plan(&env, &project, false).await;
-    let d = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let d = resource_of(&p, ResourceKind::JobDefinition);
     assert_eq!(
         d.steps,
         vec![Step::NewRevision {
@@ -1066,11 +1054,7 @@ async fn a_project_audience_removed_from_the_manifests_is_pruned() {
     let kept = rapidata::plan::make_plan(&env.client, &after, &zoo(false), "test", &record.get())
         .await
         .unwrap();
-    let entry = kept
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::Audience)
-        .unwrap();
+    let entry = resource_of(&kept, ResourceKind::Audience);
     assert!(
         entry.steps.is_empty() && !entry.notes.is_empty(),
         "{entry:?}"

@@ -15,20 +15,12 @@ async fn empty_remote_plans_everything_to_create() {
     let root = write_project(env.dir.path(), &ProjectSpec::default());
     let project = load(&root);
     let plan = plan(&env, &project, false).await;
-    let def = plan
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let def = resource_of(&plan, ResourceKind::JobDefinition);
     assert_eq!(def.action, Action::Create);
     let dps = def.datapoints.as_ref().unwrap();
     assert_eq!(dps.add.len(), 20);
     assert_eq!(dps.upload_assets, 20);
-    let job = plan
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::Job)
-        .unwrap();
+    let job = resource_of(&plan, ResourceKind::Job);
     assert_eq!(job.action, Action::Create);
     let s = plan.summary();
     assert_eq!((s.create, s.change, s.upload), (2, 0, 20));
@@ -110,11 +102,7 @@ async fn seeded_remote_gives_exact_counts() {
         .unwrap();
 
     let p = plan(&env, &project, false).await;
-    let def_plan = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let def_plan = resource_of(&p, ResourceKind::JobDefinition);
     assert_eq!(def_plan.action, Action::UpdateData);
     let d = def_plan.datapoints.as_ref().unwrap();
     assert_eq!(d.add.len(), 3, "two deleted + one changed");
@@ -181,11 +169,7 @@ async fn changed_instruction_is_an_update_with_its_diff() {
     );
     let project = load(&root);
     let p = plan(&env, &project, false).await;
-    let def = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let def = resource_of(&p, ResourceKind::JobDefinition);
     assert_eq!(def.action, Action::Update);
     assert_eq!(def.revision, Some(1));
     let c = def

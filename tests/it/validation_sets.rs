@@ -49,11 +49,7 @@ async fn a_validation_set_is_created_with_its_tasks_and_tasks_are_added_by_key()
     let dir = env.dir.path();
     let project = load(&write(dir, &yaml("")));
     let p = plan(&env, &project, false).await;
-    let vs = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::ValidationSet)
-        .unwrap();
+    let vs = resource_of(&p, ResourceKind::ValidationSet);
     assert_eq!(
         vs.steps,
         vec![
@@ -111,11 +107,7 @@ async fn a_validation_set_is_created_with_its_tasks_and_tasks_are_added_by_key()
         &yaml("  - asset: images/img-00001.png\n    truth: [dog]\n"),
     ));
     let p = plan(&env, &more, false).await;
-    let vs = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::ValidationSet)
-        .unwrap();
+    let vs = resource_of(&p, ResourceKind::ValidationSet);
     assert_eq!(vs.action, Action::UpdateData);
     assert_eq!(vs.steps, vec![Step::AddValidationTasks]);
     let tasks = vs.examples.as_ref().unwrap();
@@ -132,11 +124,7 @@ async fn a_validation_set_is_created_with_its_tasks_and_tasks_are_added_by_key()
 
     // Back to two: the third is kept (no endpoint removes a task), shown as a note.
     let p = plan(&env, &project, false).await;
-    let vs = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::ValidationSet)
-        .unwrap();
+    let vs = resource_of(&p, ResourceKind::ValidationSet);
     assert!(vs.steps.is_empty(), "{:?}", vs.steps);
     assert!(
         vs.notes.iter().any(|n| n.contains("no endpoint to remove")),
@@ -219,11 +207,7 @@ async fn a_definition_switching_validation_sets_gets_a_new_revision_and_its_job_
     let dir = env.dir.path();
     let project = load(&with_set(dir, "checks-a"));
     let p = plan(&env, &project, false).await;
-    let def = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let def = resource_of(&p, ResourceKind::JobDefinition);
     assert_eq!(
         def.steps,
         vec![
@@ -254,11 +238,7 @@ async fn a_definition_switching_validation_sets_gets_a_new_revision_and_its_job_
     // Switch to checks-b: a new revision, and the job follows (relabeling shown).
     let switched = load(&with_set(dir, "checks-b"));
     let p = plan(&env, &switched, false).await;
-    let def = p
-        .resources
-        .iter()
-        .find(|r| r.kind == ResourceKind::JobDefinition)
-        .unwrap();
+    let def = resource_of(&p, ResourceKind::JobDefinition);
     assert_eq!(def.action, Action::Update);
     assert!(
         def.changes.iter().any(|c| c.field == "validationSet"),

@@ -138,6 +138,14 @@ pub async fn plan(env: &Env, project: &Project, prune: bool) -> Plan {
         .unwrap()
 }
 
+/// The plan's resource of `kind` (the first, when there are several).
+pub fn resource_of(plan: &Plan, kind: manifest::ResourceKind) -> &rapidata::plan::ResourcePlan {
+    plan.resources
+        .iter()
+        .find(|r| r.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} in the plan"))
+}
+
 pub async fn apply(env: &Env, project: &Project, max_rounds: u32) -> ApplyOutcome {
     let first = plan(env, project, false).await;
     let opts = ApplyOptions {
